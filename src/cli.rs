@@ -1,0 +1,106 @@
+//! Command-line definitions.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::setup::App;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dexcheck",
+    version,
+    about = "Which network path breaks SSO through a Dex embedded behind an app's URL (Devtron, Argo CD), and what would work",
+    args_conflicts_with_subcommands = true,
+    after_help = "Exit codes: 0 every check passed (warnings allowed), 1 a check failed, 2 usage or input error, 3 could not run."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// With no subcommand, `check` runs.
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check an SSO configuration: the path matrix, the return-URL rule, what-if candidates.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AutoCandidates {
+    Auto,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The SSO config: Devtron connector YAML, Dex config, devtron-secret or argocd-cm manifest; `-` reads stdin.
+    pub file: Option<String>,
+
+    /// Base URL of the app (Devtron: https://host/orchestrator); overrides the file's url: key and # URL: comment.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Application profile; detected from the input when absent.
+    #[arg(long, value_enum, value_name = "APP")]
+    pub app: Option<App>,
+
+    /// The address the operator's browser uses for the app (its origin is compared with URL).
+    #[arg(long, value_name = "URL")]
+    pub browser_url: Option<String>,
+
+    /// The exact return_url of a failed /auth/login request (plain, percent-encoded, or the whole address).
+    #[arg(long, value_name = "URL")]
+    pub return_url: Option<String>,
+
+    /// In-cluster Dex address (scheme://host:port) that the app's server uses.
+    #[arg(long, value_name = "URL")]
+    pub dex_internal: Option<String>,
+
+    /// Another base URL to compare side by side (repeatable).
+    #[arg(long = "candidate", value_name = "URL")]
+    pub candidates: Vec<String>,
+
+    /// `auto`: compare the usual alternatives (port-forward, in-cluster service, local port 8080, ingress).
+    #[arg(long = "candidates", value_enum, value_name = "auto")]
+    pub auto_candidates: Option<AutoCandidates>,
+
+    /// Skip every network step and predict from the configuration alone.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    /// When to colour the table (NO_COLOR, CLICOLOR and CLICOLOR_FORCE are honoured in auto).
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Plain ASCII glyphs and borders.
+    #[arg(long)]
+    pub ascii: bool,
+
+    /// Which findings make the exit code 1.
+    #[arg(long, value_enum, default_value = "error", value_name = "LEVEL")]
+    pub fail_on: FailOn,
+}

@@ -1,0 +1,1056 @@
+//! Setup + plan → checks, a verdict and what-if columns. Renderers only draw what this decides.
+
+use serde::Serialize;
+
+use crate::plan::endpoints::{self, Endpoints};
+use crate::plan::gourl::GoUrl;
+use crate::plan::predict::{self, HostKind, Outcome, Status, host_kind};
+use crate::plan::redirect::{self, INVALID_REDIRECT};
+use crate::setup::{App, Setup};
+
+/// Where a check is seen from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vantage {
+    /// The configuration itself, no network.
+    Config,
+    /// The operator's machine: the browser.
+    Workstation,
+    /// The application's pod (Devtron orchestrator, argocd-server).
+    AppPod,
+    /// The application's own logic (the return-URL rule).
+    App,
+    /// The upstream identity provider.
+    Idp,
+}
+
+impl Vantage {
+    pub fn label(self) -> &'static str {
+        match self {
+            Vantage::Config => "config",
+            Vantage::Workstation => "workstation",
+            Vantage::AppPod => "app pod",
+            Vantage::App => "app",
+            Vantage::Idp => "upstream IdP",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub id: String,
+    pub title: String,
+    pub vantage: Vantage,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// For the return-URL check: the sub-rule that decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
+    pub message: String,
+    /// The error the user will see, in upstream's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<String>,
+    /// `false`: predicted offline from the configuration; `true`: observed.
+    pub observed: bool,
+    /// Milliseconds the observation took; absent for predictions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// Part of the path matrix (as opposed to a configuration finding).
+    #[serde(skip)]
+    pub matrix: bool,
+}
+
+impl Check {
+    fn new(id: &str, title: &str, vantage: Vantage, outcome: Outcome) -> Check {
+        Check {
+            id: id.into(),
+            title: title.into(),
+            vantage,
+            status: outcome.status,
+            class: outcome.class,
+            url: None,
+            expected: None,
+            actual: None,
+            rule: None,
+            message: outcome.note,
+            error: outcome.go_error,
+            remedy: None,
+            observed: false,
+            duration_ms: None,
+            matrix: false,
+        }
+    }
+    fn url(mut self, url: &str) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+    fn matrix(mut self) -> Self {
+        self.matrix = true;
+        self
+    }
+    fn remedy(mut self, remedy: Option<String>) -> Self {
+        if self.status >= Status::Warn {
+            self.remedy = remedy;
+        }
+        self
+    }
+    fn values(mut self, expected: &str, actual: &str) -> Self {
+        self.expected = Some(expected.into());
+        self.actual = Some(actual.into());
+        self
+    }
+}
+
+/// Options that shape a diagnosis.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub browser_url: Option<String>,
+    pub return_url: Option<String>,
+    pub internal_dex: Option<String>,
+    pub candidates: Vec<String>,
+    pub auto_candidates: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BrowserOrigin {
+    pub origin: String,
+    pub source: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub status: Status,
+    /// The check that blocks login first, in login-flow order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocking_check: Option<String>,
+    pub summary: String,
+}
+
+/// One what-if column.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub url: String,
+    pub browser: Cell,
+    pub pod: Cell,
+    pub return_url: Cell,
+    pub result: Cell,
+    pub recommended: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requires: Option<String>,
+}
+
+/// A cell: status plus a short label.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    pub status: Status,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnosis {
+    pub app: App,
+    pub source: String,
+    pub input: &'static str,
+    pub url: Option<String>,
+    pub url_source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Endpoints>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser_origin: Option<BrowserOrigin>,
+    pub checks: Vec<Check>,
+    pub verdict: Verdict,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<Candidate>,
+}
+
+/// Login-flow order: the first failing row in this order is what the user meets first.
+const FLOW_ORDER: &[&str] = &[
+    "browser.app",
+    "pod.discovery",
+    "browser.return_url",
+    "browser.dex_auth",
+    "idp.callback",
+    "pod.token_keys",
+];
+
+fn origin_of(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    match u.origin() {
+        o @ url::Origin::Tuple(..) => Some(o.ascii_serialization()),
+        url::Origin::Opaque(_) => None,
+    }
+}
+
+/// The return URL the app's own login page sends for a browser at `origin`.
+fn return_url_for(app: App, origin: &str, base: Option<&GoUrl>) -> String {
+    match app {
+        // dashboard Login.tsx: origin + "/orchestrator" + "/dashboard" + continue
+        App::Devtron => format!("{origin}/orchestrator/dashboard/"),
+        App::Argocd => {
+            let path = base.map(|b| b.path.trim_end_matches('/')).unwrap_or("");
+            format!("{origin}{path}/applications")
+        }
+    }
+}
+
+/// Accepts what the operator copies: the bare return URL, its percent-encoded form, or the whole
+/// `/auth/login?return_url=…` address. Returns the value the server would see after decoding.
+pub fn normalise_return_url(input: &str) -> (String, Option<&'static str>) {
+    if let Ok(u) = url::Url::parse(input) {
+        if let Some((_, v)) = u.query_pairs().find(|(k, _)| k == "return_url") {
+            return (
+                v.into_owned(),
+                Some("taken from the return_url parameter of the address given"),
+            );
+        }
+        return (input.to_string(), None);
+    }
+    if !input.contains("://") && input.contains('%') {
+        let decoded: String = url::form_urlencoded::parse(format!("v={input}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if decoded != input {
+            return (
+                decoded,
+                Some("percent-decoded once, as the server decodes the query"),
+            );
+        }
+    }
+    (input.to_string(), None)
+}
+
+pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
+    let app = setup.app;
+    let internal = opts
+        .internal_dex
+        .clone()
+        .unwrap_or_else(|| endpoints::default_internal_dex(app).to_string());
+    let mut checks: Vec<Check> = Vec::new();
+    let url_text = setup.url.clone().unwrap_or_default();
+    let base = setup.url.as_deref().and_then(|u| GoUrl::parse(u).ok());
+    let eps = endpoints::derive(app, &url_text, &internal).ok();
+
+    static_checks(setup, base.as_ref(), &mut checks);
+
+    let connector = setup.connectors.first();
+    let redirect_origin = connector
+        .and_then(|c| c.config.redirect_uri.as_deref())
+        .and_then(origin_of);
+    let url_origin = setup.url.as_deref().and_then(origin_of);
+    let browser_origin = if let Some(b) = &opts.browser_url {
+        origin_of(b).map(|origin| BrowserOrigin {
+            origin,
+            source: "from --browser-url",
+        })
+    } else if redirect_origin.is_some() && redirect_origin != url_origin {
+        redirect_origin.map(|origin| BrowserOrigin {
+            origin,
+            source: "from the connector's redirectURI, which names another origin than URL",
+        })
+    } else {
+        url_origin.map(|origin| BrowserOrigin {
+            origin,
+            source: "the origin a browser shows for URL",
+        })
+    };
+
+    // browser → app
+    match browser_origin
+        .as_ref()
+        .and_then(|o| GoUrl::parse(&o.origin).ok())
+    {
+        Some(o) => {
+            let outcome = predict::workstation(&o);
+            let rem = remedy_workstation(app, &outcome, &o);
+            checks.push(
+                Check::new(
+                    "browser.app",
+                    "browser → app",
+                    Vantage::Workstation,
+                    outcome,
+                )
+                .url(&o.to_go_string())
+                .matrix()
+                .remedy(rem),
+            );
+        }
+        None => checks.push(
+            Check::new(
+                "browser.app",
+                "browser → app",
+                Vantage::Workstation,
+                skipped("no browser origin: URL is missing and no --browser-url was given"),
+            )
+            .matrix(),
+        ),
+    }
+
+    // app pod → discovery, token and keys
+    let discovery = eps
+        .as_ref()
+        .map(|e| e.discovery.clone())
+        .unwrap_or_default();
+    let disc_url = GoUrl::parse(&discovery).unwrap_or_default();
+    let internal_url = eps
+        .as_ref()
+        .and_then(|e| GoUrl::parse(&e.internal_discovery).ok())
+        .unwrap_or_default();
+    let mut pod = predict::app_to_dex(app, &disc_url, &internal_url);
+    if pod.status == Status::Pass && app == App::Devtron && !orchestrator_rooted(base.as_ref()) {
+        pod = Outcome::fail(
+            "http_status(404)",
+            "404 Not Found: 404 page not found",
+            "the orchestrator and Dex serve Dex only under /orchestrator/api/dex; this URL's path puts the issuer elsewhere",
+        );
+    }
+    let issuer = eps
+        .as_ref()
+        .map(|e| e.issuer.clone())
+        .unwrap_or_else(|| "api/dex".into());
+    let fetched = match app {
+        App::Devtron => discovery.clone(),
+        App::Argocd => eps
+            .as_ref()
+            .map(|e| e.internal_discovery.clone())
+            .unwrap_or_default(),
+    };
+    if let Some(e) = pod.go_error.take() {
+        pod.go_error = Some(query_provider_error(app, &issuer, &fetched, &e));
+    }
+    let pod_rem = remedy_pod(app, &pod, base.as_ref());
+    let pod_status = pod.status;
+    let pod_check = Check::new(
+        "pod.discovery",
+        "app pod → Dex discovery",
+        Vantage::AppPod,
+        pod.clone(),
+    )
+    .url(&fetched)
+    .matrix()
+    .remedy(pod_rem.clone());
+    checks.push(pod_check);
+    let token_keys = if pod_status == Status::Fail {
+        skipped("depends on discovery from the pod, which fails")
+    } else {
+        let mut o = pod.clone();
+        o.note = format!("same host as discovery: {}", o.note);
+        o
+    };
+    let tk_url = eps
+        .as_ref()
+        .map(|e| format!("{} , {}", e.token, e.keys))
+        .unwrap_or_default();
+    checks.push(
+        Check::new(
+            "pod.token_keys",
+            "app pod → Dex token and keys",
+            Vantage::AppPod,
+            token_keys,
+        )
+        .url(&tk_url)
+        .matrix()
+        .remedy(pod_rem),
+    );
+
+    // return-URL rule
+    let allowed: Vec<&str> = setup
+        .url
+        .iter()
+        .map(String::as_str)
+        .chain(setup.additional_urls.iter().map(String::as_str))
+        .collect();
+    let (return_url, return_note) = match (&opts.return_url, &browser_origin) {
+        (Some(r), _) => {
+            let (v, note) = normalise_return_url(r);
+            (
+                Some(v),
+                note.map(str::to_string)
+                    .or(Some("given with --return-url".into())),
+            )
+        }
+        (None, Some(o)) => (
+            Some(return_url_for(app, &o.origin, base.as_ref())),
+            Some(format!(
+                "what the login page sends for a browser at {}",
+                o.origin
+            )),
+        ),
+        (None, None) => (None, None),
+    };
+    match (&return_url, allowed.is_empty()) {
+        (Some(r), false) => {
+            let v = redirect::check(r, &allowed);
+            let outcome = if v.valid {
+                Outcome::pass(v.explanation.clone())
+            } else {
+                Outcome::fail("invalid_redirect", INVALID_REDIRECT, v.explanation.clone())
+            };
+            let rem = (!v.valid).then(|| remedy_redirect(app, &v, browser_origin.as_ref()));
+            let mut c = Check::new(
+                "browser.return_url",
+                "return-URL check",
+                Vantage::App,
+                outcome,
+            )
+            .url(r)
+            .values(&v.expected, &v.actual)
+            .matrix()
+            .remedy(rem);
+            c.rule = Some(v.rule.id());
+            if let Some(n) = return_note {
+                c.message = format!("{} (return URL {n})", c.message);
+            }
+            checks.push(c);
+        }
+        _ => checks.push(
+            Check::new(
+                "browser.return_url",
+                "return-URL check",
+                Vantage::App,
+                skipped("no URL to compare the return URL with"),
+            )
+            .matrix(),
+        ),
+    }
+
+    // browser → Dex authorization endpoint
+    match eps
+        .as_ref()
+        .and_then(|e| GoUrl::parse(&e.authorization).ok())
+    {
+        Some(auth) if !auth.host.is_empty() => {
+            let mut outcome = predict::workstation(&auth);
+            if outcome.status != Status::Fail
+                && app == App::Devtron
+                && !orchestrator_rooted(base.as_ref())
+            {
+                outcome = Outcome::fail(
+                    "http_status(404)",
+                    "404 page not found",
+                    "Devtron routes only /orchestrator/... to the orchestrator; Dex is not served at this path",
+                );
+            }
+            let rem = remedy_workstation(app, &outcome, &auth);
+            checks.push(
+                Check::new(
+                    "browser.dex_auth",
+                    "browser → Dex authorization endpoint",
+                    Vantage::Workstation,
+                    outcome,
+                )
+                .url(&auth.to_go_string())
+                .matrix()
+                .remedy(rem),
+            );
+        }
+        _ => checks.push(
+            Check::new(
+                "browser.dex_auth",
+                "browser → Dex authorization endpoint",
+                Vantage::Workstation,
+                Outcome::fail(
+                    "unsupported_scheme",
+                    "unsupported protocol scheme \"\"",
+                    "no absolute authorization endpoint: URL is missing or relative",
+                ),
+            )
+            .url(eps.as_ref().map(|e| e.authorization.as_str()).unwrap_or(""))
+            .matrix(),
+        ),
+    }
+
+    // connector callback
+    connector_callback(setup, eps.as_ref(), &mut checks);
+
+    let verdict = verdict(&checks);
+    let candidates = what_if(setup, opts, browser_origin.as_ref(), &internal);
+    Diagnosis {
+        app,
+        source: setup.source.clone(),
+        input: setup.input_kind.describe(),
+        url: setup.url.clone(),
+        url_source: setup.url_source.describe(),
+        endpoints: eps,
+        browser_origin,
+        checks,
+        verdict,
+        candidates,
+    }
+}
+
+fn skipped(note: &str) -> Outcome {
+    Outcome {
+        status: Status::Skip,
+        class: None,
+        go_error: None,
+        note: note.into(),
+    }
+}
+
+fn orchestrator_rooted(base: Option<&GoUrl>) -> bool {
+    base.is_some_and(|b| b.path.trim_end_matches('/') == "/orchestrator")
+}
+
+fn query_provider_error(app: App, issuer: &str, get: &str, err: &str) -> String {
+    let head = match app {
+        App::Devtron => "Failed to query provider",
+        App::Argocd => "failed to query provider",
+    };
+    if err.starts_with("404 ") {
+        format!("{head} {issuer:?}: {err}")
+    } else {
+        format!("{head} {issuer:?}: Get {get:?}: {err}")
+    }
+}
+
+fn static_checks(setup: &Setup, base: Option<&GoUrl>, checks: &mut Vec<Check>) {
+    let app = setup.app;
+    let Some(url) = setup.url.as_deref() else {
+        let why = match setup.url_source {
+            crate::setup::UrlSource::UrlKey => "the url key is present but empty",
+            _ => "no URL: give --url, a url: key or a # URL: comment",
+        };
+        checks.push(Check::new("url.missing", "base URL present", Vantage::Config, Outcome::fail(
+            "unsupported_scheme",
+            "Failed to query provider \"api/dex\": Get \"api/dex/.well-known/openid-configuration\": unsupported protocol scheme \"\"",
+            why,
+        )).remedy(Some(match app {
+            App::Devtron => "Save the SSO config with URL set to the address users open (e.g. https://devtron.example.com/orchestrator), then restart the orchestrator: kubectl -n devtroncd delete pod -l app=devtron".into(),
+            App::Argocd => "Set url in argocd-cm to the address users open (e.g. https://argocd.example.com)".into(),
+        })));
+        return;
+    };
+    let Some(b) = base else {
+        let e = GoUrl::parse(url)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        checks.push(
+            Check::new(
+                "url.invalid",
+                "base URL parses",
+                Vantage::Config,
+                Outcome::fail(
+                    "unsupported_scheme",
+                    e,
+                    format!("URL {url:?} does not parse as a URL"),
+                ),
+            )
+            .url(url),
+        );
+        return;
+    };
+    if b.scheme.is_empty() || b.host.is_empty() {
+        checks.push(Check::new("url.relative", "base URL is absolute", Vantage::Config, Outcome::fail(
+            "unsupported_scheme",
+            "unsupported protocol scheme \"\"",
+            format!("URL {url:?} has no scheme and host; the app cannot fetch a relative URL"),
+        )).url(url).remedy(Some("Write URL as scheme://host[:port]/path, e.g. https://devtron.example.com/orchestrator".into())));
+    } else if b.scheme != "http" && b.scheme != "https" {
+        checks.push(
+            Check::new(
+                "url.scheme",
+                "base URL is http or https",
+                Vantage::Config,
+                Outcome::fail(
+                    "unsupported_scheme",
+                    format!("unsupported protocol scheme {:?}", b.scheme),
+                    format!("URL scheme {:?} is not http or https", b.scheme),
+                ),
+            )
+            .url(url)
+            .remedy(Some("Use http:// or https://".into())),
+        );
+    }
+    if b.host.is_empty() {
+        return;
+    }
+    if app == App::Devtron {
+        let outcome = if orchestrator_rooted(Some(b)) {
+            Outcome::pass("the path is /orchestrator, where the orchestrator serves Dex")
+        } else {
+            Outcome::fail(
+                "http_status(404)",
+                "404 Not Found: 404 page not found",
+                format!(
+                    "the path {:?} is not /orchestrator: Dex's issuer would be {}, which neither the ingress nor the orchestrator routes",
+                    b.path,
+                    crate::plan::gourl::join(&[&b.path, "api/dex"])
+                ),
+            )
+        };
+        let rem = Some(format!(
+            "End URL in /orchestrator: {}://{}/orchestrator",
+            b.scheme, b.host
+        ));
+        checks.push(
+            Check::new(
+                "url.path",
+                "URL path is /orchestrator",
+                Vantage::Config,
+                outcome,
+            )
+            .url(url)
+            .remedy(rem),
+        );
+    }
+    if let Some(port) = b.port() {
+        if (b.scheme == "https" && port == "443") || (b.scheme == "http" && port == "80") {
+            checks.push(Check::new("url.default_port", "no explicit default port", Vantage::Config, Outcome::fail(
+                "invalid_redirect",
+                INVALID_REDIRECT,
+                format!("URL names the default port :{port}; a browser never shows it in its origin, and the return-URL rule compares host[:port] as raw strings"),
+            )).url(url).values(b.hostname(), &b.host).remedy(Some(format!("Drop the port: {}://{}{}", b.scheme, b.hostname(), b.path))));
+        }
+    }
+    if b.hostname().chars().any(|c| c.is_ascii_uppercase()) {
+        let lower = b.host.to_ascii_lowercase();
+        checks.push(Check::new("url.host_case", "host is lower-case", Vantage::Config, Outcome::fail(
+            "invalid_redirect",
+            INVALID_REDIRECT,
+            format!("URL host {:?} has upper-case letters; browsers lower-case the origin and the return-URL rule compares bytes", b.host),
+        )).url(url).values(&lower, &b.host).remedy(Some(format!("Write the host in lower case: {}://{}{}", b.scheme, lower, b.path))));
+    }
+    if b.path.len() > 1 && b.path.ends_with('/') {
+        checks.push(Check::new("url.trailing_slash", "no trailing slash", Vantage::Config, Outcome {
+            status: Status::Warn,
+            class: None,
+            go_error: None,
+            note: format!("URL ends in '/': the issuer is unaffected, but the return-URL rule does not clean the allowed path, so a return URL of exactly {} is refused", b.path.trim_end_matches('/')),
+        }).url(url).remedy(Some(format!("Drop the trailing slash: {}", url.trim_end_matches('/')))));
+    }
+    if b.scheme == "http" && host_kind(b.hostname()) == HostKind::Public {
+        checks.push(Check::new("url.plain_http", "https for a non-loopback host", Vantage::Config, Outcome {
+            status: Status::Warn,
+            class: None,
+            go_error: None,
+            note: format!("URL uses plain http for {}: the session cookie is not Secure, and many IdPs refuse http callbacks other than localhost", b.hostname()),
+        }).url(url).remedy(Some(format!("Serve it over TLS and use https://{}{}", b.host, b.path))));
+    }
+    for c in &setup.connectors {
+        let Some(scopes) = &c.config.scopes else {
+            continue;
+        };
+        if !scopes.iter().any(|s| s == "openid") {
+            let (status, note) = if c.kind == "oidc" {
+                (
+                    Status::Warn,
+                    format!(
+                        "connector {:?} lists scopes without openid; Dex's oidc connector prepends it, but other tools reading this config will not",
+                        c.id
+                    ),
+                )
+            } else {
+                (
+                    Status::Warn,
+                    format!(
+                        "connector {:?} (type {}) lists scopes without openid",
+                        c.id, c.kind
+                    ),
+                )
+            };
+            checks.push(
+                Check::new(
+                    "connector.scopes",
+                    "scopes include openid",
+                    Vantage::Config,
+                    Outcome {
+                        status,
+                        class: None,
+                        go_error: None,
+                        note,
+                    },
+                )
+                .values("openid", &scopes.join(" "))
+                .remedy(Some("Add openid to scopes".into())),
+            );
+        }
+    }
+}
+
+fn connector_callback(setup: &Setup, eps: Option<&Endpoints>, checks: &mut Vec<Check>) {
+    let Some(c) = setup.connectors.first() else {
+        return;
+    };
+    let Some(eps) = eps.filter(|e| e.connector_callback.contains("://")) else {
+        checks.push(
+            Check::new(
+                "idp.callback",
+                "connector callback (IdP → Dex)",
+                Vantage::Idp,
+                skipped("no absolute issuer to derive the callback from"),
+            )
+            .matrix(),
+        );
+        return;
+    };
+    let expected = eps.connector_callback.as_str();
+    let overwritten = setup.app.overwrites_redirect_uri(&c.kind);
+    let configured = c.config.redirect_uri.as_deref();
+    let outcome = match (configured, overwritten) {
+        (Some(r), _) if r == expected => Outcome::pass(format!(
+            "redirectURI equals issuer + /callback; register {expected} at the IdP"
+        )),
+        (None, true) => Outcome::pass(format!(
+            "{} fills in redirectURI for type {}; register {expected} at the IdP",
+            setup.app, c.kind
+        )),
+        (Some(r), true) => Outcome {
+            status: Status::Warn,
+            class: None,
+            go_error: None,
+            note: format!(
+                "{} overwrites redirectURI for type {} with {expected} (the config says {r}); the IdP must have {expected} registered",
+                setup.app, c.kind
+            ),
+        },
+        (r, false) => Outcome::fail(
+            "callback_mismatch",
+            format!(
+                "expected callback URL {expected:?} did not match the URL in the config {:?}",
+                r.unwrap_or("")
+            ),
+            format!(
+                "Dex compares the connector's redirectURI with issuer + /callback byte for byte and {} does not rewrite it for type {}: login ends in \"Login error.\"",
+                setup.app, c.kind
+            ),
+        ),
+    };
+    let rem = Some(format!(
+        "Set redirectURI to {expected} and register exactly that URL as a callback at the IdP"
+    ));
+    checks.push(
+        Check::new(
+            "idp.callback",
+            "connector callback (IdP → Dex)",
+            Vantage::Idp,
+            outcome,
+        )
+        .url(expected)
+        .values(expected, configured.unwrap_or(""))
+        .matrix()
+        .remedy(rem),
+    );
+}
+
+fn remedy_workstation(app: App, o: &Outcome, url: &GoUrl) -> Option<String> {
+    match o.class.as_deref() {
+        Some("dns") => Some(match app {
+            App::Devtron => format!(
+                "{} resolves only inside the cluster. Give URL a name the browser and the pod both reach (an ingress host), or use a port-forward on local port 8080 with URL http://localhost:8080/orchestrator",
+                url.hostname()
+            ),
+            App::Argocd => format!(
+                "{} resolves only inside the cluster; set url to the address the browser uses",
+                url.hostname()
+            ),
+        }),
+        Some("http_status(404)") => Some("End URL in /orchestrator".into()),
+        Some("unsupported_scheme") => Some("Give URL as http(s)://host[:port]/orchestrator".into()),
+        _ => None,
+    }
+}
+
+fn remedy_pod(app: App, o: &Outcome, base: Option<&GoUrl>) -> Option<String> {
+    let b = base?;
+    match (app, o.class.as_deref()) {
+        (App::Devtron, Some("refused")) => Some(format!(
+            "Inside the pod {} is the pod itself. Forward local port 8080 (the orchestrator's own port) instead: kubectl -n devtroncd port-forward svc/devtron-service 8080:80 and set URL to http://localhost:8080/orchestrator; or use a host name both the browser and the pod resolve (ingress + CoreDNS rewrite or hostAliases)",
+            b.hostname()
+        )),
+        (App::Devtron, Some("http_to_https")) => Some(
+            "Use http://localhost:8080/orchestrator: the orchestrator port speaks plain HTTP"
+                .into(),
+        ),
+        (App::Devtron, Some("http_status(404)")) => Some(format!(
+            "End URL in /orchestrator: {}://{}/orchestrator",
+            b.scheme, b.host
+        )),
+        (_, Some("unsupported_scheme")) => {
+            Some("Set URL to an absolute http(s) URL and restart the app pod".into())
+        }
+        _ => None,
+    }
+}
+
+fn remedy_redirect(
+    app: App,
+    v: &redirect::RedirectVerdict,
+    origin: Option<&BrowserOrigin>,
+) -> String {
+    let suffix = match app {
+        App::Devtron => "/orchestrator",
+        App::Argocd => "",
+    };
+    match (v.rule, origin) {
+        (redirect::Rule::Host | redirect::Rule::Scheme, Some(o)) => format!(
+            "Set URL to the origin the browser uses: {}{suffix} — and make sure the app pod can reach that same address",
+            o.origin
+        ),
+        (redirect::Rule::HostDefaultPort, _) => "Remove the explicit default port from URL".into(),
+        (redirect::Rule::HostCase, _) => "Write URL's host in lower case".into(),
+        (redirect::Rule::PathTrailingSlash, _) => "Remove the trailing slash from URL".into(),
+        (redirect::Rule::Relative, _) => "The return URL is relative; open the app through its full URL (Argo CD 3.5.0 had this bug, fixed by adding the origin)".into(),
+        _ => format!("Make URL's scheme, host[:port] and path prefix match the return URL ({})", v.actual),
+    }
+}
+
+fn verdict(checks: &[Check]) -> Verdict {
+    let find = |id: &str| {
+        checks
+            .iter()
+            .find(|c| c.id == id && c.status == Status::Fail)
+    };
+    let blocking = FLOW_ORDER
+        .iter()
+        .find_map(|id| find(id))
+        .or_else(|| checks.iter().find(|c| c.status == Status::Fail));
+    let worst = checks
+        .iter()
+        .map(|c| c.status)
+        .max()
+        .unwrap_or(Status::Pass);
+    match blocking {
+        Some(c) => Verdict {
+            status: Status::Fail,
+            blocking_check: Some(c.id.clone()),
+            summary: format!(
+                "SSO login fails at {} ({}): {}",
+                c.title,
+                c.vantage.label(),
+                c.error.clone().unwrap_or_else(|| c.message.clone())
+            ),
+        },
+        None => {
+            let unknown = checks
+                .iter()
+                .filter(|c| c.status == Status::Unknown)
+                .count();
+            let warns = checks.iter().filter(|c| c.status == Status::Warn).count();
+            let mut summary = "no failure predicted".to_string();
+            if unknown > 0 {
+                summary.push_str(&format!("; {unknown} path(s) need a live check"));
+            }
+            if warns > 0 {
+                summary.push_str(&format!("; {warns} warning(s)"));
+            }
+            Verdict {
+                status: worst.min(Status::Warn),
+                blocking_check: None,
+                summary,
+            }
+        }
+    }
+}
+
+fn cell(status: Status, label: impl Into<String>) -> Cell {
+    Cell {
+        status,
+        label: label.into(),
+    }
+}
+
+fn short(o: &Outcome) -> String {
+    match o.status {
+        Status::Pass => "ok".into(),
+        Status::Unknown => "needs live check".into(),
+        Status::Skip => "skipped".into(),
+        _ => match o.class.as_deref() {
+            Some("refused") => "connection refused".into(),
+            Some("dns") => "no such host".into(),
+            Some(c) => c.replace('_', " "),
+            None => o.note.clone(),
+        },
+    }
+}
+
+fn what_if(
+    setup: &Setup,
+    opts: &Options,
+    origin: Option<&BrowserOrigin>,
+    internal: &str,
+) -> Vec<Candidate> {
+    let mut urls: Vec<String> = Vec::new();
+    let push = |u: String, urls: &mut Vec<String>| {
+        if !urls.contains(&u) {
+            urls.push(u);
+        }
+    };
+    if opts.auto_candidates {
+        for u in auto_candidates(setup, origin) {
+            push(u, &mut urls);
+        }
+    }
+    for u in &opts.candidates {
+        push(u.clone(), &mut urls);
+    }
+    let mut out: Vec<Candidate> = urls
+        .iter()
+        .map(|u| candidate(setup, opts, origin, internal, u))
+        .collect();
+    // Recommend the first candidate that works outright, else the first that may work.
+    let pick = out
+        .iter()
+        .position(|c| c.result.status == Status::Pass)
+        .or_else(|| out.iter().position(|c| c.result.status == Status::Unknown));
+    if let Some(i) = pick {
+        out[i].recommended = true;
+    }
+    out
+}
+
+fn auto_candidates(setup: &Setup, origin: Option<&BrowserOrigin>) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(u) = &setup.url {
+        out.push(u.clone());
+    }
+    let seen: Vec<GoUrl> = [
+        setup.url.clone(),
+        origin.map(|o| o.origin.clone()),
+        setup
+            .connectors
+            .first()
+            .and_then(|c| c.config.redirect_uri.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|u| GoUrl::parse(&u).ok())
+    .filter(|u| !u.host.is_empty())
+    .collect();
+    match setup.app {
+        App::Devtron => {
+            if let Some(pf) = seen
+                .iter()
+                .find(|u| host_kind(u.hostname()) == HostKind::Loopback)
+            {
+                out.push(format!(
+                    "http://localhost:{}/orchestrator",
+                    pf.effective_port().unwrap_or(80)
+                ));
+            }
+            out.push("http://devtron-service.devtroncd.svc.cluster.local/orchestrator".into());
+            out.push("http://localhost:8080/orchestrator".into());
+            if let Some(ing) = seen
+                .iter()
+                .find(|u| host_kind(u.hostname()) == HostKind::Public)
+            {
+                out.push(format!("{}://{}/orchestrator", ing.scheme, ing.host));
+            }
+        }
+        App::Argocd => {
+            out.push("https://localhost:8080".into());
+            out.push("https://argocd-server.argocd.svc.cluster.local".into());
+            if let Some(ing) = seen
+                .iter()
+                .find(|u| host_kind(u.hostname()) == HostKind::Public)
+            {
+                out.push(format!("{}://{}", ing.scheme, ing.host));
+            }
+        }
+    }
+    out
+}
+
+fn candidate(
+    setup: &Setup,
+    opts: &Options,
+    origin: Option<&BrowserOrigin>,
+    internal: &str,
+    url: &str,
+) -> Candidate {
+    let app = setup.app;
+    let parsed = GoUrl::parse(url).unwrap_or_default();
+    let browser = predict::workstation(&parsed);
+    let eps = endpoints::derive(app, url, internal).ok();
+    let disc = eps
+        .as_ref()
+        .and_then(|e| GoUrl::parse(&e.discovery).ok())
+        .unwrap_or_default();
+    let int = eps
+        .as_ref()
+        .and_then(|e| GoUrl::parse(&e.internal_discovery).ok())
+        .unwrap_or_default();
+    let mut pod = predict::app_to_dex(app, &disc, &int);
+    if pod.status == Status::Pass && app == App::Devtron && !orchestrator_rooted(Some(&parsed)) {
+        pod = Outcome::fail(
+            "http_status(404)",
+            "404 page not found",
+            "path is not /orchestrator",
+        );
+    }
+    // The browser opens the candidate itself when it can reach it, else it stays where it is.
+    let browser_origin = match (&opts.browser_url, browser.status) {
+        (Some(b), _) => origin_of(b),
+        (None, Status::Fail) => origin.map(|o| o.origin.clone()).or_else(|| origin_of(url)),
+        (None, _) => origin_of(url),
+    };
+    let ret = match browser_origin {
+        Some(o) => {
+            let v = redirect::check(&return_url_for(app, &o, Some(&parsed)), &[url]);
+            if v.valid {
+                cell(Status::Pass, format!("ok ({o})"))
+            } else {
+                cell(
+                    Status::Fail,
+                    format!(
+                        "{} {} ≠ {}",
+                        v.rule.id().replace('_', " "),
+                        v.actual,
+                        v.expected
+                    ),
+                )
+            }
+        }
+        None => cell(Status::Skip, "no browser origin"),
+    };
+    let first_fail = if pod.status == Status::Fail {
+        Some(match pod.class.as_deref() {
+            Some("refused") => "connection refused".to_string(),
+            _ => short(&pod),
+        })
+    } else if ret.status == Status::Fail {
+        Some("Invalid redirect URL".into())
+    } else if browser.status == Status::Fail {
+        Some(format!("browser: {}", short(&browser)))
+    } else {
+        None
+    };
+    let result = match first_fail {
+        Some(f) => cell(Status::Fail, f),
+        None if browser.status == Status::Unknown || pod.status == Status::Unknown => {
+            cell(Status::Unknown, "may work: needs live check")
+        }
+        None => cell(Status::Pass, "works"),
+    };
+    let requires = (host_kind(parsed.hostname()) == HostKind::Loopback
+        && result.status != Status::Fail)
+        .then(|| match app {
+            App::Devtron => format!(
+                "kubectl -n devtroncd port-forward svc/devtron-service {}:80",
+                parsed.effective_port().unwrap_or(80)
+            ),
+            App::Argocd => format!(
+                "kubectl -n argocd port-forward svc/argocd-server {}:443",
+                parsed.effective_port().unwrap_or(443)
+            ),
+        });
+    Candidate {
+        url: url.to_string(),
+        browser: cell(browser.status, short(&browser)),
+        pod: cell(pod.status, short(&pod)),
+        return_url: ret,
+        result,
+        recommended: false,
+        requires,
+    }
+}

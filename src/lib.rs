@@ -1,0 +1,131 @@
+//! dexcheck: diagnose OIDC single sign-on through a Dex embedded behind an application's URL.
+
+pub mod cli;
+pub mod diagnosis;
+pub mod plan;
+pub mod report;
+pub mod secret;
+pub mod setup;
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+
+use clap::{CommandFactory, FromArgMatches};
+
+use cli::{CheckArgs, Cli, ColorChoice, Command, FailOn, OutputFormat};
+use plan::predict::Status;
+
+/// Exit codes (DESIGN.md).
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_INPUT: i32 = 2;
+pub const EXIT_COULD_NOT_RUN: i32 = 3;
+
+/// Runs the program on `args` (argv[0] first) and returns the exit code.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let plugin = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("kubectl-"));
+    let mut cmd = Cli::command();
+    if plugin {
+        cmd = cmd.bin_name("kubectl dexcheck").display_name("kubectl dexcheck").about(
+            "kubectl plugin: which network path breaks SSO through Devtron's or Argo CD's embedded Dex, and what would work",
+        );
+    }
+    let cli = match cmd
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_INPUT } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let args = match cli.command {
+        Some(Command::Check(a)) => a,
+        None => cli.check,
+    };
+    check(&args)
+}
+
+fn write_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`dexcheck … | head`) is not an error worth a panic.
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            if env("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+                true
+            } else if env("NO_COLOR").is_some() || env("CLICOLOR").is_some_and(|v| v == "0") {
+                false
+            } else {
+                std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+fn check(args: &CheckArgs) -> i32 {
+    let fail = |kind: &str, message: String, code: i32| {
+        eprintln!("dexcheck: {message}");
+        if args.output == OutputFormat::Json {
+            write_stdout(&report::json::render_error(kind, &message, code));
+        }
+        code
+    };
+    let Some(file) = args.file.as_deref() else {
+        return fail(
+            "usage",
+            "no input: give a config file (or - for stdin); reading the live config from a cluster is not available in this build".into(),
+            EXIT_INPUT,
+        );
+    };
+    let setup = match setup::load(file, args.url.as_deref(), args.app) {
+        Ok(s) => s,
+        Err(e) => return fail("input", e.to_string(), EXIT_INPUT),
+    };
+    let opts = diagnosis::Options {
+        browser_url: args.browser_url.clone(),
+        return_url: args.return_url.clone(),
+        internal_dex: args.dex_internal.clone(),
+        candidates: args.candidates.clone(),
+        auto_candidates: args.auto_candidates.is_some(),
+    };
+    let d = diagnosis::diagnose(&setup, &opts);
+    let worst = d
+        .checks
+        .iter()
+        .map(|c| c.status)
+        .max()
+        .unwrap_or(Status::Pass);
+    let code = match args.fail_on {
+        FailOn::Never => EXIT_OK,
+        FailOn::Error if worst >= Status::Fail => EXIT_FAILED,
+        FailOn::Warning if worst >= Status::Warn => EXIT_FAILED,
+        _ => EXIT_OK,
+    };
+    // Live probes arrive with the workstation-probe work; until then every run is a prediction.
+    let mode = "offline";
+    let rep = report::Report::new(&d, mode, code);
+    let text = match args.output {
+        OutputFormat::Json => report::json::render(&rep),
+        OutputFormat::Table => {
+            let color = use_color(args.color);
+            colored::control::set_override(color);
+            let ascii = args.ascii || std::env::var("TERM").is_ok_and(|t| t == "dumb");
+            report::table::render(&rep, report::table::Style { color, ascii })
+        }
+    };
+    write_stdout(&text);
+    code
+}

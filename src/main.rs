@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(dexcheck::run(std::env::args_os().collect()));
+}

@@ -1,0 +1,145 @@
+//! Every URL that matters, derived from the base URL exactly as upstream derives it.
+
+use serde::Serialize;
+
+use super::gourl::{GoUrl, GoUrlError, join};
+use crate::setup::App;
+
+/// The default in-cluster Dex address per app (scheme and authority only).
+pub fn default_internal_dex(app: App) -> &'static str {
+    match app {
+        // devtron-cm DEX_HOST + DEX_PORT
+        App::Devtron => "http://argocd-dex-server.devtroncd:5556",
+        // argocd-server's --dex-server default; Dex serves TLS by default since Argo CD 2.5
+        App::Argocd => "https://argocd-dex-server:5556",
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoints {
+    pub issuer: String,
+    pub discovery: String,
+    pub authorization: String,
+    pub token: String,
+    pub keys: String,
+    pub userinfo: String,
+    pub device_authorization: String,
+    /// Where Dex sends the browser back to the app: `URL/auth/callback` (client `argo-cd`).
+    pub app_callback: String,
+    /// Where the upstream IdP sends the browser back to Dex: issuer + `/callback`.
+    pub connector_callback: String,
+    /// Dex inside the cluster, with the issuer's path.
+    pub internal_discovery: String,
+}
+
+/// Derives the endpoints. Devtron: `u.Path = path.Join(u.Path, "api/dex")` on Go's parsed URL;
+/// Argo CD: the plain string `URL + "/api/dex"`. Dex builds each endpoint as
+/// `path.Join(issuer.Path, p)`, and clients fetch discovery at
+/// `strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"`.
+pub fn derive(app: App, base: &str, internal_dex: &str) -> Result<Endpoints, GoUrlError> {
+    let parsed = GoUrl::parse(base)?;
+    let issuer = match app {
+        App::Devtron => {
+            let mut u = parsed.clone();
+            u.path = join(&[&u.path, "api/dex"]);
+            u.to_go_string()
+        }
+        App::Argocd => format!("{base}/api/dex"),
+    };
+    let issuer_url = GoUrl::parse(&issuer)?;
+    let at = |p: &str| {
+        let mut u = issuer_url.clone();
+        u.path = join(&[&u.path, p]);
+        u.to_go_string()
+    };
+    let app_callback = match app {
+        App::Devtron => {
+            let mut u = parsed.clone();
+            u.path = join(&[&u.path, "auth/callback"]);
+            u.to_go_string()
+        }
+        App::Argocd => format!("{base}/auth/callback"),
+    };
+    let internal_discovery = format!(
+        "{}{}/.well-known/openid-configuration",
+        internal_dex.trim_end_matches('/'),
+        issuer_url.path.trim_end_matches('/')
+    );
+    Ok(Endpoints {
+        discovery: format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        ),
+        authorization: at("auth"),
+        token: at("token"),
+        keys: at("keys"),
+        userinfo: at("userinfo"),
+        device_authorization: at("device/code"),
+        connector_callback: at("callback"),
+        app_callback,
+        internal_discovery,
+        issuer,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devtron_issuer_is_path_join() {
+        let e = derive(
+            App::Devtron,
+            "https://devtron.example.com/orchestrator/",
+            default_internal_dex(App::Devtron),
+        )
+        .unwrap();
+        assert_eq!(e.issuer, "https://devtron.example.com/orchestrator/api/dex");
+        assert_eq!(
+            e.discovery,
+            "https://devtron.example.com/orchestrator/api/dex/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            e.token,
+            "https://devtron.example.com/orchestrator/api/dex/token"
+        );
+        assert_eq!(
+            e.keys,
+            "https://devtron.example.com/orchestrator/api/dex/keys"
+        );
+        assert_eq!(
+            e.app_callback,
+            "https://devtron.example.com/orchestrator/auth/callback"
+        );
+        assert_eq!(
+            e.connector_callback,
+            "https://devtron.example.com/orchestrator/api/dex/callback"
+        );
+        assert_eq!(
+            e.internal_discovery,
+            "http://argocd-dex-server.devtroncd:5556/orchestrator/api/dex/.well-known/openid-configuration"
+        );
+    }
+
+    #[test]
+    fn empty_url_gives_the_scheme_less_issuer() {
+        let e = derive(App::Devtron, "", default_internal_dex(App::Devtron)).unwrap();
+        assert_eq!(e.issuer, "api/dex");
+        assert_eq!(e.discovery, "api/dex/.well-known/openid-configuration");
+    }
+
+    #[test]
+    fn argocd_concatenates() {
+        let e = derive(
+            App::Argocd,
+            "https://argocd.example.com",
+            default_internal_dex(App::Argocd),
+        )
+        .unwrap();
+        assert_eq!(e.issuer, "https://argocd.example.com/api/dex");
+        assert_eq!(
+            e.internal_discovery,
+            "https://argocd-dex-server:5556/api/dex/.well-known/openid-configuration"
+        );
+    }
+}

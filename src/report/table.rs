@@ -1,0 +1,223 @@
+//! `-o table`: the matrix for people, with details and remedies under it and the verdict last.
+
+use std::fmt::Write;
+
+use colored::{Color, Colorize};
+use comfy_table::{Attribute, Cell as TCell, Color as TColor, ContentArrangement, Table, presets};
+
+use super::Report;
+use crate::diagnosis::{Cell, Check};
+use crate::plan::predict::Status;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    pub ascii: bool,
+}
+
+fn glyph(s: Status, ascii: bool) -> &'static str {
+    match (s, ascii) {
+        (Status::Pass, false) => "✓",
+        (Status::Warn, false) => "⚠",
+        (Status::Fail, false) => "✗",
+        (Status::Unknown, false) => "?",
+        (Status::Skip, false) => "-",
+        (Status::Pass, true) => "OK",
+        (Status::Warn, true) => "WARN",
+        (Status::Fail, true) => "FAIL",
+        (Status::Unknown, true) => "??",
+        (Status::Skip, true) => "SKIP",
+    }
+}
+
+fn colour(s: Status) -> Option<(Color, TColor)> {
+    match s {
+        Status::Pass => Some((Color::Green, TColor::Green)),
+        Status::Warn => Some((Color::Yellow, TColor::Yellow)),
+        Status::Fail => Some((Color::Red, TColor::Red)),
+        Status::Unknown => Some((Color::Cyan, TColor::Cyan)),
+        Status::Skip => None,
+    }
+}
+
+fn paint(text: &str, s: Status, style: Style) -> String {
+    match (style.color, colour(s)) {
+        (true, Some((c, _))) => text.color(c).to_string(),
+        _ => text.to_string(),
+    }
+}
+
+fn tcell(text: String, s: Status, style: Style) -> TCell {
+    let c = TCell::new(text);
+    match (style.color, colour(s)) {
+        (true, Some((_, tc))) => c.fg(tc),
+        _ => c,
+    }
+}
+
+fn new_table(style: Style) -> Table {
+    let mut t = Table::new();
+    t.load_style(if style.ascii {
+        presets::ASCII_FULL_CONDENSED
+    } else {
+        presets::UTF8_FULL_CONDENSED.with_rounded_corners()
+    });
+    t.set_content_arrangement(ContentArrangement::Disabled);
+    if style.color {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    t
+}
+
+fn status_label(c: &Check) -> String {
+    match c.status {
+        Status::Pass => "ok".into(),
+        Status::Unknown => "needs live check".into(),
+        Status::Skip => "skipped".into(),
+        _ => c.class.clone().unwrap_or_else(|| "warning".into()),
+    }
+}
+
+pub fn render(report: &Report, style: Style) -> String {
+    let d = report.diagnosis;
+    let mut out = String::new();
+    let head = |s: &str| {
+        if style.color {
+            s.bold().to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let _ = writeln!(
+        out,
+        "{} {} · {} · {} ({}) · {}",
+        head("dexcheck"),
+        report.tool.version,
+        d.app,
+        d.source,
+        d.input,
+        report.mode
+    );
+    let _ = writeln!(
+        out,
+        "URL      {}  ({})",
+        d.url.as_deref().unwrap_or("(none)"),
+        d.url_source
+    );
+    if let Some(e) = &d.endpoints {
+        let _ = writeln!(out, "Issuer   {}", e.issuer);
+    }
+    if let Some(b) = &d.browser_origin {
+        let _ = writeln!(out, "Browser  {}  ({})", b.origin, b.source);
+    }
+    out.push('\n');
+
+    let mut t = new_table(style);
+    t.set_header(
+        vec!["", "Path", "From", "Result"]
+            .into_iter()
+            .map(|h| TCell::new(h).add_attribute(Attribute::Bold)),
+    );
+    for c in d.checks.iter().filter(|c| c.matrix) {
+        t.add_row(vec![
+            tcell(glyph(c.status, style.ascii).into(), c.status, style),
+            TCell::new(&c.title),
+            TCell::new(c.vantage.label()),
+            tcell(status_label(c), c.status, style),
+        ]);
+    }
+    let _ = writeln!(out, "{t}");
+
+    let details: Vec<&Check> = d
+        .checks
+        .iter()
+        .filter(|c| c.status != Status::Pass || !c.matrix)
+        .filter(|c| c.status != Status::Pass)
+        .collect();
+    if !details.is_empty() {
+        out.push('\n');
+    }
+    for c in details {
+        let g = paint(glyph(c.status, style.ascii), c.status, style);
+        let _ = writeln!(out, "{g} {}  [{}]", head(&c.title), c.id);
+        if let Some(u) = &c.url {
+            let _ = writeln!(out, "    url:      {u}");
+        }
+        let _ = writeln!(out, "    why:      {}", c.message);
+        if let (Some(e), Some(a)) = (&c.expected, &c.actual) {
+            if c.status == Status::Fail || c.status == Status::Warn {
+                let _ = writeln!(out, "    expected: {e}");
+                let _ = writeln!(out, "    actual:   {a}");
+            }
+        }
+        if let Some(e) = &c.error {
+            let _ = writeln!(out, "    error:    {e}");
+        }
+        if let Some(r) = &c.remedy {
+            let _ = writeln!(out, "    fix:      {r}");
+        }
+    }
+
+    if !d.candidates.is_empty() {
+        let _ = writeln!(out, "\n{}", head("What if URL were…"));
+        let mut t = new_table(style);
+        let star = if style.ascii {
+            "(recommended) "
+        } else {
+            "★ "
+        };
+        let mut header = vec![TCell::new("")];
+        header.extend(d.candidates.iter().map(|c| {
+            let h = if c.recommended {
+                format!("{star}{}", c.url)
+            } else {
+                c.url.clone()
+            };
+            TCell::new(h).add_attribute(Attribute::Bold)
+        }));
+        t.set_header(header);
+        let row = |name: &str, pick: &dyn Fn(&crate::diagnosis::Candidate) -> &Cell| {
+            let mut r = vec![TCell::new(name)];
+            r.extend(d.candidates.iter().map(|c| {
+                let cell = pick(c);
+                tcell(
+                    format!("{} {}", glyph(cell.status, style.ascii), cell.label),
+                    cell.status,
+                    style,
+                )
+            }));
+            r
+        };
+        t.add_row(row("browser access", &|c| &c.browser));
+        t.add_row(row("pod access", &|c| &c.pod));
+        t.add_row(row("return-URL check", &|c| &c.return_url));
+        t.add_row(row("result", &|c| &c.result));
+        let _ = writeln!(out, "{t}");
+        for c in d.candidates.iter().filter(|c| c.requires.is_some()) {
+            let _ = writeln!(
+                out,
+                "  {} needs: {}",
+                c.url,
+                c.requires.as_deref().unwrap_or("")
+            );
+        }
+    }
+
+    out.push('\n');
+    let s = &report.summary;
+    let v = &d.verdict;
+    let _ = writeln!(
+        out,
+        "{} {}",
+        paint(glyph(v.status, style.ascii), v.status, style),
+        head(&v.summary)
+    );
+    let _ = writeln!(
+        out,
+        "{} passed, {} warnings, {} failed, {} need a live check, {} skipped — exit {}",
+        s.passed, s.warnings, s.failed, s.unknown, s.skipped, s.exit_code
+    );
+    out
+}

@@ -1,0 +1,207 @@
+//! Inputs → one typed [`Setup`], whatever the form: the Devtron SSO YAML of the seed, a Dex config
+//! (`connectors:`), a `devtron-secret` Secret or an `argocd-cm` ConfigMap (multi-document, stdin).
+
+mod parse;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::secret::Secret;
+
+pub use parse::{MAX_INPUT_BYTES, load, load_str};
+
+/// Which application embeds Dex; decides URL rules and the internal Dex address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum App {
+    Devtron,
+    Argocd,
+}
+
+impl fmt::Display for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            App::Devtron => "devtron",
+            App::Argocd => "argocd",
+        })
+    }
+}
+
+/// The shape the input had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    /// The connector YAML of Devtron's SSO screen (`name`, `id`, `config`).
+    DevtronSso,
+    /// A Dex config or fragment with `connectors:`.
+    DexConfig,
+    /// Secret `devtron-secret` with `url` and `dex.config`.
+    DevtronSecret,
+    /// ConfigMap `argocd-cm` with `url` and `dex.config`.
+    ArgocdCm,
+}
+
+impl InputKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            InputKind::DevtronSso => "Devtron SSO connector YAML",
+            InputKind::DexConfig => "Dex config",
+            InputKind::DevtronSecret => "Secret devtron-secret",
+            InputKind::ArgocdCm => "ConfigMap argocd-cm",
+        }
+    }
+}
+
+/// The connector fields that matter to the checks. Unknown keys are accepted and ignored, as Dex
+/// ignores what a connector type does not use.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectorConfig {
+    #[serde(rename = "clientID")]
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub issuer: Option<String>,
+    #[serde(rename = "redirectURI")]
+    pub redirect_uri: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub claim_mapping: BTreeMap<String, String>,
+    pub user_name_key: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Connector {
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+    pub config: ConnectorConfig,
+}
+
+/// Where the base URL came from, for the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UrlSource {
+    Flag,
+    UrlKey,
+    Comment,
+    DexIssuer,
+    Missing,
+}
+
+impl UrlSource {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            UrlSource::Flag => "from --url",
+            UrlSource::UrlKey => "from the url key",
+            UrlSource::Comment => "from the # URL: comment",
+            UrlSource::DexIssuer => "derived from the Dex issuer",
+            UrlSource::Missing => "missing",
+        }
+    }
+}
+
+/// Everything the checks need, in one typed model.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub app: App,
+    pub source: String,
+    pub input_kind: InputKind,
+    /// The base URL as written (`None` when absent or empty).
+    pub url: Option<String>,
+    pub url_source: UrlSource,
+    /// Argo CD's `additionalUrls`.
+    pub additional_urls: Vec<String>,
+    pub connectors: Vec<Connector>,
+}
+
+/// Input problems: each names the input, the field and the value where it is safe to show.
+#[derive(Debug, Error)]
+pub enum InputError {
+    #[error("{input}: cannot read: {error}")]
+    Read {
+        input: String,
+        error: std::io::Error,
+    },
+    #[error("{input}: input is larger than {limit} bytes; this is not an SSO config")]
+    TooLarge { input: String, limit: usize },
+    #[error("{input}: input is empty")]
+    Empty { input: String },
+    #[error("{input}: not text: binary data (a NUL byte at offset {offset})")]
+    Binary { input: String, offset: usize },
+    #[error("{input}: not UTF-8 text (invalid byte at offset {offset})")]
+    NotUtf8 { input: String, offset: usize },
+    #[error("{input}: YAML: {message}")]
+    Yaml { input: String, message: String },
+    #[error("{input}: field `{field}`: {message}")]
+    Field {
+        input: String,
+        field: String,
+        message: String,
+    },
+    #[error("{input}: {message}")]
+    Unrecognised { input: String, message: String },
+    #[error("--url {value:?}: {message}")]
+    UrlFlag { value: String, message: String },
+}
+
+/// The connector types Dex knows (`server/server.go` ConnectorsConfig).
+pub const DEX_CONNECTOR_TYPES: &[&str] = &[
+    "oidc",
+    "oauth",
+    "saml",
+    "ldap",
+    "github",
+    "gitlab",
+    "gitea",
+    "google",
+    "microsoft",
+    "linkedin",
+    "bitbucket-cloud",
+    "openshift",
+    "keystone",
+    "atlassian-crowd",
+    "authproxy",
+    "mockCallback",
+    "mockPassword",
+];
+
+/// Connector types whose `redirectURI` Devtron overwrites with `URL/api/dex/callback`
+/// (`needsRedirectURI` in the authenticator).
+pub const DEVTRON_OVERWRITES: &[&str] = &[
+    "oidc",
+    "saml",
+    "microsoft",
+    "linkedin",
+    "gitlab",
+    "github",
+    "bitbucket-cloud",
+    "openshift",
+];
+
+/// Argo CD's list (`util/dex/config.go`): three more types than Devtron's.
+pub const ARGOCD_OVERWRITES: &[&str] = &[
+    "oidc",
+    "saml",
+    "microsoft",
+    "linkedin",
+    "gitlab",
+    "github",
+    "bitbucket-cloud",
+    "openshift",
+    "gitea",
+    "google",
+    "oauth",
+];
+
+impl App {
+    pub fn overwrites_redirect_uri(self, connector_type: &str) -> bool {
+        let list = match self {
+            App::Devtron => DEVTRON_OVERWRITES,
+            App::Argocd => ARGOCD_OVERWRITES,
+        };
+        list.contains(&connector_type)
+    }
+}

@@ -1,0 +1,513 @@
+//! Reading and recognising the input forms.
+
+use std::io::Read;
+
+use base64::Engine;
+use serde_json::{Map, Value};
+
+use super::{
+    App, Connector, ConnectorConfig, DEX_CONNECTOR_TYPES, InputError, InputKind, Setup, UrlSource,
+};
+
+/// An SSO config is a few kilobytes; a Secret or ConfigMap is capped at 1 MiB by Kubernetes.
+/// Four MiB leaves room for a multi-document manifest and refuses anything absurd.
+pub const MAX_INPUT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Reads `path` (`-` for stdin) and builds the [`Setup`].
+pub fn load(path: &str, url_flag: Option<&str>, app: Option<App>) -> Result<Setup, InputError> {
+    let source = if path == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.to_string()
+    };
+    let bytes = if path == "-" {
+        read_bounded(std::io::stdin().lock(), &source)?
+    } else {
+        let file = std::fs::File::open(path).map_err(|error| InputError::Read {
+            input: source.clone(),
+            error,
+        })?;
+        read_bounded(file, &source)?
+    };
+    let text = to_text(&source, &bytes)?;
+    load_str(&source, text, url_flag, app)
+}
+
+fn read_bounded(reader: impl Read, source: &str) -> Result<Vec<u8>, InputError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| InputError::Read {
+            input: source.to_string(),
+            error,
+        })?;
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(InputError::TooLarge {
+            input: source.to_string(),
+            limit: MAX_INPUT_BYTES,
+        });
+    }
+    Ok(bytes)
+}
+
+fn to_text<'a>(source: &str, bytes: &'a [u8]) -> Result<&'a str, InputError> {
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        return Err(InputError::Binary {
+            input: source.to_string(),
+            offset,
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| InputError::NotUtf8 {
+        input: source.to_string(),
+        offset: e.valid_up_to(),
+    })?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+/// Builds the [`Setup`] from text already in memory.
+pub fn load_str(
+    source: &str,
+    text: &str,
+    url_flag: Option<&str>,
+    app: Option<App>,
+) -> Result<Setup, InputError> {
+    let err_field = |field: &str, message: String| InputError::Field {
+        input: source.to_string(),
+        field: field.to_string(),
+        message,
+    };
+    if text.trim().is_empty() {
+        return Err(InputError::Empty {
+            input: source.to_string(),
+        });
+    }
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| InputError::Yaml {
+        input: source.to_string(),
+        message: e.to_string(),
+    })?;
+    let mut candidates: Vec<(InputKind, &Map<String, Value>)> = Vec::new();
+    for doc in &docs {
+        collect(doc, &mut candidates);
+    }
+    if candidates.is_empty() {
+        let what = match docs.iter().find(|d| !d.is_null()) {
+            None => "the input holds no YAML document".to_string(),
+            Some(Value::Object(_)) => "no document is recognised".to_string(),
+            Some(other) => format!("the document is a {}, not a mapping", kind_of(other)),
+        };
+        return Err(InputError::Unrecognised {
+            input: source.to_string(),
+            message: format!(
+                "{what}; expected a Devtron SSO connector (name, id, config), a Dex config \
+                 (connectors:), a Secret devtron-secret or a ConfigMap argocd-cm"
+            ),
+        });
+    }
+    // devtron-secret wins over argocd-cm (Devtron migrates from the latter), then plain configs.
+    candidates.sort_by_key(|(k, _)| match k {
+        InputKind::DevtronSecret => 0,
+        InputKind::ArgocdCm => 1,
+        InputKind::DexConfig => 2,
+        InputKind::DevtronSso => 3,
+    });
+    let (kind, obj) = candidates[0];
+
+    let mut url: Option<String> = None;
+    let mut url_source = UrlSource::Missing;
+    let mut additional_urls = Vec::new();
+    let connectors = match kind {
+        InputKind::DevtronSso => {
+            if let Some(v) = obj.get("url") {
+                url = Some(string_field(v, "url").map_err(|m| err_field("url", m))?);
+                url_source = UrlSource::UrlKey;
+            }
+            vec![connector(source, "", obj, Some("oidc"))?]
+        }
+        InputKind::DexConfig => {
+            if let Some(v) = obj.get("url") {
+                url = Some(string_field(v, "url").map_err(|m| err_field("url", m))?);
+                url_source = UrlSource::UrlKey;
+            }
+            dex_config(source, "", obj, &mut url, &mut url_source)?
+        }
+        InputKind::DevtronSecret | InputKind::ArgocdCm => {
+            let base64 = kind == InputKind::DevtronSecret;
+            let data = manifest_data(source, obj, base64)?;
+            if let Some(u) = data.iter().find(|(k, _)| k == "url") {
+                url = Some(u.1.clone());
+                url_source = UrlSource::UrlKey;
+            }
+            if let Some((_, extra)) = data.iter().find(|(k, _)| k == "additionalUrls") {
+                additional_urls = serde_saphyr::from_str::<Vec<String>>(extra).map_err(|e| {
+                    err_field(
+                        "data.additionalUrls",
+                        format!("expected a YAML list of URLs: {e}"),
+                    )
+                })?;
+            }
+            match data.iter().find(|(k, _)| k == "dex.config") {
+                None => {
+                    return Err(err_field(
+                        "data[\"dex.config\"]",
+                        "missing: without dex.config no connector is configured and SSO is off"
+                            .into(),
+                    ));
+                }
+                Some((_, dex_text)) => {
+                    let field = "data[\"dex.config\"]";
+                    let inner: Value = serde_saphyr::from_str(dex_text)
+                        .map_err(|e| err_field(field, format!("YAML: {e}")))?;
+                    let Value::Object(inner) = inner else {
+                        return Err(err_field(
+                            field,
+                            format!(
+                                "expected a mapping with connectors:, found {}",
+                                kind_of(&inner)
+                            ),
+                        ));
+                    };
+                    dex_config(
+                        source,
+                        &format!("{field}."),
+                        &inner,
+                        &mut url,
+                        &mut url_source,
+                    )?
+                }
+            }
+        }
+    };
+    if let Some(flag) = url_flag {
+        url = Some(flag.to_string());
+        url_source = UrlSource::Flag;
+    } else if url.is_none() {
+        if let Some(c) = url_comment(text) {
+            url = Some(c);
+            url_source = UrlSource::Comment;
+        }
+    }
+    let url = url.filter(|u| !u.trim().is_empty());
+    let app = app.unwrap_or(match kind {
+        InputKind::ArgocdCm => App::Argocd,
+        _ => App::Devtron,
+    });
+    Ok(Setup {
+        app,
+        source: source.to_string(),
+        input_kind: kind,
+        url,
+        url_source,
+        additional_urls,
+        connectors,
+    })
+}
+
+fn collect<'a>(doc: &'a Value, out: &mut Vec<(InputKind, &'a Map<String, Value>)>) {
+    let Value::Object(obj) = doc else { return };
+    match obj.get("kind").and_then(Value::as_str) {
+        Some("List") => {
+            if let Some(Value::Array(items)) = obj.get("items") {
+                items.iter().for_each(|i| collect(i, out));
+            }
+            return;
+        }
+        Some("Secret") => {
+            if has_dex_keys(obj) {
+                out.push((InputKind::DevtronSecret, obj));
+            }
+            return;
+        }
+        Some("ConfigMap") => {
+            if has_dex_keys(obj) {
+                out.push((InputKind::ArgocdCm, obj));
+            }
+            return;
+        }
+        Some(_) if obj.contains_key("apiVersion") => return,
+        _ => {}
+    }
+    if obj.contains_key("connectors") {
+        out.push((InputKind::DexConfig, obj));
+    } else if obj.contains_key("config")
+        && (obj.contains_key("name") || obj.contains_key("id") || obj.contains_key("type"))
+    {
+        out.push((InputKind::DevtronSso, obj));
+    }
+}
+
+fn has_dex_keys(obj: &Map<String, Value>) -> bool {
+    ["data", "stringData"].iter().any(|section| {
+        obj.get(*section)
+            .and_then(Value::as_object)
+            .is_some_and(|d| d.contains_key("dex.config") || d.contains_key("url"))
+    })
+}
+
+/// `data` (base64 for Secrets) merged with `stringData` (which wins, as in the API server).
+fn manifest_data(
+    source: &str,
+    obj: &Map<String, Value>,
+    base64: bool,
+) -> Result<Vec<(String, String)>, InputError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let sections: &[(&str, bool)] = if base64 {
+        &[("data", true), ("stringData", false)]
+    } else {
+        &[("data", false)]
+    };
+    for (section, encoded) in sections {
+        let Some(d) = obj.get(*section) else { continue };
+        let Value::Object(d) = d else {
+            return Err(InputError::Field {
+                input: source.to_string(),
+                field: section.to_string(),
+                message: format!("expected a mapping, found {}", kind_of(d)),
+            });
+        };
+        for (k, v) in d {
+            let field = format!("{section}[{k:?}]");
+            let Value::String(s) = v else {
+                return Err(InputError::Field {
+                    input: source.to_string(),
+                    field,
+                    message: format!("expected a string, found {}", kind_of(v)),
+                });
+            };
+            if !matches!(k.as_str(), "url" | "dex.config" | "additionalUrls") {
+                continue; // other keys (passwords, signing keys) are never decoded or shown
+            }
+            let value = if *encoded {
+                let cleaned: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(cleaned.as_bytes())
+                    .map_err(|e| InputError::Field {
+                        input: source.to_string(),
+                        field: field.clone(),
+                        message: format!("not valid base64 ({e}); Secret data values are base64, use stringData for plain text"),
+                    })?;
+                String::from_utf8(raw).map_err(|_| InputError::Field {
+                    input: source.to_string(),
+                    field: field.clone(),
+                    message: "decodes to bytes that are not UTF-8 text".into(),
+                })?
+            } else {
+                s.clone()
+            };
+            out.retain(|(key, _)| key != k);
+            out.push((k.clone(), value));
+        }
+    }
+    Ok(out)
+}
+
+fn dex_config(
+    source: &str,
+    prefix: &str,
+    obj: &Map<String, Value>,
+    url: &mut Option<String>,
+    url_source: &mut UrlSource,
+) -> Result<Vec<Connector>, InputError> {
+    let field = format!("{prefix}connectors");
+    let list = match obj.get("connectors") {
+        Some(Value::Array(list)) => list,
+        Some(other) => {
+            return Err(InputError::Field {
+                input: source.to_string(),
+                field,
+                message: format!("expected a list of connectors, found {}", kind_of(other)),
+            });
+        }
+        None => {
+            return Err(InputError::Field {
+                input: source.to_string(),
+                field,
+                message: "missing: no connector is configured".into(),
+            });
+        }
+    };
+    if list.is_empty() {
+        return Err(InputError::Field {
+            input: source.to_string(),
+            field,
+            message: "empty: no connector is configured".into(),
+        });
+    }
+    if url.is_none() {
+        if let Some(Value::String(issuer)) = obj.get("issuer") {
+            if let Some(base) = issuer.trim_end_matches('/').strip_suffix("/api/dex") {
+                *url = Some(base.to_string());
+                *url_source = UrlSource::DexIssuer;
+            }
+        }
+    }
+    list.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let Value::Object(c) = c else {
+                return Err(InputError::Field {
+                    input: source.to_string(),
+                    field: format!("{field}[{i}]"),
+                    message: format!("expected a mapping, found {}", kind_of(c)),
+                });
+            };
+            connector(source, &format!("{field}[{i}]."), c, None)
+        })
+        .collect()
+}
+
+fn connector(
+    source: &str,
+    prefix: &str,
+    obj: &Map<String, Value>,
+    default_type: Option<&str>,
+) -> Result<Connector, InputError> {
+    let field_err = |name: &str, message: String| InputError::Field {
+        input: source.to_string(),
+        field: format!("{prefix}{name}"),
+        message,
+    };
+    let required = |name: &str| -> Result<String, InputError> {
+        match obj.get(name) {
+            None | Some(Value::Null) => Err(field_err(
+                name,
+                "missing (Dex requires id, type and name for every connector)".into(),
+            )),
+            Some(v) => string_field(v, name).map_err(|m| field_err(name, m)),
+        }
+    };
+    let kind = match (obj.get("type"), default_type) {
+        (None | Some(Value::Null), Some(d)) => d.to_string(),
+        _ => required("type")?,
+    };
+    if !DEX_CONNECTOR_TYPES.contains(&kind.as_str()) {
+        return Err(field_err(
+            "type",
+            format!(
+                "unknown connector type {kind:?}; Dex knows {}",
+                DEX_CONNECTOR_TYPES.join(", ")
+            ),
+        ));
+    }
+    let id = required("id")?;
+    let name = required("name")?;
+    let config = match obj.get("config") {
+        None | Some(Value::Null) => {
+            return Err(field_err(
+                "config",
+                "missing: the connector has no settings".into(),
+            ));
+        }
+        Some(v @ Value::Object(_)) => serde_path_to_error::deserialize::<_, ConnectorConfig>(v)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                field_err(&format!("config.{path}"), e.into_inner().to_string())
+            })?,
+        Some(v) => {
+            return Err(field_err(
+                "config",
+                format!("expected a mapping, found {}", kind_of(v)),
+            ));
+        }
+    };
+    Ok(Connector {
+        kind,
+        id,
+        name,
+        config,
+    })
+}
+
+fn string_field(v: &Value, _name: &str) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(format!("expected a string, found {}", kind_of(other))),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing (null)",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// The `# URL: https://…` line that the seed's examples carry above the connector.
+fn url_comment(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let rest = line.trim_start().strip_prefix('#')?.trim_start();
+        let head = rest.get(..4)?;
+        if head.eq_ignore_ascii_case("url:") {
+            Some(rest[4..].trim().to_string()).filter(|u| !u.is_empty())
+        } else {
+            None
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = "# URL: http://localhost:8082/orchestrator\nname: cognito\nid: cognito\nconfig:\n claimMapping:\n  groups: cognito:groups\n clientID: abc\n clientSecret: s3cr3t\n issuer: https://idp.invalid/pool\n redirectURI: http://localhost:8082/orchestrator/api/dex/callback\n scopes:\n  - openid\n userNameKey: cognito:username\n";
+
+    #[test]
+    fn seed_yaml_with_url_comment() {
+        let s = load_str("seed.yaml", SEED, None, None).unwrap();
+        assert_eq!(s.url.as_deref(), Some("http://localhost:8082/orchestrator"));
+        assert_eq!(s.url_source, UrlSource::Comment);
+        assert_eq!(s.connectors[0].kind, "oidc");
+        assert_eq!(
+            s.connectors[0]
+                .config
+                .client_secret
+                .as_ref()
+                .unwrap()
+                .expose(),
+            "s3cr3t"
+        );
+        assert_eq!(
+            s.connectors[0].config.claim_mapping["groups"],
+            "cognito:groups"
+        );
+        assert!(!format!("{s:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn url_flag_wins() {
+        let s = load_str("seed.yaml", SEED, Some("https://x.test/orchestrator"), None).unwrap();
+        assert_eq!(s.url_source, UrlSource::Flag);
+    }
+
+    #[test]
+    fn secret_manifest_base64() {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let dex = "connectors:\n- type: github\n  id: gh\n  name: GitHub\n  config:\n    clientID: a\n    clientSecret: zz\n";
+        let text = format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: devtron-secret\ndata:\n  url: {}\n  dex.config: {}\n  admin.password: {}\n",
+            b64("https://d.test/orchestrator"),
+            b64(dex),
+            b64("pw")
+        );
+        let s = load_str("s.yaml", &text, None, None).unwrap();
+        assert_eq!(s.input_kind, InputKind::DevtronSecret);
+        assert_eq!(s.app, App::Devtron);
+        assert_eq!(s.url.as_deref(), Some("https://d.test/orchestrator"));
+        assert_eq!(s.connectors[0].kind, "github");
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        let text = "name: a\nid: a\nconfig:\n  scopes: openid\n";
+        let e = load_str("f.yaml", text, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("config.scopes"), "{e}");
+    }
+}

@@ -604,14 +604,14 @@ fn static_checks(setup: &Setup, base: Option<&GoUrl>, checks: &mut Vec<Check>) {
             .remedy(rem),
         );
     }
-    if let Some(port) = b.port() {
-        if (b.scheme == "https" && port == "443") || (b.scheme == "http" && port == "80") {
-            checks.push(Check::new("url.default_port", "no explicit default port", Vantage::Config, Outcome::fail(
+    if let Some(port) = b.port()
+        && ((b.scheme == "https" && port == "443") || (b.scheme == "http" && port == "80"))
+    {
+        checks.push(Check::new("url.default_port", "no explicit default port", Vantage::Config, Outcome::fail(
                 "invalid_redirect",
                 INVALID_REDIRECT,
                 format!("URL names the default port :{port}; a browser never shows it in its origin, and the return-URL rule compares host[:port] as raw strings"),
             )).url(url).values(b.hostname(), &b.host).remedy(Some(format!("Drop the port: {}://{}{}", b.scheme, b.hostname(), b.path))));
-        }
     }
     if b.hostname().chars().any(|c| c.is_ascii_uppercase()) {
         let lower = b.host.to_ascii_lowercase();

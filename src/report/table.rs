@@ -146,11 +146,11 @@ pub fn render(report: &Report, style: Style) -> String {
             let _ = writeln!(out, "    url:      {u}");
         }
         let _ = writeln!(out, "    why:      {}", c.message);
-        if let (Some(e), Some(a)) = (&c.expected, &c.actual) {
-            if c.status == Status::Fail || c.status == Status::Warn {
-                let _ = writeln!(out, "    expected: {e}");
-                let _ = writeln!(out, "    actual:   {a}");
-            }
+        if let (Some(e), Some(a)) = (&c.expected, &c.actual)
+            && (c.status == Status::Fail || c.status == Status::Warn)
+        {
+            let _ = writeln!(out, "    expected: {e}");
+            let _ = writeln!(out, "    actual:   {a}");
         }
         if let Some(e) = &c.error {
             let _ = writeln!(out, "    error:    {e}");

@@ -84,7 +84,7 @@ pub fn load_str(
     }
     let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| InputError::Yaml {
         input: source.to_string(),
-        message: e.to_string(),
+        message: yaml_message(&e),
     })?;
     let mut candidates: Vec<(InputKind, &Map<String, Value>)> = Vec::new();
     for doc in &docs {
@@ -142,7 +142,7 @@ pub fn load_str(
                 additional_urls = serde_saphyr::from_str::<Vec<String>>(extra).map_err(|e| {
                     err_field(
                         "data.additionalUrls",
-                        format!("expected a YAML list of URLs: {e}"),
+                        format!("expected a YAML list of URLs: {}", yaml_message(&e)),
                     )
                 })?;
             }
@@ -157,7 +157,7 @@ pub fn load_str(
                 Some((_, dex_text)) => {
                     let field = "data[\"dex.config\"]";
                     let inner: Value = serde_saphyr::from_str(dex_text)
-                        .map_err(|e| err_field(field, format!("YAML: {e}")))?;
+                        .map_err(|e| err_field(field, format!("YAML: {}", yaml_message(&e))))?;
                     let Value::Object(inner) = inner else {
                         return Err(err_field(
                             field,
@@ -181,11 +181,11 @@ pub fn load_str(
     if let Some(flag) = url_flag {
         url = Some(flag.to_string());
         url_source = UrlSource::Flag;
-    } else if url.is_none() {
-        if let Some(c) = url_comment(text) {
-            url = Some(c);
-            url_source = UrlSource::Comment;
-        }
+    } else if url.is_none()
+        && let Some(c) = url_comment(text)
+    {
+        url = Some(c);
+        url_source = UrlSource::Comment;
     }
     let url = url.filter(|u| !u.trim().is_empty());
     let app = app.unwrap_or(match kind {
@@ -229,8 +229,9 @@ fn collect<'a>(doc: &'a Value, out: &mut Vec<(InputKind, &'a Map<String, Value>)
     }
     if obj.contains_key("connectors") {
         out.push((InputKind::DexConfig, obj));
-    } else if obj.contains_key("config")
-        && (obj.contains_key("name") || obj.contains_key("id") || obj.contains_key("type"))
+    } else if (obj.contains_key("config")
+        && (obj.contains_key("name") || obj.contains_key("id") || obj.contains_key("type")))
+        || (obj.contains_key("name") && obj.contains_key("id"))
     {
         out.push((InputKind::DevtronSso, obj));
     }
@@ -333,13 +334,12 @@ fn dex_config(
             message: "empty: no connector is configured".into(),
         });
     }
-    if url.is_none() {
-        if let Some(Value::String(issuer)) = obj.get("issuer") {
-            if let Some(base) = issuer.trim_end_matches('/').strip_suffix("/api/dex") {
-                *url = Some(base.to_string());
-                *url_source = UrlSource::DexIssuer;
-            }
-        }
+    if url.is_none()
+        && let Some(Value::String(issuer)) = obj.get("issuer")
+        && let Some(base) = issuer.trim_end_matches('/').strip_suffix("/api/dex")
+    {
+        *url = Some(base.to_string());
+        *url_source = UrlSource::DexIssuer;
     }
     list.iter()
         .enumerate()
@@ -436,6 +436,14 @@ fn kind_of(v: &Value) -> &'static str {
         Value::Array(_) => "a list",
         Value::Object(_) => "a mapping",
     }
+}
+
+/// The parser's message and location, without the source snippet that its `Display` renders:
+/// a snippet would print the lines around the error, and those may hold a client secret.
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    e.render_with_options(
+        serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off },
+    )
 }
 
 /// The `# URL: https://…` line that the seed's examples carry above the connector.

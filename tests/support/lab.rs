@@ -1,0 +1,349 @@
+//! The seed's topology with real sockets: a workstation namespace `ws` (where the binary under
+//! test runs), an app pod namespace `pod` (the orchestrator on 8080 serving Dex under
+//! `/orchestrator/api/dex`, Dex itself on 5556, `devtron-service` on a service address port 80),
+//! a veth link between them on 198.18.0.0/24, no default route anywhere, a relay in `ws` on
+//! `127.0.0.1:<pf>` → `pod:8080` playing `kubectl port-forward`, and a Kubernetes API test server
+//! in `ws` on loopback. Everything is removed on drop, also after a panic; labs left by a killed
+//! run are removed when the next lab starts.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use base64::Engine;
+use serde_json::json;
+
+use super::kube_api::{self, State};
+use super::netns::NsRuntime;
+use super::servers;
+
+pub const WS_ADDR: &str = "198.18.0.1";
+pub const POD_ADDR: &str = "198.18.0.2";
+/// The ClusterIP of `devtron-service` (port 80 → the orchestrator).
+pub const SERVICE_ADDR: &str = "198.18.0.10";
+/// The ClusterIP of `argocd-dex-server` (port 5556).
+pub const DEX_SERVICE_ADDR: &str = "198.18.0.11";
+pub const SERVICE_NAME: &str = "devtron-service.devtroncd.svc.cluster.local";
+pub const APP_POD: &str = "devtron-7d9f8b6c5-lab01";
+pub const DEX_POD: &str = "argocd-dex-server-5c6b7d8f9-lab02";
+const PREFIX: &str = "dxl";
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+pub struct Lab {
+    pub id: String,
+    pub ws: String,
+    pub pod: String,
+    /// The relay's port on 127.0.0.1 in `ws`.
+    pub pf_port: u16,
+    pub kubeconfig: PathBuf,
+    pub state: Arc<State>,
+    /// The issuer the lab's Dex serves (tests may change it).
+    pub issuer: Arc<RwLock<String>>,
+    pub dir: PathBuf,
+    ws_rt: Option<NsRuntime>,
+    pod_rt: Option<NsRuntime>,
+}
+
+fn ip(args: &[&str]) -> io::Result<()> {
+    let out = Command::new("ip").args(args).output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+/// Names of lab namespaces present now.
+pub fn lab_namespaces() -> Vec<String> {
+    let out = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    out.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with(PREFIX))
+        .map(str::to_string)
+        .collect()
+}
+
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Removes labs whose creating process is gone (a killed test run).
+pub fn clean_stale() {
+    for ns in lab_namespaces() {
+        // dxl<pid>x<seq><role>
+        let pid = ns
+            .trim_start_matches(PREFIX)
+            .split('x')
+            .next()
+            .and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| !pid_alive(p)) {
+            let _ = ip(&["netns", "del", &ns]);
+            let _ = std::fs::remove_dir_all(format!("/etc/netns/{ns}"));
+        }
+    }
+}
+
+impl Lab {
+    pub fn start() -> io::Result<Lab> {
+        clean_stale();
+        let id = format!(
+            "{PREFIX}{}x{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        );
+        let (ws, pod) = (format!("{id}w"), format!("{id}p"));
+        let dir = std::env::temp_dir().join(format!("dexcheck-{id}"));
+        std::fs::create_dir_all(&dir)?;
+        let mut lab = Lab {
+            id,
+            ws: ws.clone(),
+            pod: pod.clone(),
+            pf_port: 0,
+            kubeconfig: dir.join("kubeconfig"),
+            state: Arc::new(State {
+                token: String::new(),
+                pods: Mutex::new(Vec::new()),
+                objects: Mutex::new(Default::default()),
+                execs: Mutex::new(Default::default()),
+                faults: Default::default(),
+                pod_netns: pod.clone(),
+                image_path: Mutex::new(String::new()),
+            }),
+            issuer: Arc::new(RwLock::new(String::new())),
+            dir,
+            ws_rt: None,
+            pod_rt: None,
+        };
+        lab.build()?;
+        Ok(lab)
+    }
+
+    fn build(&mut self) -> io::Result<()> {
+        let (ws, pod) = (self.ws.clone(), self.pod.clone());
+        ip(&["netns", "add", &ws])?;
+        ip(&["netns", "add", &pod])?;
+        ip(&[
+            "link", "add", "v0", "netns", &ws, "type", "veth", "peer", "name", "v1", "netns", &pod,
+        ])?;
+        ip(&[
+            "-n",
+            &ws,
+            "addr",
+            "add",
+            &format!("{WS_ADDR}/24"),
+            "dev",
+            "v0",
+        ])?;
+        ip(&[
+            "-n",
+            &pod,
+            "addr",
+            "add",
+            &format!("{POD_ADDR}/24"),
+            "dev",
+            "v1",
+        ])?;
+        for a in [SERVICE_ADDR, DEX_SERVICE_ADDR] {
+            ip(&["-n", &pod, "addr", "add", &format!("{a}/32"), "dev", "v1"])?;
+        }
+        for (ns, dev) in [(&ws, "v0"), (&pod, "v1")] {
+            ip(&["-n", ns, "link", "set", "lo", "up"])?;
+            ip(&["-n", ns, "link", "set", dev, "up"])?;
+        }
+        // Per-namespace name resolution: cluster names only inside the pod; no DNS server anywhere.
+        let etc = |ns: &str, hosts: &str| -> io::Result<()> {
+            let d = PathBuf::from(format!("/etc/netns/{ns}"));
+            std::fs::create_dir_all(&d)?;
+            std::fs::write(d.join("hosts"), hosts)?;
+            std::fs::write(
+                d.join("resolv.conf"),
+                "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+            )
+        };
+        etc(&ws, "127.0.0.1 localhost\n::1 localhost\n")?;
+        etc(
+            &pod,
+            &format!(
+                "127.0.0.1 localhost\n::1 localhost\n{POD_ADDR} {APP_POD}\n{SERVICE_ADDR} {SERVICE_NAME} devtron-service.devtroncd.svc devtron-service.devtroncd\n{DEX_SERVICE_ADDR} argocd-dex-server.devtroncd.svc.cluster.local argocd-dex-server.devtroncd.svc argocd-dex-server.devtroncd\n"
+            ),
+        )?;
+        self.image(true)?;
+
+        // The pod: orchestrator :8080 (all addresses), devtron-service :80, argocd-dex-server :5556.
+        let pod_rt = NsRuntime::start(&pod)?;
+        for addr in [
+            "0.0.0.0:8080",
+            &format!("{SERVICE_ADDR}:80"),
+            &format!("{DEX_SERVICE_ADDR}:5556"),
+        ] {
+            let addr: SocketAddr = addr.parse().map_err(io::Error::other)?;
+            let issuer = self.issuer.clone();
+            let listener = pod_rt.run(async move { tokio::net::TcpListener::bind(addr).await })?;
+            pod_rt.spawn(servers::serve_dex(listener, issuer));
+        }
+        // The workstation: the port-forward relay and the Kubernetes API server on loopback.
+        let ws_rt = NsRuntime::start(&ws)?;
+        let relay = ws_rt.run(async { tokio::net::TcpListener::bind("127.0.0.1:0").await })?;
+        self.pf_port = relay.local_addr()?.port();
+        let target: SocketAddr = format!("{POD_ADDR}:8080")
+            .parse()
+            .map_err(io::Error::other)?;
+        ws_rt.spawn(servers::relay(relay, target));
+        if let Ok(mut i) = self.issuer.write() {
+            *i = format!("http://localhost:{}/orchestrator/api/dex", self.pf_port);
+        }
+
+        let tls = kube_api::make_tls();
+        let token = random_hex(16)?;
+        let state = Arc::get_mut(&mut self.state)
+            .ok_or_else(|| io::Error::other("state shared too early"))?;
+        state.token = token.clone();
+        let api = ws_rt.run(async { tokio::net::TcpListener::bind("127.0.0.1:0").await })?;
+        let api_port = api.local_addr()?.port();
+        ws_rt.spawn(kube_api::serve(api, tls.config.clone(), self.state.clone()));
+        let ca = base64::engine::general_purpose::STANDARD.encode(tls.ca_pem.as_bytes());
+        std::fs::write(
+            &self.kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: lab\n  cluster:\n    server: https://127.0.0.1:{api_port}\n    certificate-authority-data: {ca}\nusers:\n- name: lab\n  user:\n    token: {token}\ncontexts:\n- name: lab\n  context:\n    cluster: lab\n    user: lab\n    namespace: devtroncd\ncurrent-context: lab\n"
+            ),
+        )?;
+        self.seed_objects();
+        self.ws_rt = Some(ws_rt);
+        self.pod_rt = Some(pod_rt);
+        Ok(())
+    }
+
+    /// The app pod's "image": a PATH of links to the tools it ships; `curl` can be left out.
+    pub fn image(&self, with_curl: bool) -> io::Result<()> {
+        let bin = self.dir.join(if with_curl {
+            "image-curl"
+        } else {
+            "image-wget"
+        });
+        std::fs::create_dir_all(&bin)?;
+        let tools = [
+            "sh", "cat", "echo", "printf", "env", "sleep", "true", "false", "test", "touch", "ls",
+            "getent", "head", "tr", "sed", "grep", "date", "wget", "curl",
+        ];
+        for t in tools {
+            if t == "curl" && !with_curl {
+                continue;
+            }
+            let found = ["/usr/bin", "/bin", "/usr/local/bin"]
+                .iter()
+                .map(|d| Path::new(d).join(t))
+                .find(|p| p.exists());
+            if let Some(src) = found {
+                let _ = std::os::unix::fs::symlink(src, bin.join(t));
+            }
+        }
+        if let Ok(mut p) = self.state.image_path.lock() {
+            *p = bin.display().to_string();
+        }
+        Ok(())
+    }
+
+    fn seed_objects(&self) {
+        let pod = |name: &str,
+                   labels: serde_json::Value,
+                   container: &str,
+                   image: &str,
+                   ip: &str| {
+            json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": "devtroncd", "labels": labels, "uid": format!("uid-{name}"), "creationTimestamp": "2026-01-01T00:00:00Z"},
+                "spec": {"containers": [{"name": container, "image": image}]},
+                "status": {"phase": "Running", "podIP": ip, "containerStatuses": [{"name": container, "ready": true, "restartCount": 0, "image": image, "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]}
+            })
+        };
+        if let Ok(mut p) = self.state.pods.lock() {
+            p.push(pod(
+                APP_POD,
+                json!({"app": "devtron", "release": "devtron"}),
+                "devtron",
+                "quay.io/devtron/hyperion:lab",
+                POD_ADDR,
+            ));
+            p.push(pod(
+                DEX_POD,
+                json!({"app.kubernetes.io/name": "argocd-dex-server"}),
+                "dex",
+                "quay.io/devtron/dex:v2.30.2",
+                POD_ADDR,
+            ));
+        }
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let url = format!("http://localhost:{}/orchestrator", self.pf_port);
+        let dex = "connectors:\n- type: oidc\n  id: lab-idp\n  name: Lab IdP\n  config:\n    clientID: lab-client\n    clientSecret: LAB-SECRET-do-not-print\n    issuer: http://idp.lab.test/realms/main\n    redirectURI: URL/api/dex/callback\n".replace("URL", &url);
+        self.state.put("secrets", "devtroncd", "devtron-secret", json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "devtron-secret", "namespace": "devtroncd"},
+            "data": {"url": b64(&url), "dex.config": b64(&dex), "ADMIN_PASSWORD": b64("LAB-SECRET-admin")}
+        }));
+        self.state.put(
+            "configmaps",
+            "devtroncd",
+            "devtron-cm",
+            json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "devtron-cm", "namespace": "devtroncd"},
+                "data": {"DEX_HOST": "http://argocd-dex-server.devtroncd", "DEX_PORT": "5556"}
+            }),
+        );
+    }
+
+    /// A command run inside the workstation namespace (`ip netns exec`, so its hosts apply).
+    pub fn in_ws(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ws]).arg(program);
+        c
+    }
+
+    /// The real `kubectl` in the workstation namespace, pointed at the lab.
+    pub fn kubectl(&self, args: &[&str]) -> Command {
+        let mut c = self.in_ws("kubectl");
+        c.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.dir.join("kube-cache"))
+            .args(args);
+        c
+    }
+
+    /// The URL the relay gives the workstation for the orchestrator.
+    pub fn pf_url(&self) -> String {
+        format!("http://localhost:{}/orchestrator", self.pf_port)
+    }
+}
+
+fn random_hex(bytes: usize) -> io::Result<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.ws_rt.take();
+        self.pod_rt.take();
+        for ns in [&self.ws, &self.pod] {
+            let _ = ip(&["netns", "del", ns]);
+            let _ = std::fs::remove_dir_all(format!("/etc/netns/{ns}"));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

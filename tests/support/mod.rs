@@ -1,0 +1,36 @@
+//! Test support: the lab (network namespaces, a port-forward relay, servers in the "pod") and a
+//! Kubernetes API test server that the real `kubectl` accepts.
+#![allow(dead_code)]
+
+pub mod kube_api;
+pub mod lab;
+pub mod netns;
+pub mod servers;
+
+/// Whether the lab can run here: root, `ip` and `kubectl`. When it cannot, a test says why on
+/// stderr and returns early, unless `DEXCHECK_REQUIRE_LAB=1`, in which case it fails.
+pub fn lab_or_skip(test: &str) -> bool {
+    let mut missing = Vec::new();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        missing.push("root");
+    }
+    for tool in ["ip", "kubectl", "curl"] {
+        let found = std::process::Command::new("sh")
+            .args(["-c", "command -v \"$1\" >/dev/null", "sh", tool])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            missing.push(tool);
+        }
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let msg = format!("{test}: the lab needs {}; skipped", missing.join(", "));
+    if std::env::var("DEXCHECK_REQUIRE_LAB").is_ok_and(|v| v == "1") {
+        panic!("{msg} (DEXCHECK_REQUIRE_LAB=1 forbids skipping)");
+    }
+    eprintln!("{msg}");
+    false
+}

@@ -1,0 +1,108 @@
+//! Small servers for the lab: a Dex-shaped endpoint set behind an issuer path, and a TCP relay.
+
+use std::convert::Infallible;
+use std::sync::{Arc, RwLock};
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+
+/// Dex's discovery document for `issuer` (field set and order of Dex v2.45).
+pub fn dex_discovery(issuer: &str) -> String {
+    let at = |p: &str| format!("{}/{p}", issuer.trim_end_matches('/'));
+    let doc = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": at("auth"),
+        "token_endpoint": at("token"),
+        "jwks_uri": at("keys"),
+        "userinfo_endpoint": at("userinfo"),
+        "device_authorization_endpoint": at("device/code"),
+        "introspection_endpoint": at("token/introspect"),
+        "grant_types_supported": ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"],
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "code_challenge_methods_supported": ["S256", "plain"],
+        "scopes_supported": ["openid", "email", "groups", "profile", "offline_access"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "claims_supported": ["iss", "sub", "aud", "iat", "exp", "email", "email_verified", "locale", "name", "preferred_username", "at_hash"]
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// Serves Dex's routes for the issuer held in `issuer` (which tests may change), only under the
+/// issuer's path; `404 page not found` elsewhere, like Dex. Runs until the runtime stops.
+pub async fn serve_dex(listener: TcpListener, issuer: Arc<RwLock<String>>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let issuer = issuer.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let issuer = issuer.read().map(|s| s.clone()).unwrap_or_default();
+                async move { Ok::<_, Infallible>(dex_route(&req, &issuer)) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+fn text(status: StatusCode, ctype: &str, body: String) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", ctype)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
+
+fn dex_route(req: &Request<Incoming>, issuer: &str) -> Response<Full<Bytes>> {
+    let prefix = url_path(issuer).trim_end_matches('/').to_string();
+    let path = req.uri().path();
+    let Some(rest) = path.strip_prefix(&prefix) else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "404 page not found\n".into(),
+        );
+    };
+    match rest {
+        "/.well-known/openid-configuration" => {
+            text(StatusCode::OK, "application/json", dex_discovery(issuer))
+        }
+        "/keys" => text(StatusCode::OK, "application/json", "{\"keys\":[]}".into()),
+        "/token" => text(
+            StatusCode::BAD_REQUEST,
+            "application/json",
+            "{\"error\":\"invalid_request\"}".into(),
+        ),
+        _ => text(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "404 page not found\n".into(),
+        ),
+    }
+}
+
+fn url_path(u: &str) -> &str {
+    let after = u.split_once("://").map(|(_, r)| r).unwrap_or(u);
+    after.find('/').map(|i| &after[i..]).unwrap_or("")
+}
+
+/// `kubectl port-forward` stand-in: every connection to `listener` is piped to `target`.
+pub async fn relay(listener: TcpListener, target: std::net::SocketAddr) {
+    loop {
+        let Ok((mut inbound, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            if let Ok(mut outbound) = TcpStream::connect(target).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
+}

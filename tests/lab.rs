@@ -291,3 +291,29 @@ fn nothing_outlives_a_lab() {
     drop(Lab::start().expect("lab"));
     assert!(!lab::lab_namespaces().contains(&stale.to_string()));
 }
+
+#[test]
+fn ephemeral_container_patch_through_kubectl() {
+    if !support::lab_or_skip("ephemeral_container_patch_through_kubectl") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let patch = r#"{"spec":{"ephemeralContainers":[{"name":"dexcheck-probe","image":"busybox:1.36","targetContainerName":"devtron","command":["sleep","300"]}]}}"#;
+    let o = run(lab.kubectl(&[
+        "patch",
+        "pod",
+        APP_POD,
+        "--subresource=ephemeralcontainers",
+        "--type=merge",
+        "-p",
+        patch,
+    ]));
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(lab.kubectl(&["get", "pod", APP_POD, "-o", "jsonpath={.status.ephemeralContainerStatuses[0].name} {.spec.ephemeralContainers[0].targetContainerName}"]));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "dexcheck-probe devtron",
+        "{}",
+        text(&o)
+    );
+}

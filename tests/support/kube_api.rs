@@ -241,16 +241,26 @@ async fn route(mut req: Request<Incoming>, state: Arc<State>) -> Resp {
                 &json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}),
             )
         }
-        (Method::GET, ["api", "v1", "namespaces", ns, "pods", name]) => {
-            match find_pod(&state, ns, name) {
-                Some(p) => json_resp(StatusCode::OK, &p),
-                None => status(
-                    StatusCode::NOT_FOUND,
-                    "NotFound",
-                    format!("pods \"{name}\" not found"),
-                ),
-            }
-        }
+        (Method::GET, ["api", "v1", "namespaces", ns, "pods", name])
+        | (
+            Method::GET,
+            [
+                "api",
+                "v1",
+                "namespaces",
+                ns,
+                "pods",
+                name,
+                "ephemeralcontainers",
+            ],
+        ) => match find_pod(&state, ns, name) {
+            Some(p) => json_resp(StatusCode::OK, &p),
+            None => status(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("pods \"{name}\" not found"),
+            ),
+        },
         (
             Method::PATCH,
             [

@@ -68,16 +68,7 @@ fn real_kubectl_gets_pods_secrets_and_execs() {
     );
 
     let discovery = "http://localhost:8080/orchestrator/api/dex/.well-known/openid-configuration";
-    let o = run(lab.kubectl(&[
-        "exec",
-        APP_POD,
-        "-n",
-        "devtroncd",
-        "--",
-        "curl",
-        "-sS",
-        discovery,
-    ]));
+    let o = run(lab.exec_app_pod(&["curl", "-sS", discovery]));
     assert!(o.status.success(), "{}", text(&o));
     let doc: serde_json::Value =
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
@@ -86,29 +77,11 @@ fn real_kubectl_gets_pods_secrets_and_execs() {
         format!("http://localhost:{}/orchestrator/api/dex", lab.pf_port)
     );
 
-    let o = run(lab.kubectl(&[
-        "exec",
-        APP_POD,
-        "-n",
-        "devtroncd",
-        "--",
-        "sh",
-        "-c",
-        "exit 3",
-    ]));
+    let o = run(lab.exec_app_pod(&["sh", "-c", "exit 3"]));
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
 
     // stdout and stderr arrive on their own channels.
-    let o = run(lab.kubectl(&[
-        "exec",
-        APP_POD,
-        "-n",
-        "devtroncd",
-        "--",
-        "sh",
-        "-c",
-        "echo out; echo err >&2",
-    ]));
+    let o = run(lab.exec_app_pod(&["sh", "-c", "echo out; echo err >&2"]));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "out\n");
     assert_eq!(String::from_utf8_lossy(&o.stderr), "err\n");
 
@@ -153,16 +126,7 @@ fn the_seeds_failures_with_real_sockets() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("\"issuer\""));
     // The same URL from inside the pod: the pod's own loopback, nothing on that port.
-    let o = run(lab.kubectl(&[
-        "exec",
-        APP_POD,
-        "--",
-        "curl",
-        "-sS",
-        "--max-time",
-        "5",
-        &url,
-    ]));
+    let o = run(lab.exec_app_pod(&["curl", "-sS", "--max-time", "5", &url]));
     assert_eq!(
         o.status.code(),
         Some(7),
@@ -176,7 +140,7 @@ fn the_seeds_failures_with_real_sockets() {
         text(&o)
     );
     // The in-cluster name resolves in the pod, not on the workstation.
-    let o = run(lab.kubectl(&["exec", APP_POD, "--", "getent", "hosts", SERVICE_NAME]));
+    let o = run(lab.exec_app_pod(&["getent", "hosts", SERVICE_NAME]));
     assert!(o.status.success(), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains(lab::SERVICE_ADDR));
     let mut c = lab.in_ws("getent");
@@ -189,19 +153,10 @@ fn the_seeds_failures_with_real_sockets() {
     // …and in the pod the service answers for the orchestrator, and Dex answers on its service.
     let svc =
         format!("http://{SERVICE_NAME}/orchestrator/api/dex/.well-known/openid-configuration");
-    let o = run(lab.kubectl(&[
-        "exec",
-        APP_POD,
-        "--",
-        "curl",
-        "-sS",
-        "--max-time",
-        "5",
-        &svc,
-    ]));
+    let o = run(lab.exec_app_pod(&["curl", "-sS", "--max-time", "5", &svc]));
     assert!(o.status.success(), "{}", text(&o));
     let dex = "http://argocd-dex-server.devtroncd:5556/orchestrator/api/dex/.well-known/openid-configuration";
-    let o = run(lab.kubectl(&["exec", APP_POD, "--", "curl", "-sS", "--max-time", "5", dex]));
+    let o = run(lab.exec_app_pod(&["curl", "-sS", "--max-time", "5", dex]));
     assert!(o.status.success(), "{}", text(&o));
 }
 
@@ -213,21 +168,14 @@ fn faults_on_demand_and_an_image_without_curl() {
     let lab = Lab::start().expect("lab");
     lab.image(false).expect("image");
     let url = "http://localhost:8080/orchestrator/api/dex/.well-known/openid-configuration";
-    let o = run(lab.kubectl(&[
-        "exec",
-        APP_POD,
-        "--",
-        "sh",
-        "-c",
-        "command -v curl || echo absent",
-    ]));
+    let o = run(lab.exec_app_pod(&["sh", "-c", "command -v curl || echo absent"]));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout).trim(),
         "absent",
         "curl must be absent: {}",
         text(&o)
     );
-    let o = run(lab.kubectl(&["exec", APP_POD, "--", "wget", "-q", "-O", "-", url]));
+    let o = run(lab.exec_app_pod(&["wget", "-q", "-O", "-", url]));
     assert!(o.status.success(), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("\"issuer\""));
 
@@ -235,7 +183,7 @@ fn faults_on_demand_and_an_image_without_curl() {
         .faults
         .exec_forbidden
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let o = run(lab.kubectl(&["exec", APP_POD, "--", "true"]));
+    let o = run(lab.exec_app_pod(&["true"]));
     assert!(!o.status.success());
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("cannot create resource \"pods/exec\""),

@@ -323,6 +323,13 @@ impl Lab {
         c
     }
 
+    /// `kubectl exec <app pod> -n devtroncd -- ARGV…`, each argument passed on as given.
+    pub fn exec_app_pod(&self, argv: &[&str]) -> Command {
+        let mut c = self.kubectl(&["exec", APP_POD, "-n", "devtroncd", "--"]);
+        c.args(argv);
+        c
+    }
+
     /// The URL the relay gives the workstation for the orchestrator.
     pub fn pf_url(&self) -> String {
         format!("http://localhost:{}/orchestrator", self.pf_port)

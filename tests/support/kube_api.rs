@@ -193,86 +193,69 @@ async fn route(mut req: Request<Incoming>, state: Arc<State>) -> Resp {
     let path = req.uri().path().to_string();
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method().clone();
-    match (method.clone(), segs.as_slice()) {
-        (Method::GET, ["version"]) => json_resp(
-            StatusCode::OK,
-            &json!({
-                "major": "1", "minor": "32", "gitVersion": "v1.32.0-dexcheck-lab", "platform": "linux/amd64"
-            }),
-        ),
-        (Method::GET, ["api"]) => json_resp(
-            StatusCode::OK,
-            &json!({
-                "kind": "APIVersions", "versions": ["v1"],
-                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]
-            }),
-        ),
-        (Method::GET, ["apis"]) => json_resp(
-            StatusCode::OK,
-            &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}),
-        ),
-        (Method::GET, ["api", "v1"]) => json_resp(StatusCode::OK, &resources()),
-        (Method::GET, ["api", "v1", "namespaces", ns]) => json_resp(
+    let not_found = || {
+        status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("the server could not find the requested resource ({method} {path})"),
+        )
+    };
+    let ns_route = match segs.as_slice() {
+        ["api", "v1", "namespaces", ns, rest @ ..] => Some((ns.to_string(), rest.to_vec())),
+        _ => None,
+    };
+    let Some((ns, rest)) = ns_route else {
+        return match (&method, segs.as_slice()) {
+            (&Method::GET, ["version"]) => json_resp(
+                StatusCode::OK,
+                &json!({
+                    "major": "1", "minor": "32", "gitVersion": "v1.32.0-dexcheck-lab", "platform": "linux/amd64"
+                }),
+            ),
+            (&Method::GET, ["api"]) => json_resp(
+                StatusCode::OK,
+                &json!({
+                    "kind": "APIVersions", "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]
+                }),
+            ),
+            (&Method::GET, ["apis"]) => json_resp(
+                StatusCode::OK,
+                &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}),
+            ),
+            (&Method::GET, ["api", "v1"]) => json_resp(StatusCode::OK, &resources()),
+            _ => not_found(),
+        };
+    };
+    match (&method, rest.as_slice()) {
+        (&Method::GET, []) => json_resp(
             StatusCode::OK,
             &json!({
                 "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}, "status": {"phase": "Active"}
             }),
         ),
-        (Method::GET, ["api", "v1", "namespaces", ns, "pods"]) => {
+        (&Method::GET, ["pods"]) => {
             let selector = query(&req)
                 .into_iter()
                 .find(|(k, _)| k == "labelSelector")
                 .map(|(_, v)| v)
                 .unwrap_or_default();
-            let items: Vec<Value> = if state.faults.pods_missing.load(Ordering::SeqCst) {
-                Vec::new()
-            } else {
-                state
-                    .pods
-                    .lock()
-                    .map(|p| p.clone())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|p| p["metadata"]["namespace"] == *ns && matches_selector(p, &selector))
-                    .collect()
-            };
+            let items: Vec<Value> = visible_pods(&state, &ns)
+                .into_iter()
+                .filter(|p| matches_selector(p, &selector))
+                .collect();
             json_resp(
                 StatusCode::OK,
                 &json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}),
             )
         }
-        (Method::GET, ["api", "v1", "namespaces", ns, "pods", name])
-        | (
-            Method::GET,
-            [
-                "api",
-                "v1",
-                "namespaces",
-                ns,
-                "pods",
-                name,
-                "ephemeralcontainers",
-            ],
-        ) => match find_pod(&state, ns, name) {
-            Some(p) => json_resp(StatusCode::OK, &p),
-            None => status(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!("pods \"{name}\" not found"),
-            ),
-        },
-        (
-            Method::PATCH,
-            [
-                "api",
-                "v1",
-                "namespaces",
-                ns,
-                "pods",
-                name,
-                "ephemeralcontainers",
-            ],
-        ) => {
+        (&Method::GET, ["pods", name] | ["pods", name, "ephemeralcontainers"]) => {
+            match find_pod(&state, &ns, name) {
+                Some(p) => json_resp(StatusCode::OK, &p),
+                None => pod_not_found(name),
+            }
+        }
+        (&Method::PATCH, ["pods", name, "ephemeralcontainers"]) => {
             let body = req
                 .body_mut()
                 .collect()
@@ -280,24 +263,14 @@ async fn route(mut req: Request<Incoming>, state: Arc<State>) -> Resp {
                 .map(|b| b.to_bytes())
                 .unwrap_or_default();
             let patch: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            patch_ephemeral(&state, ns, name, &patch)
+            patch_ephemeral(&state, &ns, name, &patch)
         }
-        (Method::GET | Method::POST, ["api", "v1", "namespaces", ns, "pods", name, "exec"]) => {
-            let (ns, name) = (ns.to_string(), name.to_string());
+        (&Method::GET | &Method::POST, ["pods", name, "exec"]) => {
+            let name = name.to_string();
             exec(req, state, ns, name).await
         }
-        (
-            Method::GET,
-            [
-                "api",
-                "v1",
-                "namespaces",
-                ns,
-                kind @ ("secrets" | "configmaps"),
-                name,
-            ],
-        ) => {
-            let key = (kind.to_string(), ns.to_string(), name.to_string());
+        (&Method::GET, [kind @ ("secrets" | "configmaps"), name]) => {
+            let key = (kind.to_string(), ns.clone(), name.to_string());
             match state.objects.lock().ok().and_then(|m| m.get(&key).cloned()) {
                 Some(o) => json_resp(StatusCode::OK, &o),
                 None => status(
@@ -307,28 +280,43 @@ async fn route(mut req: Request<Incoming>, state: Arc<State>) -> Resp {
                 ),
             }
         }
-        _ => status(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!("the server could not find the requested resource ({method} {path})"),
-        ),
+        _ => not_found(),
     }
+}
+
+fn pod_not_found(name: &str) -> Resp {
+    status(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        format!("pods \"{name}\" not found"),
+    )
+}
+
+fn is_pod(p: &Value, ns: &str, name: &str) -> bool {
+    p["metadata"]["namespace"] == ns && p["metadata"]["name"] == name
+}
+
+/// The pods of a namespace as the API shows them: none while the `pods_missing` fault is on.
+fn visible_pods(state: &State, ns: &str) -> Vec<Value> {
+    if state.faults.pods_missing.load(Ordering::SeqCst) {
+        return Vec::new();
+    }
+    let pods = state.pods.lock().map(|p| p.clone()).unwrap_or_default();
+    pods.into_iter()
+        .filter(|p| p["metadata"]["namespace"] == ns)
+        .collect()
 }
 
 fn find_pod(state: &State, ns: &str, name: &str) -> Option<Value> {
-    if state.faults.pods_missing.load(Ordering::SeqCst) {
-        return None;
-    }
-    state
-        .pods
-        .lock()
-        .ok()?
-        .iter()
-        .find(|p| p["metadata"]["namespace"] == ns && p["metadata"]["name"] == name)
-        .cloned()
+    visible_pods(state, ns)
+        .into_iter()
+        .find(|p| is_pod(p, ns, name))
 }
 
 fn patch_ephemeral(state: &State, ns: &str, name: &str, patch: &Value) -> Resp {
+    if find_pod(state, ns, name).is_none() {
+        return pod_not_found(name);
+    }
     let Ok(mut pods) = state.pods.lock() else {
         return status(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -336,15 +324,8 @@ fn patch_ephemeral(state: &State, ns: &str, name: &str, patch: &Value) -> Resp {
             "lock".into(),
         );
     };
-    let Some(pod) = pods
-        .iter_mut()
-        .find(|p| p["metadata"]["namespace"] == ns && p["metadata"]["name"] == name)
-    else {
-        return status(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!("pods \"{name}\" not found"),
-        );
+    let Some(pod) = pods.iter_mut().find(|p| is_pod(p, ns, name)) else {
+        return pod_not_found(name);
     };
     let added = patch["spec"]["ephemeralContainers"]
         .as_array()
@@ -361,11 +342,7 @@ fn patch_ephemeral(state: &State, ns: &str, name: &str, patch: &Value) -> Resp {
 
 async fn exec(req: Request<Incoming>, state: Arc<State>, ns: String, name: String) -> Resp {
     if find_pod(&state, &ns, &name).is_none() {
-        return status(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!("pods \"{name}\" not found"),
-        );
+        return pod_not_found(&name);
     }
     if state.faults.exec_forbidden.load(Ordering::SeqCst) {
         return status(

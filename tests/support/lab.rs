@@ -113,7 +113,7 @@ impl Lab {
             pf_port: 0,
             kubeconfig: dir.join("kubeconfig"),
             state: Arc::new(State {
-                token: String::new(),
+                token: random_hex(16)?,
                 pods: Mutex::new(Vec::new()),
                 objects: Mutex::new(Default::default()),
                 execs: Mutex::new(Default::default()),
@@ -202,14 +202,11 @@ impl Lab {
             .map_err(io::Error::other)?;
         ws_rt.spawn(servers::relay(relay, target));
         if let Ok(mut i) = self.issuer.write() {
-            *i = format!("http://localhost:{}/orchestrator/api/dex", self.pf_port);
+            *i = format!("{}/api/dex", self.pf_url());
         }
 
         let tls = kube_api::make_tls();
-        let token = random_hex(16)?;
-        let state = Arc::get_mut(&mut self.state)
-            .ok_or_else(|| io::Error::other("state shared too early"))?;
-        state.token = token.clone();
+        let token = &self.state.token;
         let api = ws_rt.run(async { tokio::net::TcpListener::bind("127.0.0.1:0").await })?;
         let api_port = api.local_addr()?.port();
         ws_rt.spawn(kube_api::serve(api, tls.config.clone(), self.state.clone()));
@@ -286,7 +283,7 @@ impl Lab {
             ));
         }
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        let url = format!("http://localhost:{}/orchestrator", self.pf_port);
+        let url = self.pf_url();
         let dex = "connectors:\n- type: oidc\n  id: lab-idp\n  name: Lab IdP\n  config:\n    clientID: lab-client\n    clientSecret: LAB-SECRET-do-not-print\n    issuer: http://idp.lab.test/realms/main\n    redirectURI: URL/api/dex/callback\n".replace("URL", &url);
         self.state.put("secrets", "devtroncd", "devtron-secret", json!({
             "apiVersion": "v1", "kind": "Secret", "type": "Opaque",

@@ -300,19 +300,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
         .as_ref()
         .map(|e| e.discovery.clone())
         .unwrap_or_default();
-    let disc_url = GoUrl::parse(&discovery).unwrap_or_default();
-    let internal_url = eps
-        .as_ref()
-        .and_then(|e| GoUrl::parse(&e.internal_discovery).ok())
-        .unwrap_or_default();
-    let mut pod = predict::app_to_dex(app, &disc_url, &internal_url);
-    if pod.status == Status::Pass && app == App::Devtron && !orchestrator_rooted(base.as_ref()) {
-        pod = Outcome::fail(
-            "http_status(404)",
-            "404 Not Found: 404 page not found",
-            "the orchestrator and Dex serve Dex only under /orchestrator/api/dex; this URL's path puts the issuer elsewhere",
-        );
-    }
+    let mut pod = pod_to_dex(app, eps.as_ref(), base.as_ref());
     let issuer = eps
         .as_ref()
         .map(|e| e.issuer.clone())
@@ -495,6 +483,23 @@ fn skipped(note: &str) -> Outcome {
         go_error: None,
         note: note.into(),
     }
+}
+
+/// The app pod's step to Dex's discovery; for Devtron also the path rule: the orchestrator and
+/// Dex serve Dex only under `/orchestrator/api/dex`.
+fn pod_to_dex(app: App, eps: Option<&Endpoints>, base: Option<&GoUrl>) -> Outcome {
+    let parse = |u: Option<&String>| u.and_then(|u| GoUrl::parse(u).ok()).unwrap_or_default();
+    let discovery = parse(eps.map(|e| &e.discovery));
+    let internal = parse(eps.map(|e| &e.internal_discovery));
+    let pod = predict::app_to_dex(app, &discovery, &internal);
+    if pod.status == Status::Pass && app == App::Devtron && !orchestrator_rooted(base) {
+        return Outcome::fail(
+            "http_status(404)",
+            "404 Not Found: 404 page not found",
+            "the orchestrator and Dex serve Dex only under /orchestrator/api/dex; this URL's path puts the issuer elsewhere",
+        );
+    }
+    pod
 }
 
 fn orchestrator_rooted(base: Option<&GoUrl>) -> bool {
@@ -972,22 +977,7 @@ fn candidate(
     let parsed = GoUrl::parse(url).unwrap_or_default();
     let browser = predict::workstation(&parsed);
     let eps = endpoints::derive(app, url, internal).ok();
-    let disc = eps
-        .as_ref()
-        .and_then(|e| GoUrl::parse(&e.discovery).ok())
-        .unwrap_or_default();
-    let int = eps
-        .as_ref()
-        .and_then(|e| GoUrl::parse(&e.internal_discovery).ok())
-        .unwrap_or_default();
-    let mut pod = predict::app_to_dex(app, &disc, &int);
-    if pod.status == Status::Pass && app == App::Devtron && !orchestrator_rooted(Some(&parsed)) {
-        pod = Outcome::fail(
-            "http_status(404)",
-            "404 page not found",
-            "path is not /orchestrator",
-        );
-    }
+    let pod = pod_to_dex(app, eps.as_ref(), Some(&parsed));
     // The browser opens the candidate itself when it can reach it, else it stays where it is.
     let browser_origin = match (&opts.browser_url, browser.status) {
         (Some(b), _) => origin_of(b),

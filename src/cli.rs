@@ -88,6 +88,18 @@ pub struct CheckArgs {
     #[arg(long)]
     pub offline: bool,
 
+    /// Seconds each probe may take (connect, read and total); the whole run gets three times this.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_seconds)]
+    pub timeout: std::time::Duration,
+
+    /// Pin HOST:PORT to ADDR for the probes, as curl's --resolve (repeatable), e.g. devtron.example.com:443:203.0.113.7.
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+
+    /// Also trust the CA certificates in this PEM file (repeatable), for private or self-signed CAs.
+    #[arg(long = "cacert", value_name = "FILE")]
+    pub cacert: Vec<std::path::PathBuf>,
+
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub output: OutputFormat,
@@ -103,4 +115,14 @@ pub struct CheckArgs {
     /// Which findings make the exit code 1.
     #[arg(long, value_enum, default_value = "error", value_name = "LEVEL")]
     pub fail_on: FailOn,
+}
+
+fn parse_seconds(v: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = v
+        .parse()
+        .map_err(|_| format!("{v:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 600.0) {
+        return Err(format!("{v:?}: give between 0 and 600 seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }

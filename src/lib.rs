@@ -3,6 +3,8 @@
 pub mod cli;
 pub mod diagnosis;
 pub mod plan;
+pub mod probe;
+mod progress;
 pub mod report;
 pub mod secret;
 pub mod setup;
@@ -101,7 +103,15 @@ fn check(args: &CheckArgs) -> i32 {
         candidates: args.candidates.clone(),
         auto_candidates: args.auto_candidates.is_some(),
     };
-    let d = diagnosis::diagnose(&setup, &opts);
+    let mut d = diagnosis::diagnose(&setup, &opts);
+    let mode = if args.offline {
+        "offline"
+    } else {
+        match live(args, &setup, &mut d) {
+            Ok(()) => "live",
+            Err(message) => return fail("input", message, EXIT_INPUT),
+        }
+    };
     let worst = d
         .checks
         .iter()
@@ -114,8 +124,6 @@ fn check(args: &CheckArgs) -> i32 {
         FailOn::Warning if worst >= Status::Warn => EXIT_FAILED,
         _ => EXIT_OK,
     };
-    // Live probes arrive with the workstation-probe work; until then every run is a prediction.
-    let mode = "offline";
     let rep = report::Report::new(&d, mode, code);
     let text = match args.output {
         OutputFormat::Json => report::json::render(&rep),
@@ -128,4 +136,83 @@ fn check(args: &CheckArgs) -> i32 {
     };
     write_stdout(&text);
     code
+}
+
+/// Runs the workstation probes and merges what they saw into `d`.
+fn live(
+    args: &CheckArgs,
+    setup: &setup::Setup,
+    d: &mut diagnosis::Diagnosis,
+) -> Result<(), String> {
+    use std::time::{Duration, Instant};
+
+    let pins = args
+        .resolve
+        .iter()
+        .map(|p| probe::resolve::Pin::parse(p).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut roots = Vec::new();
+    for path in &args.cacert {
+        let pem = std::fs::read(path).map_err(|e| format!("--cacert {}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            format!(
+                "--cacert {}: not a PEM certificate bundle: {e}",
+                path.display()
+            )
+        })?;
+        if certs.is_empty() {
+            return Err(format!(
+                "--cacert {}: no certificate in the file",
+                path.display()
+            ));
+        }
+        roots.extend(certs);
+    }
+    // One crypto provider for the whole process (STACK.md): ring. A second call is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("could not start the async runtime: {e}"))?;
+    let start = Instant::now();
+    let budget = args.timeout * 3;
+    let settings = probe::http::Settings {
+        timeout: args.timeout,
+        deadline: start + budget,
+        resolver: probe::resolve::Resolver::new(pins.clone(), args.timeout),
+        proxy: probe::proxy::ProxyEnv::from_env(),
+        extra_roots: roots,
+    };
+    let target = probe::workstation::Target {
+        base: setup.url.clone().filter(|u| url::Url::parse(u).is_ok()),
+        endpoints: d.endpoints.clone().filter(|e| e.discovery.contains("://")),
+        idp: setup.connectors.iter().find_map(|c| {
+            c.config
+                .issuer
+                .clone()
+                .filter(|_| c.kind == "oidc")
+                .map(|i| (c.id.clone(), i))
+        }),
+    };
+    let spinner = progress::Spinner::start("probing from this machine");
+    let observations = runtime.block_on(async {
+        // The budget bounds the run even if a probe misbehaves.
+        tokio::time::timeout(
+            budget + Duration::from_millis(500),
+            probe::workstation::probe(&settings, &target),
+        )
+        .await
+        .unwrap_or_default()
+    });
+    spinner.finish();
+    runtime.shutdown_background();
+    let live = diagnosis::Live {
+        timeout_ms: args.timeout.as_millis() as u64,
+        elapsed_ms: start.elapsed().as_millis() as u64,
+        proxy_env: settings.proxy.clone(),
+        resolve: args.resolve.clone(),
+    };
+    diagnosis::apply_observations(d, observations, live);
+    Ok(())
 }

@@ -6,6 +6,7 @@ pub mod kube_api;
 pub mod lab;
 pub mod netns;
 pub mod servers;
+pub mod web;
 
 /// Whether the lab can run here: root, `ip` and `kubectl`. When it cannot, a test says why on
 /// stderr and returns early, unless `DEXCHECK_REQUIRE_LAB=1`, in which case it fails.

@@ -32,6 +32,17 @@ pub fn dex_discovery(issuer: &str) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
+/// A key set shaped like Dex's: one RSA signing key with a 40-hex kid (the modulus is filler;
+/// the probes check the shape, not the maths).
+pub fn dex_jwks() -> String {
+    serde_json::json!({"keys": [{
+        "use": "sig", "kty": "RSA", "kid": "3c1d2f6a7b8e9d0c1b2a3f4e5d6c7b8a9f0e1d2c",
+        "alg": "RS256", "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw",
+        "e": "AQAB"
+    }]})
+    .to_string()
+}
+
 /// Serves Dex's routes for the issuer held in `issuer` (which tests may change), only under the
 /// issuer's path; `404 page not found` elsewhere, like Dex. Runs until the runtime stops.
 pub async fn serve_dex(listener: TcpListener, issuer: Arc<RwLock<String>>) {
@@ -74,7 +85,7 @@ fn dex_route(req: &Request<Incoming>, issuer: &str) -> Response<Full<Bytes>> {
         "/.well-known/openid-configuration" => {
             text(StatusCode::OK, "application/json", dex_discovery(issuer))
         }
-        "/keys" => text(StatusCode::OK, "application/json", "{\"keys\":[]}".into()),
+        "/keys" => text(StatusCode::OK, "application/json", dex_jwks()),
         "/token" => text(
             StatusCode::BAD_REQUEST,
             "application/json",

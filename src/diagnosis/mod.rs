@@ -1,5 +1,9 @@
 //! Setup + plan → checks, a verdict and what-if columns. Renderers only draw what this decides.
 
+mod observed;
+
+pub use observed::apply_observations;
+
 use serde::Serialize;
 
 use crate::plan::endpoints::{self, Endpoints};
@@ -64,6 +68,12 @@ pub struct Check {
     /// Milliseconds the observation took; absent for predictions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// The proxy an observed request went through (credentials removed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Redirects an observed request followed, `STATUS → URL` each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<String>,
     /// Part of the path matrix (as opposed to a configuration finding).
     #[serde(skip)]
     pub matrix: bool,
@@ -86,6 +96,8 @@ impl Check {
             remedy: None,
             observed: false,
             duration_ms: None,
+            proxy: None,
+            redirects: Vec::new(),
             matrix: false,
         }
     }
@@ -170,16 +182,36 @@ pub struct Diagnosis {
     pub verdict: Verdict,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<Candidate>,
+    /// How the live probes ran; absent offline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<Live>,
+}
+
+/// The conditions of the live probes, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Live {
+    pub timeout_ms: u64,
+    pub elapsed_ms: u64,
+    /// The proxy environment as the probes (and a Go app) read it, credentials removed.
+    #[serde(skip_serializing_if = "crate::probe::proxy::ProxyEnv::is_empty")]
+    pub proxy_env: crate::probe::proxy::ProxyEnv,
+    /// `--resolve` pins in effect.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolve: Vec<String>,
 }
 
 /// Login-flow order: the first failing row in this order is what the user meets first.
 const FLOW_ORDER: &[&str] = &[
     "browser.app",
     "pod.discovery",
+    "browser.discovery",
     "browser.return_url",
     "browser.dex_auth",
     "idp.callback",
+    "browser.idp_discovery",
     "pod.token_keys",
+    "browser.token",
+    "browser.keys",
 ];
 
 fn origin_of(url: &str) -> Option<String> {
@@ -473,6 +505,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
         checks,
         verdict,
         candidates,
+        live: None,
     }
 }
 

@@ -1,0 +1,175 @@
+//! Live observations merged into a diagnosis: an observation replaces the prediction of the same
+//! row, a disagreement between the two becomes its own finding, and the verdict is drawn again.
+
+use super::{Check, Diagnosis, Live, Vantage, verdict};
+use crate::plan::predict::{Outcome, Status};
+use crate::probe::workstation::Observation;
+use crate::setup::App;
+
+/// Where a new observed row goes: after the row named here (or at the end of the matrix).
+fn after(id: &str) -> &'static str {
+    match id {
+        "browser.discovery" => "browser.app",
+        "browser.keys" => "browser.discovery",
+        "browser.token" => "browser.keys",
+        "browser.idp_discovery" => "idp.callback",
+        _ => "",
+    }
+}
+
+fn vantage(id: &str) -> Vantage {
+    if id.starts_with("pod.") {
+        Vantage::AppPod
+    } else {
+        Vantage::Workstation
+    }
+}
+
+pub fn apply_observations(d: &mut Diagnosis, obs: Vec<Observation>, live: Live) {
+    let app = d.app;
+    let host_port = d
+        .url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| {
+            (
+                u.host_str().unwrap_or("").to_string(),
+                u.port_or_known_default().unwrap_or(80),
+            )
+        });
+    let mut disagreements = Vec::new();
+    for o in obs {
+        let remedy = if o.outcome.status >= Status::Warn {
+            remedy(app, &o, host_port.as_ref())
+        } else {
+            None
+        };
+        let mut c = Check::new(o.id, o.title, vantage(o.id), o.outcome);
+        c.url = Some(o.url);
+        c.observed = true;
+        c.duration_ms = Some(o.duration_ms);
+        c.expected = o.expected;
+        c.actual = o.actual;
+        c.proxy = o.proxy;
+        c.redirects = o.hops;
+        c.matrix = o.matrix;
+        c.remedy = remedy;
+        match d.checks.iter().position(|p| p.id == c.id) {
+            Some(i) => {
+                let predicted = &d.checks[i];
+                let decided = |s: Status| s == Status::Pass || s == Status::Fail;
+                if decided(predicted.status) && decided(c.status) && predicted.status != c.status {
+                    disagreements.push(disagreement(predicted, &c));
+                }
+                d.checks[i] = c;
+            }
+            None => {
+                let anchor = after(&c.id);
+                let at = d
+                    .checks
+                    .iter()
+                    .position(|p| p.id == anchor)
+                    .map(|i| i + 1)
+                    .unwrap_or(d.checks.len());
+                d.checks.insert(at, c);
+            }
+        }
+    }
+    d.checks.extend(disagreements);
+    d.verdict = verdict(&d.checks);
+    d.live = Some(live);
+}
+
+fn disagreement(predicted: &Check, observed: &Check) -> Check {
+    let word = |s: Status| if s == Status::Pass { "works" } else { "fails" };
+    let mut c = Check::new(
+        &format!("prediction.{}", predicted.id),
+        &format!("prediction holds: {}", predicted.title),
+        predicted.vantage,
+        Outcome {
+            status: Status::Warn,
+            class: Some("prediction_differs".into()),
+            go_error: None,
+            note: format!(
+                "from the configuration alone this path {} ({}), but here it {}: this machine's network differs from the usual (hosts file, VPN, proxy, split DNS), so the app pod may well see something else again",
+                word(predicted.status),
+                predicted.message,
+                word(observed.status)
+            ),
+        },
+    );
+    c.url = observed.url.clone();
+    c.expected = Some(format!("{:?}", predicted.status).to_lowercase());
+    c.actual = Some(format!("{:?}", observed.status).to_lowercase());
+    c
+}
+
+/// A concrete next step for an observed failure, in the operator's own names.
+fn remedy(app: App, o: &Observation, base: Option<&(String, u16)>) -> Option<String> {
+    let url = url::Url::parse(&o.url).ok();
+    let host = url
+        .as_ref()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let port = url
+        .as_ref()
+        .and_then(|u| u.port_or_known_default())
+        .unwrap_or(80);
+    let class = o.outcome.class.as_deref()?;
+    let (ns, svc, svc_port) = match app {
+        App::Devtron => ("devtroncd", "devtron-service", 80),
+        App::Argocd => ("argocd", "argocd-server", 443),
+    };
+    let loopback =
+        crate::plan::predict::host_kind(&host) == crate::plan::predict::HostKind::Loopback;
+    Some(match class {
+        "dns" => format!(
+            "{host} does not resolve on this machine: fix its DNS record, or test one ingress address before DNS changes with --resolve {host}:{port}:<ingress IP>"
+        ),
+        "refused" if loopback => format!(
+            "Nothing listens on local port {port}: start the port-forward first: kubectl -n {ns} port-forward svc/{svc} {port}:{svc_port}"
+        ),
+        "refused" => format!("Nothing listens on {host}:{port}: check the LoadBalancer/ingress address and that its port is open"),
+        "connect_timeout" | "unreachable" => format!(
+            "Packets to {host}:{port} are dropped or not routed: check security groups, firewalls and IP allow-lists (Devtron's FAQ: allow the cluster's NAT gateway IPs as well)"
+        ),
+        "read_timeout" => "The server accepted the connection but did not answer in time: check the app/Dex pods and the ingress's upstream timeouts".into(),
+        "tls_unknown_ca" => format!(
+            "Trust the CA that signed {host}'s certificate (--cacert ca.pem here; the browser and the app pod need it too), or serve a publicly trusted certificate"
+        ),
+        "tls_name_mismatch" => format!("Issue the certificate with {host} in subjectAltName (or open the app by a name the certificate lists)"),
+        "tls_expired" => format!("Renew {host}'s certificate (with cert-manager: kubectl describe certificate -A)"),
+        "tls" => o.outcome.note.clone(),
+        "http_to_https" => format!("Use the scheme {host}:{port} speaks: https:// for a TLS port, http:// for a plain one"),
+        "proxy" => format!(
+            "The request went through the proxy from the environment: add {host} to NO_PROXY (e.g. export NO_PROXY={host},$NO_PROXY), or fix the proxy"
+        ),
+        "issuer_mismatch" => match (app, base) {
+            (App::Devtron, Some((h, _))) => format!(
+                "Make URL + /api/dex equal the issuer Dex serves: set URL to the address users open (here {h}) ending in /orchestrator, save the SSO config, then restart Dex and the orchestrator"
+            ),
+            _ => "Make URL + /api/dex equal the issuer Dex serves (set url, then restart Dex and the server)".into(),
+        },
+        "not_json" | "too_large" => format!(
+            "Something other than Dex answers {}: route the issuer path to Dex (Devtron: the ingress must send /orchestrator to devtron-service)",
+            o.url
+        ),
+        "redirect_loop" => "The redirects go round: typically TLS terminated at the ingress while the backend redirects to https (set X-Forwarded-Proto, or the app's insecure/plain-HTTP mode behind the ingress)".into(),
+        "unregistered_redirect_uri" | "invalid_client_id" => match app {
+            App::Devtron => "Dex runs a config that does not match URL: save the SSO config again, then restart Dex and the orchestrator (kubectl -n devtroncd delete pod -l app=devtron; kubectl -n devtroncd rollout restart deploy/argocd-dex-server)".into(),
+            App::Argocd => "Dex runs a config generated for another url: check url in argocd-cm, then restart argocd-dex-server and argocd-server".into(),
+        },
+        "no_signing_keys" => "Dex serves no usable signing key: check Dex's storage and logs (key rotation)".into(),
+        c if c.starts_with("http_status(5") => format!(
+            "The ingress or proxy in front of {host} cannot reach the service behind it: check the Service's endpoints (kubectl -n {ns} get endpoints {svc}); under a mesh, set appProtocol: TCP on Dex's port"
+        ),
+        c if c.starts_with("http_status(404") => match app {
+            App::Devtron => "Dex is not served at this path: URL must end in /orchestrator, and the ingress must route /orchestrator to devtron-service".into(),
+            App::Argocd => "Dex is not served at this path: check url in argocd-cm and that argocd-server proxies /api/dex".into(),
+        },
+        c if c.starts_with("http_status(40") => format!(
+            "Something refuses the request ({c}): an auth proxy, WAF or HTTP proxy in front of {host}; let the discovery, keys and token paths through"
+        ),
+        _ => return None,
+    })
+}

@@ -1,0 +1,389 @@
+//! One bounded HTTP request as the workstation makes it: its own resolver (pins, cache), Go's
+//! proxy decision, a connect/read/total deadline, a capped body (after decompression), at most
+//! five redirects with each hop recorded, and every failure classified.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::redirect;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::outcome::{Class, Context, Failure, classify};
+use super::proxy::{ProxyEnv, redact_userinfo};
+use super::resolve::Resolver;
+
+/// Bodies beyond this size (after decompression) are refused.
+pub const MAX_BODY: usize = 1024 * 1024;
+/// Redirects followed at most.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Settings shared by every request of one run.
+#[derive(Clone)]
+pub struct Settings {
+    pub timeout: Duration,
+    /// No request runs past this instant (the run's total budget).
+    pub deadline: Instant,
+    pub resolver: Resolver,
+    pub proxy: ProxyEnv,
+    pub extra_roots: Vec<reqwest::Certificate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Follow {
+    /// Follow redirects (at most [`MAX_REDIRECTS`]).
+    All,
+    /// Return the first response as it is.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub url: String,
+    /// `Some` makes it a form POST.
+    pub form: Option<Vec<(String, String)>>,
+    pub follow: Follow,
+}
+
+impl Request {
+    pub fn get(url: &str) -> Self {
+        Request {
+            url: url.into(),
+            form: None,
+            follow: Follow::All,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub location: Option<String>,
+    pub body: Vec<u8>,
+    pub final_url: String,
+}
+
+impl Response {
+    /// Go's `resp.Status`: `404 Not Found`.
+    pub fn status_line(&self) -> String {
+        let reason = reqwest::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("");
+        format!("{} {reason}", self.status).trim_end().to_string()
+    }
+
+    /// The body as text, shortened for a message.
+    pub fn body_excerpt(&self, max: usize) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let text = text.trim();
+        if text.chars().count() > max {
+            format!("{}…", text.chars().take(max).collect::<String>())
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// What one request produced.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub url: String,
+    pub result: Result<Response, Failure>,
+    /// Each redirect followed, as `STATUS → URL`.
+    pub hops: Vec<String>,
+    pub elapsed: Duration,
+    /// The proxy the request went through (credentials removed).
+    pub proxy: Option<String>,
+}
+
+fn dial_addr(ip: IpAddr, port: u16) -> String {
+    SocketAddr::new(ip, port).to_string()
+}
+
+fn host_of(u: &url::Url) -> String {
+    match u.host() {
+        Some(url::Host::Ipv6(a)) => a.to_string(),
+        Some(h) => h.to_string(),
+        None => String::new(),
+    }
+}
+
+#[derive(Debug)]
+struct RedirectStop(&'static str);
+impl std::fmt::Display for RedirectStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+impl std::error::Error for RedirectStop {}
+
+/// Runs one request under the settings' bounds.
+pub async fn fetch(s: &Settings, req: &Request) -> Fetched {
+    let start = Instant::now();
+    let mut out = Fetched {
+        url: req.url.clone(),
+        result: Err(Failure::new(Class::Other, "", "")),
+        hops: Vec::new(),
+        elapsed: Duration::ZERO,
+        proxy: None,
+    };
+    let parsed = match url::Url::parse(&req.url) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
+        Ok(u) => {
+            out.result = Err(Failure::new(
+                Class::UnsupportedScheme,
+                format!("unsupported protocol scheme {:?}", u.scheme()),
+                "only http and https URLs can be fetched",
+            ));
+            return out;
+        }
+        Err(e) => {
+            let scheme = req.url.split_once("://").map(|(s, _)| s).unwrap_or("");
+            out.result = Err(Failure::new(
+                Class::UnsupportedScheme,
+                format!("unsupported protocol scheme {scheme:?}"),
+                format!("{:?} is not an absolute http(s) URL: {e}", req.url),
+            ));
+            return out;
+        }
+    };
+    let scheme = parsed.scheme().to_string();
+    let host = host_of(&parsed);
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let remaining = s.deadline.saturating_duration_since(Instant::now());
+    let timeout = s.timeout.min(remaining).max(Duration::from_millis(50));
+
+    let proxy = s.proxy.proxy_for(&scheme, &host, parsed.port());
+    out.proxy = proxy.as_deref().map(redact_userinfo);
+    let (dial, proxy_ctx) = match &proxy {
+        Some(p) => {
+            let pu = url::Url::parse(p).ok();
+            let phost = pu.as_ref().map(host_of).unwrap_or_default();
+            let pport = pu
+                .as_ref()
+                .and_then(|u| u.port_or_known_default())
+                .unwrap_or(80);
+            let ip = s
+                .resolver
+                .lookup(&phost, Some(pport))
+                .await
+                .ok()
+                .and_then(|v| v.first().copied());
+            let paddr = ip
+                .map(|ip| dial_addr(ip, pport))
+                .unwrap_or(format!("{phost}:{pport}"));
+            (paddr.clone(), Some((redact_userinfo(p), paddr)))
+        }
+        None => match tokio::time::timeout(timeout, s.resolver.lookup(&host, Some(port))).await {
+            Ok(Ok(ips)) => (dial_addr(ips[0], port), None),
+            Ok(Err(e)) => {
+                out.elapsed = start.elapsed();
+                out.result = Err(Failure::new(
+                    Class::Dns,
+                    format!("dial tcp: lookup {host}: {e}"),
+                    format!("{host} does not resolve from here"),
+                ));
+                return out;
+            }
+            Err(_) => {
+                out.elapsed = start.elapsed();
+                out.result = Err(Failure::new(
+                    Class::Dns,
+                    format!("dial tcp: lookup {host}: i/o timeout"),
+                    format!("the resolver did not answer for {host} in time"),
+                ));
+                return out;
+            }
+        },
+    };
+
+    let hops: Arc<Mutex<Vec<String>>> = Arc::default();
+    let policy = match req.follow {
+        Follow::None => redirect::Policy::none(),
+        Follow::All => {
+            let hops = hops.clone();
+            redirect::Policy::custom(move |attempt| {
+                let next = attempt.url().to_string();
+                if let Ok(mut h) = hops.lock() {
+                    h.push(format!("{} → {next}", attempt.status().as_u16()));
+                }
+                if attempt.previous().iter().any(|p| p.as_str() == next) {
+                    attempt.error(RedirectStop("redirect loop"))
+                } else if attempt.previous().len() > MAX_REDIRECTS {
+                    attempt.error(RedirectStop("too many redirects"))
+                } else {
+                    attempt.follow()
+                }
+            })
+        }
+    };
+    let remaining = timeout
+        .saturating_sub(start.elapsed())
+        .max(Duration::from_millis(50));
+    let env = s.proxy.clone();
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("dexcheck/", env!("CARGO_PKG_VERSION")))
+        .http1_only()
+        .pool_max_idle_per_host(0)
+        .connect_timeout(remaining)
+        .read_timeout(remaining)
+        .timeout(remaining)
+        .redirect(policy)
+        .dns_resolver(s.resolver.clone())
+        .tls_certs_merge(s.extra_roots.clone())
+        .no_proxy();
+    if !env.is_empty() {
+        builder = builder.proxy(reqwest::Proxy::custom(move |u| {
+            env.proxy_for(u.scheme(), &host_of(u), u.port())
+        }));
+    }
+    let client = match builder.build() {
+        Ok(c) => c,
+        Err(e) => {
+            out.result = Err(Failure::new(
+                Class::Other,
+                e.to_string(),
+                "the HTTP client could not be set up",
+            ));
+            return out;
+        }
+    };
+    let mut ctx = Context {
+        scheme: &scheme,
+        host: &host,
+        dial_addr: dial.clone(),
+        proxy: proxy_ctx,
+        elapsed: Duration::ZERO,
+        timeout: remaining,
+        in_body: false,
+    };
+    let builder = match &req.form {
+        Some(form) => client.post(parsed.clone()).form(form),
+        None => client.get(parsed.clone()),
+    };
+    let sent = builder
+        .header("accept", "application/json, text/html;q=0.5, */*;q=0.1")
+        .send()
+        .await;
+    out.hops = hops.lock().map(|h| h.clone()).unwrap_or_default();
+    let mut resp = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.elapsed = start.elapsed();
+            out.elapsed = ctx.elapsed;
+            out.result = Err(if e.is_redirect() {
+                redirect_failure(&out.hops)
+            } else {
+                let f = classify(&e, &ctx);
+                if scheme == "http" && matches!(f.class, Class::Other | Class::Reset) {
+                    sniff_tls(&dial, ctx.proxy.is_none()).await.unwrap_or(f)
+                } else {
+                    f
+                }
+            });
+            return out;
+        }
+    };
+    let status = resp.status().as_u16();
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header("content-type");
+    let location = header("location");
+    let final_url = resp.url().to_string();
+    let mut body: Vec<u8> = Vec::new();
+    ctx.in_body = true;
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BODY {
+                    out.elapsed = start.elapsed();
+                    out.result = Err(Failure::new(
+                        Class::TooLarge,
+                        format!("http: response body too large (more than {MAX_BODY} bytes)"),
+                        format!(
+                            "the response is larger than {} MiB (counted after decompression): not a discovery document or key set; dexcheck stopped reading",
+                            MAX_BODY / (1024 * 1024),
+                        ),
+                    ));
+                    return out;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                ctx.elapsed = start.elapsed();
+                out.elapsed = ctx.elapsed;
+                out.result = Err(classify(&e, &ctx));
+                return out;
+            }
+        }
+    }
+    out.elapsed = start.elapsed();
+    out.result = Ok(Response {
+        status,
+        content_type,
+        location,
+        body,
+        final_url,
+    });
+    out
+}
+
+fn redirect_failure(hops: &[String]) -> Failure {
+    let looped = hops
+        .last()
+        .and_then(|l| l.split_once(" → ").map(|(_, u)| u.to_string()))
+        .is_some_and(|last| {
+            hops[..hops.len() - 1]
+                .iter()
+                .any(|h| h.ends_with(&format!(" → {last}")))
+                || hops.len() <= MAX_REDIRECTS
+        });
+    Failure::new(
+        Class::RedirectLoop,
+        "stopped after 10 redirects",
+        if looped {
+            format!("the redirects go round in a circle: {}", hops.join(", "))
+        } else {
+            format!("more than {MAX_REDIRECTS} redirects: {}", hops.join(", "))
+        },
+    )
+}
+
+/// A plain-HTTP request got no HTTP answer: look at the first bytes the server sends. A TLS
+/// record (0x15/0x16, 0x03) means this is a TLS port.
+async fn sniff_tls(dial: &str, direct: bool) -> Option<Failure> {
+    if !direct {
+        return None;
+    }
+    let addr: SocketAddr = dial.parse().ok()?;
+    let bytes = tokio::time::timeout(Duration::from_secs(1), async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        s.write_all(b"GET / HTTP/1.1\r\nHost: dexcheck\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut buf = [0u8; 8];
+        let n = s.read(&mut buf).await.ok()?;
+        Some(buf[..n].to_vec())
+    })
+    .await
+    .ok()??;
+    if bytes.len() >= 2 && (bytes[0] == 0x15 || bytes[0] == 0x16) && bytes[1] == 0x03 {
+        let quoted: String = bytes.iter().map(|b| format!("\\x{b:02x}")).collect();
+        Some(Failure::new(
+            Class::HttpToHttps,
+            format!(
+                "net/http: HTTP/1.x transport connection broken: malformed HTTP response \"{quoted}\""
+            ),
+            "this http URL points at a port that speaks TLS: use https://",
+        ))
+    } else {
+        None
+    }
+}

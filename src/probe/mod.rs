@@ -1,0 +1,7 @@
+//! Live observations: bounded, classified network probes.
+
+pub mod http;
+pub mod outcome;
+pub mod proxy;
+pub mod resolve;
+pub mod workstation;

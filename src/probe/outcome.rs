@@ -1,0 +1,379 @@
+//! Failure classes (DESIGN.md vocabulary) and the classification of an HTTP client error,
+//! walking its source chain, into a class plus the message a Go program would have logged.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rustls::CertificateError;
+
+/// One failure class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Class {
+    Dns,
+    Refused,
+    ConnectTimeout,
+    ReadTimeout,
+    Reset,
+    Unreachable,
+    TlsUnknownCa,
+    TlsNameMismatch,
+    TlsExpired,
+    /// Another TLS failure (handshake alert, CA certificate used as a server certificate, …).
+    Tls,
+    /// Plain HTTP sent to a TLS port, or TLS to a plain HTTP port.
+    HttpToHttps,
+    HttpStatus(u16),
+    NotJson,
+    IssuerMismatch,
+    TooLarge,
+    RedirectLoop,
+    /// The failure happened at the proxy taken from `HTTP(S)_PROXY`.
+    Proxy,
+    UnsupportedScheme,
+    /// Dex refused the client's redirect URI (`Unregistered redirect_uri.`).
+    UnregisteredRedirectUri,
+    /// Dex does not know the client (`Invalid client_id.`).
+    InvalidClientId,
+    /// A JWKS without a usable RSA signing key.
+    NoSigningKeys,
+    /// Anything else the transport reported.
+    Other,
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Class::Dns => "dns",
+            Class::Refused => "refused",
+            Class::ConnectTimeout => "connect_timeout",
+            Class::ReadTimeout => "read_timeout",
+            Class::Reset => "reset",
+            Class::Unreachable => "unreachable",
+            Class::TlsUnknownCa => "tls_unknown_ca",
+            Class::TlsNameMismatch => "tls_name_mismatch",
+            Class::TlsExpired => "tls_expired",
+            Class::Tls => "tls",
+            Class::HttpToHttps => "http_to_https",
+            Class::HttpStatus(n) => return write!(f, "http_status({n})"),
+            Class::NotJson => "not_json",
+            Class::IssuerMismatch => "issuer_mismatch",
+            Class::TooLarge => "too_large",
+            Class::RedirectLoop => "redirect_loop",
+            Class::Proxy => "proxy",
+            Class::UnsupportedScheme => "unsupported_scheme",
+            Class::UnregisteredRedirectUri => "unregistered_redirect_uri",
+            Class::InvalidClientId => "invalid_client_id",
+            Class::NoSigningKeys => "no_signing_keys",
+            Class::Other => "other",
+        };
+        f.write_str(s)
+    }
+}
+
+/// A classified failure of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub class: Class,
+    /// The error in Go's words, without the `Get "URL": ` prefix.
+    pub go_error: String,
+    /// A sentence for people: what this means.
+    pub note: String,
+}
+
+impl Failure {
+    pub fn new(class: Class, go_error: impl Into<String>, note: impl Into<String>) -> Self {
+        Failure {
+            class,
+            go_error: go_error.into(),
+            note: note.into(),
+        }
+    }
+}
+
+/// What the classifier needs to know besides the error.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub scheme: &'a str,
+    /// The URL's host (no brackets).
+    pub host: &'a str,
+    /// `ip:port` that was dialled, as Go prints it (`[::1]:8082`, `127.0.0.1:80`).
+    pub dial_addr: String,
+    /// The proxy in use (credentials removed) and its dial address.
+    pub proxy: Option<(String, String)>,
+    pub elapsed: Duration,
+    pub timeout: Duration,
+    /// Whether the response headers had arrived (the body was being read).
+    pub in_body: bool,
+}
+
+fn rfc3339(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+const X509: &str = "tls: failed to verify certificate: x509:";
+
+/// rustls names a presented name `DnsName("a.test")` or `IpAddress(…)`; Go prints it bare.
+fn bare_name(p: &str) -> String {
+    let inner = p
+        .split_once('(')
+        .and_then(|(_, r)| r.strip_suffix(')'))
+        .unwrap_or(p);
+    inner.trim_matches('"').to_string()
+}
+
+fn tls_certificate(e: &CertificateError, host: &str) -> Failure {
+    match e {
+        CertificateError::UnknownIssuer => Failure::new(
+            Class::TlsUnknownCa,
+            format!("{X509} certificate signed by unknown authority"),
+            "the server's certificate chain does not lead to a CA this machine trusts (private CA or self-signed): pass the CA with --cacert, or fix the chain the server sends",
+        ),
+        CertificateError::NotValidForNameContext { presented, .. } => Failure::new(
+            Class::TlsNameMismatch,
+            if presented.is_empty() {
+                format!("{X509} certificate is not valid for any names, but wanted to match {host}")
+            } else {
+                format!(
+                    "{X509} certificate is valid for {}, not {host}",
+                    presented
+                        .iter()
+                        .map(|p| bare_name(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+            format!("the certificate does not name {host}"),
+        ),
+        CertificateError::NotValidForName => Failure::new(
+            Class::TlsNameMismatch,
+            format!("{X509} certificate is not valid for {host}"),
+            format!("the certificate does not name {host}"),
+        ),
+        CertificateError::ExpiredContext { time, not_after } => Failure::new(
+            Class::TlsExpired,
+            format!(
+                "{X509} certificate has expired or is not yet valid: current time {} is after {}",
+                rfc3339(time.as_secs()),
+                rfc3339(not_after.as_secs())
+            ),
+            format!(
+                "the certificate expired at {}",
+                rfc3339(not_after.as_secs())
+            ),
+        ),
+        CertificateError::Expired => Failure::new(
+            Class::TlsExpired,
+            format!(
+                "{X509} certificate has expired or is not yet valid: current time {} is after the certificate's NotAfter",
+                now_rfc3339()
+            ),
+            "the certificate has expired",
+        ),
+        CertificateError::NotValidYetContext { time, not_before } => Failure::new(
+            Class::TlsExpired,
+            format!(
+                "{X509} certificate has expired or is not yet valid: current time {} is before {}",
+                rfc3339(time.as_secs()),
+                rfc3339(not_before.as_secs())
+            ),
+            "the certificate is not valid yet (or this machine's clock is wrong)",
+        ),
+        CertificateError::NotValidYet => Failure::new(
+            Class::TlsExpired,
+            format!("{X509} certificate has expired or is not yet valid"),
+            "the certificate is not valid yet (or this machine's clock is wrong)",
+        ),
+        other => {
+            let text = format!("{other:?}");
+            let note = if text.contains("CaUsedAsEndEntity") {
+                "the server presents a CA certificate as its own (a typical `openssl req -x509` self-signed certificate): issue a server certificate from that CA, with the host name in subjectAltName".to_string()
+            } else {
+                format!("the certificate was rejected: {text}")
+            };
+            Failure::new(Class::Tls, format!("{X509} {text}"), note)
+        }
+    }
+}
+
+fn tls_error(e: &rustls::Error, host: &str) -> Failure {
+    match e {
+        rustls::Error::InvalidCertificate(c) => tls_certificate(c, host),
+        rustls::Error::InvalidMessage(_) => Failure::new(
+            Class::HttpToHttps,
+            "http: server gave HTTP response to HTTPS client",
+            "this https URL points at a port that speaks plain HTTP: use http://, or the TLS port",
+        ),
+        rustls::Error::AlertReceived(a) => Failure::new(
+            Class::Tls,
+            format!(
+                "remote error: tls: {}",
+                format!("{a:?}").to_ascii_lowercase()
+            ),
+            format!("the server ended the TLS handshake with the alert {a:?}"),
+        ),
+        other => Failure::new(
+            Class::Tls,
+            format!("tls: {other}"),
+            format!("TLS failed: {other}"),
+        ),
+    }
+}
+
+fn io_failure(e: &std::io::Error, ctx: &Context) -> Option<Failure> {
+    use std::io::ErrorKind as K;
+    let addr = &ctx.dial_addr;
+    let f = match e.kind() {
+        K::ConnectionRefused => Failure::new(
+            Class::Refused,
+            format!("dial tcp {addr}: connect: connection refused"),
+            format!("nothing listens on {addr}"),
+        ),
+        K::ConnectionReset => Failure::new(
+            Class::Reset,
+            format!("read tcp {addr}: read: connection reset by peer"),
+            "the server (or something in between) reset the connection",
+        ),
+        K::HostUnreachable | K::NetworkUnreachable => Failure::new(
+            Class::Unreachable,
+            format!(
+                "dial tcp {addr}: connect: {}",
+                if e.kind() == K::HostUnreachable {
+                    "no route to host"
+                } else {
+                    "network is unreachable"
+                }
+            ),
+            format!("no route to {addr} from here"),
+        ),
+        K::TimedOut => Failure::new(
+            Class::ConnectTimeout,
+            format!("dial tcp {addr}: i/o timeout"),
+            format!(
+                "no answer to the connection attempt to {addr} (packets dropped: firewall, security group, wrong address)"
+            ),
+        ),
+        _ => return None,
+    };
+    Some(f)
+}
+
+/// Classifies a reqwest error.
+pub fn classify(err: &reqwest::Error, ctx: &Context) -> Failure {
+    // Walk the source chain; rustls errors hide inside io::Error::get_ref.
+    let mut tls: Option<Failure> = None;
+    let mut io: Option<Failure> = None;
+    let mut dns: Option<String> = None;
+    let mut texts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        texts.push(e.to_string());
+        if let Some(r) = e.downcast_ref::<rustls::Error>() {
+            tls.get_or_insert_with(|| tls_error(r, ctx.host));
+        }
+        if let Some(d) = e.downcast_ref::<super::resolve::DnsError>() {
+            dns.get_or_insert_with(|| d.to_string());
+        }
+        // io::Error::source skips the error it wraps: descend through get_ref instead, as
+        // hyper-util wraps rustls's error in two io::Errors.
+        let mut io_err = e.downcast_ref::<std::io::Error>();
+        while let Some(i) = io_err {
+            if let Some(f) = io_failure(i, ctx) {
+                io.get_or_insert(f);
+            }
+            let inner = i.get_ref();
+            if let Some(r) = inner.and_then(|x| x.downcast_ref::<rustls::Error>()) {
+                tls.get_or_insert_with(|| tls_error(r, ctx.host));
+            }
+            io_err = inner.and_then(|x| x.downcast_ref::<std::io::Error>());
+        }
+        cur = e.source();
+    }
+    let all = texts.join(": ");
+    let lower = all.to_ascii_lowercase();
+
+    if let Some(d) = dns {
+        return Failure::new(
+            Class::Dns,
+            format!("dial tcp: lookup {}: {d}", ctx.host),
+            format!("{} does not resolve from here", ctx.host),
+        );
+    }
+    if let Some((proxy, paddr)) = &ctx.proxy
+        && err.is_connect()
+    {
+        let inner = match &io {
+            Some(f) => f.go_error.replace(&ctx.dial_addr, paddr),
+            None if err.is_timeout() => format!("dial tcp {paddr}: i/o timeout"),
+            None => format!(
+                "dial tcp {paddr}: {}",
+                texts.last().cloned().unwrap_or_default()
+            ),
+        };
+        return Failure::new(
+            Class::Proxy,
+            format!("proxyconnect tcp: {inner}"),
+            format!(
+                "the request went to the proxy {proxy} (from the proxy environment) and failed there; add the host to NO_PROXY if it should be reached directly"
+            ),
+        );
+    }
+    if let Some(t) = tls {
+        return t;
+    }
+    if err.is_timeout() {
+        if err.is_connect() {
+            return Failure::new(
+                Class::ConnectTimeout,
+                format!("dial tcp {}: i/o timeout", ctx.dial_addr),
+                format!(
+                    "no answer to the connection attempt to {} within {:.1} s (packets dropped: firewall, security group, wrong address)",
+                    ctx.dial_addr,
+                    ctx.timeout.as_secs_f64()
+                ),
+            );
+        }
+        let (go, note) = if ctx.in_body || err.is_body() || err.is_decode() {
+            (
+                "context deadline exceeded (Client.Timeout or context cancellation while reading body)",
+                "the server sent headers, then the body stalled or dripped past the deadline",
+            )
+        } else {
+            (
+                "context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+                "the connection opened but no response arrived in time (a hung backend, or a proxy waiting on one)",
+            )
+        };
+        return Failure::new(
+            Class::ReadTimeout,
+            go,
+            format!("{note} ({:.1} s)", ctx.elapsed.as_secs_f64()),
+        );
+    }
+    if let Some(f) = io {
+        return f;
+    }
+    if lower.contains("builder error") && lower.contains("scheme")
+        || lower.contains("url scheme is not allowed")
+    {
+        return Failure::new(
+            Class::UnsupportedScheme,
+            format!("unsupported protocol scheme {:?}", ctx.scheme),
+            "only http and https URLs can be fetched",
+        );
+    }
+    if lower.contains("connection closed before message completed")
+        || lower.contains("unexpected eof")
+    {
+        return Failure::new(
+            Class::Reset,
+            "EOF",
+            "the server closed the connection without answering",
+        );
+    }
+    Failure::new(Class::Other, all.clone(), all)
+}

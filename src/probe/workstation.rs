@@ -1,0 +1,677 @@
+//! The workstation's probes: what the operator's machine (the browser's side) actually sees when
+//! it reaches the app, Dex's discovery, keys, token and authorization endpoints, and the upstream
+//! IdP. They run concurrently; a step that needs an earlier one's answer is skipped when it fails.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::http::{Fetched, Follow, Request, Response, Settings, fetch};
+use super::outcome::{Class, Failure};
+use crate::plan::endpoints::Endpoints;
+use crate::plan::predict::{Outcome, Status};
+
+/// The client Devtron and Argo CD register in their generated Dex config.
+pub const APP_CLIENT_ID: &str = "argo-cd";
+
+/// What to probe.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// The app's base URL (`browser.app`).
+    pub base: Option<String>,
+    pub endpoints: Option<Endpoints>,
+    /// The first connector's id and upstream issuer.
+    pub idp: Option<(String, String)>,
+}
+
+/// One observed step.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub url: String,
+    pub outcome: Outcome,
+    pub duration_ms: u64,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+    pub proxy: Option<String>,
+    pub hops: Vec<String>,
+    /// A row of the path matrix (as opposed to a finding about a document's contents).
+    pub matrix: bool,
+}
+
+impl Observation {
+    fn new(id: &'static str, title: &'static str, url: &str, outcome: Outcome) -> Self {
+        Observation {
+            id,
+            title,
+            url: url.to_string(),
+            outcome,
+            duration_ms: 0,
+            expected: None,
+            actual: None,
+            proxy: None,
+            hops: Vec::new(),
+            matrix: true,
+        }
+    }
+
+    fn from_fetch(id: &'static str, title: &'static str, f: &Fetched, outcome: Outcome) -> Self {
+        let mut o = Observation::new(id, title, &f.url, outcome);
+        o.duration_ms = f.elapsed.as_millis() as u64;
+        o.proxy = f.proxy.clone();
+        o.hops = f.hops.clone();
+        if !o.hops.is_empty() {
+            o.outcome.note = format!("{} (redirects: {})", o.outcome.note, o.hops.join(", "));
+        }
+        if let Some(p) = &o.proxy {
+            o.outcome.note = format!("{} (via proxy {p})", o.outcome.note);
+        }
+        o
+    }
+
+    fn finding(id: &'static str, title: &'static str, url: &str, outcome: Outcome) -> Self {
+        let mut o = Observation::new(id, title, url, outcome);
+        o.matrix = false;
+        o
+    }
+}
+
+fn fail(f: Failure, get: &str) -> Outcome {
+    Outcome::fail(&f.class.to_string(), go_get(get, &f), f.note)
+}
+
+/// `Get "URL": err` as Go's client wraps transport errors; status errors stand alone.
+fn go_get(url: &str, f: &Failure) -> String {
+    match f.class {
+        Class::HttpStatus(_)
+        | Class::NotJson
+        | Class::IssuerMismatch
+        | Class::NoSigningKeys
+        | Class::UnregisteredRedirectUri
+        | Class::InvalidClientId => f.go_error.clone(),
+        _ => format!("Get {url:?}: {}", f.go_error),
+    }
+}
+
+fn skipped(note: &str) -> Outcome {
+    Outcome {
+        status: Status::Skip,
+        class: None,
+        go_error: None,
+        note: note.into(),
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{} ms", d.as_millis())
+}
+
+/// Go's `encoding/json` first complaint about a body, close enough to recognise.
+fn go_json_error(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    match text.trim_start().chars().next() {
+        None => "unexpected end of JSON input".into(),
+        Some(c) if !matches!(c, '{' | '[' | '"' | '-' | '0'..='9' | 't' | 'f' | 'n') => {
+            format!("invalid character '{c}' looking for beginning of value")
+        }
+        _ => match serde_json::from_slice::<Value>(body) {
+            Err(e) if e.is_eof() => "unexpected end of JSON input".into(),
+            Err(e) => e.to_string(),
+            Ok(_) => "json: cannot unmarshal into the expected object".into(),
+        },
+    }
+}
+
+fn is_json_type(r: &Response) -> bool {
+    r.content_type.as_deref().is_some_and(|c| {
+        c.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case("application/json")
+    })
+}
+
+/// Parses a JSON object body, or says why not in go-oidc's words (`what` names the document).
+fn json_object(r: &Response, what: &str) -> Result<serde_json::Map<String, Value>, Failure> {
+    match serde_json::from_slice::<Value>(&r.body) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => {
+            let ct = r.content_type.clone().unwrap_or_default();
+            let json_err = go_json_error(&r.body);
+            let go = if is_json_type(r) {
+                format!("oidc: failed to decode {what}: {json_err}")
+            } else {
+                format!(
+                    "oidc: failed to decode {what}: expected Content-Type = application/json, got {ct:?}: {json_err}"
+                )
+            };
+            let looks = if ct.contains("html") {
+                " (an HTML page: an ingress default backend, a login page or the app's UI answered instead of Dex)"
+            } else {
+                ""
+            };
+            Err(Failure::new(
+                Class::NotJson,
+                go,
+                format!("the answer is not a JSON object (content type {ct:?}){looks}"),
+            ))
+        }
+    }
+}
+
+/// Non-2xx as go-oidc reports it: `404 Not Found: <body>`.
+fn status_failure(r: &Response, what: &str) -> Failure {
+    let body = r.body_excerpt(200);
+    let plain_to_tls = body.contains("Client sent an HTTP request to an HTTPS server")
+        || body.contains("plain HTTP request was sent to HTTPS port");
+    if plain_to_tls {
+        return Failure::new(
+            Class::HttpToHttps,
+            format!("{}: {body}", r.status_line()),
+            "this http URL points at a TLS port: use https://",
+        );
+    }
+    let note = match r.status {
+        404 => format!(
+            "{what} is not served at this path (404): wrong path prefix, or the ingress does not route it to Dex"
+        ),
+        502..=504 => format!(
+            "a proxy or ingress answered {} for {what}: it cannot reach the service behind it",
+            r.status_line()
+        ),
+        401 | 403 => format!(
+            "{what} is refused ({}): an auth proxy, WAF or an HTTP proxy stands in the way",
+            r.status_line()
+        ),
+        _ => format!("{what} answered {}", r.status_line()),
+    };
+    Failure::new(
+        Class::HttpStatus(r.status),
+        format!("{}: {body}", r.status_line()),
+        note,
+    )
+}
+
+fn ok_2xx(f: &Fetched, what: &str) -> Result<Response, Failure> {
+    let r = f.result.clone()?;
+    if (200..300).contains(&r.status) {
+        Ok(r)
+    } else {
+        Err(status_failure(&r, what))
+    }
+}
+
+/// The same after normalising what people usually get wrong, for a hint next to a mismatch.
+fn normalised_issuer(s: &str) -> String {
+    let s = s.trim_end_matches('/');
+    match url::Url::parse(s) {
+        Ok(u) => format!(
+            "{}://{}{}{}",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.port().map(|p| format!(":{p}")).unwrap_or_default(),
+            u.path().trim_end_matches('/')
+        ),
+        Err(_) => s.to_ascii_lowercase(),
+    }
+}
+
+fn issuer_mismatch(expected: &str, got: &str, whose: &str) -> Failure {
+    let mut note = format!(
+        "{whose} says its issuer is {got:?}, but {expected:?} was expected: tokens would be refused"
+    );
+    if normalised_issuer(expected) == normalised_issuer(got) {
+        note.push_str("; the two differ only in a default port, a trailing slash or letter case, which Go compares byte for byte");
+    }
+    Failure::new(
+        Class::IssuerMismatch,
+        format!(
+            "oidc: issuer did not match the issuer returned by provider, expected {expected:?} got {got:?}"
+        ),
+        note,
+    )
+}
+
+/// A discovery document that passed the issuer check.
+struct Discovery {
+    doc: serde_json::Map<String, Value>,
+}
+
+impl Discovery {
+    fn str(&self, key: &str) -> Option<&str> {
+        self.doc.get(key).and_then(Value::as_str)
+    }
+    fn list(&self, key: &str) -> Vec<&str> {
+        self.doc
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn check_discovery(
+    f: &Fetched,
+    expected_issuer: &str,
+    whose: &str,
+) -> Result<(Discovery, String), Failure> {
+    let r = ok_2xx(f, "the discovery document")?;
+    let doc = json_object(&r, "provider discovery object")?;
+    let got = doc
+        .get("issuer")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if got != expected_issuer {
+        return Err(issuer_mismatch(expected_issuer, &got, whose));
+    }
+    Ok((Discovery { doc }, got))
+}
+
+/// Probes everything; the result is in matrix order with the document findings after.
+pub async fn probe(s: &Settings, t: &Target) -> Vec<Observation> {
+    let app = async {
+        match &t.base {
+            Some(base) => Some(probe_app(s, base).await),
+            None => None,
+        }
+    };
+    let dex = async {
+        match &t.endpoints {
+            Some(e) => probe_dex(s, e).await,
+            None => Vec::new(),
+        }
+    };
+    let idp = async {
+        match &t.idp {
+            Some((id, issuer)) => Some(probe_idp(s, id, issuer).await),
+            None => None,
+        }
+    };
+    let (app, dex, idp) = tokio::join!(app, dex, idp);
+    app.into_iter().chain(dex).chain(idp).collect()
+}
+
+async fn probe_app(s: &Settings, base: &str) -> Observation {
+    let f = fetch(s, &Request::get(base)).await;
+    let outcome = match &f.result {
+        Err(e) => fail(e.clone(), base),
+        Ok(r) if r.status >= 500 => fail(status_failure(r, "the app"), base),
+        Ok(r) => Outcome::pass(format!(
+            "the app answered {} in {}",
+            r.status_line(),
+            ms(f.elapsed)
+        )),
+    };
+    Observation::from_fetch("browser.app", "browser → app", &f, outcome)
+}
+
+async fn probe_dex(s: &Settings, e: &Endpoints) -> Vec<Observation> {
+    // Keys, token and authorization are probed at the URLs Dex derives from its issuer while
+    // discovery is still in flight, so the run costs the slowest probe, not the sum. Where the
+    // document names other URLs, those are probed again afterwards.
+    let discovery = Request::get(&e.discovery);
+    let (f, keys, token, auth) = tokio::join!(
+        fetch(s, &discovery),
+        probe_keys(s, &e.keys),
+        probe_token(s, &e.token, &e.app_callback),
+        probe_auth(s, &e.authorization, &e.app_callback, &e.issuer),
+    );
+    let mut out = Vec::new();
+    let disc = check_discovery(&f, &e.issuer, "Dex");
+    let outcome = match &disc {
+        Ok(_) => Outcome::pass(format!(
+            "discovery answered with issuer {} in {}",
+            e.issuer,
+            ms(f.elapsed)
+        )),
+        Err(err) => fail(err.clone(), &e.discovery),
+    };
+    let mut obs =
+        Observation::from_fetch("browser.discovery", "browser → Dex discovery", &f, outcome);
+    obs.expected = Some(e.issuer.clone());
+    if let Ok(r) = &f.result
+        && let Ok(doc) = json_object(r, "")
+    {
+        obs.actual = doc
+            .get("issuer")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    }
+    out.push(obs);
+
+    let Ok((doc, issuer)) = disc else {
+        let why = "depends on the discovery document, which the workstation could not get";
+        out.push(Observation::new(
+            "browser.keys",
+            "browser → Dex keys",
+            &e.keys,
+            skipped(why),
+        ));
+        out.push(Observation::new(
+            "browser.token",
+            "browser → Dex token endpoint",
+            &e.token,
+            skipped(why),
+        ));
+        out.push(Observation::new(
+            "browser.dex_auth",
+            "browser → Dex authorization endpoint",
+            &e.authorization,
+            skipped(why),
+        ));
+        return out;
+    };
+    out.extend(document_findings(&doc, &issuer, &e.discovery));
+
+    let named =
+        |key: &str, derived: &str| doc.str(key).filter(|u| *u != derived).map(str::to_string);
+    let keys = match named("jwks_uri", &e.keys) {
+        Some(u) => probe_keys(s, &u).await,
+        None => keys,
+    };
+    let token = match named("token_endpoint", &e.token) {
+        Some(u) => probe_token(s, &u, &e.app_callback).await,
+        None => token,
+    };
+    let auth = match named("authorization_endpoint", &e.authorization) {
+        Some(u) => probe_auth(s, &u, &e.app_callback, &issuer).await,
+        None => auth,
+    };
+    out.push(keys);
+    out.push(token);
+    out.push(auth);
+    out
+}
+
+fn document_findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Observation> {
+    let mut out = Vec::new();
+    let prefix = format!("{}/", issuer.trim_end_matches('/'));
+    let outside: Vec<String> = [
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "userinfo_endpoint",
+    ]
+    .iter()
+    .filter_map(|k| doc.str(k).map(|v| (k, v)))
+    .filter(|(_, v)| !v.starts_with(&prefix))
+    .map(|(k, v)| format!("{k} = {v}"))
+    .collect();
+    let o = if outside.is_empty() {
+        Outcome::pass("every endpoint lies under the issuer, as Dex builds them")
+    } else {
+        Outcome {
+            status: Status::Warn,
+            class: Some("endpoint_outside_issuer".into()),
+            go_error: None,
+            note: format!(
+                "endpoints outside the issuer {prefix}: {}; Dex derives them from its issuer, so a proxy rewrote them or this is not the Dex you meant",
+                outside.join(", ")
+            ),
+        }
+    };
+    let mut f = Observation::finding(
+        "discovery.endpoints",
+        "discovery: endpoints under the issuer",
+        url,
+        o,
+    );
+    f.expected = Some(format!("{prefix}…"));
+    if !outside.is_empty() {
+        f.actual = Some(outside.join(", "));
+    }
+    out.push(f);
+
+    let algs = doc.list("id_token_signing_alg_values_supported");
+    let o = if algs.contains(&"RS256") {
+        Outcome::pass("RS256 offered for ID tokens")
+    } else {
+        Outcome::fail(
+            "unsupported_algorithm",
+            format!("oidc: id_token_signing_alg_values_supported {algs:?} lacks RS256"),
+            "RS256 is not offered: Devtron's and Argo CD's verifiers expect RS256 ID tokens",
+        )
+    };
+    let mut f = Observation::finding("discovery.signing_alg", "discovery: RS256 offered", url, o);
+    f.expected = Some("RS256".into());
+    f.actual = Some(algs.join(", "));
+    out.push(f);
+
+    let types = doc.list("response_types_supported");
+    let o = if types.contains(&"code") {
+        Outcome::pass("response type code offered")
+    } else {
+        Outcome::fail(
+            "unsupported_response_type",
+            "unsupported_response_type: Unsupported response type \"code\"",
+            "the authorization code flow (response type code), which the app uses, is not offered",
+        )
+    };
+    let mut f = Observation::finding(
+        "discovery.response_type",
+        "discovery: response type code",
+        url,
+        o,
+    );
+    f.expected = Some("code".into());
+    f.actual = Some(types.join(", "));
+    out.push(f);
+    out
+}
+
+async fn probe_keys(s: &Settings, url: &str) -> Observation {
+    let f = fetch(s, &Request::get(url)).await;
+    let res = ok_2xx(&f, "the key set").and_then(|r| {
+        let doc = json_object(&r, "keys")?;
+        let keys = doc.get("keys").and_then(Value::as_array).cloned().unwrap_or_default();
+        let usable = keys
+            .iter()
+            .filter(|k| {
+                k.get("kty").and_then(Value::as_str) == Some("RSA")
+                    && k.get("kid").and_then(Value::as_str).is_some_and(|s| !s.is_empty())
+                    && k.get("use").and_then(Value::as_str).is_none_or(|u| u == "sig")
+                    && k.get("n").is_some()
+                    && k.get("e").is_some()
+            })
+            .count();
+        if usable == 0 {
+            Err(Failure::new(
+                Class::NoSigningKeys,
+                "failed to verify signature: fetching keys oidc: no RSA signing key with a kid in the key set",
+                format!("the key set has {} key(s) but no RSA signing key with a kid: ID tokens cannot be verified", keys.len()),
+            ))
+        } else {
+            Ok(usable)
+        }
+    });
+    let outcome = match res {
+        Ok(n) => Outcome::pass(format!(
+            "{n} RSA signing key(s) with kid in {}",
+            ms(f.elapsed)
+        )),
+        Err(e) => {
+            let mut e = e;
+            if let Class::HttpStatus(_) = e.class {
+                e.go_error = format!(
+                    "oidc: get keys failed: {}",
+                    e.go_error.replacen(": ", " ", 1)
+                );
+            }
+            fail(e, url)
+        }
+    };
+    Observation::from_fetch("browser.keys", "browser → Dex keys", &f, outcome)
+}
+
+async fn probe_token(s: &Settings, url: &str, callback: &str) -> Observation {
+    let req = Request {
+        url: url.to_string(),
+        form: Some(vec![
+            ("grant_type".into(), "authorization_code".into()),
+            ("code".into(), "dexcheck-probe-not-a-code".into()),
+            ("redirect_uri".into(), callback.into()),
+            ("client_id".into(), APP_CLIENT_ID.into()),
+        ]),
+        follow: Follow::None,
+    };
+    let f = fetch(s, &req).await;
+    let outcome = match &f.result {
+        Err(e) => fail(e.clone(), url),
+        Ok(r) => match json_object(r, "token response") {
+            Ok(doc) if doc.get("error").and_then(Value::as_str).is_some() => {
+                Outcome::pass(format!(
+                    "the token endpoint answered an invalid code with the OAuth error {:?} ({}), as it should, in {}",
+                    doc.get("error").and_then(Value::as_str).unwrap_or(""),
+                    r.status,
+                    ms(f.elapsed)
+                ))
+            }
+            _ if !(200..300).contains(&r.status) && !(400..=401).contains(&r.status) => {
+                fail(status_failure(r, "the token endpoint"), url)
+            }
+            Ok(_) => Outcome::fail(
+                "not_oauth",
+                format!(
+                    "oauth2: server response missing error for an invalid code: {}",
+                    r.body_excerpt(120)
+                ),
+                "the token endpoint accepted a made-up code or answered without an OAuth error: this is not Dex's token endpoint",
+            ),
+            Err(e) => fail(e, url),
+        },
+    };
+    Observation::from_fetch("browser.token", "browser → Dex token endpoint", &f, outcome)
+}
+
+fn auth_url(endpoint: &str, callback: &str) -> String {
+    let mut u = match url::Url::parse(endpoint) {
+        Ok(u) => u,
+        Err(_) => return endpoint.to_string(),
+    };
+    u.query_pairs_mut()
+        .append_pair("client_id", APP_CLIENT_ID)
+        .append_pair("redirect_uri", callback)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid profile email groups")
+        .append_pair("state", "dexcheck");
+    u.to_string()
+}
+
+async fn probe_auth(s: &Settings, endpoint: &str, callback: &str, issuer: &str) -> Observation {
+    let first = auth_url(endpoint, callback);
+    let mut f = fetch(
+        s,
+        &Request {
+            url: first.clone(),
+            form: None,
+            follow: Follow::None,
+        },
+    )
+    .await;
+    let mut elapsed = f.elapsed;
+    let mut hops = Vec::new();
+    // Dex's /auth with a single connector redirects to /auth/<connector>, where the client and
+    // its redirect URI are checked. Follow that one step, only while it stays under the issuer.
+    if let Ok(r) = &f.result
+        && (300..400).contains(&r.status)
+        && let Some(loc) = &r.location
+        && let Ok(next) = url::Url::parse(&first).and_then(|b| b.join(loc))
+        && next
+            .as_str()
+            .starts_with(&format!("{}/auth/", issuer.trim_end_matches('/')))
+    {
+        hops.push(format!("{} → {next}", r.status));
+        f = fetch(
+            s,
+            &Request {
+                url: next.to_string(),
+                form: None,
+                follow: Follow::None,
+            },
+        )
+        .await;
+        elapsed += f.elapsed;
+    }
+    let outcome = match &f.result {
+        Err(e) => fail(e.clone(), &f.url),
+        Ok(r) => {
+            let body = r.body_excerpt(200);
+            if body.contains("Unregistered redirect_uri") {
+                Outcome::fail(
+                    &Class::UnregisteredRedirectUri.to_string(),
+                    "Unregistered redirect_uri.",
+                    format!(
+                        "Dex does not accept {callback} for client {APP_CLIENT_ID}: its staticClients redirectURIs must list exactly this URL (the app writes it from URL; restart Dex or the app after changing URL)"
+                    ),
+                )
+            } else if body.contains("Invalid client_id") {
+                Outcome::fail(
+                    &Class::InvalidClientId.to_string(),
+                    "Invalid client_id.",
+                    format!(
+                        "Dex has no client {APP_CLIENT_ID}: the app's generated Dex config is missing (the app did not write dex.config, or this is another Dex)"
+                    ),
+                )
+            } else if (300..400).contains(&r.status) {
+                let to = r.location.clone().unwrap_or_default();
+                let host = url::Url::parse(&f.url)
+                    .ok()
+                    .and_then(|b| b.join(&to).ok())
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_default();
+                Outcome::pass(format!(
+                    "Dex accepted the client and {callback}, and sends the browser on to {host} to sign in"
+                ))
+            } else if (200..300).contains(&r.status) {
+                Outcome::pass(format!(
+                    "Dex showed its login page ({}) for client {APP_CLIENT_ID}",
+                    r.status_line()
+                ))
+            } else {
+                fail(status_failure(r, "the authorization endpoint"), &f.url)
+            }
+        }
+    };
+    let mut o = Observation::from_fetch(
+        "browser.dex_auth",
+        "browser → Dex authorization endpoint",
+        &f,
+        outcome,
+    );
+    o.url = first;
+    o.duration_ms = elapsed.as_millis() as u64;
+    hops.extend(o.hops);
+    o.hops = hops;
+    o
+}
+
+async fn probe_idp(s: &Settings, connector: &str, issuer: &str) -> Observation {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let f = fetch(s, &Request::get(&url)).await;
+    let outcome = match check_discovery(&f, issuer, "the upstream IdP") {
+        Ok(_) => Outcome::pass(format!(
+            "the upstream IdP's discovery answered with issuer {issuer} in {}",
+            ms(f.elapsed)
+        )),
+        Err(e) => {
+            let mut o = fail(e, &url);
+            o.go_error = o.go_error.map(|g| format!("failed to get provider: {g}"));
+            o.note = format!("connector {connector:?}: {}", o.note);
+            o
+        }
+    };
+    let mut o = Observation::from_fetch(
+        "browser.idp_discovery",
+        "browser → upstream IdP discovery",
+        &f,
+        outcome,
+    );
+    o.expected = Some(issuer.to_string());
+    o
+}

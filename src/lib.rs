@@ -154,12 +154,15 @@ fn live(
     let mut roots = Vec::new();
     for path in &args.cacert {
         let pem = std::fs::read(path).map_err(|e| format!("--cacert {}: {e}", path.display()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            format!(
-                "--cacert {}: not a PEM certificate bundle: {e}",
-                path.display()
-            )
-        })?;
+        use rustls::pki_types::pem::PemObject;
+        let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                format!(
+                    "--cacert {}: not a PEM certificate bundle: {e}",
+                    path.display()
+                )
+            })?;
         if certs.is_empty() {
             return Err(format!(
                 "--cacert {}: no certificate in the file",
@@ -177,13 +180,13 @@ fn live(
         .map_err(|e| format!("could not start the async runtime: {e}"))?;
     let start = Instant::now();
     let budget = args.timeout * 3;
-    let settings = probe::http::Settings {
-        timeout: args.timeout,
-        deadline: start + budget,
-        resolver: probe::resolve::Resolver::new(pins.clone(), args.timeout),
-        proxy: probe::proxy::ProxyEnv::from_env(),
-        extra_roots: roots,
-    };
+    let settings = probe::http::Settings::new(
+        args.timeout,
+        start + budget,
+        probe::resolve::Resolver::new(pins, args.timeout),
+        probe::proxy::ProxyEnv::from_env(),
+        roots,
+    )?;
     let target = probe::workstation::Target {
         base: setup.url.clone().filter(|u| url::Url::parse(u).is_ok()),
         endpoints: d.endpoints.clone().filter(|e| e.discovery.contains("://")),

@@ -12,16 +12,6 @@ use support::web::{Pki, Reply, Routes, Web, dex_routes};
 
 const TIMEOUT: u64 = 1;
 
-/// A Dex config with a connector that has no upstream issuer, so nothing but the target is probed.
-fn config() -> tempfile::NamedTempFile {
-    let mut f = tempfile::NamedTempFile::new().unwrap();
-    f.write_all(
-        b"connectors:\n- type: github\n  id: github\n  name: GitHub\n  config:\n    clientID: abc\n    clientSecret: FIXTURE-SECRET-probe\n",
-    )
-    .unwrap();
-    f
-}
-
 struct Run {
     report: Value,
     code: i32,
@@ -56,10 +46,9 @@ impl Run {
 }
 
 fn run_with(url: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
-    let cfg = config();
     let mut cmd = cargo_bin_cmd!("dexcheck");
     cmd.arg("check")
-        .arg(cfg.path())
+        .arg("fixtures/dex-github.yaml")
         .args([
             "--url",
             url,

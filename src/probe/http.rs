@@ -26,7 +26,42 @@ pub struct Settings {
     pub deadline: Instant,
     pub resolver: Resolver,
     pub proxy: ProxyEnv,
-    pub extra_roots: Vec<reqwest::Certificate>,
+    /// Built once: the platform's roots plus `--cacert`, loaded on first use and shared by
+    /// every request's client.
+    tls: rustls::ClientConfig,
+}
+
+impl Settings {
+    /// `extra_roots` are DER certificates to trust besides the platform's.
+    pub fn new(
+        timeout: Duration,
+        deadline: Instant,
+        resolver: Resolver,
+        proxy: ProxyEnv,
+        extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    ) -> Result<Settings, String> {
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = if extra_roots.is_empty() {
+            rustls_platform_verifier::Verifier::new(provider.clone())
+        } else {
+            rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, provider.clone())
+        }
+        .map_err(|e| format!("could not set up certificate verification: {e}"))?;
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("could not set up TLS: {e}"))?
+            .dangerous()
+            .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Settings {
+            timeout,
+            deadline,
+            resolver,
+            proxy,
+            tls,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,12 +262,18 @@ pub async fn fetch(s: &Settings, req: &Request) -> Fetched {
         .user_agent(concat!("dexcheck/", env!("CARGO_PKG_VERSION")))
         .http1_only()
         .pool_max_idle_per_host(0)
-        .connect_timeout(remaining)
+        // A little under the total, so a black hole is reported as the connect timeout it is
+        // rather than as the total deadline firing at the same instant.
+        .connect_timeout(
+            remaining
+                .saturating_sub(Duration::from_millis(150))
+                .max(remaining / 2),
+        )
         .read_timeout(remaining)
         .timeout(remaining)
         .redirect(policy)
         .dns_resolver(s.resolver.clone())
-        .tls_certs_merge(s.extra_roots.clone())
+        .tls_backend_preconfigured(s.tls.clone())
         .no_proxy();
     if !env.is_empty() {
         builder = builder.proxy(reqwest::Proxy::custom(move |u| {

@@ -6,7 +6,7 @@ use colored::{Color, Colorize};
 use comfy_table::{Attribute, Cell as TCell, Color as TColor, ContentArrangement, Table, presets};
 
 use super::Report;
-use crate::diagnosis::{Cell, Check};
+use crate::diagnosis::{Cell, Check, Vantage};
 use crate::plan::predict::Status;
 
 #[derive(Debug, Clone, Copy)]
@@ -120,12 +120,19 @@ pub fn render(report: &Report, style: Style) -> String {
             .into_iter()
             .map(|h| TCell::new(h).add_attribute(Attribute::Bold)),
     );
+    let live = d.live.is_some();
     for c in d.checks.iter().filter(|c| c.matrix) {
+        let mut label = status_label(c);
+        let network = matches!(c.vantage, Vantage::Workstation | Vantage::AppPod);
+        if live && network && !c.observed && c.status != Status::Skip {
+            // In a live run, say which rows are still predictions from the configuration.
+            label.push_str(" (predicted)");
+        }
         t.add_row(vec![
             tcell(glyph(c.status, style.ascii).into(), c.status, style),
             TCell::new(&c.title),
             TCell::new(c.vantage.label()),
-            tcell(status_label(c), c.status, style),
+            tcell(label, c.status, style),
         ]);
     }
     let _ = writeln!(out, "{t}");
@@ -154,6 +161,12 @@ pub fn render(report: &Report, style: Style) -> String {
         }
         if let Some(e) = &c.error {
             let _ = writeln!(out, "    error:    {e}");
+        }
+        for h in &c.redirects {
+            let _ = writeln!(out, "    redirect: {h}");
+        }
+        if let Some(p) = &c.proxy {
+            let _ = writeln!(out, "    proxy:    {p}");
         }
         if let Some(r) = &c.remedy {
             let _ = writeln!(out, "    fix:      {r}");

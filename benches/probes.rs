@@ -55,6 +55,7 @@ fn black_hole() {
             timeout,
             "-o",
             "json",
+            "--no-pods",
         ]);
         let start = Instant::now();
         let _ = c.output();
@@ -135,6 +136,7 @@ fn slow_dex_check() {
             &format!("http://{addr}/orchestrator"),
             "-o",
             "json",
+            "--no-pods",
         ])
         .output();
     println!(

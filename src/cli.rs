@@ -100,6 +100,30 @@ pub struct CheckArgs {
     #[arg(long = "cacert", value_name = "FILE")]
     pub cacert: Vec<std::path::PathBuf>,
 
+    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then the in-cluster account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+
+    /// Kubeconfig context to use.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Namespace of the install (default devtroncd for Devtron, argocd for Argo CD).
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Do not contact a cluster: no live config, no probes from inside pods.
+    #[arg(long)]
+    pub no_pods: bool,
+
+    /// When the app container has no shell, curl or wget: add an ephemeral debug container to the pod and probe from it.
+    #[arg(long)]
+    pub ephemeral: bool,
+
+    /// Image of the ephemeral debug container.
+    #[arg(long, value_name = "IMAGE", default_value = "busybox:1.36")]
+    pub ephemeral_image: String,
+
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub output: OutputFormat,

@@ -1,6 +1,7 @@
 //! dexcheck: diagnose OIDC single sign-on through a Dex embedded behind an application's URL.
 
 pub mod cli;
+pub mod cluster;
 pub mod diagnosis;
 pub mod plan;
 pub mod probe;
@@ -85,21 +86,89 @@ fn check(args: &CheckArgs) -> i32 {
         }
         code
     };
-    let Some(file) = args.file.as_deref() else {
-        return fail(
-            "usage",
-            "no input: give a config file (or - for stdin); reading the live config from a cluster is not available in this build".into(),
-            EXIT_INPUT,
-        );
+    // One crypto provider for the whole process (STACK.md): ring. A second call is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                "internal",
+                format!("could not start the async runtime: {e}"),
+                EXIT_COULD_NOT_RUN,
+            );
+        }
     };
-    let setup = match setup::load(file, args.url.as_deref(), args.app) {
-        Ok(s) => s,
-        Err(e) => return fail("input", e.to_string(), EXIT_INPUT),
+    let code = runtime.block_on(check_async(args, &fail));
+    runtime.shutdown_background();
+    code
+}
+
+async fn check_async(args: &CheckArgs, fail: &dyn Fn(&str, String, i32) -> i32) -> i32 {
+    let target = cluster::Target {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        namespace: args.namespace.clone(),
+    };
+    let use_cluster = !args.offline && !args.no_pods;
+    // The cluster client: needed for the live config, and for the pod probes.
+    let (client, cluster_note) = if use_cluster {
+        match cluster::client(&target).await {
+            Ok(c) => (Some(c), None),
+            Err(e) => (None, Some(e.to_string())),
+        }
+    } else {
+        (None, None)
+    };
+    let mut internal_from_cluster = None;
+    let mut namespace = args.namespace.clone();
+    let setup = match args.file.as_deref() {
+        Some(file) => match setup::load(file, args.url.as_deref(), args.app) {
+            Ok(s) => s,
+            Err(e) => return fail("input", e.to_string(), EXIT_INPUT),
+        },
+        None => {
+            let Some(client) = &client else {
+                let why = if !use_cluster {
+                    "no input: give a config file (or - for stdin); without a file dexcheck reads the live config from the cluster, which --offline and --no-pods rule out".to_string()
+                } else {
+                    format!(
+                        "no input file, and the live config cannot be read: {}",
+                        cluster_note.clone().unwrap_or_default()
+                    )
+                };
+                let code = if use_cluster {
+                    EXIT_COULD_NOT_RUN
+                } else {
+                    EXIT_INPUT
+                };
+                return fail("usage", why, code);
+            };
+            let live = match cluster::live_config(client, args.app, args.namespace.as_deref()).await
+            {
+                Ok(l) => l,
+                Err(e) => return fail("cluster", e.to_string(), EXIT_COULD_NOT_RUN),
+            };
+            internal_from_cluster = live.internal_dex.clone();
+            namespace = Some(live.namespace.clone());
+            match setup::load_str(
+                &live.source,
+                &live.text,
+                args.url.as_deref(),
+                Some(live.app),
+            ) {
+                Ok(s) => s,
+                Err(e) => return fail("input", e.to_string(), EXIT_INPUT),
+            }
+        }
     };
     let opts = diagnosis::Options {
         browser_url: args.browser_url.clone(),
         return_url: args.return_url.clone(),
-        internal_dex: args.dex_internal.clone(),
+        internal_dex: args.dex_internal.clone().or(internal_from_cluster),
         candidates: args.candidates.clone(),
         auto_candidates: args.auto_candidates.is_some(),
     };
@@ -107,10 +176,21 @@ fn check(args: &CheckArgs) -> i32 {
     let mode = if args.offline {
         "offline"
     } else {
-        match live(args, &setup, &mut d) {
-            Ok(()) => "live",
-            Err(message) => return fail("input", message, EXIT_INPUT),
+        let namespace =
+            namespace.unwrap_or_else(|| cluster::default_namespace(setup.app).to_string());
+        let pods = PodPlan {
+            client: client.as_ref(),
+            not_run: if args.no_pods {
+                Some("--no-pods: no probes from inside pods".to_string())
+            } else {
+                cluster_note.map(|n| format!("not run: {n}"))
+            },
+            namespace,
+        };
+        if let Err((kind, message, code)) = live(args, &setup, &mut d, pods).await {
+            return fail(kind, message, code);
         }
+        "live"
     };
     let worst = d
         .checks
@@ -138,46 +218,51 @@ fn check(args: &CheckArgs) -> i32 {
     code
 }
 
-/// Runs the workstation probes and merges what they saw into `d`.
-fn live(
+/// Where the pod probes run, or why they do not.
+struct PodPlan<'a> {
+    client: Option<&'a kube::Client>,
+    not_run: Option<String>,
+    namespace: String,
+}
+
+type LiveError = (&'static str, String, i32);
+
+/// Runs the workstation and pod probes concurrently and merges what they saw into `d`.
+async fn live(
     args: &CheckArgs,
     setup: &setup::Setup,
     d: &mut diagnosis::Diagnosis,
-) -> Result<(), String> {
+    pods: PodPlan<'_>,
+) -> Result<(), LiveError> {
     use std::time::{Duration, Instant};
 
+    let input = |m: String| ("input", m, EXIT_INPUT);
     let pins = args
         .resolve
         .iter()
-        .map(|p| probe::resolve::Pin::parse(p).map_err(|e| e.to_string()))
+        .map(|p| probe::resolve::Pin::parse(p).map_err(|e| input(e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
     let mut roots = Vec::new();
     for path in &args.cacert {
-        let pem = std::fs::read(path).map_err(|e| format!("--cacert {}: {e}", path.display()))?;
         use rustls::pki_types::pem::PemObject;
+        let pem =
+            std::fs::read(path).map_err(|e| input(format!("--cacert {}: {e}", path.display())))?;
         let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| {
-                format!(
+                input(format!(
                     "--cacert {}: not a PEM certificate bundle: {e}",
                     path.display()
-                )
+                ))
             })?;
         if certs.is_empty() {
-            return Err(format!(
+            return Err(input(format!(
                 "--cacert {}: no certificate in the file",
                 path.display()
-            ));
+            )));
         }
         roots.extend(certs);
     }
-    // One crypto provider for the whole process (STACK.md): ring. A second call is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("could not start the async runtime: {e}"))?;
     let start = Instant::now();
     let budget = args.timeout * 3;
     let settings = probe::http::Settings::new(
@@ -186,20 +271,23 @@ fn live(
         probe::resolve::Resolver::new(pins, args.timeout),
         probe::proxy::ProxyEnv::from_env(),
         roots,
-    )?;
+    )
+    .map_err(|m| ("internal", m, EXIT_COULD_NOT_RUN))?;
+    let idp = setup.connectors.iter().find_map(|c| {
+        c.config
+            .issuer
+            .clone()
+            .filter(|_| c.kind == "oidc")
+            .map(|i| (c.id.clone(), i))
+    });
+    let endpoints = d.endpoints.clone().filter(|e| e.discovery.contains("://"));
     let target = probe::workstation::Target {
         base: setup.url.clone().filter(|u| url::Url::parse(u).is_ok()),
-        endpoints: d.endpoints.clone().filter(|e| e.discovery.contains("://")),
-        idp: setup.connectors.iter().find_map(|c| {
-            c.config
-                .issuer
-                .clone()
-                .filter(|_| c.kind == "oidc")
-                .map(|i| (c.id.clone(), i))
-        }),
+        endpoints: endpoints.clone(),
+        idp: idp.clone(),
     };
-    let spinner = progress::Spinner::start("probing from this machine");
-    let observations = runtime.block_on(async {
+    let spinner = progress::Spinner::start("probing from this machine and the pods");
+    let workstation = async {
         // The budget bounds the run even if a probe misbehaves.
         tokio::time::timeout(
             budget + Duration::from_millis(500),
@@ -207,15 +295,50 @@ fn live(
         )
         .await
         .unwrap_or_default()
+    };
+    let pod_targets = endpoints.map(|e| probe::pod::PodTargets {
+        app: setup.app,
+        namespace: pods.namespace.clone(),
+        endpoints: e,
+        idp_issuer: idp.map(|(_, i)| i),
+        timeout: args.timeout,
+        ephemeral: args.ephemeral.then(|| args.ephemeral_image.clone()),
     });
+    let in_pods = async {
+        match (pods.client, &pod_targets) {
+            (Some(client), Some(t)) => Some(probe::pod::run(client, t).await),
+            _ => None,
+        }
+    };
+    let (observations, pod_result) = tokio::join!(workstation, in_pods);
     spinner.finish();
-    runtime.shutdown_background();
+    let mut pod_notes = Vec::new();
+    let pod_observations = match pod_result {
+        Some(Ok(run)) => {
+            pod_notes = run.notes;
+            run.observations
+        }
+        Some(Err(e)) => return Err(("cluster", e.to_string(), EXIT_COULD_NOT_RUN)),
+        None => {
+            if let Some(why) = &pods.not_run {
+                pod_notes.push(why.clone());
+            }
+            Vec::new()
+        }
+    };
     let live = diagnosis::Live {
         timeout_ms: args.timeout.as_millis() as u64,
         elapsed_ms: start.elapsed().as_millis() as u64,
         proxy_env: settings.proxy.clone(),
         resolve: args.resolve.clone(),
+        pods: pod_notes.clone(),
     };
     diagnosis::apply_observations(d, observations, live);
+    diagnosis::merge(d, pod_observations);
+    if pods.client.is_none()
+        && let Some(why) = pods.not_run
+    {
+        diagnosis::note_pods_not_run(d, &why);
+    }
     Ok(())
 }

@@ -148,6 +148,29 @@ fn unreadable_and_usage_errors_exit_2() {
         .output()
         .unwrap();
     assert_clean("unknown flag", &out, "--bogus");
-    let out = cargo_bin_cmd!("dexcheck").args(["check"]).output().unwrap();
+    let out = cargo_bin_cmd!("dexcheck")
+        .args(["check", "--offline"])
+        .output()
+        .unwrap();
     assert_clean("no input", &out, "no input");
+}
+
+#[test]
+fn no_file_and_no_cluster_exits_3() {
+    // Without a file the live config is read from the cluster; without cluster access that
+    // cannot run at all (exit 3), and the message says both.
+    let out = cargo_bin_cmd!("dexcheck")
+        .args(["check", "-o", "json"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no input file") && stderr.contains("no cluster access"),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["exit_code"], 3, "{v:#}");
 }

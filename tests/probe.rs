@@ -56,6 +56,7 @@ fn run_with(url: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
             &TIMEOUT.to_string(),
             "-o",
             "json",
+            "--no-pods",
         ])
         .args(extra);
     for k in [

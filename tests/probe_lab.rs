@@ -38,7 +38,7 @@ fn check<'a>(r: &'a Value, id: &str) -> &'a Value {
 
 fn dexcheck_in_ws(lab: &Lab, args: &[&str]) -> Command {
     let mut c = lab.in_ws(BIN);
-    c.arg("check").args(args).args(["-o", "json"]);
+    c.arg("check").args(args).args(["-o", "json", "--no-pods"]);
     for k in [
         "HTTP_PROXY",
         "http_proxy",

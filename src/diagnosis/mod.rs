@@ -2,7 +2,7 @@
 
 mod observed;
 
-pub use observed::apply_observations;
+pub use observed::{apply_observations, merge, note_pods_not_run};
 
 use serde::Serialize;
 
@@ -22,6 +22,8 @@ pub enum Vantage {
     Workstation,
     /// The application's pod (Devtron orchestrator, argocd-server).
     AppPod,
+    /// Dex's pod (`argocd-dex-server`).
+    DexPod,
     /// The application's own logic (the return-URL rule).
     App,
     /// The upstream identity provider.
@@ -34,6 +36,7 @@ impl Vantage {
             Vantage::Config => "config",
             Vantage::Workstation => "workstation",
             Vantage::AppPod => "app pod",
+            Vantage::DexPod => "Dex pod",
             Vantage::App => "app",
             Vantage::Idp => "upstream IdP",
         }
@@ -198,16 +201,21 @@ pub struct Live {
     /// `--resolve` pins in effect.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resolve: Vec<String>,
+    /// What ran inside which pod (or why nothing did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pods: Vec<String>,
 }
 
 /// Login-flow order: the first failing row in this order is what the user meets first.
 const FLOW_ORDER: &[&str] = &[
     "browser.app",
     "pod.discovery",
+    "pod.internal_dex",
     "browser.discovery",
     "browser.return_url",
     "browser.dex_auth",
     "idp.callback",
+    "dexpod.idp_discovery",
     "browser.idp_discovery",
     "pod.token_keys",
     "browser.token",

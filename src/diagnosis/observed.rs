@@ -6,26 +6,36 @@ use crate::plan::predict::{Outcome, Status};
 use crate::probe::workstation::Observation;
 use crate::setup::App;
 
-/// Where a new observed row goes: after the row named here (or at the end of the matrix).
-fn after(id: &str) -> &'static str {
+/// Where a new observed row goes: after the first of these rows present (else at the end).
+fn after(id: &str) -> &'static [&'static str] {
     match id {
-        "browser.discovery" => "browser.app",
-        "browser.keys" => "browser.discovery",
-        "browser.token" => "browser.keys",
-        "browser.idp_discovery" => "idp.callback",
-        _ => "",
+        "browser.discovery" => &["browser.app"],
+        "browser.keys" => &["browser.discovery"],
+        "browser.token" => &["browser.keys"],
+        "browser.idp_discovery" => &["idp.callback"],
+        "pod.internal_dex" => &["pod.token_keys", "pod.discovery"],
+        "dexpod.idp_discovery" => &["browser.idp_discovery", "idp.callback"],
+        _ => &[],
     }
 }
 
 fn vantage(id: &str) -> Vantage {
     if id.starts_with("pod.") {
         Vantage::AppPod
+    } else if id.starts_with("dexpod.") {
+        Vantage::DexPod
     } else {
         Vantage::Workstation
     }
 }
 
 pub fn apply_observations(d: &mut Diagnosis, obs: Vec<Observation>, live: Live) {
+    d.live = Some(live);
+    merge(d, obs);
+}
+
+/// Merges observations without touching the run's conditions.
+pub fn merge(d: &mut Diagnosis, obs: Vec<Observation>) {
     let app = d.app;
     let host_port = d
         .url
@@ -64,11 +74,9 @@ pub fn apply_observations(d: &mut Diagnosis, obs: Vec<Observation>, live: Live) 
                 d.checks[i] = c;
             }
             None => {
-                let anchor = after(&c.id);
-                let at = d
-                    .checks
+                let at = after(&c.id)
                     .iter()
-                    .position(|p| p.id == anchor)
+                    .find_map(|a| d.checks.iter().position(|p| p.id == *a))
                     .map(|i| i + 1)
                     .unwrap_or(d.checks.len());
                 d.checks.insert(at, c);
@@ -77,7 +85,6 @@ pub fn apply_observations(d: &mut Diagnosis, obs: Vec<Observation>, live: Live) 
     }
     d.checks.extend(disagreements);
     d.verdict = verdict(&d.checks);
-    d.live = Some(live);
 }
 
 fn disagreement(predicted: &Check, observed: &Check) -> Check {
@@ -172,4 +179,23 @@ fn remedy(app: App, o: &Observation, base: Option<&(String, u16)>) -> Option<Str
         ),
         _ => return None,
     })
+}
+
+/// Says why the pod rows stay predictions (no cluster, `--no-pods`).
+pub fn note_pods_not_run(d: &mut Diagnosis, why: &str) {
+    let mut c = Check::new(
+        "pods.not_run",
+        "probes from inside the pods",
+        Vantage::AppPod,
+        Outcome {
+            status: Status::Skip,
+            class: None,
+            go_error: None,
+            note: format!("{why}; the app pod rows are predictions from the configuration"),
+        },
+    );
+    c.remedy = Some(
+        "Give cluster access (--kubeconfig, --context, -n) with get on secrets/configmaps, list on pods and create on pods/exec".into(),
+    );
+    d.checks.push(c);
 }

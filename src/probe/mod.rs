@@ -2,6 +2,7 @@
 
 pub mod http;
 pub mod outcome;
+pub mod pod;
 pub mod proxy;
 pub mod resolve;
 pub mod workstation;

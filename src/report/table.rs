@@ -123,7 +123,10 @@ pub fn render(report: &Report, style: Style) -> String {
     let live = d.live.is_some();
     for c in d.checks.iter().filter(|c| c.matrix) {
         let mut label = status_label(c);
-        let network = matches!(c.vantage, Vantage::Workstation | Vantage::AppPod);
+        let network = matches!(
+            c.vantage,
+            Vantage::Workstation | Vantage::AppPod | Vantage::DexPod
+        );
         if live && network && !c.observed && c.status != Status::Skip {
             // In a live run, say which rows are still predictions from the configuration.
             label.push_str(" (predicted)");

@@ -26,6 +26,11 @@ pub const POD_ADDR: &str = "198.18.0.2";
 pub const SERVICE_ADDR: &str = "198.18.0.10";
 /// The ClusterIP of `argocd-dex-server` (port 5556).
 pub const DEX_SERVICE_ADDR: &str = "198.18.0.11";
+/// The upstream IdP (`idp.lab.test`, :80), reachable from the workstation and the pod.
+pub const IDP_ADDR: &str = "198.18.0.12";
+pub const IDP_ISSUER: &str = "http://idp.lab.test/realms/main";
+/// An ingress host both namespaces resolve (to devtron-service's address).
+pub const INGRESS_HOST: &str = "devtron.lab.test";
 pub const SERVICE_NAME: &str = "devtron-service.devtroncd.svc.cluster.local";
 pub const APP_POD: &str = "devtron-7d9f8b6c5-lab01";
 pub const DEX_POD: &str = "argocd-dex-server-5c6b7d8f9-lab02";
@@ -155,7 +160,7 @@ impl Lab {
             "dev",
             "v1",
         ])?;
-        for a in [SERVICE_ADDR, DEX_SERVICE_ADDR] {
+        for a in [SERVICE_ADDR, DEX_SERVICE_ADDR, IDP_ADDR] {
             ip(&["-n", &pod, "addr", "add", &format!("{a}/32"), "dev", "v1"])?;
         }
         for (ns, dev) in [(&ws, "v0"), (&pod, "v1")] {
@@ -172,11 +177,16 @@ impl Lab {
                 "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
             )
         };
-        etc(&ws, "127.0.0.1 localhost\n::1 localhost\n")?;
+        etc(
+            &ws,
+            &format!(
+                "127.0.0.1 localhost\n::1 localhost\n{SERVICE_ADDR} {INGRESS_HOST}\n{IDP_ADDR} idp.lab.test\n"
+            ),
+        )?;
         etc(
             &pod,
             &format!(
-                "127.0.0.1 localhost\n::1 localhost\n{POD_ADDR} {APP_POD}\n{SERVICE_ADDR} {SERVICE_NAME} devtron-service.devtroncd.svc devtron-service.devtroncd\n{DEX_SERVICE_ADDR} argocd-dex-server.devtroncd.svc.cluster.local argocd-dex-server.devtroncd.svc argocd-dex-server.devtroncd\n"
+                "127.0.0.1 localhost\n::1 localhost\n{POD_ADDR} {APP_POD}\n{SERVICE_ADDR} {SERVICE_NAME} devtron-service.devtroncd.svc devtron-service.devtroncd\n{DEX_SERVICE_ADDR} argocd-dex-server.devtroncd.svc.cluster.local argocd-dex-server.devtroncd.svc argocd-dex-server.devtroncd\n{SERVICE_ADDR} {INGRESS_HOST}\n{IDP_ADDR} idp.lab.test\n"
             ),
         )?;
         self.image(true)?;
@@ -193,6 +203,10 @@ impl Lab {
             let listener = pod_rt.run(async move { tokio::net::TcpListener::bind(addr).await })?;
             pod_rt.spawn(servers::serve_dex(listener, issuer));
         }
+        // The upstream IdP's discovery on idp.lab.test:80.
+        let idp: SocketAddr = format!("{IDP_ADDR}:80").parse().map_err(io::Error::other)?;
+        let listener = pod_rt.run(async move { tokio::net::TcpListener::bind(idp).await })?;
+        pod_rt.spawn(servers::serve_idp(listener, IDP_ISSUER.to_string()));
         // The workstation: the port-forward relay and the Kubernetes API server on loopback.
         let ws_rt = NsRuntime::start(&ws)?;
         let relay = ws_rt.run(async { tokio::net::TcpListener::bind("127.0.0.1:0").await })?;
@@ -233,7 +247,7 @@ impl Lab {
         std::fs::create_dir_all(&bin)?;
         let tools = [
             "sh", "cat", "echo", "printf", "env", "sleep", "true", "false", "test", "touch", "ls",
-            "getent", "head", "tr", "sed", "grep", "date", "wget", "curl",
+            "getent", "head", "tr", "sed", "grep", "date", "rm", "wget", "curl",
         ];
         for t in tools {
             if t == "curl" && !with_curl {
@@ -282,14 +296,7 @@ impl Lab {
                 POD_ADDR,
             ));
         }
-        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        let url = self.pf_url();
-        let dex = "connectors:\n- type: oidc\n  id: lab-idp\n  name: Lab IdP\n  config:\n    clientID: lab-client\n    clientSecret: LAB-SECRET-do-not-print\n    issuer: http://idp.lab.test/realms/main\n    redirectURI: URL/api/dex/callback\n".replace("URL", &url);
-        self.state.put("secrets", "devtroncd", "devtron-secret", json!({
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": "devtron-secret", "namespace": "devtroncd"},
-            "data": {"url": b64(&url), "dex.config": b64(&dex), "ADMIN_PASSWORD": b64("LAB-SECRET-admin")}
-        }));
+        self.put_devtron_secret(&self.pf_url());
         self.state.put(
             "configmaps",
             "devtroncd",
@@ -325,6 +332,42 @@ impl Lab {
         let mut c = self.kubectl(&["exec", APP_POD, "-n", "devtroncd", "--"]);
         c.args(argv);
         c
+    }
+
+    /// Writes `devtron-secret` for `url`: the `url` key and a `dex.config` whose connector's
+    /// redirectURI is `url/api/dex/callback`.
+    pub fn put_devtron_secret(&self, url: &str) {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let dex = format!(
+            "connectors:\n- type: oidc\n  id: lab-idp\n  name: Lab IdP\n  config:\n    clientID: lab-client\n    clientSecret: LAB-SECRET-do-not-print\n    issuer: {IDP_ISSUER}\n    redirectURI: {url}/api/dex/callback\n"
+        );
+        self.state.put("secrets", "devtroncd", "devtron-secret", json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "devtron-secret", "namespace": "devtroncd"},
+            "data": {"url": b64(url), "dex.config": b64(&dex), "ADMIN_PASSWORD": b64("LAB-SECRET-admin")}
+        }));
+    }
+
+    /// Points the install at `url`: the Secret and the issuer Dex serves (as after a restart).
+    pub fn set_url(&self, url: &str) {
+        self.put_devtron_secret(url);
+        if let Ok(mut i) = self.issuer.write() {
+            *i = format!("{url}/api/dex");
+        }
+    }
+
+    /// Another port-forward: local `port` in the workstation to the orchestrator's :8080.
+    pub fn forward(&mut self, port: u16) -> io::Result<()> {
+        let target: SocketAddr = format!("{POD_ADDR}:8080")
+            .parse()
+            .map_err(io::Error::other)?;
+        let rt = self
+            .ws_rt
+            .as_ref()
+            .ok_or_else(|| io::Error::other("lab not running"))?;
+        let l = rt.run(async move { tokio::net::TcpListener::bind(("127.0.0.1", port)).await })?;
+        rt.spawn(servers::relay(l, target));
+        Ok(())
     }
 
     /// The URL the relay gives the workstation for the orchestrator.

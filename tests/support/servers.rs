@@ -86,6 +86,13 @@ fn dex_route(req: &Request<Incoming>, issuer: &str) -> Response<Full<Bytes>> {
             text(StatusCode::OK, "application/json", dex_discovery(issuer))
         }
         "/keys" => text(StatusCode::OK, "application/json", dex_jwks()),
+        "/auth" => redirect(&format!(
+            "{prefix}/auth/lab-idp?{}",
+            req.uri().query().unwrap_or("")
+        )),
+        "/auth/lab-idp" => {
+            redirect("http://idp.lab.test/realms/main/auth?client_id=lab-client&state=lab")
+        }
         "/token" => text(
             StatusCode::BAD_REQUEST,
             "application/json",
@@ -96,6 +103,55 @@ fn dex_route(req: &Request<Incoming>, issuer: &str) -> Response<Full<Bytes>> {
             "text/plain; charset=utf-8",
             "404 page not found\n".into(),
         ),
+    }
+}
+
+fn redirect(to: &str) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header("location", to)
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_default()
+}
+
+/// An upstream IdP's discovery document for `issuer`, served under its path.
+pub async fn serve_idp(listener: TcpListener, issuer: String) {
+    let path = format!(
+        "{}/.well-known/openid-configuration",
+        url_path(&issuer).trim_end_matches('/')
+    );
+    let doc = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/certs"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"]
+    })
+    .to_string();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let (path, doc) = (path.clone(), doc.clone());
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let reply = if req.uri().path() == path {
+                    text(StatusCode::OK, "application/json", doc.clone())
+                } else {
+                    text(
+                        StatusCode::NOT_FOUND,
+                        "text/plain; charset=utf-8",
+                        "404 page not found\n".into(),
+                    )
+                };
+                async move { Ok::<_, Infallible>(reply) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
     }
 }
 

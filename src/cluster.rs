@@ -1,0 +1,377 @@
+//! Kubernetes access (kube-rs): the client as kubectl would build it, the live SSO config, pod
+//! lookup, one exec per pod, and an ephemeral debug container when the app's image has no
+//! client. Every failure becomes a [`ClusterError`] that names what is missing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
+use kube::api::{Api, AttachParams, ListParams, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use thiserror::Error;
+use tokio::io::AsyncReadExt;
+
+use crate::setup::App;
+
+/// How to reach the cluster (kubectl's own flags, parsed by dexcheck).
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum ClusterError {
+    /// No kubeconfig and not inside a cluster.
+    #[error("no cluster access: {0}")]
+    NoConfig(String),
+    #[error("RBAC: {message} (dexcheck needs `{verb}` on `{resource}` in namespace {namespace})")]
+    Forbidden {
+        verb: &'static str,
+        resource: &'static str,
+        namespace: String,
+        message: String,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("Kubernetes API: {0}")]
+    Api(String),
+}
+
+impl ClusterError {
+    fn from_kube(e: kube::Error, verb: &'static str, resource: &'static str, ns: &str) -> Self {
+        match e {
+            kube::Error::Api(s) if s.code == 403 => ClusterError::Forbidden {
+                verb,
+                resource,
+                namespace: ns.to_string(),
+                message: s.message,
+            },
+            kube::Error::Api(s) if s.code == 404 => ClusterError::NotFound(format!(
+                "{resource} not found in namespace {ns}: {}",
+                s.message
+            )),
+            kube::Error::Api(s) => ClusterError::Api(format!("{} ({})", s.message, s.code)),
+            other => ClusterError::Api(other.to_string()),
+        }
+    }
+}
+
+/// Builds the client: `--kubeconfig` or `KUBECONFIG`/`~/.kube/config` (exec plugins, client
+/// certificates and tokens as kubectl), `--context`, else the in-cluster service account.
+pub async fn client(t: &Target) -> Result<kube::Client, ClusterError> {
+    let options = KubeConfigOptions {
+        context: t.context.clone(),
+        ..Default::default()
+    };
+    let config = match &t.kubeconfig {
+        Some(path) => {
+            let kc = Kubeconfig::read_from(path).map_err(|e| {
+                ClusterError::NoConfig(format!("--kubeconfig {}: {e}", path.display()))
+            })?;
+            kube::Config::from_custom_kubeconfig(kc, &options)
+                .await
+                .map_err(|e| {
+                    ClusterError::NoConfig(format!("--kubeconfig {}: {e}", path.display()))
+                })?
+        }
+        None if t.context.is_some() => kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(|e| ClusterError::NoConfig(e.to_string()))?,
+        None => kube::Config::infer().await.map_err(|e| {
+            ClusterError::NoConfig(format!(
+                "no kubeconfig (KUBECONFIG, ~/.kube/config) and not inside a pod: {e}"
+            ))
+        })?,
+    };
+    let mut config = config;
+    config.read_timeout = Some(Duration::from_secs(20));
+    config.connect_timeout = Some(Duration::from_secs(10));
+    kube::Client::try_from(config).map_err(|e| ClusterError::NoConfig(e.to_string()))
+}
+
+/// The default namespace of an app's install.
+pub fn default_namespace(app: App) -> &'static str {
+    match app {
+        App::Devtron => "devtroncd",
+        App::Argocd => "argocd",
+    }
+}
+
+/// The live SSO config as YAML text the file loader understands, plus where it came from and the
+/// in-cluster Dex address (Devtron's `devtron-cm` `DEX_HOST:DEX_PORT`).
+pub struct LiveConfig {
+    pub app: App,
+    pub namespace: String,
+    pub source: String,
+    pub text: String,
+    pub internal_dex: Option<String>,
+}
+
+async fn get_opt<K>(
+    api: &Api<K>,
+    name: &str,
+    resource: &'static str,
+    ns: &str,
+) -> Result<Option<K>, ClusterError>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.get_opt(name)
+        .await
+        .map_err(|e| ClusterError::from_kube(e, "get", resource, ns))
+}
+
+/// Reads `devtron-secret` (+ `devtron-cm`) or `argocd-cm`. With `app` `None`, Devtron first.
+pub async fn live_config(
+    client: &kube::Client,
+    app: Option<App>,
+    ns: Option<&str>,
+) -> Result<LiveConfig, ClusterError> {
+    let try_devtron = app.is_none_or(|a| a == App::Devtron);
+    let try_argocd = app.is_none_or(|a| a == App::Argocd);
+    if try_devtron {
+        let ns = ns.unwrap_or(default_namespace(App::Devtron)).to_string();
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+        if let Some(s) = get_opt(&secrets, "devtron-secret", "secrets", &ns).await? {
+            let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+            let internal = get_opt(&cms, "devtron-cm", "configmaps", &ns)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|cm| cm.data)
+                .and_then(|d| {
+                    let host = d.get("DEX_HOST")?.trim_end_matches('/').to_string();
+                    let port = d.get("DEX_PORT").cloned().unwrap_or_else(|| "5556".into());
+                    Some(format!("{host}:{port}"))
+                });
+            let text = serde_json::to_string(&s).map_err(|e| ClusterError::Api(e.to_string()))?;
+            return Ok(LiveConfig {
+                app: App::Devtron,
+                source: format!("secret {ns}/devtron-secret (live)"),
+                namespace: ns,
+                text,
+                internal_dex: internal,
+            });
+        }
+        if !try_argocd {
+            return Err(ClusterError::NotFound(format!(
+                "Secret devtron-secret not found in namespace {ns}: is Devtron installed there? (-n NAMESPACE)"
+            )));
+        }
+    }
+    let ns = ns.unwrap_or(default_namespace(App::Argocd)).to_string();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    match get_opt(&cms, "argocd-cm", "configmaps", &ns).await? {
+        Some(cm) => Ok(LiveConfig {
+            app: App::Argocd,
+            source: format!("configmap {ns}/argocd-cm (live)"),
+            text: serde_json::to_string(&cm).map_err(|e| ClusterError::Api(e.to_string()))?,
+            namespace: ns,
+            internal_dex: None,
+        }),
+        None => Err(ClusterError::NotFound(format!(
+            "neither Secret devtron-secret nor ConfigMap argocd-cm found (namespace {ns}); give -n NAMESPACE or a config file"
+        ))),
+    }
+}
+
+/// A running pod and the container to exec in.
+#[derive(Debug, Clone)]
+pub struct PodRef {
+    pub name: String,
+    pub container: String,
+    pub selector: String,
+}
+
+/// The first running pod matching `selector`.
+pub async fn find_pod(
+    client: &kube::Client,
+    ns: &str,
+    selector: &str,
+) -> Result<PodRef, ClusterError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let list = pods
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(|e| ClusterError::from_kube(e, "list", "pods", ns))?;
+    if list.items.is_empty() {
+        return Err(ClusterError::NotFound(format!(
+            "no pod matches -l {selector} in namespace {ns}"
+        )));
+    }
+    let running = list
+        .items
+        .iter()
+        .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"));
+    let Some(p) = running else {
+        let phases: Vec<String> = list
+            .items
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} is {}",
+                    p.metadata.name.as_deref().unwrap_or("?"),
+                    p.status
+                        .as_ref()
+                        .and_then(|s| s.phase.as_deref())
+                        .unwrap_or("unknown")
+                )
+            })
+            .collect();
+        return Err(ClusterError::NotFound(format!(
+            "no running pod matches -l {selector} in namespace {ns} ({})",
+            phases.join(", ")
+        )));
+    };
+    let container = p
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.first())
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    Ok(PodRef {
+        name: p.metadata.name.clone().unwrap_or_default(),
+        container,
+        selector: selector.to_string(),
+    })
+}
+
+/// What one exec printed, and how it ended.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOutput {
+    pub stdout: String,
+    pub stderr: String,
+    /// The exit code when the API reported one (`None`: the command could not start).
+    pub exit: Option<i32>,
+    /// The API's failure message, e.g. `executable file not found`.
+    pub failure: Option<String>,
+}
+
+const MAX_OUTPUT: u64 = 256 * 1024;
+
+/// Runs `argv` (each element a separate argument, no shell line built) in `pod`.
+pub async fn exec(
+    client: &kube::Client,
+    ns: &str,
+    pod: &PodRef,
+    container: &str,
+    argv: Vec<String>,
+    deadline: Duration,
+) -> Result<ExecOutput, ClusterError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let ap = AttachParams::default()
+        .container(container)
+        .stdin(false)
+        .stdout(true)
+        .stderr(true);
+    let run = async {
+        let mut proc = pods
+            .exec(&pod.name, argv, &ap)
+            .await
+            .map_err(|e| ClusterError::from_kube(e, "create", "pods/exec", ns))?;
+        let status = proc.take_status();
+        let mut out = String::new();
+        let mut err = String::new();
+        let so = proc.stdout();
+        let se = proc.stderr();
+        let read_out = async {
+            if let Some(s) = so {
+                let _ = s.take(MAX_OUTPUT).read_to_string(&mut out).await;
+            }
+        };
+        let read_err = async {
+            if let Some(s) = se {
+                let _ = s.take(MAX_OUTPUT).read_to_string(&mut err).await;
+            }
+        };
+        tokio::join!(read_out, read_err);
+        let status = match status {
+            Some(s) => s.await,
+            None => None,
+        };
+        let _ = proc.join().await;
+        let (exit, failure) = match status {
+            Some(s) if s.status.as_deref() == Some("Success") => (Some(0), None),
+            Some(s) => {
+                let code = s
+                    .details
+                    .as_ref()
+                    .and_then(|d| d.causes.as_ref())
+                    .and_then(|c| c.iter().find(|c| c.reason.as_deref() == Some("ExitCode")))
+                    .and_then(|c| c.message.as_deref())
+                    .and_then(|m| m.parse().ok());
+                (code, if code.is_none() { s.message } else { None })
+            }
+            None => (None, Some("the exec ended without a status".into())),
+        };
+        Ok(ExecOutput {
+            stdout: out,
+            stderr: err,
+            exit,
+            failure,
+        })
+    };
+    tokio::time::timeout(deadline, run).await.map_err(|_| {
+        ClusterError::Api(format!(
+            "exec in pod {} did not finish within {} s",
+            pod.name,
+            deadline.as_secs()
+        ))
+    })?
+}
+
+/// Adds an ephemeral debug container to `pod`, targeting its first container (same network and
+/// process namespace, so `localhost` means the same), and waits until it runs. Returns its name.
+pub async fn ephemeral(
+    client: &kube::Client,
+    ns: &str,
+    pod: &PodRef,
+    image: &str,
+    wait: Duration,
+) -> Result<String, ClusterError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let name = format!("dexcheck-{}", std::process::id());
+    let patch = serde_json::json!({
+        "spec": {"ephemeralContainers": [{
+            "name": name,
+            "image": image,
+            "targetContainerName": pod.container,
+            "command": ["sleep", "300"],
+            "stdin": false,
+            "tty": false
+        }]}
+    });
+    pods.patch_ephemeral_containers(
+        &pod.name,
+        &PatchParams::default(),
+        &Patch::Strategic(&patch),
+    )
+    .await
+    .map_err(|e| ClusterError::from_kube(e, "patch", "pods/ephemeralcontainers", ns))?;
+    let start = std::time::Instant::now();
+    loop {
+        let p = pods
+            .get(&pod.name)
+            .await
+            .map_err(|e| ClusterError::from_kube(e, "get", "pods", ns))?;
+        let running = p
+            .status
+            .and_then(|s| s.ephemeral_container_statuses)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.name == name && c.state.as_ref().and_then(|s| s.running.as_ref()).is_some());
+        if running {
+            return Ok(name);
+        }
+        if start.elapsed() > wait {
+            return Err(ClusterError::Api(format!(
+                "the ephemeral container {name} (image {image}) in pod {} did not start within {} s",
+                pod.name,
+                wait.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

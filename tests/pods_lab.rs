@@ -1,0 +1,355 @@
+//! The pod vantage on the lab, run from the workstation namespace like an operator would:
+//! live config from the test API server, one exec per pod through kube-rs, the seed's cases.
+//! Needs root, `ip`, `kubectl` and `curl` (skips otherwise, unless DEXCHECK_REQUIRE_LAB=1).
+
+mod support;
+
+use std::process::Command;
+use std::sync::atomic::Ordering;
+
+use serde_json::Value;
+use support::lab::{APP_POD, DEX_POD, INGRESS_HOST, Lab, SERVICE_NAME};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dexcheck");
+
+struct Run {
+    report: Value,
+    code: i32,
+    stderr: String,
+}
+
+impl Run {
+    fn check(&self, id: &str) -> &Value {
+        self.report["checks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no checks: {:#} {}", self.report, self.stderr))
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {:#}", self.report))
+    }
+    fn status(&self, id: &str) -> String {
+        self.check(id)["status"].as_str().unwrap_or("").to_string()
+    }
+    /// Every matrix-relevant row of these ids passed, observed where it is a network path.
+    fn all_pass(&self, ids: &[&str]) {
+        for id in ids {
+            assert_eq!(self.status(id), "pass", "{id}: {:#}", self.check(id));
+        }
+    }
+}
+
+fn dexcheck(lab: &Lab, args: &[&str]) -> Run {
+    let mut c = lab.in_ws(BIN);
+    c.arg("check")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&lab.kubeconfig)
+        .args(["-o", "json", "--timeout", "2"]);
+    for k in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        c.env_remove(k);
+    }
+    let o = c.output().expect("spawn");
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    let report = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: stdout {} stderr {stderr}",
+            String::from_utf8_lossy(&o.stdout)
+        )
+    });
+    Run {
+        report,
+        code: o.status.code().unwrap_or(-1),
+        stderr,
+    }
+}
+
+const EVERY_ROW: &[&str] = &[
+    "browser.app",
+    "browser.discovery",
+    "browser.keys",
+    "browser.token",
+    "browser.dex_auth",
+    "browser.return_url",
+    "pod.discovery",
+    "pod.token_keys",
+    "pod.internal_dex",
+    "idp.callback",
+    "browser.idp_discovery",
+    "dexpod.idp_discovery",
+];
+
+#[test]
+fn port_forward_case_pod_refuses_in_devtrons_words() {
+    if !support::lab_or_skip("port_forward_case_pod_refuses_in_devtrons_words") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let url = lab.pf_url();
+    // No file: the live config (devtron-secret url = the port-forward URL).
+    let r = dexcheck(&lab, &[]);
+    r.all_pass(&[
+        "browser.app",
+        "browser.discovery",
+        "browser.keys",
+        "browser.token",
+    ]);
+    let pod = r.check("pod.discovery");
+    assert_eq!(pod["class"], "refused", "{pod:#}");
+    assert_eq!(pod["observed"], true);
+    let err = pod["error"].as_str().unwrap();
+    let port = lab.pf_port;
+    assert!(
+        err.starts_with(&format!(
+            "Failed to query provider \"{url}/api/dex\": Get \"{url}/api/dex/.well-known/openid-configuration\": dial tcp "
+        )) && err.ends_with(&format!(":{port}: connect: connection refused")),
+        "{err}"
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(r.report["source"], "secret devtroncd/devtron-secret (live)");
+    // One exec per pod, whatever the number of URLs (4 from the app pod, 1 from Dex's).
+    assert_eq!(lab.state.exec_count("devtroncd", APP_POD), 1);
+    assert_eq!(lab.state.exec_count("devtroncd", DEX_POD), 1);
+}
+
+#[test]
+fn cluster_local_case_pod_works_return_url_fails() {
+    if !support::lab_or_skip("cluster_local_case_pod_works_return_url_fails") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let url = format!("http://{SERVICE_NAME}/orchestrator");
+    lab.set_url(&url);
+    let browser = lab.pf_url();
+    let r = dexcheck(&lab, &["--browser-url", &browser]);
+    r.all_pass(&[
+        "pod.discovery",
+        "pod.token_keys",
+        "pod.internal_dex",
+        "dexpod.idp_discovery",
+    ]);
+    assert_eq!(r.check("pod.discovery")["observed"], true);
+    let ret = r.check("browser.return_url");
+    assert_eq!(ret["status"], "fail", "{ret:#}");
+    assert_eq!(ret["rule"], "host");
+    assert_eq!(r.code, 1);
+}
+
+#[test]
+fn ingress_host_resolvable_everywhere_passes_every_row() {
+    if !support::lab_or_skip("ingress_host_resolvable_everywhere_passes_every_row") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    lab.set_url(&format!("http://{INGRESS_HOST}/orchestrator"));
+    let r = dexcheck(&lab, &[]);
+    r.all_pass(EVERY_ROW);
+    assert_eq!(r.code, 0, "{:#}", r.report);
+}
+
+#[test]
+fn port_forward_on_8080_passes_every_row() {
+    if !support::lab_or_skip("port_forward_on_8080_passes_every_row") {
+        return;
+    }
+    let mut lab = Lab::start().expect("lab");
+    lab.forward(8080).expect("forward 8080");
+    lab.set_url("http://localhost:8080/orchestrator");
+    let r = dexcheck(&lab, &[]);
+    r.all_pass(EVERY_ROW);
+    assert_eq!(r.code, 0, "{:#}", r.report);
+}
+
+#[test]
+fn image_without_curl_uses_wget_with_the_same_classes() {
+    if !support::lab_or_skip("image_without_curl_uses_wget_with_the_same_classes") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    lab.image(false).expect("image without curl");
+    let r = dexcheck(&lab, &[]);
+    let pod = r.check("pod.discovery");
+    assert_eq!(pod["class"], "refused", "{pod:#}");
+    assert!(
+        pod["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("connect: connection refused")
+    );
+    assert_eq!(r.status("dexpod.idp_discovery"), "pass");
+    let notes = r.report["live"]["pods"].to_string();
+    assert!(notes.contains("probed with wget"), "{notes}");
+    // A 404 is a 404 through wget as well (Dex still serves under /orchestrator/api/dex).
+    lab.put_devtron_secret(&format!("http://{SERVICE_NAME}/wrong"));
+    let r = dexcheck(&lab, &[]);
+    assert_eq!(
+        r.check("pod.discovery")["class"],
+        "http_status(404)",
+        "{:#}",
+        r.check("pod.discovery")
+    );
+}
+
+#[test]
+fn exec_forbidden_exits_3_naming_the_permission() {
+    if !support::lab_or_skip("exec_forbidden_exits_3_naming_the_permission") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    lab.state
+        .faults
+        .exec_forbidden
+        .store(true, Ordering::SeqCst);
+    let r = dexcheck(&lab, &[]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("`create` on `pods/exec` in namespace devtroncd"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.report["error"]["kind"], "cluster", "{:#}", r.report);
+}
+
+#[test]
+fn missing_pod_exits_3_naming_selector_and_namespace() {
+    if !support::lab_or_skip("missing_pod_exits_3_naming_selector_and_namespace") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    lab.state.faults.pods_missing.store(true, Ordering::SeqCst);
+    let r = dexcheck(&lab, &[]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("-l app=devtron in namespace devtroncd"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn no_kubeconfig_says_not_run() {
+    if !support::lab_or_skip("no_kubeconfig_says_not_run") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let url = lab.pf_url();
+    let mut c = lab.in_ws(BIN);
+    c.args([
+        "check",
+        "fixtures/dex-github.yaml",
+        "--url",
+        &url,
+        "-o",
+        "json",
+    ])
+    .env("KUBECONFIG", lab.dir.join("no-such-kubeconfig"))
+    .env_remove("KUBERNETES_SERVICE_HOST");
+    let o = c.output().unwrap();
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "pods.not_run")
+        .expect("pods.not_run");
+    assert_eq!(c["status"], "skip");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("not run: no cluster access"),
+        "{c:#}"
+    );
+    assert_eq!(
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "pod.discovery")
+            .unwrap()["observed"],
+        false
+    );
+}
+
+#[test]
+fn hostile_urls_run_nothing_in_the_pod() {
+    if !support::lab_or_skip("hostile_urls_run_nothing_in_the_pod") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let marker = lab.dir.join("pwned");
+    let m = marker.display().to_string();
+    let base = format!("http://localhost:8080/orchestrator/$(touch {m})`touch {m}`'\"x");
+    // A newline can only travel in a YAML string: the connector's issuer.
+    let issuer = format!("http://idp.lab.test/realms/$(touch {m})`touch {m}`'\"\nx;touch {m}");
+    let cfg = lab.dir.join("hostile.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "connectors:\n- type: oidc\n  id: x\n  name: X\n  config:\n    clientID: c\n    clientSecret: s\n    issuer: {}\n",
+            serde_json::to_string(&issuer).unwrap()
+        ),
+    )
+    .unwrap();
+    let r = dexcheck(&lab, &[cfg.to_str().unwrap(), "--url", &base]);
+    assert!(!marker.exists(), "a URL ran a command in the pod");
+    let idp = r.check("dexpod.idp_discovery");
+    assert_eq!(
+        idp["url"].as_str().unwrap(),
+        format!("{issuer}/.well-known/openid-configuration"),
+        "the probe reports the URL as given"
+    );
+    assert_eq!(r.check("pod.discovery")["observed"], true);
+    assert_eq!(lab.state.exec_count("devtroncd", APP_POD), 1);
+}
+
+#[test]
+fn kubectl_plugin_prints_the_same_matrix() {
+    if !support::lab_or_skip("kubectl_plugin_prints_the_same_matrix") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let bin = lab.dir.join("plugins");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_kubectl-dexcheck"),
+        bin.join("kubectl-dexcheck"),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let table = |mut c: Command| {
+        c.env("KUBECONFIG", &lab.kubeconfig)
+            .env("PATH", &path)
+            .args(["--color", "never", "--timeout", "2"]);
+        let o = c.output().unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        // The matrix: from the first table border to its end.
+        let start = text
+            .find('╭')
+            .unwrap_or_else(|| panic!("no table: {text} {}", String::from_utf8_lossy(&o.stderr)));
+        let end = text[start..].find('╯').map(|e| start + e).unwrap();
+        (text[start..end].to_string(), o.status.code())
+    };
+    // kubectl finds kubectl-dexcheck on PATH and passes every argument on untouched.
+    let mut plugin = lab.in_ws("kubectl");
+    plugin.args(["dexcheck", "-n", "devtroncd"]);
+    let mut direct = lab.in_ws(BIN);
+    direct.args(["check", "-n", "devtroncd"]);
+    let (a, ca) = table(plugin);
+    let (b, cb) = table(direct);
+    assert_eq!(a, b);
+    assert_eq!(ca, cb);
+    assert!(a.contains("app pod → Dex discovery"), "{a}");
+    assert_eq!(ca, Some(1), "the port-forward case fails in the pod");
+}

@@ -125,9 +125,21 @@ async fn check_async(args: &CheckArgs, fail: &dyn Fn(&str, String, i32) -> i32) 
     };
     let mut internal_from_cluster = None;
     let mut namespace = args.namespace.clone();
+    let mut live_copy = None;
     let setup = match args.file.as_deref() {
         Some(file) => match setup::load(file, args.url.as_deref(), args.app) {
-            Ok(s) => s,
+            Ok(s) => {
+                // With a file and a cluster, the cluster's copy is what the app runs with.
+                if let Some(client) = &client
+                    && let Ok(live) =
+                        cluster::live_config(client, Some(s.app), args.namespace.as_deref()).await
+                {
+                    internal_from_cluster = live.internal_dex.clone();
+                    live_copy =
+                        setup::load_str(&live.source, &live.text, None, Some(live.app)).ok();
+                }
+                s
+            }
             Err(e) => return fail("input", e.to_string(), EXIT_INPUT),
         },
         None => {
@@ -173,6 +185,9 @@ async fn check_async(args: &CheckArgs, fail: &dyn Fn(&str, String, i32) -> i32) 
         auto_candidates: args.auto_candidates.is_some(),
     };
     let mut d = diagnosis::diagnose(&setup, &opts);
+    if let Some(live) = &live_copy {
+        diagnosis::drift(&mut d, &setup, live);
+    }
     let mode = if args.offline {
         "offline"
     } else {

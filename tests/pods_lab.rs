@@ -353,3 +353,110 @@ fn kubectl_plugin_prints_the_same_matrix() {
     assert!(a.contains("app pod → Dex discovery"), "{a}");
     assert_eq!(ca, Some(1), "the port-forward case fails in the pod");
 }
+
+#[test]
+fn image_without_clients_needs_ephemeral_and_then_probes_from_it() {
+    if !support::lab_or_skip("image_without_clients_needs_ephemeral_and_then_probes_from_it") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    lab.image_without_clients().expect("bare image");
+    // Without --ephemeral the pod rows say why they are empty and how to fill them.
+    let r = dexcheck(&lab, &[]);
+    let pod = r.check("pod.discovery");
+    assert_eq!(pod["observed"], false, "the prediction stands: {pod:#}");
+    let why = pod["message"].as_str().unwrap();
+    assert!(
+        why.contains("has no curl or wget") && why.contains("--ephemeral"),
+        "{why}"
+    );
+
+    // With it, a debug container joins the pod and the same classes come back.
+    let r = dexcheck(&lab, &["--ephemeral"]);
+    let pod = r.check("pod.discovery");
+    assert_eq!(pod["class"], "refused", "{pod:#}");
+    let notes = r.report["live"]["pods"].to_string();
+    assert!(
+        notes.contains("added the ephemeral container dexcheck-") && notes.contains("busybox:1.36"),
+        "{notes}"
+    );
+    let pods = lab.state.pods.lock().unwrap().clone();
+    let app = pods
+        .iter()
+        .find(|p| p["metadata"]["name"] == APP_POD)
+        .unwrap();
+    let eph = &app["spec"]["ephemeralContainers"][0];
+    assert_eq!(eph["targetContainerName"], "devtron", "{eph:#}");
+}
+
+#[test]
+fn file_and_cluster_drift_is_a_finding() {
+    if !support::lab_or_skip("file_and_cluster_drift_is_a_finding") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let cfg = lab.dir.join("sso.yaml");
+    std::fs::write(
+        &cfg,
+        "# URL: http://localhost:8080/orchestrator\nname: Lab IdP\nid: lab-idp\ntype: oidc\nconfig:\n  clientID: other-client\n  clientSecret: FIXTURE-SECRET-drift\n  issuer: http://idp.lab.test/realms/main\n  redirectURI: http://localhost:8080/orchestrator/api/dex/callback\n",
+    )
+    .unwrap();
+    let r = dexcheck(&lab, &[cfg.to_str().unwrap()]);
+    let url = r.check("drift.url");
+    assert_eq!(url["status"], "fail", "{url:#}");
+    assert_eq!(url["expected"], "http://localhost:8080/orchestrator");
+    assert_eq!(url["actual"], lab.pf_url());
+    let conn = r.check("drift.connector");
+    assert_eq!(conn["status"], "warn", "{conn:#}");
+    let m = conn["message"].as_str().unwrap();
+    assert!(
+        m.contains("clientID: file \"other-client\", cluster \"lab-client\""),
+        "{m}"
+    );
+    assert!(
+        !r.report.to_string().contains("LAB-SECRET"),
+        "a secret from the cluster leaked"
+    );
+    assert_eq!(r.code, 1);
+}
+
+#[test]
+fn argocd_server_reaches_dex_through_the_rewrite() {
+    if !support::lab_or_skip("argocd_server_reaches_dex_through_the_rewrite") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let url = format!("http://localhost:{}", lab.pf_port);
+    lab.argocd(&url);
+    // Argo CD's default: TLS to argocd-dex-server:5556, here a plain-HTTP Dex.
+    let r = dexcheck(&lab, &["--app", "argocd"]);
+    assert_eq!(r.report["source"], "configmap argocd/argocd-cm (live)");
+    let pod = r.check("pod.discovery");
+    assert_eq!(pod["class"], "http_to_https", "{pod:#}");
+    assert_eq!(
+        pod["error"],
+        format!(
+            "failed to query provider \"{url}/api/dex\": Get \"https://argocd-dex-server:5556/api/dex/.well-known/openid-configuration\": http: server gave HTTP response to HTTPS client"
+        )
+    );
+    // The pair that matches a plain Dex: --dex-server-plaintext, i.e. http://.
+    let r = dexcheck(
+        &lab,
+        &[
+            "--app",
+            "argocd",
+            "--dex-internal",
+            "http://argocd-dex-server:5556",
+        ],
+    );
+    r.all_pass(&[
+        "pod.discovery",
+        "pod.token_keys",
+        "browser.discovery",
+        "dexpod.idp_discovery",
+    ]);
+    assert_eq!(
+        r.check("pod.discovery")["url"],
+        "http://argocd-dex-server:5556/api/dex/.well-known/openid-configuration"
+    );
+}

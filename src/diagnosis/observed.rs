@@ -49,6 +49,16 @@ pub fn merge(d: &mut Diagnosis, obs: Vec<Observation>) {
         });
     let mut disagreements = Vec::new();
     for o in obs {
+        if o.not_run
+            && let Some(p) = d
+                .checks
+                .iter_mut()
+                .find(|p| p.id == o.id && !p.observed && p.status != Status::Skip)
+        {
+            // Nothing was observed: the prediction stands, with the reason it was not checked.
+            p.message = format!("{} (not observed: {})", p.message, o.outcome.note);
+            continue;
+        }
         let remedy = if o.outcome.status >= Status::Warn {
             remedy(app, &o, host_port.as_ref())
         } else {
@@ -198,4 +208,129 @@ pub fn note_pods_not_run(d: &mut Diagnosis, why: &str) {
         "Give cluster access (--kubeconfig, --context, -n) with get on secrets/configmaps, list on pods and create on pods/exec".into(),
     );
     d.checks.push(c);
+}
+
+/// Where the file and the cluster's live config disagree: the app runs with the cluster's copy.
+pub fn drift(d: &mut Diagnosis, file: &crate::setup::Setup, live: &crate::setup::Setup) {
+    let mut push = |id: &str,
+                    title: &str,
+                    status: Status,
+                    note: String,
+                    expected: &str,
+                    actual: &str| {
+        let mut c = Check::new(
+            id,
+            title,
+            Vantage::Config,
+            Outcome {
+                status,
+                class: (status == Status::Fail || status == Status::Warn)
+                    .then(|| "drift".to_string()),
+                go_error: None,
+                note,
+            },
+        );
+        c.expected = Some(expected.to_string());
+        c.actual = Some(actual.to_string());
+        if status >= Status::Warn {
+            c.remedy = Some(format!(
+                "Decide which is right and make both say it: save the SSO config in the app (it rewrites {}), or fix the file",
+                live.source
+            ));
+        }
+        d.checks.push(c);
+    };
+    let (f, l) = (
+        file.url.as_deref().unwrap_or(""),
+        live.url.as_deref().unwrap_or(""),
+    );
+    if f == l {
+        push(
+            "drift.url",
+            "file and cluster agree on URL",
+            Status::Pass,
+            format!("{} says the same URL", live.source),
+            f,
+            l,
+        );
+    } else {
+        push(
+            "drift.url",
+            "file and cluster agree on URL",
+            Status::Fail,
+            format!(
+                "the file says URL {f:?}, but {} says {l:?}: the app runs with the cluster's",
+                live.source
+            ),
+            f,
+            l,
+        );
+    }
+    let Some(fc) = file.connectors.first() else {
+        return;
+    };
+    let Some(lc) = live
+        .connectors
+        .iter()
+        .find(|c| c.id == fc.id)
+        .or(live.connectors.first())
+    else {
+        push(
+            "drift.connector",
+            "file and cluster agree on the connector",
+            Status::Warn,
+            format!(
+                "the file has connector {:?}, {} has none",
+                fc.id, live.source
+            ),
+            &fc.id,
+            "",
+        );
+        return;
+    };
+    let fields = |c: &crate::setup::Connector| {
+        vec![
+            ("id", c.id.clone()),
+            ("type", c.kind.clone()),
+            ("issuer", c.config.issuer.clone().unwrap_or_default()),
+            ("clientID", c.config.client_id.clone().unwrap_or_default()),
+            (
+                "redirectURI",
+                c.config.redirect_uri.clone().unwrap_or_default(),
+            ),
+            (
+                "scopes",
+                c.config.scopes.clone().unwrap_or_default().join(" "),
+            ),
+        ]
+    };
+    let differ: Vec<String> = fields(fc)
+        .into_iter()
+        .zip(fields(lc))
+        .filter(|(a, b)| a.1 != b.1)
+        .map(|(a, b)| format!("{}: file {:?}, cluster {:?}", a.0, a.1, b.1))
+        .collect();
+    if differ.is_empty() {
+        push(
+            "drift.connector",
+            "file and cluster agree on the connector",
+            Status::Pass,
+            "the connector's issuer, clientID, redirectURI and scopes match".into(),
+            &fc.id,
+            &lc.id,
+        );
+    } else {
+        push(
+            "drift.connector",
+            "file and cluster agree on the connector",
+            Status::Warn,
+            format!(
+                "the connector differs from {}: {}",
+                live.source,
+                differ.join("; ")
+            ),
+            &fc.id,
+            &lc.id,
+        );
+    }
 }

@@ -494,7 +494,7 @@ pub fn observation(
 
 /// An observation that could not be made from a pod, with the reason.
 pub fn not_run(id: &'static str, title: &'static str, why: String) -> Observation {
-    Observation::new_row(
+    let mut o = Observation::new_row(
         id,
         title,
         "",
@@ -504,7 +504,9 @@ pub fn not_run(id: &'static str, title: &'static str, why: String) -> Observatio
             go_error: None,
             note: why,
         },
-    )
+    );
+    o.not_run = true;
+    o
 }
 
 #[cfg(test)]

@@ -38,6 +38,8 @@ pub struct Observation {
     pub hops: Vec<String>,
     /// A row of the path matrix (as opposed to a finding about a document's contents).
     pub matrix: bool,
+    /// The probe could not be made at all (no client in the pod, …): keep the prediction.
+    pub not_run: bool,
 }
 
 impl Observation {
@@ -58,6 +60,7 @@ impl Observation {
             proxy: None,
             hops: Vec::new(),
             matrix: true,
+            not_run: false,
         }
     }
 

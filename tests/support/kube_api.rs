@@ -39,6 +39,8 @@ pub struct State {
     pub pod_netns: String,
     /// `PATH` for exec'd commands: the "image" (a directory of links to the tools it ships).
     pub image_path: Mutex<String>,
+    /// `PATH` for commands exec'd in an ephemeral container (a busybox-like debug image).
+    pub debug_image_path: Mutex<String>,
 }
 
 impl State {
@@ -360,6 +362,25 @@ async fn exec(req: Request<Incoming>, state: Arc<State>, ns: String, name: Strin
         .map(|(_, v)| v.clone())
         .collect();
     let want_stdin = q.iter().any(|(k, v)| k == "stdin" && v == "true");
+    // A container added as an ephemeral container runs the debug image.
+    let container = q
+        .iter()
+        .find(|(k, _)| k == "container")
+        .map(|(_, v)| v.clone());
+    let ephemeral = find_pod(&state, &ns, &name).is_some_and(|p| {
+        p["spec"]["ephemeralContainers"]
+            .as_array()
+            .is_some_and(|a| {
+                a.iter()
+                    .any(|c| Some(c["name"].as_str().unwrap_or("")) == container.as_deref())
+            })
+    });
+    let image = if ephemeral {
+        &state.debug_image_path
+    } else {
+        &state.image_path
+    };
+    let path = image.lock().map(|p| p.clone()).unwrap_or_default();
     let offered = req
         .headers()
         .get("sec-websocket-protocol")
@@ -390,7 +411,15 @@ async fn exec(req: Request<Incoming>, state: Arc<State>, ns: String, name: Strin
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else { return };
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
-        run_exec(ws, state, argv, want_stdin, protocol == "v5.channel.k8s.io").await;
+        run_exec(
+            ws,
+            state,
+            path,
+            argv,
+            want_stdin,
+            protocol == "v5.channel.k8s.io",
+        )
+        .await;
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -405,6 +434,7 @@ async fn exec(req: Request<Incoming>, state: Arc<State>, ns: String, name: Strin
 async fn run_exec<S>(
     ws: WebSocketStream<S>,
     state: Arc<State>,
+    path: String,
     argv: Vec<String>,
     want_stdin: bool,
     v5: bool,
@@ -412,11 +442,6 @@ async fn run_exec<S>(
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (mut tx, mut rx) = ws.split();
-    let path = state
-        .image_path
-        .lock()
-        .map(|p| p.clone())
-        .unwrap_or_default();
     let mut cmd = tokio::process::Command::new("ip");
     cmd.args([
         "netns",

@@ -125,6 +125,7 @@ impl Lab {
                 faults: Default::default(),
                 pod_netns: pod.clone(),
                 image_path: Mutex::new(String::new()),
+                debug_image_path: Mutex::new(String::new()),
             }),
             issuer: Arc::new(RwLock::new(String::new())),
             dir,
@@ -186,10 +187,15 @@ impl Lab {
         etc(
             &pod,
             &format!(
-                "127.0.0.1 localhost\n::1 localhost\n{POD_ADDR} {APP_POD}\n{SERVICE_ADDR} {SERVICE_NAME} devtron-service.devtroncd.svc devtron-service.devtroncd\n{DEX_SERVICE_ADDR} argocd-dex-server.devtroncd.svc.cluster.local argocd-dex-server.devtroncd.svc argocd-dex-server.devtroncd\n{SERVICE_ADDR} {INGRESS_HOST}\n{IDP_ADDR} idp.lab.test\n"
+                "127.0.0.1 localhost\n::1 localhost\n{POD_ADDR} {APP_POD}\n{SERVICE_ADDR} {SERVICE_NAME} devtron-service.devtroncd.svc devtron-service.devtroncd\n{DEX_SERVICE_ADDR} argocd-dex-server.devtroncd.svc.cluster.local argocd-dex-server.devtroncd.svc argocd-dex-server.devtroncd\n{SERVICE_ADDR} {INGRESS_HOST}\n{IDP_ADDR} idp.lab.test\n{DEX_SERVICE_ADDR} argocd-dex-server\n"
             ),
         )?;
         self.image(true)?;
+        // The ephemeral debug container's image: like busybox, it has wget but no curl.
+        let debug = self.make_image("image-debug", |t| t != "curl")?;
+        if let Ok(mut p) = self.state.debug_image_path.lock() {
+            *p = debug;
+        }
 
         // The pod: orchestrator :8080 (all addresses), devtron-service :80, argocd-dex-server :5556.
         let pod_rt = NsRuntime::start(&pod)?;
@@ -239,20 +245,38 @@ impl Lab {
 
     /// The app pod's "image": a PATH of links to the tools it ships; `curl` can be left out.
     pub fn image(&self, with_curl: bool) -> io::Result<()> {
-        let bin = self.dir.join(if with_curl {
-            "image-curl"
-        } else {
-            "image-wget"
-        });
+        let path = self.make_image(
+            if with_curl {
+                "image-curl"
+            } else {
+                "image-wget"
+            },
+            |t| with_curl || t != "curl",
+        )?;
+        if let Ok(mut p) = self.state.image_path.lock() {
+            *p = path;
+        }
+        Ok(())
+    }
+
+    /// An app image with a shell but neither curl nor wget.
+    pub fn image_without_clients(&self) -> io::Result<()> {
+        let path = self.make_image("image-bare", |t| t != "curl" && t != "wget")?;
+        if let Ok(mut p) = self.state.image_path.lock() {
+            *p = path;
+        }
+        Ok(())
+    }
+
+    /// A directory of links to the tools an image ships; returns it as a PATH.
+    fn make_image(&self, name: &str, keep: impl Fn(&str) -> bool) -> io::Result<String> {
+        let bin = self.dir.join(name);
         std::fs::create_dir_all(&bin)?;
         let tools = [
             "sh", "cat", "echo", "printf", "env", "sleep", "true", "false", "test", "touch", "ls",
             "getent", "head", "tr", "sed", "grep", "date", "rm", "wget", "curl",
         ];
-        for t in tools {
-            if t == "curl" && !with_curl {
-                continue;
-            }
+        for t in tools.into_iter().filter(|t| keep(t)) {
             let found = ["/usr/bin", "/bin", "/usr/local/bin"]
                 .iter()
                 .map(|d| Path::new(d).join(t))
@@ -261,10 +285,52 @@ impl Lab {
                 let _ = std::os::unix::fs::symlink(src, bin.join(t));
             }
         }
-        if let Ok(mut p) = self.state.image_path.lock() {
-            *p = bin.display().to_string();
+        Ok(bin.display().to_string())
+    }
+
+    /// Adds a running pod (its commands run in the pod namespace like every other pod's).
+    pub fn add_pod(&self, ns: &str, name: &str, labels: serde_json::Value, container: &str) {
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns, "labels": labels, "uid": format!("uid-{name}"), "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"containers": [{"name": container, "image": "lab"}]},
+            "status": {"phase": "Running", "podIP": POD_ADDR, "containerStatuses": [{"name": container, "ready": true, "restartCount": 0, "image": "lab", "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]}
+        });
+        if let Ok(mut p) = self.state.pods.lock() {
+            p.push(pod);
         }
-        Ok(())
+    }
+
+    /// An Argo CD install in namespace `argocd` whose `url` is `url` (Dex serves `url/api/dex`).
+    pub fn argocd(&self, url: &str) {
+        self.add_pod(
+            "argocd",
+            "argocd-server-6b7c8d9f-lab03",
+            json!({"app.kubernetes.io/name": "argocd-server"}),
+            "argocd-server",
+        );
+        self.add_pod(
+            "argocd",
+            "argocd-dex-server-7c8d9e0f-lab04",
+            json!({"app.kubernetes.io/name": "argocd-dex-server"}),
+            "dex",
+        );
+        let dex = format!(
+            "connectors:\n- type: oidc\n  id: lab-idp\n  name: Lab IdP\n  config:\n    clientID: lab-client\n    clientSecret: $oidc.lab.secret\n    issuer: {IDP_ISSUER}\n"
+        );
+        self.state.put(
+            "configmaps",
+            "argocd",
+            "argocd-cm",
+            json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "argocd-cm", "namespace": "argocd"},
+                "data": {"url": url, "dex.config": dex}
+            }),
+        );
+        if let Ok(mut i) = self.issuer.write() {
+            *i = format!("{url}/api/dex");
+        }
     }
 
     fn seed_objects(&self) {

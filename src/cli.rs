@@ -47,6 +47,23 @@ pub enum FailOn {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AppChoice {
+    Devtron,
+    Argocd,
+    Auto,
+}
+
+impl AppChoice {
+    pub fn app(self) -> Option<App> {
+        match self {
+            AppChoice::Devtron => Some(App::Devtron),
+            AppChoice::Argocd => Some(App::Argocd),
+            AppChoice::Auto => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AutoCandidates {
     Auto,
 }
@@ -60,9 +77,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
 
-    /// Application profile; detected from the input when absent.
-    #[arg(long, value_enum, value_name = "APP")]
-    pub app: Option<App>,
+    /// Application profile: devtron, argocd, or auto (the default: detected from the input, or
+    /// in a cluster devtron-secret first, then argocd-cm).
+    #[arg(long, value_enum, value_name = "APP", default_value = "auto")]
+    pub app: AppChoice,
 
     /// The address the operator's browser uses for the app (its origin is compared with URL).
     #[arg(long, value_name = "URL")]

@@ -127,7 +127,7 @@ async fn check_async(args: &CheckArgs, fail: &dyn Fn(&str, String, i32) -> i32) 
     let mut namespace = args.namespace.clone();
     let mut live_copy = None;
     let setup = match args.file.as_deref() {
-        Some(file) => match setup::load(file, args.url.as_deref(), args.app) {
+        Some(file) => match setup::load(file, args.url.as_deref(), args.app.app()) {
             Ok(s) => {
                 // With a file and a cluster, the cluster's copy is what the app runs with.
                 if let Some(client) = &client
@@ -159,7 +159,8 @@ async fn check_async(args: &CheckArgs, fail: &dyn Fn(&str, String, i32) -> i32) 
                 };
                 return fail("usage", why, code);
             };
-            let live = match cluster::live_config(client, args.app, args.namespace.as_deref()).await
+            let live = match cluster::live_config(client, args.app.app(), args.namespace.as_deref())
+                .await
             {
                 Ok(l) => l,
                 Err(e) => return fail("cluster", e.to_string(), EXIT_COULD_NOT_RUN),

@@ -479,3 +479,35 @@ mod tls {
         );
     }
 }
+
+#[test]
+fn observation_that_contradicts_the_prediction_is_a_finding() {
+    // A cluster-only name is predicted unresolvable from a workstation; pinned here, it answers.
+    let web = Web::new();
+    let host = "devtron-service.devtroncd.svc.cluster.local";
+    let a = web.http(|a| dex_routes(&format!("http://{host}:{}/orchestrator/api/dex", a.port())));
+    let pin = format!("{host}:{}:127.0.0.1", a.port());
+    let r = run_with(
+        &format!("http://{host}:{}/orchestrator", a.port()),
+        &["--resolve", &pin],
+        &[],
+    );
+    assert_eq!(r.check("browser.app")["status"], "pass");
+    let c = r.check("prediction.browser.app");
+    assert_eq!(c["status"], "warn", "{c:#}");
+    assert_eq!(c["expected"], "fail");
+    assert_eq!(c["actual"], "pass");
+
+    // A port-forward that is not running is the row's own failure, not a contradiction.
+    let port = web.closed_port();
+    let r = run(&format!("http://127.0.0.1:{port}/orchestrator"));
+    assert!(
+        !r.report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "prediction.browser.app"),
+        "{:#}",
+        r.report
+    );
+}

@@ -78,7 +78,15 @@ pub fn merge(d: &mut Diagnosis, obs: Vec<Observation>) {
             Some(i) => {
                 let predicted = &d.checks[i];
                 let decided = |s: Status| s == Status::Pass || s == Status::Fail;
-                if decided(predicted.status) && decided(c.status) && predicted.status != c.status {
+                // A loopback URL is predicted to work "while a port-forward listens"; refused
+                // then means the forward is not running, which the row's remedy already says.
+                let forward_down =
+                    predicted.status == Status::Pass && c.class.as_deref() == Some("refused");
+                if decided(predicted.status)
+                    && decided(c.status)
+                    && predicted.status != c.status
+                    && !forward_down
+                {
                     disagreements.push(disagreement(predicted, &c));
                 }
                 d.checks[i] = c;

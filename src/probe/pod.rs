@@ -596,6 +596,31 @@ fn query_provider(app: crate::setup::App, issuer: &str, url: &str, go: &str) -> 
     }
 }
 
+/// The pod's resolver and proxy settings, for the report (proxy credentials removed).
+fn environment(r: &Report) -> String {
+    let mut parts = Vec::new();
+    if !r.nameserver.is_empty() {
+        parts.push(format!("nameserver {}", r.nameserver));
+    }
+    if !r.search.is_empty() {
+        parts.push(format!("search {}", r.search));
+    }
+    for (k, v) in [
+        ("HTTP_PROXY", &r.proxy.http_proxy),
+        ("HTTPS_PROXY", &r.proxy.https_proxy),
+        ("NO_PROXY", &r.proxy.no_proxy),
+    ] {
+        if let Some(v) = v {
+            parts.push(format!("{k}={v}"));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", parts.join(", "))
+    }
+}
+
 /// Runs `probes` in `pod` with one exec (or two, when an ephemeral container has to be added).
 async fn run_in(
     client: &kube::Client,
@@ -619,11 +644,12 @@ async fn run_in(
     let unusable = out.exit.is_none() || report.no_client || report.tool.is_none();
     if !unusable {
         notes.push(format!(
-            "pod {}/{} container {}: probed with {}",
+            "pod {}/{} container {}: probed with {}{}",
             t.namespace,
             pod.name,
             pod.container,
-            report.tool.as_deref().unwrap_or("?")
+            report.tool.as_deref().unwrap_or("?"),
+            environment(&report)
         ));
         return Ok(Ok(report));
     }
@@ -657,10 +683,11 @@ async fn run_in(
         )));
     }
     notes.push(format!(
-        "pod {}/{}: {why}, so dexcheck added the ephemeral container {name} (image {image}) and probed from it with {}",
+        "pod {}/{}: {why}, so dexcheck added the ephemeral container {name} (image {image}) and probed from it with {}{}",
         t.namespace,
         pod.name,
-        report.tool.as_deref().unwrap_or("?")
+        report.tool.as_deref().unwrap_or("?"),
+        environment(&report)
     ));
     Ok(Ok(report))
 }

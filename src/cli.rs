@@ -24,6 +24,54 @@ pub struct Cli {
 pub enum Command {
     /// Check an SSO configuration: the path matrix, the return-URL rule, what-if candidates.
     Check(CheckArgs),
+    /// Run the bundled Dex-compatible reference OIDC provider.
+    Serve(ServeArgs),
+    /// Stand in for a whole Devtron install on loopback and check it live: the quickest tour.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Issuer URL, any path prefix (e.g. http://127.0.0.1:5556/orchestrator/api/dex).
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+
+    /// A Dex config (issuer, staticClients, connectors) or Devtron's SSO connector YAML (then the
+    /// issuer Devtron would derive from URL, federating through that connector).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+
+    /// Address to listen on (default: the issuer's port on 127.0.0.1).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// Secret of the default client argo-cd (default argo-cd-secret).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "DEXCHECK_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub client_secret: Option<String>,
+
+    /// Another redirect URI for the default client argo-cd (repeatable).
+    #[arg(long = "redirect-uri", value_name = "URL")]
+    pub redirect_uris: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    /// When to colour the table.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Plain ASCII glyphs and borders.
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,8 +6,10 @@ pub mod diagnosis;
 pub mod plan;
 pub mod probe;
 mod progress;
+pub mod provider;
 pub mod report;
 pub mod secret;
+pub mod serve;
 pub mod setup;
 
 use std::ffi::OsString;
@@ -50,6 +52,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
     };
     let args = match cli.command {
         Some(Command::Check(a)) => a,
+        Some(Command::Serve(a)) => return serve::serve(&a),
+        Some(Command::Demo(a)) => return serve::demo(&a),
         None => cli.check,
     };
     check(&args)
@@ -302,6 +306,26 @@ async fn live(
         endpoints: endpoints.clone(),
         idp: idp.clone(),
     };
+    // The control: the reference provider on loopback under the target's issuer path, started
+    // (key generation included) while the other probes run.
+    let issuer_path = endpoints
+        .as_ref()
+        .and_then(|e| url::Url::parse(&e.issuer).ok())
+        .map(|u| u.path().trim_end_matches('/').to_string())
+        .unwrap_or_default();
+    let control = async {
+        match provider::start_control(&issuer_path).await {
+            Ok((issuer, guard)) => {
+                let o = probe::workstation::probe_control(&settings, &issuer).await;
+                drop(guard);
+                Some(o)
+            }
+            Err(e) => {
+                eprintln!("dexcheck: the control provider did not start: {e}");
+                None
+            }
+        }
+    };
     let spinner = progress::Spinner::start("probing from this machine and the pods");
     let workstation = async {
         // The budget bounds the run even if a probe misbehaves.
@@ -326,8 +350,9 @@ async fn live(
             _ => None,
         }
     };
-    let (observations, pod_result) = tokio::join!(workstation, in_pods);
+    let (control, observations, pod_result) = tokio::join!(control, workstation, in_pods);
     spinner.finish();
+    let observations: Vec<_> = control.into_iter().chain(observations).collect();
     let mut pod_notes = Vec::new();
     let pod_observations = match pod_result {
         Some(Ok(run)) => {

@@ -10,6 +10,7 @@ use crate::setup::App;
 fn after(id: &str) -> &'static [&'static str] {
     match id {
         "browser.discovery" => &["browser.app"],
+        "control.discovery" => &["url.path", "url.invalid", "url.relative"],
         "browser.keys" => &["browser.discovery"],
         "browser.token" => &["browser.keys"],
         "browser.idp_discovery" => &["idp.callback"],
@@ -103,6 +104,30 @@ pub fn merge(d: &mut Diagnosis, obs: Vec<Observation>) {
     }
     d.checks.extend(disagreements);
     d.verdict = verdict(&d.checks);
+    blame_workstation(d);
+}
+
+/// When the control fails, this machine's own setup is at fault first: say so in the verdict.
+fn blame_workstation(d: &mut Diagnosis) {
+    let Some(c) = d
+        .checks
+        .iter()
+        .find(|c| c.id == "control.discovery" && c.status == Status::Fail)
+    else {
+        return;
+    };
+    let cause = match &c.proxy {
+        Some(p) => format!(
+            "the proxy {p} from HTTP(S)_PROXY is in the way; set NO_PROXY (e.g. NO_PROXY=localhost,127.0.0.1,.svc) or fix the proxy"
+        ),
+        None => "this machine's own HTTP path fails".to_string(),
+    };
+    d.verdict.status = Status::Fail;
+    d.verdict.blocking_check = Some(c.id.clone());
+    d.verdict.summary = format!(
+        "this machine cannot reach even the reference provider dexcheck started on loopback ({}): {cause}; fix that first, the target's rows may fail for the same reason",
+        c.error.clone().unwrap_or_else(|| c.message.clone())
+    );
 }
 
 fn disagreement(predicted: &Check, observed: &Check) -> Check {

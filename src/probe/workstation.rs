@@ -302,6 +302,35 @@ pub async fn probe(s: &Settings, t: &Target) -> Vec<Observation> {
     app.into_iter().chain(dex).chain(idp).collect()
 }
 
+/// The control: the bundled provider on this machine's loopback, probed exactly as the target.
+pub async fn probe_control(s: &Settings, issuer: &str) -> Observation {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let f = fetch(s, &Request::get(&url)).await;
+    let outcome = match check_discovery(&f, issuer, "the reference provider") {
+        Ok(_) => Outcome::pass(format!(
+            "the reference provider dexcheck started on this machine answered in {}: this machine's own HTTP path (proxy settings included) works",
+            ms(f.elapsed)
+        )),
+        Err(e) => {
+            let mut o = fail(e, &url);
+            o.note = format!(
+                "even the reference provider dexcheck started on this machine cannot be reached: {}",
+                o.note
+            );
+            o
+        }
+    };
+    Observation::from_fetch(
+        "control.discovery",
+        "control: reference provider on this machine",
+        &f,
+        outcome,
+    )
+}
+
 async fn probe_app(s: &Settings, base: &str) -> Observation {
     let f = fetch(s, &Request::get(base)).await;
     let outcome = match &f.result {
@@ -373,6 +402,7 @@ async fn probe_dex(s: &Settings, e: &Endpoints) -> Vec<Observation> {
         return out;
     };
     out.extend(document_findings(&doc, &issuer, &e.discovery));
+    out.extend(compare_with_reference(&doc, &issuer, &e.discovery));
 
     let named =
         |key: &str, derived: &str| doc.str(key).filter(|u| *u != derived).map(str::to_string);
@@ -391,6 +421,115 @@ async fn probe_dex(s: &Settings, e: &Endpoints) -> Vec<Observation> {
     out.push(keys);
     out.push(token);
     out.push(auth);
+    out
+}
+
+/// The target's discovery document against the reference provider's for the same issuer (Dex
+/// v2.45's defaults): endpoint paths, algorithms, grant and response types, PKCE methods, scopes.
+fn compare_with_reference(doc: &Discovery, issuer: &str, url: &str) -> Vec<Observation> {
+    let reference = crate::provider::discovery_document(issuer);
+    let rel = |v: Option<&str>| {
+        v.map(|u| {
+            u.strip_prefix(issuer.trim_end_matches('/'))
+                .unwrap_or(u)
+                .to_string()
+        })
+        .unwrap_or_else(|| "(absent)".into())
+    };
+    let mut out = Vec::new();
+    let mut differ = |id: &'static str,
+                      title: &'static str,
+                      field: &str,
+                      expected: String,
+                      actual: String| {
+        if expected != actual {
+            let mut o = Observation::finding(
+                id,
+                title,
+                url,
+                Outcome {
+                    status: Status::Warn,
+                    class: Some("differs_from_dex".into()),
+                    go_error: None,
+                    note: format!(
+                        "{field} differs from what Dex (v2.45, default settings) serves for this issuer: another Dex version or settings, or not Dex"
+                    ),
+                },
+            );
+            o.expected = Some(expected);
+            o.actual = Some(actual);
+            out.push(o);
+        }
+    };
+    for (key, id, title) in [
+        (
+            "authorization_endpoint",
+            "compare.authorization_endpoint",
+            "discovery vs Dex: authorization endpoint path",
+        ),
+        (
+            "token_endpoint",
+            "compare.token_endpoint",
+            "discovery vs Dex: token endpoint path",
+        ),
+        (
+            "jwks_uri",
+            "compare.jwks_uri",
+            "discovery vs Dex: keys path",
+        ),
+        (
+            "userinfo_endpoint",
+            "compare.userinfo_endpoint",
+            "discovery vs Dex: userinfo path",
+        ),
+    ] {
+        differ(
+            id,
+            title,
+            key,
+            rel(reference[key].as_str()),
+            rel(doc.str(key)),
+        );
+    }
+    let list = |v: &Value| -> String {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+    };
+    for (key, id, title) in [
+        (
+            "id_token_signing_alg_values_supported",
+            "compare.algorithms",
+            "discovery vs Dex: signing algorithms",
+        ),
+        (
+            "grant_types_supported",
+            "compare.grant_types",
+            "discovery vs Dex: grant types",
+        ),
+        (
+            "response_types_supported",
+            "compare.response_types",
+            "discovery vs Dex: response types",
+        ),
+        (
+            "code_challenge_methods_supported",
+            "compare.pkce_methods",
+            "discovery vs Dex: PKCE methods",
+        ),
+    ] {
+        let actual = doc
+            .doc
+            .get(key)
+            .map(list)
+            .unwrap_or_else(|| "(absent)".into());
+        differ(id, title, key, list(&reference[key]), actual);
+    }
     out
 }
 

@@ -603,7 +603,8 @@ async fn token(State(p): P, method: Method, headers: HeaderMap, body: String) ->
                     "Required param: code.",
                 );
             }
-            let found = p.lock().codes.remove(&code);
+            // Checked first, deleted once used (Dex keeps a code across a failed PKCE check).
+            let found = p.lock().codes.get(&code).cloned();
             let Some(c) =
                 found.filter(|c| c.req.client_id == client.id && c.created.elapsed() < CODE_TTL)
             else {
@@ -650,6 +651,13 @@ async fn token(State(p): P, method: Method, headers: HeaderMap, body: String) ->
                     StatusCode::BAD_REQUEST,
                     "invalid_request",
                     "redirect_uri did not match URI from initial request.",
+                );
+            }
+            if p.lock().codes.remove(&code).is_none() {
+                return token_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "Invalid or expired code parameter.",
                 );
             }
             issue(

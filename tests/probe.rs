@@ -511,3 +511,69 @@ fn observation_that_contradicts_the_prediction_is_a_finding() {
         r.report
     );
 }
+
+#[test]
+fn dead_proxy_without_no_proxy_fails_the_control_and_the_verdict_says_so() {
+    // The target (a loopback IP) is never proxied; the control, reached by name as a remote
+    // host would be, goes to the proxy from the environment, which refuses.
+    let web = Web::new();
+    let a = web.http(|a| dex_routes(&format!("http://{a}/orchestrator/api/dex")));
+    let dead = web.closed_port();
+    let proxy = format!("http://127.0.0.1:{dead}");
+    let r = run_with(
+        &format!("http://{a}/orchestrator"),
+        &[],
+        &[("HTTP_PROXY", &proxy)],
+    );
+    let c = r.check("control.discovery");
+    assert_eq!(c["status"], "fail", "{c:#}");
+    assert_eq!(c["class"], "proxy");
+    assert_eq!(r.report["verdict"]["blocking_check"], "control.discovery");
+    let summary = r.report["verdict"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!("the proxy {proxy}")) && summary.contains("NO_PROXY"),
+        "{summary}"
+    );
+    // With NO_PROXY covering localhost, the control passes and the target is judged on its own.
+    let r = run_with(
+        &format!("http://{a}/orchestrator"),
+        &[],
+        &[("HTTP_PROXY", &proxy), ("NO_PROXY", "localhost,127.0.0.1")],
+    );
+    assert_eq!(r.check("control.discovery")["status"], "pass");
+    assert_ne!(r.report["verdict"]["blocking_check"], "control.discovery");
+}
+
+#[test]
+fn discovery_differing_from_dex_is_a_finding_per_field() {
+    let web = Web::new();
+    let a = web.http(|a| {
+        let issuer = format!("http://{a}/orchestrator/api/dex");
+        let mut doc: Value =
+            serde_json::from_str(&support::servers::dex_discovery(&issuer)).unwrap();
+        doc["grant_types_supported"] = serde_json::json!(["authorization_code"]);
+        doc["jwks_uri"] = Value::String(format!("{issuer}/jwks"));
+        let mut routes = dex_routes(&issuer);
+        routes.insert(DISCOVERY.into(), Reply::json(doc.to_string()));
+        routes
+    });
+    let r = run(&format!("http://{a}/orchestrator"));
+    let g = r.check("compare.grant_types");
+    assert_eq!(g["status"], "warn", "{g:#}");
+    assert_eq!(g["actual"], "authorization_code");
+    assert!(g["expected"].as_str().unwrap().contains("refresh_token"));
+    let k = r.check("compare.jwks_uri");
+    assert_eq!(
+        (k["expected"].as_str(), k["actual"].as_str()),
+        (Some("/keys"), Some("/jwks"))
+    );
+    assert_eq!(r.check("control.discovery")["status"], "pass");
+    assert!(
+        !r.report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "compare.token_endpoint"),
+        "only differences are findings"
+    );
+}

@@ -5,6 +5,7 @@
 pub mod kube_api;
 pub mod lab;
 pub mod netns;
+pub mod procs;
 pub mod servers;
 pub mod web;
 

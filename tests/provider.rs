@@ -266,6 +266,31 @@ fn dex_error_answers() {
         .await;
         assert_eq!(st, 200, "{body}");
         assert!(body["id_token"].is_string() && body["refresh_token"].is_string());
+        // userinfo: the access token's claims; none → 401 with WWW-Authenticate, a bad one → 403.
+        let at = body["access_token"].as_str().unwrap().to_string();
+        let r = c
+            .get(format!("{}/userinfo", s.issuer))
+            .bearer_auth(&at)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let info: Value = r.json().await.unwrap();
+        assert_eq!(info["sub"], "CgQwMDAxEgRtb2Nr");
+        let r = c
+            .get(format!("{}/userinfo", s.issuer))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.headers()["www-authenticate"], "Bearer");
+        let r = c
+            .get(format!("{}/userinfo", s.issuer))
+            .bearer_auth("nope")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
         // The same code twice: rejected.
         let (st, body) = token(
             &c,

@@ -28,6 +28,42 @@ pub enum Command {
     Serve(ServeArgs),
     /// Stand in for a whole Devtron install on loopback and check it live: the quickest tour.
     Demo(DemoArgs),
+    /// Explain an error from a log: what failed, on which path, why, and the fix.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The error text (one or more lines), or - to read stdin. Quote it.
+    pub text: Vec<String>,
+
+    /// Read the last lines of the app and Dex pods' logs instead.
+    #[arg(long, conflicts_with = "text")]
+    pub from_cluster: bool,
+
+    /// Log lines per pod with --from-cluster.
+    #[arg(long, default_value = "300", value_name = "N")]
+    pub tail: i64,
+
+    /// Kubeconfig file (for --from-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+
+    /// Kubeconfig context (for --from-cluster).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Namespace of the install (for --from-cluster).
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Application (for --from-cluster): which pods to read.
+    #[arg(long, value_enum, value_name = "APP", default_value = "devtron")]
+    pub app: App,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -375,3 +375,39 @@ pub async fn ephemeral(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// The last `tail` lines of the app pod's and the Dex pod's logs, one after the other.
+pub async fn recent_logs(
+    client: &kube::Client,
+    ns: &str,
+    app: App,
+    tail: i64,
+) -> Result<String, ClusterError> {
+    use kube::api::LogParams;
+    let selectors = match app {
+        App::Devtron => ["app=devtron", "app.kubernetes.io/name=argocd-dex-server"],
+        App::Argocd => [
+            "app.kubernetes.io/name=argocd-server",
+            "app.kubernetes.io/name=argocd-dex-server",
+        ],
+    };
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let mut out = String::new();
+    for sel in selectors {
+        let pod = find_pod(client, ns, sel).await?;
+        let text = pods
+            .logs(
+                &pod.name,
+                &LogParams {
+                    container: Some(pod.container.clone()),
+                    tail_lines: Some(tail),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| ClusterError::from_kube(e, "get", "pods/log", ns))?;
+        out.push_str(&text);
+        out.push('\n');
+    }
+    Ok(out)
+}

@@ -3,10 +3,12 @@
 pub mod cli;
 pub mod cluster;
 pub mod diagnosis;
+pub mod explain;
 pub mod plan;
 pub mod probe;
 mod progress;
 pub mod provider;
+pub mod remedy;
 pub mod report;
 pub mod secret;
 pub mod serve;
@@ -54,6 +56,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Some(Command::Check(a)) => a,
         Some(Command::Serve(a)) => return serve::serve(&a),
         Some(Command::Demo(a)) => return serve::demo(&a),
+        Some(Command::Explain(a)) => return explain_command(&a),
         None => cli.check,
     };
     check(&args)
@@ -382,4 +385,88 @@ async fn live(
         diagnosis::note_pods_not_run(d, &why);
     }
     Ok(())
+}
+
+fn explain_command(args: &cli::ExplainArgs) -> i32 {
+    let json = args.output == OutputFormat::Json;
+    let fail = |kind: &str, message: String, code: i32| {
+        eprintln!("dexcheck explain: {message}");
+        if json {
+            write_stdout(&report::json::render_error(kind, &message, code));
+        }
+        code
+    };
+    let (text, source) = if args.from_cluster {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(r) => r,
+            Err(e) => return fail("internal", e.to_string(), EXIT_COULD_NOT_RUN),
+        };
+        let target = cluster::Target {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            namespace: args.namespace.clone(),
+        };
+        let ns = args
+            .namespace
+            .clone()
+            .unwrap_or_else(|| cluster::default_namespace(args.app).to_string());
+        let got = rt.block_on(async {
+            let client = cluster::client(&target).await?;
+            cluster::recent_logs(&client, &ns, args.app, args.tail).await
+        });
+        rt.shutdown_background();
+        match got {
+            Ok(t) => (t, format!("the logs of the app and Dex pods in {ns}")),
+            Err(e) => return fail("cluster", e.to_string(), EXIT_COULD_NOT_RUN),
+        }
+    } else if args.text.is_empty() || args.text == ["-"] {
+        use std::io::Read;
+        let mut t = String::new();
+        if let Err(e) = std::io::stdin()
+            .take(4 * 1024 * 1024)
+            .read_to_string(&mut t)
+        {
+            return fail("input", format!("<stdin>: {e}"), EXIT_INPUT);
+        }
+        (t, "<stdin>".to_string())
+    } else {
+        (args.text.join("\n"), "the arguments".to_string())
+    };
+    if text.trim().is_empty() {
+        return fail("usage", "no text to explain: give the error text as an argument or on stdin (-), or use --from-cluster".into(), EXIT_INPUT);
+    }
+    let mut lines = explain::explain_text(&text);
+    if args.from_cluster {
+        // Logs are mostly noise: keep the recognised lines, each shape once (the latest).
+        let mut seen = std::collections::HashSet::new();
+        lines.reverse();
+        lines.retain(|l| {
+            l.explanation
+                .as_ref()
+                .is_some_and(|e| seen.insert((e.id.clone(), e.what.clone())))
+        });
+        lines.reverse();
+    }
+    let recognised = lines.iter().filter(|l| l.recognised).count();
+    let code = if recognised > 0 { EXIT_OK } else { EXIT_FAILED };
+    let out = if json {
+        let v = serde_json::json!({
+            "schema": report::SCHEMA,
+            "tool": {"name": "dexcheck", "version": env!("CARGO_PKG_VERSION")},
+            "mode": "explain",
+            "source": source,
+            "lines": lines,
+            "summary": {"lines": lines.len(), "recognised": recognised, "exit_code": code},
+        });
+        format!("{v:#}\n")
+    } else {
+        explain::render(&lines, &source)
+    };
+    write_stdout(&out);
+    code
 }

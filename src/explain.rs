@@ -1,0 +1,1539 @@
+//! `dexcheck explain`: error text from a log → what failed, on which path, the likely causes in
+//! order, and the remedy. The knowledge lives in one place: [`TRANSPORT`] for the errors a Go HTTP
+//! client reports (inside `Failed to query provider …` or `failed to get provider: …`), and
+//! [`MESSAGES`] for the messages Devtron, Argo CD, Dex and go-oidc print themselves.
+
+use serde::Serialize;
+
+use crate::remedy;
+use crate::setup::App;
+
+/// The network or logic path a failure belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Path {
+    /// The browser at the app (login page, return URL).
+    BrowserApp,
+    /// The app's own pod fetching Dex at the app's public URL (Devtron; Argo CD without rewrite).
+    AppPodDex,
+    /// argocd-server → argocd-dex-server:5556 through Argo CD's rewrite.
+    ArgoRewrite,
+    /// Dex's pod → the upstream IdP.
+    DexUpstream,
+    /// The browser between Dex and the IdP (authorization, callbacks).
+    IdpCallback,
+    /// The app verifying tokens or sessions after login.
+    AppSession,
+}
+
+impl Path {
+    pub fn label(self) -> &'static str {
+        match self {
+            Path::BrowserApp => "browser → app (login return URL)",
+            Path::AppPodDex => {
+                "app pod → Dex at the app's own URL (no rewrite: Devtron, or Argo CD's session check)"
+            }
+            Path::ArgoRewrite => {
+                "app → Dex through Argo CD's rewrite (argocd-server → argocd-dex-server:5556)"
+            }
+            Path::DexUpstream => "Dex pod → upstream IdP",
+            Path::IdpCallback => "browser ↔ Dex ↔ IdP (authorization and callback)",
+            Path::AppSession => "app → token and session verification",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// A stable id for the recognised shape.
+    pub id: String,
+    pub what: String,
+    pub path: Path,
+    /// Which application most likely printed it, when the text tells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<&'static str>,
+    pub causes: Vec<String>,
+    pub remedy: String,
+}
+
+/// What a `Failed to query provider "ISSUER": Get "URL": …` line tells before its inner error.
+#[derive(Debug, Clone, Default)]
+struct Ctx {
+    issuer: Option<String>,
+    get: Option<String>,
+    host: Option<String>,
+    port: Option<u16>,
+    path: Option<Path>,
+    app: Option<App>,
+    argocd_31: bool,
+}
+
+impl Ctx {
+    fn app(&self) -> App {
+        self.app.unwrap_or(App::Devtron)
+    }
+    fn host(&self) -> &str {
+        self.host.as_deref().unwrap_or("the host")
+    }
+    fn loopback(&self) -> bool {
+        self.host.as_deref().is_some_and(|h| {
+            crate::plan::predict::host_kind(h.trim_matches(['[', ']']))
+                == crate::plan::predict::HostKind::Loopback
+        })
+    }
+    fn issuer(&self) -> String {
+        self.issuer.clone().unwrap_or_else(|| "URL/api/dex".into())
+    }
+}
+
+/// A transport error inside a fetch: the needle (lower case) and how to explain it per path.
+struct Transport {
+    id: &'static str,
+    needles: &'static [&'static str],
+    explain: fn(&Ctx) -> (String, Vec<String>, String),
+}
+
+/// Application messages: every needle (lower case) must occur.
+struct Message {
+    id: &'static str,
+    needles: &'static [&'static str],
+    path: Path,
+    app: Option<&'static str>,
+    explain: fn(&str) -> (String, Vec<String>, String),
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+/// Transport errors, most specific first.
+const TRANSPORT: &[Transport] = &[
+    Transport {
+        id: "dns",
+        needles: &["lookup ", "i/o timeout"],
+        explain: |c| {
+            (
+            format!("looking up {} timed out: the pod's DNS server did not answer", c.host()),
+            s(&["CoreDNS is down or overloaded", "a NetworkPolicy blocks the pod's DNS traffic (UDP/TCP 53 to kube-dns)"]),
+            "kubectl -n kube-system get pods -l k8s-app=kube-dns; allow egress to kube-dns port 53 in NetworkPolicies".into(),
+        )
+        },
+    },
+    Transport {
+        id: "dns",
+        needles: &["server misbehaving"],
+        explain: dns_failure,
+    },
+    Transport {
+        id: "dns",
+        needles: &["temporary failure in name resolution"],
+        explain: dns_failure,
+    },
+    Transport {
+        id: "dns",
+        needles: &["no such host"],
+        explain: |c| {
+            match c.path {
+            Some(Path::ArgoRewrite) => (
+                format!("argocd-server cannot resolve Dex's service name {}", c.host()),
+                s(&["argocd-dex-server lives in another namespace than argocd-server expects (the rewrite uses the bare name argocd-dex-server)", "the argocd-dex-server Service is missing", "cluster DNS is failing"]),
+                "Point argocd-server at Dex's real service: --dex-server http://argocd-dex-server.<namespace>.svc.cluster.local:5556 (argocd-cmd-params-cm server.dex.server), and check kubectl -n argocd get svc argocd-dex-server".into(),
+            ),
+            Some(Path::DexUpstream) => (
+                format!("Dex's pod cannot resolve the upstream IdP {}", c.host()),
+                s(&["the IdP name exists only on the corporate network or in public DNS the cluster's DNS does not forward to", "a typo in the connector's issuer"]),
+                format!("Make {} resolvable from the cluster (CoreDNS forward/stub domain for its zone), or check the connector's issuer", c.host()),
+            ),
+            _ => (
+                format!("the app pod cannot resolve {} (the host of URL)", c.host()),
+                vec![
+                    format!("{} is a public or corporate name that the cluster's DNS does not resolve (split-horizon DNS; the ingress record exists only outside)", c.host()),
+                    "URL names a host only the workstation knows (hosts file, VPN)".into(),
+                    "cluster DNS is failing".into(),
+                ],
+                format!(
+                    "Make {h} resolvable inside the cluster, pointing at the ingress: {cd}; or per Deployment: {ha}",
+                    h = c.host(),
+                    cd = remedy::coredns_rewrite(c.host()),
+                    ha = remedy::host_aliases(c.app(), c.host())
+                ),
+            ),
+        }
+        },
+    },
+    Transport {
+        id: "refused",
+        needles: &["connection refused"],
+        explain: |c| {
+            match c.path {
+            Some(Path::ArgoRewrite) => (
+                format!("argocd-server reached {} but nothing accepted the connection", c.host()),
+                s(&["argocd-dex-server is not running or not ready (it exits when dex.config is invalid or a connector's discovery fails at start)", "the Service has no endpoints", "Dex listens on another port"]),
+                "kubectl -n argocd logs deploy/argocd-dex-server; kubectl -n argocd get endpoints argocd-dex-server; restart it: kubectl -n argocd rollout restart deployment argocd-dex-server".into(),
+            ),
+            Some(Path::AppPodDex) if c.loopback() => (
+                format!("the app pod connected to {}:{} — its own loopback — and nothing listens there", c.host(), c.port.unwrap_or(80)),
+                vec![
+                    format!("URL names {} (a kubectl port-forward address): inside the pod that is the pod itself, and the orchestrator listens on 8080, not {}", c.host(), c.port.unwrap_or(80)),
+                    "URL was saved while browsing through a port-forward".into(),
+                ],
+                format!("Either {}; or give URL a host name the browser and the pod both reach (an ingress host, with a CoreDNS rewrite or hostAliases inside the cluster)", remedy::port_forward_8080()),
+            ),
+            Some(Path::DexUpstream) => (
+                format!("Dex's pod reached {} but nothing accepted the connection", c.host()),
+                s(&["the IdP is down or listens on another port", "a firewall rejects the cluster's egress"]),
+                "Check the connector's issuer URL and the IdP's port; test from the Dex pod: kubectl -n devtroncd exec deploy/argocd-dex-server -- wget -qO- ISSUER/.well-known/openid-configuration".into(),
+            ),
+            _ => (
+                format!("the connection to {}:{} was refused", c.host(), c.port.unwrap_or(80)),
+                s(&["the ingress or load balancer does not listen on that port for traffic from inside the cluster", "the URL's port is one only the workstation uses (a NodePort or port-forward)"]),
+                "Use a URL whose host and port the pod can reach; verify from the pod: kubectl -n devtroncd exec deploy/devtron -- curl -sS URL/api/dex/.well-known/openid-configuration".into(),
+            ),
+        }
+        },
+    },
+    Transport {
+        id: "timeout",
+        needles: &["i/o timeout"],
+        explain: timeout,
+    },
+    Transport {
+        id: "timeout",
+        needles: &["context deadline exceeded"],
+        explain: timeout,
+    },
+    Transport {
+        id: "timeout",
+        needles: &["client.timeout exceeded"],
+        explain: timeout,
+    },
+    Transport {
+        id: "timeout",
+        needles: &["tls handshake timeout"],
+        explain: timeout,
+    },
+    Transport {
+        id: "unreachable",
+        needles: &["network is unreachable"],
+        explain: |c| {
+            (
+                format!("no route from the pod to {}", c.host()),
+                s(&[
+                    "an IPv6 address without IPv6 routing in the cluster",
+                    "no default route for that address family",
+                ]),
+                "Check the address family the name resolves to; prefer a name with an A record"
+                    .into(),
+            )
+        },
+    },
+    Transport {
+        id: "unreachable",
+        needles: &["no route to host"],
+        explain: |c| {
+            (
+            format!("no route from the pod to {}", c.host()),
+            s(&["the address is on a network the cluster cannot route to", "a NetworkPolicy or firewall rejects it"]),
+            "Check the address the name resolves to from the pod and the cluster's routes and NetworkPolicies".into(),
+        )
+        },
+    },
+    Transport {
+        id: "tls_unknown_ca",
+        needles: &["certificate signed by unknown authority"],
+        explain: |c| {
+            (
+            format!("the certificate of {} is signed by a CA the client does not trust", c.host()),
+            s(&["a private or self-signed CA (corporate PKI, cert-manager self-signed issuer)", "the server sends an incomplete chain (intermediate missing)"]),
+            match c.path {
+                Some(Path::DexUpstream) => "Give Dex the CA: connector rootCAs (Dex ≥ 2.36) or mount the CA into the Dex image's trust store; Devtron's Dex v2.30.2 has no rootCAs".into(),
+                _ if c.app() == App::Argocd => "Argo CD: oidc.config rootCA, or oidc.tls.insecure.skip.verify: \"true\" for a test; for the Dex path, match TLS modes (--dex-server-plaintext with Dex --disable-tls); then restart argocd-server".into(),
+                _ => "Serve a certificate from a trusted CA with its full chain, or add the CA to the client's trust store".into(),
+            },
+        )
+        },
+    },
+    Transport {
+        id: "tls_name_mismatch",
+        needles: &["x509: certificate is valid for"],
+        explain: |c| {
+            (
+                format!(
+                    "the certificate presented for {} does not name it",
+                    c.host()
+                ),
+                s(&[
+                    "the ingress serves a default or wildcard certificate for another domain",
+                    "the client connects by a name (or IP) the certificate does not list",
+                ]),
+                format!(
+                    "Issue the certificate with {} in subjectAltName, or connect by a name it lists",
+                    c.host()
+                ),
+            )
+        },
+    },
+    Transport {
+        id: "tls_expired",
+        needles: &["certificate has expired"],
+        explain: |c| {
+            (
+                format!(
+                    "the certificate of {} has expired (or the client's clock is wrong)",
+                    c.host()
+                ),
+                s(&[
+                    "the certificate was not renewed (cert-manager failing)",
+                    "clock skew on the node",
+                ]),
+                "Renew the certificate (kubectl describe certificate -A) and check the nodes' time"
+                    .into(),
+            )
+        },
+    },
+    Transport {
+        id: "tls_to_plain",
+        needles: &["server gave http response to https client"],
+        explain: |c| {
+            (
+                format!(
+                    "the client spoke TLS to {}, which answered in plain HTTP",
+                    c.host()
+                ),
+                if c.path == Some(Path::ArgoRewrite) {
+                    s(&[
+                        "argocd-server uses TLS to Dex (the default) while Dex runs with --disable-tls",
+                    ])
+                } else {
+                    s(&[
+                        "URL says https but the port serves plain HTTP",
+                        "TLS is terminated elsewhere and this port is the backend's",
+                    ])
+                },
+                if c.path == Some(Path::ArgoRewrite) || c.app() == App::Argocd {
+                    remedy::argocd_tls_pair(false)
+                } else {
+                    "Use http:// for that port, or the TLS port with https://".into()
+                },
+            )
+        },
+    },
+    Transport {
+        id: "plain_to_tls",
+        needles: &["client sent an http request to an https server"],
+        explain: |c| {
+            (
+                format!(
+                    "the client spoke plain HTTP to {}, which serves TLS",
+                    c.host()
+                ),
+                s(&[
+                    "argocd-server runs with --dex-server-plaintext while Dex serves TLS (the default since Argo CD 2.5)",
+                    "URL says http but the port serves TLS",
+                ]),
+                remedy::argocd_tls_pair(true),
+            )
+        },
+    },
+    Transport {
+        id: "plain_to_tls",
+        needles: &["plain http request was sent to https port"],
+        explain: |c| {
+            (
+                format!(
+                    "plain HTTP reached {}'s TLS port (nginx refused it)",
+                    c.host()
+                ),
+                s(&["URL says http:// but that port is the ingress's TLS port"]),
+                "Use https:// (or the plain-HTTP port) in URL".into(),
+            )
+        },
+    },
+    Transport {
+        id: "no_url",
+        needles: &["unsupported protocol scheme"],
+        explain: |c| {
+            if c.path == Some(Path::DexUpstream) {
+                (
+                "Dex fetched a connector's discovery without a scheme: the connector has no issuer".into(),
+                s(&["the oidc connector's issuer is missing or relative in dex.config"]),
+                "Set the connector's issuer to the IdP's full issuer URL (https://…), then restart Dex".into(),
+            )
+            } else {
+                (
+                    format!(
+                        "the URL fetched has no scheme (issuer {:?}): the app has no URL loaded",
+                        c.issuer()
+                    ),
+                    s(&[
+                        "the SSO config was saved but the orchestrator has not reloaded URL (Devtron before 0.6.10 needed a restart)",
+                        "URL is empty in devtron-secret / argocd-cm",
+                    ]),
+                    format!(
+                        "Set URL (Global Configurations → SSO, or the url key), then restart: {}",
+                        remedy::restart(c.app())
+                    ),
+                )
+            }
+        },
+    },
+    Transport {
+        id: "gateway",
+        needles: &["upstream connect error"],
+        explain: gateway,
+    },
+    Transport {
+        id: "gateway",
+        needles: &["502 bad gateway"],
+        explain: gateway,
+    },
+    Transport {
+        id: "gateway",
+        needles: &["503 service unavailable"],
+        explain: gateway,
+    },
+    Transport {
+        id: "gateway",
+        needles: &["504 gateway timeout"],
+        explain: gateway,
+    },
+    Transport {
+        id: "forbidden",
+        needles: &["403 forbidden"],
+        explain: |c| {
+            (
+            format!("the request to {} was refused with 403", c.host()),
+            vec![
+                "an HTTP proxy from HTTP_PROXY/HTTPS_PROXY intercepts the call (argo-cd#2954) because NO_PROXY lacks the host".into(),
+                "an IP allow-list or WAF in front of the URL rejects the cluster's own egress (Devtron FAQ: allow the NAT gateway IPs)".into(),
+            ],
+            remedy::no_proxy(c.app(), c.host.as_deref()),
+        )
+        },
+    },
+    Transport {
+        id: "not_found",
+        needles: &["404 not found"],
+        explain: |c| {
+            (
+                format!("{} answered 404 for Dex's discovery path", c.host()),
+                s(&[
+                    "URL does not end in /orchestrator (Devtron serves Dex only under /orchestrator/api/dex; the ingress has no /api/dex path)",
+                    "Dex runs with another issuer path than the app's URL implies (stale Dex config: restart Dex)",
+                    "a reverse proxy strips the path prefix",
+                ]),
+                format!(
+                    "End URL in /orchestrator (Devtron), then restart: {}",
+                    remedy::restart(c.app())
+                ),
+            )
+        },
+    },
+    Transport {
+        id: "issuer_mismatch",
+        needles: &["issuer did not match"],
+        explain: |c| {
+            (
+                "the discovery document names another issuer than the one expected".into(),
+                s(&[
+                    "URL differs from the issuer Dex was started with (changed URL, Dex not restarted)",
+                    "a trailing slash, default port or letter case differs (compared byte for byte)",
+                    "the request reached another Dex or a proxy rewrote the document",
+                ]),
+                format!(
+                    "Make URL + /api/dex equal Dex's issuer exactly (expected {}), then restart: {}",
+                    c.issuer(),
+                    remedy::restart(c.app())
+                ),
+            )
+        },
+    },
+    Transport {
+        id: "not_json",
+        needles: &["failed to decode provider discovery object"],
+        explain: |c| {
+            (
+            format!("{} answered something other than Dex's JSON (often an HTML page)", c.host()),
+            s(&["the ingress default backend or the app's UI answered: the path is not routed to Dex", "a login page of an auth proxy in front of the URL"]),
+            "Route URL/api/dex to Dex (Devtron: URL must end in /orchestrator; the ingress must send /orchestrator to devtron-service)".into(),
+        )
+        },
+    },
+    Transport {
+        id: "unauthorized",
+        needles: &["401 unauthorized"],
+        explain: |c| {
+            (
+                format!("{} demanded authentication (401)", c.host()),
+                s(&[
+                    "an auth proxy (oauth2-proxy, basic auth on the ingress) protects the Dex path too",
+                    "the request went to a token endpoint with wrong client credentials",
+                ]),
+                "Exclude URL/api/dex (discovery, keys, token) from the ingress's authentication"
+                    .into(),
+            )
+        },
+    },
+    Transport {
+        id: "server_error",
+        needles: &["500 internal server error"],
+        explain: |c| {
+            (
+                format!("{} failed internally (500)", c.host()),
+                s(&[
+                    "Dex has no signing keys or its storage fails",
+                    "the orchestrator's proxy to Dex failed",
+                ]),
+                "Read the Dex and app logs at that time (dexcheck explain --from-cluster)".into(),
+            )
+        },
+    },
+    Transport {
+        id: "tls",
+        needles: &["x509:"],
+        explain: |c| {
+            (
+            format!("the certificate of {} was rejected", c.host()),
+            s(&["a certificate problem other than trust, name or expiry (legacy Common Name, wrong key usage)"]),
+            "Reissue the certificate with subjectAltName and serverAuth usage from a trusted CA".into(),
+        )
+        },
+    },
+    Transport {
+        id: "tls",
+        needles: &["remote error: tls"],
+        explain: |c| {
+            (
+                format!("{} ended the TLS handshake with an alert", c.host()),
+                s(&[
+                    "the server requires a client certificate or another TLS version",
+                    "SNI names a host the server has no certificate for",
+                ]),
+                "Check the server's TLS settings for this host name".into(),
+            )
+        },
+    },
+    Transport {
+        id: "reset",
+        needles: &["connection reset by peer"],
+        explain: reset,
+    },
+    Transport {
+        id: "reset",
+        needles: &[": eof"],
+        explain: reset,
+    },
+];
+
+fn dns_failure(c: &Ctx) -> (String, Vec<String>, String) {
+    (
+        format!("the pod's DNS failed while looking up {}", c.host()),
+        s(&[
+            "the cluster DNS cannot reach its upstream resolver",
+            "the name's authoritative servers fail",
+        ]),
+        "Check CoreDNS's logs and its forward/upstream settings".into(),
+    )
+}
+
+fn timeout(c: &Ctx) -> (String, Vec<String>, String) {
+    (
+        format!("no answer from {} in time", c.host()),
+        vec![
+            "the pod's traffic to the public address is dropped: the load balancer does not hairpin, or an IP allow-list blocks the cluster's NAT gateway (Devtron FAQ)".into(),
+            "a NetworkPolicy or firewall drops the packets".into(),
+            "the backend hangs".into(),
+        ],
+        format!(
+            "Allow the cluster's egress IPs on the load balancer, or keep the call inside the cluster: {}",
+            remedy::coredns_rewrite(c.host())
+        ),
+    )
+}
+
+fn gateway(c: &Ctx) -> (String, Vec<String>, String) {
+    (
+        format!("a proxy in front of Dex answered with a gateway error for {}", c.host()),
+        vec![
+            "Dex is not running or not ready (crash-looping on a bad dex.config or an unreachable upstream IdP)".into(),
+            "under Istio/a mesh, the sidecar cannot speak to Dex's port (needs appProtocol: TCP)".into(),
+            "Devtron installed in another namespace than devtroncd (DEX_HOST argocd-dex-server.devtroncd is hard-coded)".into(),
+        ],
+        format!(
+            "Check Dex: kubectl -n {ns} logs deploy/argocd-dex-server; under a mesh: {tcp}",
+            ns = remedy::namespace(c.app()),
+            tcp = remedy::app_protocol_tcp(c.app())
+        ),
+    )
+}
+
+fn reset(c: &Ctx) -> (String, Vec<String>, String) {
+    (
+        format!(
+            "{} closed or reset the connection without an answer",
+            c.host()
+        ),
+        s(&[
+            "hairpin traffic to a load balancer with PROXY protocol: the ingress expects a PROXY header the pod's request lacks (nginx 'broken header')",
+            "a proxy or firewall cuts the connection",
+        ]),
+        format!(
+            "Keep in-cluster calls off the load balancer: {} (or hairpin-proxy / disable PROXY protocol)",
+            remedy::coredns_rewrite(c.host())
+        ),
+    )
+}
+
+/// Messages the apps print themselves.
+const MESSAGES: &[Message] = &[
+    Message {
+        id: "invalid_redirect",
+        needles: &["invalid redirect url"],
+        path: Path::BrowserApp,
+        app: None,
+        explain: |_| {
+            (
+            "the app refused the login's return URL: its scheme, host[:port] or path does not match URL".into(),
+            s(&["the browser's origin differs from URL (port-forward port, http vs https, www vs bare host, a default port written in URL)", "URL is an in-cluster name (svc.cluster.local) while the browser uses another address", "letter case or a trailing slash in URL"]),
+            "Set URL to exactly the origin the browser shows (plus /orchestrator for Devtron), with no default port; run dexcheck check --return-url '<the return_url value>' to see which rule fails".into(),
+        )
+        },
+    },
+    Message {
+        id: "invalid_redirect",
+        needles: &["invalid return url"],
+        path: Path::BrowserApp,
+        app: Some("Argo CD"),
+        explain: |_| {
+            (
+            "Argo CD refused the return URL when verifying the login state".into(),
+            s(&["url (and additionalUrls) in argocd-cm differ from the address the browser uses", "a relative return URL (Argo CD 3.5.0 regression)"]),
+            "Set url in argocd-cm to the browser's address (add others to additionalUrls); restart argocd-server".into(),
+        )
+        },
+    },
+    Message {
+        id: "invalid_redirect",
+        needles: &["got invalid redirecturl"],
+        path: Path::BrowserApp,
+        app: Some("Argo CD"),
+        explain: |_| {
+            (
+            "Argo CD refused the return URL when verifying the login state".into(),
+            s(&["url in argocd-cm differs from the browser's address", "Argo CD 2.4.7 rejected \"/\" (fixed by allowing the base href)"]),
+            "Set url in argocd-cm to the browser's address; upgrade past 2.4.7 if the return URL is \"/\"".into(),
+        )
+        },
+    },
+    Message {
+        id: "unregistered_redirect_uri",
+        needles: &["unregistered redirect_uri"],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: |t| {
+            (
+            "Dex does not accept the redirect_uri the client sent: it is not among the client's registered redirect URIs (compared byte for byte)".into(),
+            if t.contains("localhost:8085") {
+                s(&["the argocd CLI's local callback (http://localhost:8085/auth/callback) is not registered since Dex 2.27 stopped allowing localhost implicitly"])
+            } else if t.contains("/device/callback") {
+                s(&["device flow: the client must list /device/callback in its redirectURIs (or be public without redirectURIs)"])
+            } else {
+                s(&["URL changed but Dex still runs the config generated from the old URL (its argo-cd client lists the old URL/auth/callback)", "the client sends another host, port, scheme or trailing slash than registered"])
+            },
+            "Save the SSO config again so the app regenerates Dex's config, then restart Dex and the app (Devtron: kubectl -n devtroncd delete pod -l app=devtron; kubectl -n devtroncd delete pod -l app.kubernetes.io/name=argocd-dex-server)".into(),
+        )
+        },
+    },
+    Message {
+        id: "invalid_client_id",
+        needles: &["invalid client_id"],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: |_| {
+            (
+            "Dex has no client with the client_id the app sent".into(),
+            s(&["Dex runs without the app's generated config (dex.config missing or Dex not restarted)", "the request reached another Dex", "an empty client_id"]),
+            "Check that the app wrote Dex's config (Devtron: devtron-secret dex.config; Argo CD: argocd-cm dex.config) and restart Dex".into(),
+        )
+        },
+    },
+    Message {
+        id: "callback_mismatch",
+        needles: &[
+            "expected callback url",
+            "did not match the url in the config",
+        ],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: |t| {
+            let expected = quoted_after(t, "expected callback URL ")
+                .unwrap_or_else(|| "ISSUER/callback".into());
+            (
+                "the connector's redirectURI is not exactly Dex's issuer + /callback".into(),
+                s(&[
+                    "redirectURI points at another host, scheme or path than URL/api/dex/callback",
+                    "redirectURI is empty",
+                ]),
+                format!(
+                    "Set the connector's redirectURI to {expected} and register exactly that at the IdP"
+                ),
+            )
+        },
+    },
+    Message {
+        id: "login_error",
+        needles: &["login error."],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: |_| {
+            (
+                "Dex could not start the connector's login".into(),
+                s(&[
+                    "the connector's redirectURI differs from issuer + /callback (Dex logs: expected callback URL … did not match the URL in the config)",
+                ]),
+                "Set the connector's redirectURI to URL/api/dex/callback exactly".into(),
+            )
+        },
+    },
+    Message {
+        id: "different_provider",
+        needles: &["id token issued by a different provider"],
+        path: Path::AppSession,
+        app: None,
+        explain: |_| {
+            (
+            "the ID token's iss is not the issuer the app expects".into(),
+            s(&["URL (or Argo CD's --rootpath) changed after the token was issued, or differs from Dex's issuer", "two URLs in use for the same install"]),
+            "Make URL + /api/dex equal Dex's issuer, restart Dex and the app, and sign in again".into(),
+        )
+        },
+    },
+    Message {
+        id: "invalid_client",
+        needles: &["invalid_client"],
+        path: Path::AppSession,
+        app: None,
+        explain: |_| {
+            (
+            "Dex refused the app's client credentials at the token endpoint".into(),
+            s(&["Devtron: server.secretkey in devtron-secret changed after the orchestrator started (the client secret is derived once at start)", "the client secret in the app and in Dex's config differ", "a secret with + or % sent unencoded in HTTP Basic"]),
+            "Restart the app and Dex so both derive the same secret: kubectl -n devtroncd delete pod -l app=devtron; kubectl -n devtroncd delete pod -l app.kubernetes.io/name=argocd-dex-server".into(),
+        )
+        },
+    },
+    Message {
+        id: "invalid_client",
+        needles: &["invalid client credentials"],
+        path: Path::AppSession,
+        app: Some("Dex"),
+        explain: |_| {
+            (
+                "Dex refused the client credentials at the token endpoint".into(),
+                s(&[
+                    "the client secret differs between the app and Dex's config",
+                    "a secret with + or % sent unencoded in HTTP Basic",
+                ]),
+                "Restart the app and Dex so they agree on the secret; URL-encode Basic credentials"
+                    .into(),
+            )
+        },
+    },
+    Message {
+        id: "no_user",
+        needles: &["no_user"],
+        path: Path::AppSession,
+        app: Some("Devtron"),
+        explain: no_user,
+    },
+    Message {
+        id: "no_user",
+        needles: &["no user found"],
+        path: Path::AppSession,
+        app: Some("Devtron"),
+        explain: no_user,
+    },
+    Message {
+        id: "email_verified",
+        needles: &["missing \"email_verified\" claim"],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |_| {
+            (
+            "the upstream IdP's ID token has no email_verified claim, which Dex's oidc connector requires with the email scope".into(),
+            s(&["the IdP (Okta, Cognito, Azure AD, …) omits email_verified"]),
+            "Add insecureSkipEmailVerified: true to the connector's config (or have the IdP send the claim)".into(),
+        )
+        },
+    },
+    Message {
+        id: "missing_claim",
+        needles: &["missing \"", "claim"],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |t| {
+            let claim = quoted_after(t, "missing ").unwrap_or_else(|| "name".into());
+            (
+                format!(
+                    "the upstream IdP's ID token has no {claim:?} claim, which the connector needs"
+                ),
+                s(&[
+                    "userNameKey (default name) or userIDKey names a claim the IdP does not send",
+                    "the scope that carries the claim was not requested",
+                ]),
+                format!(
+                    "Set userNameKey to a claim the IdP sends (e.g. preferred_username, email, cognito:username), or request the scope that carries {claim:?}"
+                ),
+            )
+        },
+    },
+    Message {
+        id: "no_token_provided",
+        needles: &["no token provided"],
+        path: Path::AppSession,
+        app: Some("Devtron"),
+        explain: |_| {
+            (
+                "the orchestrator got an API call without a session token".into(),
+                s(&[
+                    "the login never completed: URL not loaded in the orchestrator's memory (see the Failed to query provider line next to it)",
+                    "the argocd.token cookie is set for another host than the dashboard's (URL host ≠ browser host)",
+                ]),
+                format!(
+                    "Check URL, then restart the orchestrator: {}",
+                    remedy::restart(App::Devtron)
+                ),
+            )
+        },
+    },
+    Message {
+        id: "unknown_app_state",
+        needles: &["unknown app state"],
+        path: Path::AppSession,
+        app: Some("Devtron"),
+        explain: |_| {
+            (
+                "the orchestrator does not know the login's state parameter".into(),
+                s(&[
+                    "several orchestrator replicas without sticky sessions (state is kept in one process's memory)",
+                    "the orchestrator restarted between the login and the callback",
+                ]),
+                "Run one orchestrator replica or make the ingress sticky, and sign in again".into(),
+            )
+        },
+    },
+    Message {
+        id: "session_lost",
+        needles: &["user session error"],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: dex_state,
+    },
+    Message {
+        id: "session_lost",
+        needles: &["requested resource does not exist"],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: dex_state,
+    },
+    Message {
+        id: "callback_failed",
+        needles: &["authentication failed. please contact your administrator"],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |_| {
+            (
+            "Dex could not complete the login with the upstream IdP at its callback".into(),
+            s(&["the code exchange with the IdP failed (wrong client secret, unreachable token endpoint)", "the IdP's ID token lacks a required claim (name, email_verified)", "the user is not in allowedGroups"]),
+            "Read Dex's log line for the callback (kubectl -n devtroncd logs deploy/argocd-dex-server) and run dexcheck explain on it".into(),
+        )
+        },
+    },
+    Message {
+        id: "dex_start",
+        needles: &["failed to initialize server"],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |_| {
+            (
+            "Dex did not start: a connector failed to open".into(),
+            s(&["the connector's upstream discovery failed at start (Dex refuses to start without it)", "dex.config is malformed"]),
+            "Fix what follows 'failed to get provider:' in the same line (dexcheck explain reads it), then restart Dex".into(),
+        )
+        },
+    },
+    Message {
+        id: "audience",
+        needles: &["oidc: expected audience"],
+        path: Path::AppSession,
+        app: None,
+        explain: |_| {
+            (
+            "the ID token was issued for another client".into(),
+            s(&["the app's client ID (argo-cd) differs from the token's aud", "a token from another client reused"]),
+            "Use the client the app is configured with (Devtron/Argo CD: argo-cd) and sign in again".into(),
+        )
+        },
+    },
+    Message {
+        id: "expired_token",
+        needles: &["oidc: token is expired"],
+        path: Path::AppSession,
+        app: None,
+        explain: |_| {
+            (
+                "the ID token has expired".into(),
+                s(&[
+                    "the session outlived the token (24 h by default)",
+                    "clock skew between the nodes and Dex",
+                ]),
+                "Sign in again; check the nodes' clocks".into(),
+            )
+        },
+    },
+    Message {
+        id: "signature",
+        needles: &["failed to verify signature"],
+        path: Path::AppSession,
+        app: None,
+        explain: |_| {
+            (
+                "the token's signature did not verify against Dex's keys".into(),
+                s(&[
+                    "Dex restarted with memory storage and new keys",
+                    "the keys endpoint could not be fetched",
+                ]),
+                "Sign in again; if it repeats, check that the app pod reaches URL/api/dex/keys"
+                    .into(),
+            )
+        },
+    },
+    Message {
+        id: "idp_redirect_mismatch",
+        needles: &["redirect_uri_mismatch"],
+        path: Path::IdpCallback,
+        app: Some("Google"),
+        explain: idp_callback,
+    },
+    Message {
+        id: "idp_redirect_mismatch",
+        needles: &["aadsts50011"],
+        path: Path::IdpCallback,
+        app: Some("Azure AD"),
+        explain: idp_callback,
+    },
+    Message {
+        id: "idp_redirect_mismatch",
+        needles: &["redirect_uri must match the registered callback url"],
+        path: Path::IdpCallback,
+        app: Some("GitHub"),
+        explain: idp_callback,
+    },
+    Message {
+        id: "no_id_token",
+        needles: &["no id_token in token response"],
+        path: Path::AppSession,
+        app: None,
+        explain: |_| {
+            (
+            "the token endpoint answered without an id_token".into(),
+            s(&["the token endpoint is not Dex's (a proxy answered)", "the openid scope was not requested"]),
+            "Check that URL/api/dex/token reaches Dex from the app pod and that the scope includes openid".into(),
+        )
+        },
+    },
+    Message {
+        id: "dex_not_configured",
+        needles: &["dex is not configured"],
+        path: Path::AppPodDex,
+        app: Some("Devtron"),
+        explain: |_| {
+            (
+                "Dex started without a connector configuration".into(),
+                s(&["SSO was never saved, so devtron-secret has no dex.config"]),
+                "Configure SSO in Global Configurations → SSO, then restart Dex".into(),
+            )
+        },
+    },
+    Message {
+        id: "cors",
+        needles: &["blocked by cors policy"],
+        path: Path::BrowserApp,
+        app: Some("browser"),
+        explain: |_| {
+            simple(
+                "the browser blocked a script's call to Dex: Dex sent no CORS headers for that origin",
+                &[
+                    "a single-page app calls Dex's token or userinfo endpoint from another origin",
+                    "web.allowedOrigins is not set in Dex's config",
+                ],
+                "Add the app's origin to Dex's web.allowedOrigins (and Authorization to web.allowedHeaders for userinfo)",
+            )
+        },
+    },
+    Message {
+        id: "invalid_client",
+        needles: &["invalid client_secret"],
+        path: Path::AppSession,
+        app: Some("Dex"),
+        explain: |_| {
+            simple(
+                "Dex refused the client secret at the token endpoint",
+                &[
+                    "the secret differs between the app and Dex",
+                    "a secret with + or % not URL-encoded in HTTP Basic (Dex decodes it)",
+                ],
+                "Make both sides use the same secret and URL-encode it in Basic authentication; restart the app and Dex",
+            )
+        },
+    },
+    Message {
+        id: "invalid_grant",
+        needles: &["invalid or expired code"],
+        path: Path::AppSession,
+        app: Some("Dex"),
+        explain: |_| {
+            simple(
+                "Dex refused the authorization code",
+                &[
+                    "the code was used twice (a double submit or a retried callback)",
+                    "more than 30 minutes passed",
+                    "several Dex replicas without shared storage",
+                    "the code was issued to another client",
+                ],
+                "Sign in again; run one Dex replica or shared storage",
+            )
+        },
+    },
+    Message {
+        id: "clock",
+        needles: &["before the nbf"],
+        path: Path::AppSession,
+        app: None,
+        explain: |_| {
+            simple(
+                "the token is not valid yet here: the clocks differ",
+                &["clock skew between the node and the token's issuer"],
+                "Sync the nodes' clocks (chrony/NTP)",
+            )
+        },
+    },
+    Message {
+        id: "malformed_jwt",
+        needles: &["oidc: malformed jwt"],
+        path: Path::AppSession,
+        app: None,
+        explain: |_| {
+            simple(
+                "the token is not a JWT",
+                &[
+                    "an opaque access token passed where an ID token is expected",
+                    "the cookie was truncated",
+                ],
+                "Sign in again; check that the app stores the id_token",
+            )
+        },
+    },
+    Message {
+        id: "keys",
+        needles: &["get keys failed"],
+        path: Path::AppPodDex,
+        app: None,
+        explain: |_| {
+            simple(
+                "fetching Dex's signing keys failed",
+                &[
+                    "the keys URL from discovery is not reachable from the app pod (same causes as discovery)",
+                    "Dex answered an error for /keys",
+                ],
+                "Check that the app pod reaches URL/api/dex/keys (dexcheck check from a machine with cluster access)",
+            )
+        },
+    },
+    Message {
+        id: "token_exchange",
+        needles: &["cannot fetch token"],
+        path: Path::AppSession,
+        app: None,
+        explain: |t| {
+            if t.contains("invalid_client") || t.contains("401") {
+                simple(
+                    "the code exchange at Dex's token endpoint was refused: client authentication failed",
+                    &[
+                        "Devtron: server.secretkey changed after the orchestrator started",
+                        "the client secret differs between app and Dex",
+                    ],
+                    "Restart the app and Dex so they agree on the client secret (Devtron: kubectl -n devtroncd delete pod -l app=devtron; kubectl -n devtroncd delete pod -l app.kubernetes.io/name=argocd-dex-server)",
+                )
+            } else {
+                simple(
+                    "the code exchange at the token endpoint failed",
+                    &[
+                        "the token endpoint is unreachable from the pod (same causes as discovery)",
+                        "the code expired or was used twice",
+                        "redirect_uri differs from the one of the authorization request",
+                    ],
+                    "Read the status and body in the line; check the pod reaches URL/api/dex/token",
+                )
+            }
+        },
+    },
+    Message {
+        id: "id_token_verify",
+        needles: &["failed to verify id token"],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |_| {
+            simple(
+                "Dex could not verify the upstream IdP's ID token",
+                &[
+                    "the token's iss differs from the connector's issuer",
+                    "its aud does not contain the connector's clientID",
+                    "the IdP's keys are not reachable from Dex",
+                ],
+                "Check the connector's issuer and clientID against the IdP's app registration",
+            )
+        },
+    },
+    Message {
+        id: "missing_claim",
+        needles: &["missing email claim"],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |_| {
+            simple(
+                "the upstream ID token has no email claim although the email scope is requested",
+                &[
+                    "the IdP does not release email to this app",
+                    "the email is in another claim",
+                ],
+                "Map it: claimMapping: {email: <the IdP's claim>}, or release email at the IdP",
+            )
+        },
+    },
+    Message {
+        id: "groups",
+        needles: &["malformed \"groups\" claim"],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |_| {
+            simple(
+                "the upstream groups claim has an unexpected shape",
+                &["groups is neither a list of strings, a list of objects with name, nor a string"],
+                "Point claimMapping.groups at a claim holding a list of names",
+            )
+        },
+    },
+    Message {
+        id: "groups",
+        needles: &["not a member of"],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |_| {
+            simple(
+                "the user is in none of the connector's allowedGroups",
+                &[
+                    "allowedGroups names groups the IdP sends under other names",
+                    "the groups claim is not sent (insecureEnableGroups, claimMapping.groups)",
+                ],
+                "Check the groups the IdP sends and the connector's allowedGroups",
+            )
+        },
+    },
+    Message {
+        id: "auth_request",
+        needles: &["missing required scope"],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: |_| {
+            simple(
+                "the authorization request lacked the openid scope",
+                &["a client not speaking OIDC"],
+                "Request scope openid (plus profile email groups)",
+            )
+        },
+    },
+    Message {
+        id: "auth_request",
+        needles: &["unrecognized scope"],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: |_| {
+            simple(
+                "the client asked Dex for a scope it does not know",
+                &["a scope of another IdP (e.g. an API scope) sent to Dex"],
+                "Use Dex's scopes: openid, profile, email, groups, offline_access, federated:id",
+            )
+        },
+    },
+    Message {
+        id: "auth_request",
+        needles: &["unsupported response type"],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: |_| {
+            simple(
+                "the client asked for a response type Dex has not enabled",
+                &["implicit flow (token, id_token) with Dex's default oauth2.responseTypes [code]"],
+                "Use the code flow, or enable the type in Dex's oauth2.responseTypes",
+            )
+        },
+    },
+    Message {
+        id: "auth_request",
+        needles: &["no redirect_uri provided"],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: |_| {
+            simple(
+                "Dex could not read the redirect_uri",
+                &[
+                    "the redirect_uri was escaped twice or contains an invalid % sequence (Dex decodes it twice)",
+                ],
+                "Send redirect_uri encoded once",
+            )
+        },
+    },
+    Message {
+        id: "auth_request",
+        needles: &["connector id does not match"],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: |_| {
+            simple(
+                "the login asked for a connector Dex does not have",
+                &["connector_id or the app's connector id differs from dex.config"],
+                "Use a connector id present in dex.config",
+            )
+        },
+    },
+    Message {
+        id: "auth_request",
+        needles: &["invalid connectorid"],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: |_| {
+            simple(
+                "the login asked for a connector Dex does not have",
+                &["the connector id in the login URL differs from dex.config"],
+                "Use a connector id present in dex.config",
+            )
+        },
+    },
+    Message {
+        id: "unknown_app_state",
+        needles: &["invalid app state"],
+        path: Path::AppSession,
+        app: Some("Devtron"),
+        explain: |_| {
+            simple(
+                "the orchestrator rejected the login's state",
+                &[
+                    "the callback came back with another state than the login started (two logins in parallel, or a replayed callback)",
+                ],
+                "Sign in again in one tab",
+            )
+        },
+    },
+    Message {
+        id: "session_cookie",
+        needles: &["argocd.token' cookie"],
+        path: Path::AppSession,
+        app: Some("Argo CD"),
+        explain: |_| {
+            simple(
+                "Argo CD could not read its login state cookie",
+                &[
+                    "the browser dropped the cookie (SameSite, another host than url)",
+                    "server.secretkey changed during the login",
+                ],
+                "Open Argo CD at exactly its url and sign in again",
+            )
+        },
+    },
+    Message {
+        id: "malformed_dex_config",
+        needles: &["malformed dex configuration"],
+        path: Path::AppPodDex,
+        app: Some("Devtron"),
+        explain: |_| {
+            (
+            "Dex's configuration in devtron-secret does not parse".into(),
+            s(&["dex.config was edited by hand and is not valid YAML", "the connector JSON saved from the UI has a wrong field"]),
+            "Validate it: kubectl -n devtroncd get secret devtron-secret -o yaml > s.yaml; dexcheck check s.yaml --offline".into(),
+        )
+        },
+    },
+];
+
+fn simple(what: &str, causes: &[&str], remedy: &str) -> (String, Vec<String>, String) {
+    (what.to_string(), s(causes), remedy.to_string())
+}
+
+fn no_user(_: &str) -> (String, Vec<String>, String) {
+    (
+        "the login worked, but the user does not exist in Devtron".into(),
+        s(&["the user was never added (Devtron does not create users on first login)", "the IdP sends another email than the one added"]),
+        "Add the user in Devtron (Global Configurations → Authorization → User Permissions) with the exact email the IdP sends".into(),
+    )
+}
+
+fn dex_state(_: &str) -> (String, Vec<String>, String) {
+    (
+        "Dex does not know the login in progress".into(),
+        s(&[
+            "Dex restarted between the authorization and the callback (memory storage)",
+            "several Dex replicas without shared storage",
+        ]),
+        "Run one Dex replica (or shared storage) and sign in again".into(),
+    )
+}
+
+fn idp_callback(_: &str) -> (String, Vec<String>, String) {
+    (
+        "the upstream IdP refused Dex's callback URL".into(),
+        s(&[
+            "the IdP has another callback registered than URL/api/dex/callback (host, port, scheme or path differ)",
+            "URL changed (e.g. to a port-forward address) after the IdP app was registered",
+        ]),
+        remedy::register_callback("URL/api/dex"),
+    )
+}
+
+/// The text inside the first pair of quotes after `prefix`.
+fn quoted_after(text: &str, prefix: &str) -> Option<String> {
+    let i = text.find(prefix)? + prefix.len();
+    let rest = &text[i..];
+    let rest = rest.strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+fn host_port(url: &str) -> (Option<String>, Option<u16>) {
+    match url::Url::parse(url) {
+        Ok(u) => (u.host_str().map(str::to_string), u.port_or_known_default()),
+        Err(_) => (None, None),
+    }
+}
+
+/// Reads the wrapper and sets the path: `Failed to query provider "X": Get "Y": …` or
+/// `failed to get provider: Get "Y": …`.
+fn context(text: &str) -> Ctx {
+    let mut c = Ctx::default();
+    let lower = text.to_ascii_lowercase();
+    if let Some(i) = lower.find("failed to query provider") {
+        c.argocd_31 = text[i..].starts_with("failed");
+        let rest = &text[i + "failed to query provider ".len().min(text.len() - i)..];
+        c.issuer = rest
+            .strip_prefix('"')
+            .and_then(|r| r.find('"').map(|e| r[..e].to_string()))
+            .or_else(|| rest.split([':', ' ']).next().map(str::to_string));
+        c.get = quoted_after(text, "Get ");
+        let (ih, _) = c.issuer.as_deref().map(host_port).unwrap_or((None, None));
+        let (gh, gp) = c.get.as_deref().map(host_port).unwrap_or((None, None));
+        c.host = gh.clone().or(ih.clone());
+        c.port = gp.or_else(|| c.issuer.as_deref().and_then(|i| host_port(i).1));
+        let argocd_like = c
+            .issuer
+            .as_deref()
+            .is_some_and(|i| !i.contains("/orchestrator"));
+        // Argo CD with dex.config sends every server→Dex call through the rewrite; a status
+        // error has no Get part to show it.
+        let rewrite = gh
+            .as_deref()
+            .is_some_and(|h| h.starts_with("argocd-dex-server"))
+            || (gh.is_none()
+                && argocd_like
+                && (c.argocd_31
+                    || c.issuer
+                        .as_deref()
+                        .is_some_and(|i| i.contains("://") || i.starts_with('<'))));
+        c.path = Some(if rewrite {
+            Path::ArgoRewrite
+        } else {
+            Path::AppPodDex
+        });
+        let orchestrator = c
+            .issuer
+            .as_deref()
+            .is_some_and(|i| i.contains("/orchestrator"));
+        c.app = Some(
+            if rewrite
+                || c.argocd_31
+                || (!orchestrator && c.issuer.as_deref().is_some_and(|i| i.contains("://")))
+            {
+                App::Argocd
+            } else {
+                App::Devtron
+            },
+        );
+        if orchestrator {
+            c.app = Some(App::Devtron);
+        }
+    } else if lower.contains("failed to get provider") || lower.contains("failed to open connector")
+    {
+        c.path = Some(Path::DexUpstream);
+        c.get = quoted_after(text, "Get ").or_else(|| {
+            // Older Go printed `Get URL: err` without quotes.
+            let i = text.find("Get ")? + 4;
+            text[i..].split(": ").next().map(str::to_string)
+        });
+        let (h, p) = c.get.as_deref().map(host_port).unwrap_or((None, None));
+        c.host = h;
+        c.port = p;
+    } else if let Some(get) = quoted_after(text, "Get ").or_else(|| quoted_after(text, "Post ")) {
+        let (h, p) = host_port(&get);
+        c.host = h;
+        c.port = p;
+        c.get = Some(get);
+    } else if let Some(i) = lower.find("dial tcp") {
+        // A bare `dial tcp HOST:PORT: …`.
+        let rest = &text[i + 8..];
+        let addr = rest.trim_start().split(": ").next().unwrap_or("");
+        if let Some((h, p)) = addr.rsplit_once(':') {
+            c.host = Some(h.trim_matches(['[', ']']).to_string());
+            c.port = p.parse().ok();
+        }
+    }
+    if c.host.is_none()
+        && let Some(i) = lower.find("lookup ")
+    {
+        c.host = text[i + 7..].split([' ', ':']).next().map(str::to_string);
+    }
+    c
+}
+
+/// Explains one line, or `None` when it is not recognised.
+pub fn explain_line(raw: &str) -> Option<Explanation> {
+    // JSON logs escape quotes: `Failed to query provider \"https://…\"`.
+    let text = raw.replace("\\\"", "\"").replace("\\u0026", "&");
+    let lower = text.to_ascii_lowercase();
+    let c = context(&text);
+    let wrapped = c.path.is_some();
+    // Application messages that are not transport errors take precedence when not wrapped.
+    let message = MESSAGES
+        .iter()
+        .find(|m| m.needles.iter().all(|n| lower.contains(n)));
+    if let Some(m) = message
+        && (!wrapped
+            || matches!(
+                m.id,
+                "different_provider" | "email_verified" | "missing_claim" | "issuer_mismatch"
+            ))
+    {
+        let (what, causes, remedy) = (m.explain)(&text);
+        return Some(Explanation {
+            id: m.id.to_string(),
+            what,
+            path: m.path,
+            app: m.app,
+            causes,
+            remedy,
+        });
+    }
+    let Some(t) = TRANSPORT
+        .iter()
+        .find(|t| t.needles.iter().all(|n| lower.contains(n)))
+    else {
+        // The wrapper alone (the reason cut off or elsewhere): say what is known.
+        return (c.issuer.is_some() && lower.contains("failed to query provider")).then(|| Explanation {
+            id: "query_provider".into(),
+            what: format!("the app could not fetch Dex's discovery document for {}", c.issuer()),
+            path: c.path.unwrap_or(Path::AppPodDex),
+            app: if c.app == Some(App::Argocd) { Some("Argo CD") } else { Some("Devtron") },
+            causes: s(&[
+                "the pod cannot reach URL (DNS, hairpin routing, proxy, firewall): the text after the provider name says which",
+                "Dex is not running or serves another issuer",
+                "URL is wrong or not loaded",
+            ]),
+            remedy: "Run dexcheck check with cluster access to see which step fails from the pod, or paste the whole line (with the part after Get \"…\":)".into(),
+        });
+    };
+    let (what, causes, remedy) = (t.explain)(&c);
+    let path = c.path.unwrap_or(Path::AppPodDex);
+    let app = match (c.path, c.app) {
+        (Some(Path::DexUpstream), _) => Some("Dex"),
+        (_, Some(App::Argocd)) if c.argocd_31 => Some("Argo CD ≥ 3.1"),
+        (_, Some(App::Argocd)) => Some("Argo CD"),
+        (_, Some(App::Devtron)) => Some("Devtron"),
+        _ => None,
+    };
+    let mut what = what;
+    if let Some(issuer) = &c.issuer
+        && path != Path::DexUpstream
+    {
+        what = format!("{what} (provider {issuer})");
+    }
+    Some(Explanation {
+        id: t.id.to_string(),
+        what,
+        path,
+        app,
+        causes,
+        remedy,
+    })
+}
+
+/// One input line and what it means.
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    pub line: usize,
+    pub text: String,
+    pub recognised: bool,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+}
+
+/// Explains every non-empty line.
+pub fn explain_text(text: &str) -> Vec<Line> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let e = explain_line(l);
+            Line {
+                line: i + 1,
+                text: l.trim().to_string(),
+                recognised: e.is_some(),
+                explanation: e,
+            }
+        })
+        .collect()
+}
+
+/// The text report.
+pub fn render(lines: &[Line], source: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    if lines.is_empty() {
+        let _ = writeln!(out, "Nothing recognised in {source}.");
+        return out;
+    }
+    for l in lines {
+        let excerpt: String = l.text.chars().take(300).collect();
+        let _ = writeln!(out, "line {}: {excerpt}", l.line);
+        match &l.explanation {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  not recognised: dexcheck knows the errors of Devtron, Argo CD, Dex and go-oidc; this line is none it can explain\n"
+                );
+            }
+            Some(e) => {
+                let _ = writeln!(out, "  what failed: {}", e.what);
+                let _ = writeln!(out, "  path:        {}", e.path.label());
+                if let Some(a) = e.app {
+                    let _ = writeln!(out, "  printed by:  {a}");
+                }
+                for (i, c) in e.causes.iter().enumerate() {
+                    let label = if i == 0 {
+                        "  causes:     "
+                    } else {
+                        "              "
+                    };
+                    let _ = writeln!(out, "{label}{}. {c}", i + 1);
+                }
+                let _ = writeln!(out, "  fix:         {}\n", e.remedy);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,390 @@
+//! `dexcheck explain` on the error strings the references quote (Devtron, Argo CD, Dex, go-oidc
+//! failure lists): each names the right path and cause. Unknown text: "not recognised", exit 1.
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use serde_json::Value;
+
+fn explain(text: &str) -> (Value, i32) {
+    let out = cargo_bin_cmd!("dexcheck")
+        .args(["explain", "-o", "json", "-"])
+        .write_stdin(text)
+        .output()
+        .unwrap();
+    (
+        serde_json::from_slice(&out.stdout).unwrap(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+/// (text, id, path, a phrase the explanation must contain)
+const CASES: &[(&str, &str, &str, &str)] = &[
+    // Devtron
+    (
+        "Failed to query provider \"http://localhost:8082/orchestrator/api/dex\": Get \"http://localhost:8082/orchestrator/api/dex/.well-known/openid-configuration\": dial tcp [::1]:8082: connect: connection refused",
+        "refused",
+        "app_pod_dex",
+        "port-forward svc/devtron-service 8080:80",
+    ),
+    (
+        "Failed to query provider \"https://fqdn/orchestrator/api/dex\": Get \"https://fqdn/orchestrator/api/dex/.well-known/openid-configuration\": dial tcp: lookup fqdn on 10.100.0.10:53: no such host.",
+        "dns",
+        "app_pod_dex",
+        "rewrite name exact fqdn",
+    ),
+    (
+        "Failed to query provider \"api/dex\": Get \"api/dex/.well-known/openid-configuration\": unsupported protocol scheme",
+        "no_url",
+        "app_pod_dex",
+        "delete pod -l app=devtron",
+    ),
+    (
+        "{\"level\":\"error\",\"msg\":\"service err, AuthVerification\",\"err\":\"no token provided\"}",
+        "no_token_provided",
+        "app_session",
+        "restart",
+    ),
+    (
+        "SSO login: Throwing 502 Bad gateway error",
+        "gateway",
+        "app_pod_dex",
+        "devtroncd",
+    ),
+    (
+        "no user found and please login again",
+        "no_user",
+        "app_session",
+        "Add the user",
+    ),
+    (
+        "/dashboard/login?err=NO_USER",
+        "no_user",
+        "app_session",
+        "Add the user",
+    ),
+    (
+        "Failed to query provider \"https://devtron.example.com/orchestrator/api/dex\": Get \"https://devtron.example.com/orchestrator/api/dex/.well-known/openid-configuration\": dial tcp 203.0.113.7:443: i/o timeout",
+        "timeout",
+        "app_pod_dex",
+        "NAT",
+    ),
+    (
+        "Failed to query provider \"https://devtron.example.com/orchestrator/api/dex\": 404 Not Found: 404 page not found",
+        "not_found",
+        "app_pod_dex",
+        "/orchestrator",
+    ),
+    (
+        "Failed to query provider \"https://devtron.example.com/orchestrator/api/dex\": oidc: failed to decode provider discovery object: expected Content-Type = application/json, got \"text/html; charset=utf-8\": invalid character '<' looking for beginning of value",
+        "not_json",
+        "app_pod_dex",
+        "Route URL/api/dex to Dex",
+    ),
+    (
+        "Failed to query provider \"https://d.example.com/orchestrator/api/dex\": Get \"https://d.example.com/orchestrator/api/dex/.well-known/openid-configuration\": EOF",
+        "reset",
+        "app_pod_dex",
+        "PROXY protocol",
+    ),
+    (
+        "failed to get token: oauth2: cannot fetch token: 401 Unauthorized Response: {\"error\":\"invalid_client\",\"error_description\":\"Invalid client credentials.\"}",
+        "invalid_client",
+        "app_session",
+        "server.secretkey",
+    ),
+    (
+        "failed to initialize server: server: Failed to open connector oidc: failed to open connector: failed to create connector oidc: failed to get provider: Get \"https://idp.example.com/.well-known/openid-configuration\": dial tcp: lookup idp.example.com on 10.96.0.10:53: no such host",
+        "dns",
+        "dex_upstream",
+        "idp.example.com",
+    ),
+    (
+        "dex is not configured",
+        "dex_not_configured",
+        "app_pod_dex",
+        "SSO",
+    ),
+    (
+        "malformed Dex configuration found",
+        "malformed_dex_config",
+        "app_pod_dex",
+        "dexcheck check",
+    ),
+    (
+        "unknown app state abcdefghij",
+        "unknown_app_state",
+        "app_session",
+        "replica",
+    ),
+    // Argo CD
+    (
+        "Failed to query provider \"https://argocd.xyz.com/api/dex\": Get \"https://argocd-dex-server:5556/api/dex/.well-known/openid-configuration\": dial tcp 10.1.2.3:5556: connect: connection refused",
+        "refused",
+        "argo_rewrite",
+        "argocd-dex-server",
+    ),
+    (
+        "Failed to query provider \"https://<argocd_url>/api/dex\": 400 Bad Request: Client sent an HTTP request to an HTTPS server.",
+        "plain_to_tls",
+        "argo_rewrite",
+        "dexserver.disable.tls",
+    ),
+    (
+        "argocd: Failed to query provider \"https://argocd.mydomain.com/api/dex\"",
+        "query_provider",
+        "argo_rewrite",
+        "dexcheck check",
+    ),
+    (
+        "Failed to query provider <url>/api/dex: 503 Service Unavailable: upstream connect error or disconnect/reset before headers. reset reason: connection termination",
+        "gateway",
+        "argo_rewrite",
+        "appProtocol",
+    ),
+    (
+        "Failed to query provider \"https://argocd-url/api/dex\": 502 Bad Gateway",
+        "gateway",
+        "argo_rewrite",
+        "argocd-dex-server",
+    ),
+    (
+        "Failed to query provider \"https://argocd.example.com/api/dex\": 403 Forbidden:",
+        "forbidden",
+        "argo_rewrite",
+        "NO_PROXY=",
+    ),
+    (
+        "failed to query provider \"https://argocd.example.com/api/dex\": Get \"https://argocd-dex-server:5556/api/dex/.well-known/openid-configuration\": http: server gave HTTP response to HTTPS client",
+        "tls_to_plain",
+        "argo_rewrite",
+        "dex.server.plaintext",
+    ),
+    (
+        "invalid session: oidc: id token issued by a different provider, expected \"https://a.example.com/argo/api/dex\" got \"https://a.example.com/api/dex\"",
+        "different_provider",
+        "app_session",
+        "issuer",
+    ),
+    (
+        "invalid session: Failed to query provider \"https://XXXX/api/dex\": Get \"https://XXXX/api/dex/.well-known/openid-configuration\": x509: certificate signed by unknown authority",
+        "tls_unknown_ca",
+        "app_pod_dex",
+        "rootCA",
+    ),
+    (
+        "Failed to verify token: failed to verify token: Failed to query provider \"https://id.xxxx.xxx/auth/realms/master\": Get \"https://id.xxxx.xxx/auth/realms/master/.well-known/openid-configuration\": x509: certificate signed by unknown authority",
+        "tls_unknown_ca",
+        "app_pod_dex",
+        "CA",
+    ),
+    (
+        "tls: failed to verify certificate: x509: certificate signed by unknown authority",
+        "tls_unknown_ca",
+        "app_pod_dex",
+        "CA",
+    ),
+    (
+        "Invalid redirect URL: the protocol and host (including port) must match and the path must be within allowed URLs if provided",
+        "invalid_redirect",
+        "browser_app",
+        "origin the browser shows",
+    ),
+    (
+        "failed to verify app state: invalid return URL",
+        "invalid_redirect",
+        "browser_app",
+        "additionalUrls",
+    ),
+    (
+        "Failed to verify app state - got invalid redirectURL \"/\"",
+        "invalid_redirect",
+        "browser_app",
+        "2.4.7",
+    ),
+    (
+        "Bad Request Unregistered redirect_uri(\"http://localhost:8085/auth/callback\")",
+        "unregistered_redirect_uri",
+        "idp_callback",
+        "8085",
+    ),
+    // Dex
+    (
+        "Failed to parse authorization request: Unregistered redirect_uri (\"http://192.168.16.15:5555/callback\").",
+        "unregistered_redirect_uri",
+        "idp_callback",
+        "restart Dex",
+    ),
+    (
+        "Unregistered redirect_uri.",
+        "unregistered_redirect_uri",
+        "idp_callback",
+        "restart Dex",
+    ),
+    (
+        "Unregistered redirect_uri (\"/device/callback\").",
+        "unregistered_redirect_uri",
+        "idp_callback",
+        "/device/callback",
+    ),
+    (
+        "Invalid client_id (\"stag\").",
+        "invalid_client_id",
+        "idp_callback",
+        "dex.config",
+    ),
+    (
+        "Not found, invalid client_id (\"\")",
+        "invalid_client_id",
+        "idp_callback",
+        "dex.config",
+    ),
+    (
+        "Connector \"github\" returned error when creating callback: expected callback URL \"https://dex.jicomusic.com/callback\" did not match the URL in the config \"https://dex.jicomusic/callback\"",
+        "callback_mismatch",
+        "idp_callback",
+        "https://dex.jicomusic.com/callback",
+    ),
+    (
+        "failed to initialize server: server: Failed to open connector keycloak: failed to open connector: failed to create connector keycloak: failed to get provider: Get https://keycloak.subdomain.domain.com/auth/realms/my-realm/.well-known/openid-configuration: x509: certificate is valid for  *.subdomain.domain.com, not keycloak.subdomain.domain.com",
+        "tls_name_mismatch",
+        "dex_upstream",
+        "keycloak.subdomain.domain.com",
+    ),
+    (
+        "oidc: error loading userinfo: Get \"https://dex.company.my/userinfo\": tls: failed to verify certificate: x509: certificate signed by unknown authority",
+        "tls_unknown_ca",
+        "app_pod_dex",
+        "CA",
+    ),
+    (
+        "failed to get provider: Get /.well-known/openid-configuration: unsupported protocol scheme \"\"",
+        "no_url",
+        "dex_upstream",
+        "issuer",
+    ),
+    (
+        "failed to get provider: oidc: issuer did not match the issuer returned by provider, expected \"https://xxxxx.com\" got \"https://xxxxx.com/\"",
+        "issuer_mismatch",
+        "dex_upstream",
+        "byte for byte",
+    ),
+    (
+        "missing \"email_verified\" claim",
+        "email_verified",
+        "dex_upstream",
+        "insecureSkipEmailVerified",
+    ),
+    (
+        "missing \"name\" claim",
+        "missing_claim",
+        "dex_upstream",
+        "userNameKey",
+    ),
+    (
+        "Access to XMLHttpRequest at 'http://127.0.0.1:5556/dex/token' from origin 'http://127.0.0.1:3000' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header",
+        "cors",
+        "browser_app",
+        "allowedOrigins",
+    ),
+    (
+        "invalid_client - Invalid client credentials",
+        "invalid_client",
+        "app_session",
+        "secret",
+    ),
+    (
+        "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid or expired code parameter.\"}",
+        "invalid_grant",
+        "app_session",
+        "replica",
+    ),
+    (
+        "User session error.",
+        "session_lost",
+        "idp_callback",
+        "replica",
+    ),
+    (
+        "Requested resource does not exist.",
+        "session_lost",
+        "idp_callback",
+        "replica",
+    ),
+    (
+        "oidc: token is expired (Token Expiry: 2026-01-01 00:00:00 +0000 UTC)",
+        "expired_token",
+        "app_session",
+        "clock",
+    ),
+    (
+        "oidc: expected audience \"argo-cd\" got \"other\"",
+        "audience",
+        "app_session",
+        "argo-cd",
+    ),
+    (
+        "Authentication failed. Please contact your administrator or try again later.",
+        "callback_failed",
+        "dex_upstream",
+        "explain",
+    ),
+    (
+        "Error 400: redirect_uri_mismatch",
+        "idp_redirect_mismatch",
+        "idp_callback",
+        "/callback",
+    ),
+];
+
+#[test]
+fn every_reference_string_names_its_path_and_cause() {
+    let mut failures = Vec::new();
+    for (text, id, path, phrase) in CASES {
+        let (v, code) = explain(text);
+        let l = &v["lines"][0];
+        let all = l.to_string();
+        if code != 0 || l["id"] != *id || l["path"] != *path || !all.contains(phrase) {
+            failures.push(format!(
+                "{text}\n  want {id} / {path} / {phrase:?}\n  got  {} / {} (exit {code})",
+                l["id"], l["path"]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn three_pasted_lines_are_each_explained() {
+    let log = "2026-11-29T10:00:00Z ERROR Failed to query provider \"http://localhost:8082/orchestrator/api/dex\": Get \"http://localhost:8082/orchestrator/api/dex/.well-known/openid-configuration\": dial tcp [::1]:8082: connect: connection refused\n\
+               time=\"2026-11-29T10:00:01Z\" level=error msg=\"Failed to parse authorization request: Unregistered redirect_uri (\\\"http://localhost:8082/orchestrator/auth/callback\\\").\"\n\
+               Invalid redirect URL: the protocol and host (including port) must match and the path must be within allowed URLs if provided\n";
+    let (v, code) = explain(log);
+    assert_eq!(code, 0);
+    let ids: Vec<&str> = v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["refused", "unregistered_redirect_uri", "invalid_redirect"]
+    );
+    assert_eq!(v["summary"]["recognised"], 3);
+}
+
+#[test]
+fn unknown_text_is_not_recognised_and_exits_1() {
+    let out = cargo_bin_cmd!("dexcheck")
+        .args(["explain", "the coffee machine is empty"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not recognised"), "{text}");
+    let out = cargo_bin_cmd!("dexcheck")
+        .args(["explain"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "no text is a usage error");
+}

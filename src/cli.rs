@@ -30,6 +30,13 @@ pub enum Command {
     Demo(DemoArgs),
     /// Explain an error from a log: what failed, on which path, why, and the fix.
     Explain(ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: dexcheck man > dexcheck.1
+    Man,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -114,6 +121,9 @@ pub struct DemoArgs {
 pub enum OutputFormat {
     Table,
     Json,
+    Yaml,
+    Junit,
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -57,6 +57,27 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Some(Command::Serve(a)) => return serve::serve(&a),
         Some(Command::Demo(a)) => return serve::demo(&a),
         Some(Command::Explain(a)) => return explain_command(&a),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = Cli::command();
+            let name = if plugin {
+                "kubectl-dexcheck"
+            } else {
+                "dexcheck"
+            };
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, name, &mut buf);
+            write_stdout(&String::from_utf8_lossy(&buf));
+            return EXIT_OK;
+        }
+        Some(Command::Man) => {
+            let mut buf = Vec::new();
+            if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut buf) {
+                eprintln!("dexcheck man: {e}");
+                return EXIT_COULD_NOT_RUN;
+            }
+            write_stdout(&String::from_utf8_lossy(&buf));
+            return EXIT_OK;
+        }
         None => cli.check,
     };
     check(&args)
@@ -88,8 +109,16 @@ fn use_color(choice: ColorChoice) -> bool {
 fn check(args: &CheckArgs) -> i32 {
     let fail = |kind: &str, message: String, code: i32| {
         eprintln!("dexcheck: {message}");
-        if args.output == OutputFormat::Json {
-            write_stdout(&report::json::render_error(kind, &message, code));
+        match args.output {
+            OutputFormat::Json => write_stdout(&report::json::render_error(kind, &message, code)),
+            OutputFormat::Github => write_stdout(&format!(
+                "::error title=dexcheck::{}\n",
+                message
+                    .replace('%', "%25")
+                    .replace('\r', "%0D")
+                    .replace('\n', "%0A")
+            )),
+            _ => {}
         }
         code
     };
@@ -230,6 +259,25 @@ async fn check_async(args: &CheckArgs, fail: &dyn Fn(&str, String, i32) -> i32) 
     let rep = report::Report::new(&d, mode, code);
     let text = match args.output {
         OutputFormat::Json => report::json::render(&rep),
+        OutputFormat::Yaml => serde_saphyr::to_string(&rep).unwrap_or_default(),
+        OutputFormat::Junit => report::junit::render(&rep),
+        OutputFormat::Github => {
+            if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+                use std::io::Write as _;
+                let appended = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(report::github::step_summary(&rep).as_bytes()));
+                if let Err(e) = appended {
+                    eprintln!(
+                        "dexcheck: GITHUB_STEP_SUMMARY {}: {e}",
+                        std::path::Path::new(&path).display()
+                    );
+                }
+            }
+            report::github::render(&rep)
+        }
         OutputFormat::Table => {
             let color = use_color(args.color);
             colored::control::set_override(color);

@@ -460,3 +460,40 @@ fn argocd_server_reaches_dex_through_the_rewrite() {
         "http://argocd-dex-server:5556/api/dex/.well-known/openid-configuration"
     );
 }
+
+#[test]
+fn explain_from_cluster_reads_the_pods_logs() {
+    if !support::lab_or_skip("explain_from_cluster_reads_the_pods_logs") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let url = lab.pf_url();
+    let port = lab.pf_port;
+    let app_log = format!(
+        "{{\"level\":\"info\",\"msg\":\"starting\"}}\n{{\"level\":\"error\",\"msg\":\"Failed to query provider \\\"{url}/api/dex\\\": Get \\\"{url}/api/dex/.well-known/openid-configuration\\\": dial tcp [::1]:{port}: connect: connection refused\"}}\n{{\"level\":\"info\",\"msg\":\"healthy\"}}\n"
+    );
+    let dex_log = "time=\"2026-11-29T10:00:00Z\" level=info msg=\"listening (http) on 0.0.0.0:5556\"\ntime=\"2026-11-29T10:00:01Z\" level=error msg=\"Failed to parse authorization request: Unregistered redirect_uri (\\\"http://localhost:8080/orchestrator/auth/callback\\\").\"\n";
+    if let Ok(mut m) = lab.state.logs.lock() {
+        m.insert(format!("devtroncd/{APP_POD}"), app_log);
+        m.insert(format!("devtroncd/{DEX_POD}"), dex_log.to_string());
+    }
+    let mut c = lab.in_ws(BIN);
+    c.args(["explain", "--from-cluster", "-o", "json", "--kubeconfig"])
+        .arg(&lab.kubeconfig);
+    let o = c.output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids: Vec<&str> = v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["refused", "unregistered_redirect_uri"], "{v:#}");
+    assert_eq!(v["lines"][0]["path"], "app_pod_dex");
+}

@@ -1,6 +1,8 @@
 //! Renderers: each draws a [`Diagnosis`]; none decides anything.
 
+pub mod github;
 pub mod json;
+pub mod junit;
 pub mod table;
 
 use serde::Serialize;

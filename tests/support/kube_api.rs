@@ -41,6 +41,8 @@ pub struct State {
     pub image_path: Mutex<String>,
     /// `PATH` for commands exec'd in an ephemeral container (a busybox-like debug image).
     pub debug_image_path: Mutex<String>,
+    /// Container logs per `namespace/pod`.
+    pub logs: Mutex<HashMap<String, String>>,
 }
 
 impl State {
@@ -266,6 +268,28 @@ async fn route(mut req: Request<Incoming>, state: Arc<State>) -> Resp {
                 .unwrap_or_default();
             let patch: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             patch_ephemeral(&state, &ns, name, &patch)
+        }
+        (&Method::GET, ["pods", name, "log"]) => {
+            if find_pod(&state, &ns, name).is_none() {
+                return pod_not_found(name);
+            }
+            let tail: Option<usize> = query(&req)
+                .iter()
+                .find(|(k, _)| k == "tailLines")
+                .and_then(|(_, v)| v.parse().ok());
+            let text = state
+                .logs
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&format!("{ns}/{name}")).cloned())
+                .unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let from = tail.map(|t| lines.len().saturating_sub(t)).unwrap_or(0);
+            Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "text/plain")
+                .body(Full::new(Bytes::from(lines[from..].join("\n"))))
+                .unwrap_or_default()
         }
         (&Method::GET | &Method::POST, ["pods", name, "exec"]) => {
             let name = name.to_string();

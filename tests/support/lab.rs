@@ -126,6 +126,7 @@ impl Lab {
                 pod_netns: pod.clone(),
                 image_path: Mutex::new(String::new()),
                 debug_image_path: Mutex::new(String::new()),
+                logs: Mutex::new(Default::default()),
             }),
             issuer: Arc::new(RwLock::new(String::new())),
             dir,

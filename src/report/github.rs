@@ -1,0 +1,108 @@
+//! `-o github`: workflow commands (`::error title=…::…`, `::warning …`) for every failing or
+//! warning check, and, when `$GITHUB_STEP_SUMMARY` is set, a Markdown matrix appended to it.
+
+use std::fmt::Write;
+
+use super::Report;
+use crate::plan::predict::Status;
+
+/// Escaping for a command's message (GitHub's toolkit `escapeData`).
+fn data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escaping for a property value (`escapeProperty`).
+fn property(s: &str) -> String {
+    data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+pub fn render(report: &Report) -> String {
+    let d = report.diagnosis;
+    let mut out = String::new();
+    for c in &d.checks {
+        let level = match c.status {
+            Status::Fail => "error",
+            Status::Warn => "warning",
+            _ => continue,
+        };
+        let mut msg = c.error.clone().unwrap_or_else(|| c.message.clone());
+        if c.error.is_some() {
+            msg = format!("{msg}\n{}", c.message);
+        }
+        if let Some(r) = &c.remedy {
+            msg = format!("{msg}\nFix: {r}");
+        }
+        let title = format!("dexcheck {}: {} ({})", c.id, c.title, c.vantage.label());
+        let file = if d.source.starts_with('<') || d.source.contains("(live)") {
+            String::new()
+        } else {
+            format!("file={},", property(&d.source))
+        };
+        let _ = writeln!(
+            out,
+            "::{level} {file}title={}::{}",
+            property(&title),
+            data(&msg)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "::notice title={}::{}",
+        property("dexcheck verdict"),
+        data(&format!(
+            "{} — {} passed, {} warnings, {} failed, exit {}",
+            d.verdict.summary,
+            report.summary.passed,
+            report.summary.warnings,
+            report.summary.failed,
+            report.summary.exit_code
+        ))
+    );
+    out
+}
+
+/// The Markdown matrix for `$GITHUB_STEP_SUMMARY`.
+pub fn step_summary(report: &Report) -> String {
+    let d = report.diagnosis;
+    let icon = |s: Status| match s {
+        Status::Pass => "✅",
+        Status::Warn => "⚠️",
+        Status::Fail => "❌",
+        Status::Unknown => "❔",
+        Status::Skip => "⏭️",
+    };
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### dexcheck: {}\n",
+        cell(d.url.as_deref().unwrap_or("(no URL)"))
+    );
+    let _ = writeln!(out, "| | Path | From | Result |\n|---|---|---|---|");
+    for c in d.checks.iter().filter(|c| c.matrix) {
+        let result = match c.status {
+            Status::Pass => "ok".to_string(),
+            _ => c
+                .class
+                .clone()
+                .unwrap_or_else(|| format!("{:?}", c.status).to_lowercase()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            icon(c.status),
+            cell(&c.title),
+            c.vantage.label(),
+            cell(&result)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n**{}** {}\n",
+        icon(d.verdict.status),
+        cell(&d.verdict.summary)
+    );
+    out
+}

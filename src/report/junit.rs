@@ -1,0 +1,138 @@
+//! `-o junit`: one test suite per vantage, one test case per check. Failures are failures,
+//! skipped and "needs a live check" are skipped, warnings pass with a `warning` property.
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+use super::Report;
+use crate::diagnosis::Check;
+use crate::plan::predict::Status;
+
+fn secs(ms: Option<u64>) -> String {
+    format!("{:.3}", ms.unwrap_or(0) as f64 / 1000.0)
+}
+
+fn details(c: &Check) -> String {
+    let mut d = vec![format!("why: {}", c.message)];
+    if let Some(u) = &c.url {
+        d.push(format!("url: {u}"));
+    }
+    if let (Some(e), Some(a)) = (&c.expected, &c.actual) {
+        d.push(format!("expected: {e}"));
+        d.push(format!("actual: {a}"));
+    }
+    if let Some(e) = &c.error {
+        d.push(format!("error: {e}"));
+    }
+    if let Some(r) = &c.remedy {
+        d.push(format!("fix: {r}"));
+    }
+    d.join("\n")
+}
+
+pub fn render(report: &Report) -> String {
+    let d = report.diagnosis;
+    let mut vantages: Vec<&str> = Vec::new();
+    for c in &d.checks {
+        if !vantages.contains(&c.vantage.label()) {
+            vantages.push(c.vantage.label());
+        }
+    }
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    let count =
+        |pred: &dyn Fn(&Check) -> bool| d.checks.iter().filter(|c| pred(c)).count().to_string();
+    let total_ms: u64 = d
+        .checks
+        .iter()
+        .filter_map(|c| c.duration_ms)
+        .max()
+        .unwrap_or(0);
+    let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
+    let mut root = BytesStart::new("testsuites");
+    root.push_attribute(("name", "dexcheck"));
+    root.push_attribute(("tests", d.checks.len().to_string().as_str()));
+    root.push_attribute(("failures", count(&|c| c.status == Status::Fail).as_str()));
+    root.push_attribute((
+        "skipped",
+        count(&|c| matches!(c.status, Status::Skip | Status::Unknown)).as_str(),
+    ));
+    root.push_attribute(("time", secs(Some(total_ms)).as_str()));
+    let _ = w.write_event(Event::Start(root));
+    for v in vantages {
+        let cases: Vec<&Check> = d.checks.iter().filter(|c| c.vantage.label() == v).collect();
+        let mut suite = BytesStart::new("testsuite");
+        suite.push_attribute(("name", v));
+        suite.push_attribute(("tests", cases.len().to_string().as_str()));
+        suite.push_attribute((
+            "failures",
+            cases
+                .iter()
+                .filter(|c| c.status == Status::Fail)
+                .count()
+                .to_string()
+                .as_str(),
+        ));
+        suite.push_attribute((
+            "skipped",
+            cases
+                .iter()
+                .filter(|c| matches!(c.status, Status::Skip | Status::Unknown))
+                .count()
+                .to_string()
+                .as_str(),
+        ));
+        let _ = w.write_event(Event::Start(suite));
+        for c in cases {
+            let mut case = BytesStart::new("testcase");
+            case.push_attribute((
+                "classname",
+                format!("dexcheck.{}", c.vantage.label().replace(' ', "_")).as_str(),
+            ));
+            case.push_attribute(("name", format!("{}: {}", c.id, c.title).as_str()));
+            case.push_attribute(("time", secs(c.duration_ms).as_str()));
+            let _ = w.write_event(Event::Start(case));
+            let mut props: Vec<(&str, String)> = vec![("observed", c.observed.to_string())];
+            if let Some(class) = &c.class {
+                props.push(("class", class.clone()));
+            }
+            if c.status == Status::Warn {
+                props.push(("warning", c.message.clone()));
+            }
+            let _ = w.write_event(Event::Start(BytesStart::new("properties")));
+            for (k, val) in props {
+                let mut p = BytesStart::new("property");
+                p.push_attribute(("name", k));
+                p.push_attribute(("value", val.as_str()));
+                let _ = w.write_event(Event::Empty(p));
+            }
+            let _ = w.write_event(Event::End(BytesEnd::new("properties")));
+            match c.status {
+                Status::Fail => {
+                    let mut f = BytesStart::new("failure");
+                    f.push_attribute(("type", c.class.as_deref().unwrap_or("failure")));
+                    f.push_attribute(("message", c.error.as_deref().unwrap_or(&c.message)));
+                    let _ = w.write_event(Event::Start(f));
+                    let _ = w.write_event(Event::Text(BytesText::new(&details(c))));
+                    let _ = w.write_event(Event::End(BytesEnd::new("failure")));
+                }
+                Status::Skip | Status::Unknown => {
+                    let mut sk = BytesStart::new("skipped");
+                    sk.push_attribute(("message", c.message.as_str()));
+                    let _ = w.write_event(Event::Empty(sk));
+                }
+                Status::Warn => {
+                    let _ = w.write_event(Event::Start(BytesStart::new("system-out")));
+                    let _ = w.write_event(Event::Text(BytesText::new(&details(c))));
+                    let _ = w.write_event(Event::End(BytesEnd::new("system-out")));
+                }
+                Status::Pass => {}
+            }
+            let _ = w.write_event(Event::End(BytesEnd::new("testcase")));
+        }
+        let _ = w.write_event(Event::End(BytesEnd::new("testsuite")));
+    }
+    let _ = w.write_event(Event::End(BytesEnd::new("testsuites")));
+    let mut out = String::from_utf8(w.into_inner()).unwrap_or_default();
+    out.push('\n');
+    out
+}

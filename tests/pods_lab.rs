@@ -497,3 +497,75 @@ fn explain_from_cluster_reads_the_pods_logs() {
     assert_eq!(ids, ["refused", "unregistered_redirect_uri"], "{v:#}");
     assert_eq!(v["lines"][0]["path"], "app_pod_dex");
 }
+
+/// The remedy `check` prints for the seed's two failures, applied on the lab, turns every row
+/// green.
+#[test]
+fn the_printed_remedies_turn_the_seeds_cases_green() {
+    if !support::lab_or_skip("the_printed_remedies_turn_the_seeds_cases_green") {
+        return;
+    }
+    // The port-forward case.
+    let mut lab = Lab::start().expect("lab");
+    let r = dexcheck(&lab, &[]);
+    let fix = r.check("pod.discovery")["remedy"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        fix.contains("port-forward svc/devtron-service 8080:80")
+            && fix.contains("http://localhost:8080/orchestrator"),
+        "{fix}"
+    );
+    lab.forward(8080).expect("port-forward 8080");
+    lab.set_url("http://localhost:8080/orchestrator");
+    let r = dexcheck(&lab, &[]);
+    r.all_pass(EVERY_ROW);
+    assert_eq!(r.code, 0);
+    drop(lab);
+
+    // The cluster.local case: the browser on the port-forward, URL the in-cluster name.
+    let mut lab = Lab::start().expect("lab");
+    lab.set_url(&format!("http://{SERVICE_NAME}/orchestrator"));
+    let browser = lab.pf_url();
+    let r = dexcheck(&lab, &["--browser-url", &browser]);
+    let fix = r.check("browser.return_url")["remedy"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        fix.contains("port-forward svc/devtron-service 8080:80")
+            && fix.contains("http://localhost:8080/orchestrator"),
+        "{fix}"
+    );
+    lab.forward(8080).expect("port-forward 8080");
+    lab.set_url("http://localhost:8080/orchestrator");
+    let r = dexcheck(&lab, &["--browser-url", "http://localhost:8080"]);
+    r.all_pass(EVERY_ROW);
+    assert_eq!(r.code, 0);
+}
+
+#[test]
+fn a_name_the_pod_cannot_resolve_gets_the_dns_remedies_with_its_name() {
+    if !support::lab_or_skip("a_name_the_pod_cannot_resolve_gets_the_dns_remedies_with_its_name") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    lab.put_devtron_secret("http://devtron.unknown.test/orchestrator");
+    let r = dexcheck(&lab, &[]);
+    let pod = r.check("pod.discovery");
+    assert_eq!(pod["class"], "dns", "{pod:#}");
+    assert_eq!(pod["observed"], true);
+    assert!(
+        pod["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("dial tcp: lookup devtron.unknown.test on 127.0.0.1:53: no such host"),
+        "{pod:#}"
+    );
+    let fix = pod["remedy"].as_str().unwrap();
+    assert!(
+        fix.contains("rewrite name exact devtron.unknown.test") && fix.contains("hostAliases"),
+        "{fix}"
+    );
+}

@@ -67,7 +67,7 @@ fn no_output_format_shows_a_secret() {
                 "http://x/%0d",
             ][..],
         ] {
-            for output in ["table", "json"] {
+            for output in ["table", "json", "yaml", "junit", "github"] {
                 let out = cargo_bin_cmd!("dexcheck")
                     .args(["check", fixture, "--offline", "-o", output])
                     .args(extra)
@@ -110,7 +110,7 @@ fn no_error_path_shows_a_secret() {
             }
             let path = dir.path().join(format!("broken-{i}.yaml"));
             std::fs::write(&path, b).unwrap();
-            for output in ["table", "json"] {
+            for output in ["table", "json", "yaml", "junit", "github"] {
                 let out = cargo_bin_cmd!("dexcheck")
                     .arg("check")
                     .arg(&path)

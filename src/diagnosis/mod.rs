@@ -839,10 +839,22 @@ fn remedy_redirect(
         App::Argocd => "",
     };
     match (v.rule, origin) {
-        (redirect::Rule::Host | redirect::Rule::Scheme, Some(o)) => format!(
-            "Set URL to the origin the browser uses: {}{suffix} — and make sure the app pod can reach that same address",
-            o.origin
-        ),
+        (redirect::Rule::Host | redirect::Rule::Scheme, Some(o)) => {
+            let loopback = GoUrl::parse(&o.origin)
+                .is_ok_and(|u| host_kind(u.hostname()) == HostKind::Loopback);
+            if app == App::Devtron && loopback {
+                // The browser is on a port-forward: only local port 8080 serves both sides.
+                format!(
+                    "One address must serve the browser and the pod. Through a port-forward that is local port 8080: {}. Or an ingress host both resolve, as URL https://HOST/orchestrator",
+                    crate::remedy::port_forward_8080()
+                )
+            } else {
+                format!(
+                    "Set URL to the origin the browser uses: {}{suffix} — and make sure the app pod can reach that same address (CoreDNS rewrite or hostAliases)",
+                    o.origin
+                )
+            }
+        }
         (redirect::Rule::HostDefaultPort, _) => "Remove the explicit default port from URL".into(),
         (redirect::Rule::HostCase, _) => "Write URL's host in lower case".into(),
         (redirect::Rule::PathTrailingSlash, _) => "Remove the trailing slash from URL".into(),

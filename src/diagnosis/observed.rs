@@ -166,6 +166,39 @@ fn remedy(app: App, o: &Observation, base: Option<&(String, u16)>) -> Option<Str
         .and_then(|u| u.port_or_known_default())
         .unwrap_or(80);
     let class = o.outcome.class.as_deref()?;
+    // From inside a pod the same classes call for other fixes.
+    if o.id.starts_with("pod.") {
+        let loopback =
+            crate::plan::predict::host_kind(&host) == crate::plan::predict::HostKind::Loopback;
+        let r = match class {
+            "refused" if loopback && app == App::Devtron => {
+                Some(crate::remedy::port_forward_8080())
+            }
+            "dns" | "connect_timeout" | "unreachable" | "reset" => Some(format!(
+                "Make {host} reach the ingress from inside the cluster: {}; or per Deployment: {}",
+                crate::remedy::coredns_rewrite(&host),
+                crate::remedy::host_aliases(app, &host)
+            )),
+            "proxy" => Some(crate::remedy::no_proxy(app, Some(&host))),
+            "http_to_https" if app == App::Argocd => Some(crate::remedy::argocd_tls_pair(false)),
+            "issuer_mismatch" | "http_status(404)" => Some(format!(
+                "Dex runs with another issuer than URL implies: save the SSO config again, then restart: {}",
+                crate::remedy::restart(app)
+            )),
+            c if c.starts_with("http_status(5") && app == App::Argocd => {
+                Some(crate::remedy::app_protocol_tcp(app))
+            }
+            _ => None,
+        };
+        if r.is_some() {
+            return r;
+        }
+    }
+    if o.id.starts_with("dexpod.") && class == "dns" {
+        return Some(format!(
+            "Dex's pod cannot resolve {host}: make the IdP's name resolvable in the cluster (CoreDNS forward or stub domain for its zone), then restart Dex"
+        ));
+    }
     let (ns, svc, svc_port) = match app {
         App::Devtron => ("devtroncd", "devtron-service", 80),
         App::Argocd => ("argocd", "argocd-server", 443),

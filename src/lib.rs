@@ -166,13 +166,23 @@ async fn check_async(args: &CheckArgs, fail: &dyn Fn(&str, String, i32) -> i32) 
         Some(file) => match setup::load(file, args.url.as_deref(), args.app.app()) {
             Ok(s) => {
                 // With a file and a cluster, the cluster's copy is what the app runs with.
-                if let Some(client) = &client
-                    && let Ok(live) =
-                        cluster::live_config(client, Some(s.app), args.namespace.as_deref()).await
-                {
-                    internal_from_cluster = live.internal_dex.clone();
-                    live_copy =
-                        setup::load_str(&live.source, &live.text, None, Some(live.app)).ok();
+                if let Some(client) = &client {
+                    match cluster::live_config(client, Some(s.app), args.namespace.as_deref()).await
+                    {
+                        Ok(live) => {
+                            internal_from_cluster = live.internal_dex.clone();
+                            live_copy = match setup::load_str(
+                                &live.source,
+                                &live.text,
+                                None,
+                                Some(live.app),
+                            ) {
+                                Ok(l) => Some(Ok(l)),
+                                Err(e) => Some(Err(e.to_string())),
+                            };
+                        }
+                        Err(e) => live_copy = Some(Err(e.to_string())),
+                    }
                 }
                 s
             }
@@ -222,8 +232,10 @@ async fn check_async(args: &CheckArgs, fail: &dyn Fn(&str, String, i32) -> i32) 
         auto_candidates: args.auto_candidates.is_some(),
     };
     let mut d = diagnosis::diagnose(&setup, &opts);
-    if let Some(live) = &live_copy {
-        diagnosis::drift(&mut d, &setup, live);
+    match &live_copy {
+        Some(Ok(live)) => diagnosis::drift(&mut d, &setup, live),
+        Some(Err(why)) => diagnosis::drift_not_checked(&mut d, why),
+        None => {}
     }
     let mode = if args.offline {
         "offline"

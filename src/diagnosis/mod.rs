@@ -2,7 +2,7 @@
 
 mod observed;
 
-pub use observed::{apply_observations, drift, merge, note_pods_not_run};
+pub use observed::{apply_observations, drift, drift_not_checked, merge, note_pods_not_run};
 
 use serde::Serialize;
 

@@ -400,3 +400,20 @@ pub fn drift(d: &mut Diagnosis, file: &crate::setup::Setup, live: &crate::setup:
         );
     }
 }
+
+/// The file could not be compared with the cluster's copy: say why, so silence is not agreement.
+pub fn drift_not_checked(d: &mut Diagnosis, why: &str) {
+    d.checks.push(Check::new(
+        "drift.not_checked",
+        "file and cluster agree",
+        Vantage::Config,
+        Outcome {
+            status: Status::Skip,
+            class: None,
+            go_error: None,
+            note: format!(
+                "the cluster's live config could not be read to compare with the file: {why}"
+            ),
+        },
+    ));
+}

@@ -18,10 +18,11 @@ pub struct ProxyEnv {
     pub https_proxy: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_proxy: Option<String>,
+    /// The values as set, credentials included: redacted in Debug, never serialised.
     #[serde(skip)]
-    raw_http: Option<String>,
+    raw_http: Option<crate::secret::Secret>,
     #[serde(skip)]
-    raw_https: Option<String>,
+    raw_https: Option<crate::secret::Secret>,
 }
 
 fn env_any(names: &[&str], get: &dyn Fn(&str) -> Option<String>) -> Option<String> {
@@ -58,8 +59,8 @@ impl ProxyEnv {
             http_proxy: raw_http.as_deref().map(redact_userinfo),
             https_proxy: raw_https.as_deref().map(redact_userinfo),
             no_proxy,
-            raw_http,
-            raw_https,
+            raw_http: raw_http.map(crate::secret::Secret::new),
+            raw_https: raw_https.map(crate::secret::Secret::new),
         }
     }
 
@@ -71,8 +72,8 @@ impl ProxyEnv {
     /// URL's host without brackets.
     pub fn proxy_for(&self, scheme: &str, host: &str, port: Option<u16>) -> Option<String> {
         let raw = match scheme {
-            "http" => self.raw_http.as_deref()?,
-            "https" => self.raw_https.as_deref()?,
+            "http" => self.raw_http.as_ref()?.expose(),
+            "https" => self.raw_https.as_ref()?.expose(),
             _ => return None,
         };
         let port = port.or(match scheme {

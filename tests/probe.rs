@@ -323,6 +323,11 @@ fn redirect_loop_is_named_with_its_hops() {
         .clone();
     assert!(hops.len() >= 2 && hops.len() <= 6, "{hops:?}");
     assert!(hops[0].as_str().unwrap().starts_with("302 → "), "{hops:?}");
+    let msg = r.check("browser.discovery")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("go round in a circle"), "{msg}");
 }
 
 #[test]

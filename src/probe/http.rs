@@ -315,7 +315,7 @@ pub async fn fetch(s: &Settings, req: &Request) -> Fetched {
             ctx.elapsed = start.elapsed();
             out.elapsed = ctx.elapsed;
             out.result = Err(if e.is_redirect() {
-                redirect_failure(&out.hops)
+                redirect_failure(parsed.as_str(), &out.hops)
             } else {
                 let f = classify(&e, &ctx);
                 if scheme == "http" && matches!(f.class, Class::Other | Class::Reset) {
@@ -376,18 +376,18 @@ pub async fn fetch(s: &Settings, req: &Request) -> Fetched {
     out
 }
 
-fn redirect_failure(hops: &[String]) -> Failure {
-    let looped = hops
+/// The policy stops on a repeated URL (a loop) or after [`MAX_REDIRECTS`]: say which.
+fn redirect_failure(start: &str, hops: &[String]) -> Failure {
+    let targets: Vec<&str> = hops
+        .iter()
+        .filter_map(|h| h.split_once(" → ").map(|(_, u)| u))
+        .collect();
+    let looped = targets
         .last()
-        .and_then(|l| l.split_once(" → ").map(|(_, u)| u.to_string()))
-        .is_some_and(|last| {
-            hops[..hops.len() - 1]
-                .iter()
-                .any(|h| h.ends_with(&format!(" → {last}")))
-                || hops.len() <= MAX_REDIRECTS
-        });
+        .is_some_and(|last| *last == start || targets[..targets.len() - 1].contains(last));
     Failure::new(
         Class::RedirectLoop,
+        // What a Go client (Devtron, Argo CD) logs when it gives up (after 10).
         "stopped after 10 redirects",
         if looped {
             format!("the redirects go round in a circle: {}", hops.join(", "))

@@ -582,3 +582,33 @@ fn discovery_differing_from_dex_is_a_finding_per_field() {
         "only differences are findings"
     );
 }
+
+#[test]
+fn a_working_proxy_that_cannot_reach_loopback_does_not_block() {
+    // The test server doubles as a forward proxy for plain HTTP (it answers absolute-form
+    // requests by path): the target passes through it, the control cannot be reached through it.
+    let web = Web::new();
+    let a = web.http(|a| {
+        dex_routes(&format!(
+            "http://sso.test:{}/orchestrator/api/dex",
+            a.port()
+        ))
+    });
+    let proxy = format!("http://127.0.0.1:{}", a.port());
+    let pin = format!("sso.test:{}:127.0.0.1", a.port());
+    let r = run_with(
+        &format!("http://sso.test:{}/orchestrator", a.port()),
+        &["--resolve", &pin],
+        &[("HTTP_PROXY", &proxy)],
+    );
+    let t = r.check("browser.discovery");
+    assert_eq!(
+        (t["status"].as_str(), t["proxy"].as_str()),
+        (Some("pass"), Some(proxy.as_str())),
+        "{t:#}"
+    );
+    let c = r.check("control.discovery");
+    assert_eq!(c["status"], "warn", "{c:#}");
+    assert!(c["message"].as_str().unwrap().contains("the proxy works"));
+    assert_ne!(r.report["verdict"]["blocking_check"], "control.discovery");
+}

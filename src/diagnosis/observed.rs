@@ -116,6 +116,24 @@ fn blame_workstation(d: &mut Diagnosis) {
     else {
         return;
     };
+    // The target reached through the same proxy and answered: the proxy works, it just cannot
+    // reach this machine's loopback. Not a blocker; say so and leave the verdict to the target.
+    let target_ok_via_same_proxy = c.proxy.is_some()
+        && d.checks
+            .iter()
+            .any(|t| t.id == "browser.discovery" && t.status == Status::Pass && t.proxy == c.proxy);
+    if target_ok_via_same_proxy {
+        let id = c.id.clone();
+        if let Some(c) = d.checks.iter_mut().find(|x| x.id == id) {
+            c.status = Status::Warn;
+            c.message = format!(
+                "{} — but the target answered through the same proxy, so the proxy works; it only cannot reach this machine's loopback (add localhost to NO_PROXY to make the control meaningful)",
+                c.message
+            );
+        }
+        d.verdict = verdict(&d.checks);
+        return;
+    }
     let cause = match &c.proxy {
         Some(p) => format!(
             "the proxy {p} from HTTP(S)_PROXY is in the way; set NO_PROXY (e.g. NO_PROXY=localhost,127.0.0.1,.svc) or fix the proxy"

@@ -83,6 +83,29 @@ pub fn run(args: Vec<OsString>) -> i32 {
     check(&args)
 }
 
+/// The async runtime every command runs on. The process's one rustls crypto provider (ring,
+/// STACK.md) is installed first; a second call is harmless.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("could not start the async runtime: {e}"))
+}
+
+/// Reports a run that could not produce a report: stderr always, and the error in the
+/// machine formats that have one. Returns `code`.
+fn report_error(prefix: &str, output: OutputFormat, kind: &str, message: &str, code: i32) -> i32 {
+    eprintln!("{prefix}: {message}");
+    match output {
+        OutputFormat::Json => write_stdout(&report::json::render_error(kind, message, code)),
+        OutputFormat::Github => write_stdout(&report::github::error_command(message)),
+        _ => {}
+    }
+    code
+}
+
 fn write_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     // A closed pipe (`dexcheck … | head`) is not an error worth a panic.
@@ -108,35 +131,11 @@ fn use_color(choice: ColorChoice) -> bool {
 
 fn check(args: &CheckArgs) -> i32 {
     let fail = |kind: &str, message: String, code: i32| {
-        eprintln!("dexcheck: {message}");
-        match args.output {
-            OutputFormat::Json => write_stdout(&report::json::render_error(kind, &message, code)),
-            OutputFormat::Github => write_stdout(&format!(
-                "::error title=dexcheck::{}\n",
-                message
-                    .replace('%', "%25")
-                    .replace('\r', "%0D")
-                    .replace('\n', "%0A")
-            )),
-            _ => {}
-        }
-        code
+        report_error("dexcheck", args.output, kind, &message, code)
     };
-    // One crypto provider for the whole process (STACK.md): ring. A second call is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            return fail(
-                "internal",
-                format!("could not start the async runtime: {e}"),
-                EXIT_COULD_NOT_RUN,
-            );
-        }
+        Err(e) => return fail("internal", e, EXIT_COULD_NOT_RUN),
     };
     let code = runtime.block_on(check_async(args, &fail));
     runtime.shutdown_background();
@@ -449,22 +448,19 @@ async fn live(
 
 fn explain_command(args: &cli::ExplainArgs) -> i32 {
     let json = args.output == OutputFormat::Json;
+    // Only JSON has an error document; the other formats fall back to the text report.
+    let error_format = if json {
+        OutputFormat::Json
+    } else {
+        OutputFormat::Table
+    };
     let fail = |kind: &str, message: String, code: i32| {
-        eprintln!("dexcheck explain: {message}");
-        if json {
-            write_stdout(&report::json::render_error(kind, &message, code));
-        }
-        code
+        report_error("dexcheck explain", error_format, kind, &message, code)
     };
     let (text, source) = if args.from_cluster {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let rt = match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-        {
+        let rt = match runtime() {
             Ok(r) => r,
-            Err(e) => return fail("internal", e.to_string(), EXIT_COULD_NOT_RUN),
+            Err(e) => return fail("internal", e, EXIT_COULD_NOT_RUN),
         };
         let target = cluster::Target {
             kubeconfig: args.kubeconfig.clone(),

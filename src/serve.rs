@@ -10,19 +10,10 @@ use crate::provider::Provider;
 use crate::provider::config::{self, Client, Config, Connector, ConnectorKind, OidcConnector};
 use crate::secret::Secret;
 use crate::setup::{self, App};
-use crate::{EXIT_COULD_NOT_RUN, EXIT_INPUT, EXIT_OK};
+use crate::{EXIT_COULD_NOT_RUN, EXIT_INPUT, EXIT_OK, runtime};
 
 /// The default client's secret when none is given.
 pub const DEFAULT_CLIENT_SECRET: &str = "argo-cd-secret";
-
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("could not start the async runtime: {e}"))
-}
 
 fn connector_from(c: &setup::Connector) -> Result<Connector, String> {
     let kind = match c.kind.as_str() {

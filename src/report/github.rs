@@ -18,6 +18,11 @@ fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// A run that could not check anything, as one `::error` command.
+pub fn error_command(message: &str) -> String {
+    format!("::error title=dexcheck::{}\n", data(message))
+}
+
 pub fn render(report: &Report) -> String {
     let d = report.diagnosis;
     let mut out = String::new();

@@ -547,12 +547,14 @@ fn orchestrator_rooted(base: Option<&GoUrl>) -> bool {
     base.is_some_and(|b| b.path.trim_end_matches('/') == "/orchestrator")
 }
 
-fn query_provider_error(app: App, issuer: &str, get: &str, err: &str) -> String {
+/// The app's log line for a failed discovery: `Failed to query provider "ISSUER": Get "URL": err`
+/// (Argo CD ≥ 3.1 lower-cases it). HTTP status and go-oidc errors stand without the `Get` part.
+pub(crate) fn query_provider_error(app: App, issuer: &str, get: &str, err: &str) -> String {
     let head = match app {
         App::Devtron => "Failed to query provider",
         App::Argocd => "failed to query provider",
     };
-    if err.starts_with("404 ") {
+    if err.starts_with("oidc:") || err.starts_with(|c: char| c.is_ascii_digit()) {
         format!("{head} {issuer:?}: {err}")
     } else {
         format!("{head} {issuer:?}: Get {get:?}: {err}")

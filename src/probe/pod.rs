@@ -584,18 +584,6 @@ pub struct PodRun {
     pub notes: Vec<String>,
 }
 
-fn query_provider(app: crate::setup::App, issuer: &str, url: &str, go: &str) -> String {
-    let head = match app {
-        crate::setup::App::Devtron => "Failed to query provider",
-        crate::setup::App::Argocd => "failed to query provider",
-    };
-    if go.starts_with("oidc:") || go.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-        format!("{head} {issuer:?}: {go}")
-    } else {
-        format!("{head} {issuer:?}: Get {url:?}: {go}")
-    }
-}
-
 /// The pod's resolver and proxy settings, for the report (proxy credentials removed).
 fn environment(r: &Report) -> String {
     let mut parts = Vec::new();
@@ -770,7 +758,9 @@ pub async fn run(
             };
             let d = cls(0);
             let disc_ok = d.class.is_none();
-            let wrap = |url: String| move |go: &str| query_provider(t.app, &e.issuer, &url, go);
+            let wrap = |url: String| {
+                move |go: &str| crate::diagnosis::query_provider_error(t.app, &e.issuer, &url, go)
+            };
             run.observations.push(observation(
                 "pod.discovery",
                 "app pod → Dex discovery",

@@ -102,11 +102,7 @@ pub struct Response {
 impl Response {
     /// Go's `resp.Status`: `404 Not Found`.
     pub fn status_line(&self) -> String {
-        let reason = reqwest::StatusCode::from_u16(self.status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("");
-        format!("{} {reason}", self.status).trim_end().to_string()
+        status_line(self.status)
     }
 
     /// The body as text, shortened for a message.
@@ -137,7 +133,17 @@ fn dial_addr(ip: IpAddr, port: u16) -> String {
     SocketAddr::new(ip, port).to_string()
 }
 
-fn host_of(u: &url::Url) -> String {
+/// Go's `resp.Status` for a code: `404 Not Found`.
+pub fn status_line(code: u16) -> String {
+    let reason = reqwest::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("{code} {reason}").trim_end().to_string()
+}
+
+/// A URL's host without IPv6 brackets, as Go's `Hostname()`.
+pub fn host_of(u: &url::Url) -> String {
     match u.host() {
         Some(url::Host::Ipv6(a)) => a.to_string(),
         Some(h) => h.to_string(),
@@ -257,8 +263,7 @@ pub async fn fetch(s: &Settings, req: &Request) -> Fetched {
     let remaining = timeout
         .saturating_sub(start.elapsed())
         .max(Duration::from_millis(50));
-    let env = s.proxy.clone();
-    let mut builder = reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .user_agent(concat!("dexcheck/", env!("CARGO_PKG_VERSION")))
         .http1_only()
         .pool_max_idle_per_host(0)
@@ -273,14 +278,8 @@ pub async fn fetch(s: &Settings, req: &Request) -> Fetched {
         .timeout(remaining)
         .redirect(policy)
         .dns_resolver(s.resolver.clone())
-        .tls_backend_preconfigured(s.tls.clone())
-        .no_proxy();
-    if !env.is_empty() {
-        builder = builder.proxy(reqwest::Proxy::custom(move |u| {
-            env.proxy_for(u.scheme(), &host_of(u), u.port())
-        }));
-    }
-    let client = match builder.build() {
+        .tls_backend_preconfigured(s.tls.clone());
+    let client = match s.proxy.configure(builder).build() {
         Ok(c) => c,
         Err(e) => {
             out.result = Err(Failure::new(

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::plan::predict::{Outcome, Status};
+use crate::probe::http::{host_of, status_line};
 use crate::probe::outcome::Class;
 use crate::probe::proxy::{ProxyEnv, redact_userinfo};
 use crate::probe::workstation::Observation;
@@ -184,14 +185,6 @@ pub struct Classified {
     pub note: String,
 }
 
-fn reason(code: u16) -> String {
-    let r = reqwest::StatusCode::from_u16(code)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
-    format!("{code} {r}").trim_end().to_string()
-}
-
 /// Maps a line to a class, as the app (a Go program) would have failed.
 pub fn classify(
     line: &Line,
@@ -201,14 +194,7 @@ pub fn classify(
     expect_issuer: Option<&str>,
 ) -> Classified {
     let u = url::Url::parse(url).ok();
-    let host = u
-        .as_ref()
-        .map(|u| match u.host() {
-            Some(url::Host::Ipv6(a)) => a.to_string(),
-            Some(h) => h.to_string(),
-            None => String::new(),
-        })
-        .unwrap_or_default();
+    let host = u.as_ref().map(host_of).unwrap_or_default();
     let port = u
         .as_ref()
         .and_then(|u| u.port_or_known_default())
@@ -396,8 +382,8 @@ pub fn classify(
         if let Some(code) = status {
             return c(
                 Class::HttpStatus(code),
-                reason(code),
-                format!("answered {}", reason(code)),
+                status_line(code),
+                format!("answered {}", status_line(code)),
             );
         }
         return c(
@@ -411,14 +397,14 @@ pub fn classify(
         if body.contains("Client sent an HTTP request to an HTTPS server") {
             return c(
                 Class::HttpToHttps,
-                format!("{}: {body}", reason(line.code)),
+                format!("{}: {body}", status_line(line.code)),
                 "an http URL on a TLS port".into(),
             );
         }
         return c(
             Class::HttpStatus(line.code),
-            format!("{}: {body}", reason(line.code)),
-            format!("answered {} as seen from the pod", reason(line.code)),
+            format!("{}: {body}", status_line(line.code)),
+            format!("answered {} as seen from the pod", status_line(line.code)),
         );
     }
     if let Some(want) = expect_issuer {
@@ -453,10 +439,10 @@ pub fn classify(
         note: match line.secs {
             Some(s) => format!(
                 "answered {} in {} ms",
-                reason(line.code),
+                status_line(line.code),
                 (s * 1000.0) as u64
             ),
-            None => format!("answered {}", reason(line.code)),
+            None => format!("answered {}", status_line(line.code)),
         },
     }
 }
@@ -786,7 +772,7 @@ pub async fn run(
                             go_error: String::new(),
                             note: format!(
                                 "the token endpoint answers ({})",
-                                reason(report.lines[i].code)
+                                status_line(report.lines[i].code)
                             ),
                         };
                     }

@@ -64,6 +64,18 @@ impl ProxyEnv {
         }
     }
 
+    /// Makes `b` use exactly this decision for every request (and each redirect hop).
+    pub fn configure(&self, b: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        let b = b.no_proxy();
+        if self.is_empty() {
+            return b;
+        }
+        let env = self.clone();
+        b.proxy(reqwest::Proxy::custom(move |u| {
+            env.proxy_for(u.scheme(), &super::http::host_of(u), u.port())
+        }))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.raw_http.is_none() && self.raw_https.is_none()
     }

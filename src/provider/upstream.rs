@@ -25,18 +25,14 @@ pub struct Upstream {
 }
 
 fn http() -> Result<reqwest::Client, String> {
-    let env = crate::probe::proxy::ProxyEnv::from_env();
-    let mut b = reqwest::Client::builder()
+    let b = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::limited(5))
-        .no_proxy();
-    if !env.is_empty() {
-        b = b.proxy(reqwest::Proxy::custom(move |u| {
-            env.proxy_for(u.scheme(), u.host_str().unwrap_or(""), u.port())
-        }));
-    }
-    b.build().map_err(|e| e.to_string())
+        .redirect(reqwest::redirect::Policy::limited(5));
+    crate::probe::proxy::ProxyEnv::from_env()
+        .configure(b)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 async fn get_json(url: &str) -> Result<Value, String> {

@@ -329,7 +329,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
                 "browser.app",
                 "browser → app",
                 Vantage::Workstation,
-                skipped("no browser origin: URL is missing and no --browser-url was given"),
+                Outcome::skip("no browser origin: URL is missing and no --browser-url was given"),
             )
             .matrix(),
         ),
@@ -368,7 +368,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
     .remedy(pod_rem.clone());
     checks.push(pod_check);
     let token_keys = if pod_status == Status::Fail {
-        skipped("depends on discovery from the pod, which fails")
+        Outcome::skip("depends on discovery from the pod, which fails")
     } else {
         let mut o = pod.clone();
         o.note = format!("same host as discovery: {}", o.note);
@@ -445,7 +445,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
                 "browser.return_url",
                 "return-URL check",
                 Vantage::App,
-                skipped("no URL to compare the return URL with"),
+                Outcome::skip("no URL to compare the return URL with"),
             )
             .matrix(),
         ),
@@ -514,15 +514,6 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
         verdict,
         candidates,
         live: None,
-    }
-}
-
-fn skipped(note: &str) -> Outcome {
-    Outcome {
-        status: Status::Skip,
-        class: None,
-        go_error: None,
-        note: note.into(),
     }
 }
 
@@ -736,7 +727,7 @@ fn connector_callback(setup: &Setup, eps: Option<&Endpoints>, checks: &mut Vec<C
                 "idp.callback",
                 "connector callback (IdP → Dex)",
                 Vantage::Idp,
-                skipped("no absolute issuer to derive the callback from"),
+                Outcome::skip("no absolute issuer to derive the callback from"),
             )
             .matrix(),
         );

@@ -281,12 +281,9 @@ pub fn note_pods_not_run(d: &mut Diagnosis, why: &str) {
         "pods.not_run",
         "probes from inside the pods",
         Vantage::AppPod,
-        Outcome {
-            status: Status::Skip,
-            class: None,
-            go_error: None,
-            note: format!("{why}; the app pod rows are predictions from the configuration"),
-        },
+        Outcome::skip(format!(
+            "{why}; the app pod rows are predictions from the configuration"
+        )),
     );
     c.remedy = Some(
         "Give cluster access (--kubeconfig, --context, -n) with get on secrets/configmaps, list on pods and create on pods/exec".into(),
@@ -425,13 +422,8 @@ pub fn drift_not_checked(d: &mut Diagnosis, why: &str) {
         "drift.not_checked",
         "file and cluster agree",
         Vantage::Config,
-        Outcome {
-            status: Status::Skip,
-            class: None,
-            go_error: None,
-            note: format!(
-                "the cluster's live config could not be read to compare with the file: {why}"
-            ),
-        },
+        Outcome::skip(format!(
+            "the cluster's live config could not be read to compare with the file: {why}"
+        )),
     ));
 }

@@ -53,6 +53,14 @@ impl Outcome {
             note: note.into(),
         }
     }
+    pub fn skip(note: impl Into<String>) -> Self {
+        Outcome {
+            status: Status::Skip,
+            class: None,
+            go_error: None,
+            note: note.into(),
+        }
+    }
     pub fn fail(class: &str, go_error: impl Into<String>, note: impl Into<String>) -> Self {
         Outcome {
             status: Status::Fail,

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::plan::predict::{Outcome, Status};
+use crate::plan::predict::Outcome;
 use crate::probe::http::{host_of, status_line};
 use crate::probe::outcome::Class;
 use crate::probe::proxy::{ProxyEnv, redact_userinfo};
@@ -480,17 +480,7 @@ pub fn observation(
 
 /// An observation that could not be made from a pod, with the reason.
 pub fn not_run(id: &'static str, title: &'static str, why: String) -> Observation {
-    let mut o = Observation::new_row(
-        id,
-        title,
-        "",
-        Outcome {
-            status: Status::Skip,
-            class: None,
-            go_error: None,
-            note: why,
-        },
-    );
+    let mut o = Observation::new_row(id, title, "", Outcome::skip(why));
     o.not_run = true;
     o
 }

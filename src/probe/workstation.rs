@@ -102,15 +102,6 @@ fn go_get(url: &str, f: &Failure) -> String {
     }
 }
 
-fn skipped(note: &str) -> Outcome {
-    Outcome {
-        status: Status::Skip,
-        class: None,
-        go_error: None,
-        note: note.into(),
-    }
-}
-
 fn ms(d: Duration) -> String {
     format!("{} ms", d.as_millis())
 }
@@ -385,19 +376,19 @@ async fn probe_dex(s: &Settings, e: &Endpoints) -> Vec<Observation> {
             "browser.keys",
             "browser → Dex keys",
             &e.keys,
-            skipped(why),
+            Outcome::skip(why),
         ));
         out.push(Observation::new(
             "browser.token",
             "browser → Dex token endpoint",
             &e.token,
-            skipped(why),
+            Outcome::skip(why),
         ));
         out.push(Observation::new(
             "browser.dex_auth",
             "browser → Dex authorization endpoint",
             &e.authorization,
-            skipped(why),
+            Outcome::skip(why),
         ));
         return out;
     };

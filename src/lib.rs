@@ -370,13 +370,12 @@ async fn live(
     };
     // The control: the reference provider on loopback under the target's issuer path, started
     // (key generation included) while the other probes run.
-    let issuer_path = endpoints
+    let target_issuer = endpoints
         .as_ref()
-        .and_then(|e| url::Url::parse(&e.issuer).ok())
-        .map(|u| u.path().trim_end_matches('/').to_string())
+        .map(|e| e.issuer.clone())
         .unwrap_or_default();
     let control = async {
-        match provider::start_control(&issuer_path).await {
+        match provider::start_control(&target_issuer).await {
             Ok((issuer, guard)) => {
                 let o = probe::workstation::probe_control(&settings, &issuer).await;
                 drop(guard);

@@ -833,9 +833,10 @@ async fn device_code(State(p): P, method: Method) -> Response {
     )
 }
 
-/// Starts the provider on an ephemeral loopback port for `issuer_path` (the control inside
-/// `check`); returns its issuer and a guard that stops it when dropped.
-pub async fn start_control(issuer_path: &str) -> Result<(String, ControlGuard), String> {
+/// Starts the provider on an ephemeral loopback port under the path of `target_issuer` (the
+/// control inside `check`); returns its issuer and a guard that stops it when dropped.
+pub async fn start_control(target_issuer: &str) -> Result<(String, ControlGuard), String> {
+    let issuer_path = issuer_path(target_issuer);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .map_err(|e| e.to_string())?;

@@ -29,21 +29,7 @@ fn black_hole() {
         }
     };
     let hole = "198.18.0.99";
-    let _ = Command::new("ip")
-        .args([
-            "-n",
-            &lab.ws,
-            "neigh",
-            "add",
-            hole,
-            "lladdr",
-            "02:00:00:00:00:99",
-            "dev",
-            "v0",
-            "nud",
-            "permanent",
-        ])
-        .status();
+    let _ = lab.black_hole(hole);
     for timeout in ["1", "2"] {
         let mut c = lab.in_ws(BIN);
         c.args([

@@ -1,17 +1,19 @@
 //! The README's first command: `dexcheck demo` stands in for a Devtron install on loopback and
 //! checks it live.
 
+mod support;
+
 use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 
 #[test]
 fn demo_shows_green_workstation_rows_and_the_seeds_lesson() {
-    let out = cargo_bin_cmd!("dexcheck")
-        .args(["demo", "-o", "json"])
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .output()
-        .unwrap();
+    let mut cmd = cargo_bin_cmd!("dexcheck");
+    cmd.args(["demo", "-o", "json"]);
+    for k in support::PROXY_VARS {
+        cmd.env_remove(k);
+    }
+    let out = cmd.output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -45,14 +45,7 @@ fn dexcheck(lab: &Lab, args: &[&str]) -> Run {
         .arg("--kubeconfig")
         .arg(&lab.kubeconfig)
         .args(["-o", "json", "--timeout", "2"]);
-    for k in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
+    for k in support::PROXY_VARS {
         c.env_remove(k);
     }
     let o = c.output().expect("spawn");

@@ -59,14 +59,7 @@ fn run_with(url: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
             "--no-pods",
         ])
         .args(extra);
-    for k in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
+    for k in support::PROXY_VARS {
         cmd.env_remove(k);
     }
     cmd.envs(env.iter().copied());

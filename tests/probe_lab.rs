@@ -39,14 +39,7 @@ fn check<'a>(r: &'a Value, id: &str) -> &'a Value {
 fn dexcheck_in_ws(lab: &Lab, args: &[&str]) -> Command {
     let mut c = lab.in_ws(BIN);
     c.arg("check").args(args).args(["-o", "json", "--no-pods"]);
-    for k in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
+    for k in support::PROXY_VARS {
         c.env_remove(k);
     }
     c
@@ -59,24 +52,7 @@ fn black_holed_address_is_connect_timeout_within_the_deadline() {
     }
     let lab = Lab::start().expect("lab");
     let hole = "198.18.0.99";
-    let ok = Command::new("ip")
-        .args([
-            "-n",
-            &lab.ws,
-            "neigh",
-            "add",
-            hole,
-            "lladdr",
-            "02:00:00:00:00:99",
-            "dev",
-            "v0",
-            "nud",
-            "permanent",
-        ])
-        .status()
-        .expect("ip")
-        .success();
-    assert!(ok, "black hole neighbour");
+    lab.black_hole(hole).expect("black hole neighbour");
     let url = format!("http://{hole}/orchestrator");
     let (r, code, elapsed) = json(dexcheck_in_ws(
         &lab,

@@ -66,33 +66,10 @@ pub struct Tls {
 }
 
 pub fn make_tls() -> Tls {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
-    let ca_key = KeyPair::generate().expect("CA key");
-    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "dexcheck lab CA");
-    let ca_cert = ca.self_signed(&ca_key).expect("CA cert");
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let key = KeyPair::generate().expect("server key");
-    let params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-        .expect("server params");
-    let cert = params.signed_by(&key, &issuer).expect("server cert");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .expect("server TLS config");
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let pki = super::web::Pki::new();
     Tls {
-        ca_pem: ca_cert.pem(),
-        config: Arc::new(config),
+        config: pki.server(&["localhost", "127.0.0.1"], false),
+        ca_pem: pki.ca_pem,
     }
 }
 

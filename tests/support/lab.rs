@@ -423,6 +423,24 @@ impl Lab {
         }
     }
 
+    /// Makes `addr` a black hole seen from the workstation: a permanent neighbour entry to a MAC
+    /// nobody owns, so connections to it get no answer at all (STACK.md).
+    pub fn black_hole(&self, addr: &str) -> io::Result<()> {
+        ip(&[
+            "-n",
+            &self.ws,
+            "neigh",
+            "add",
+            addr,
+            "lladdr",
+            "02:00:00:00:00:99",
+            "dev",
+            "v0",
+            "nud",
+            "permanent",
+        ])
+    }
+
     /// Another port-forward: local `port` in the workstation to the orchestrator's :8080.
     pub fn forward(&mut self, port: u16) -> io::Result<()> {
         let target: SocketAddr = format!("{POD_ADDR}:8080")

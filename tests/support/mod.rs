@@ -9,6 +9,16 @@ pub mod procs;
 pub mod servers;
 pub mod web;
 
+/// The proxy variables a test clears so the host's settings cannot steer the run.
+pub const PROXY_VARS: &[&str] = &[
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
 /// Whether the lab can run here: root, `ip` and `kubectl`. When it cannot, a test says why on
 /// stderr and returns early, unless `DEXCHECK_REQUIRE_LAB=1`, in which case it fails.
 pub fn lab_or_skip(test: &str) -> bool {

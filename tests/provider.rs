@@ -41,6 +41,71 @@ fn serve(extra: &[&str]) -> Serve {
     panic!("dexcheck serve did not start");
 }
 
+/// A panva oidc-provider upstream and `dexcheck serve` federating to it through a seed-format
+/// connector whose redirectURI (also the one the upstream registers) is `redirect(origin)`;
+/// `extra` is appended to the connector's config.
+struct Federation {
+    _upstream: Child,
+    _dex: Child,
+    _dir: tempfile::TempDir,
+    base: String,
+    issuer: String,
+    stdout: Vec<String>,
+}
+
+fn federation(redirect: impl Fn(&str) -> String, extra: &str) -> Federation {
+    let dir = tempfile::tempdir().unwrap();
+    // A port free a moment ago may be taken by a parallel test: try another.
+    for _ in 0..5 {
+        let dex_port = procs::free_port();
+        let origin = format!("http://127.0.0.1:{dex_port}");
+        let base = format!("{origin}/orchestrator");
+        let callback = redirect(&origin);
+        let mut up = Command::new("node");
+        up.args([
+            "tests/js/upstream.mjs",
+            &procs::free_port().to_string(),
+            "devtron-fed",
+            "FIXTURE-SECRET-upstream",
+            &callback,
+        ]);
+        let (upstream, lines) = procs::start(up, "ready");
+        let upstream_issuer = lines
+            .last()
+            .unwrap()
+            .trim_start_matches("ready ")
+            .to_string();
+        let cfg = dir.path().join("sso.yaml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "# URL: {base}\nname: Upstream\nid: upstream\ntype: oidc\nconfig:\n  issuer: {upstream_issuer}\n  clientID: devtron-fed\n  clientSecret: FIXTURE-SECRET-upstream\n  redirectURI: {callback}\n{extra}"
+            ),
+        )
+        .unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "serve",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--client-secret",
+            SECRET,
+        ])
+        .args(["--listen", &format!("127.0.0.1:{dex_port}")]);
+        if let Ok((dex, stdout)) = procs::try_start(cmd, "Ctrl-C") {
+            return Federation {
+                _upstream: upstream,
+                _dex: dex,
+                _dir: dir,
+                issuer: format!("{base}/api/dex"),
+                base,
+                stdout,
+            };
+        }
+    }
+    panic!("dexcheck serve did not start");
+}
+
 fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
@@ -375,53 +440,22 @@ fn federates_through_an_upstream_oidc_provider() {
     if !procs::node_or_skip("federates_through_an_upstream_oidc_provider") {
         return;
     }
-    let port = procs::free_port();
-    let dex_port = procs::free_port();
-    let base = format!("http://127.0.0.1:{dex_port}/orchestrator");
-    let callback = format!("{base}/api/dex/callback");
-    let mut up = Command::new("node");
-    up.args([
-        "tests/js/upstream.mjs",
-        &port.to_string(),
-        "devtron-fed",
-        "FIXTURE-SECRET-upstream",
-        &callback,
-    ]);
-    let (_upstream, lines) = procs::start(up, "ready");
-    let upstream_issuer = lines
-        .last()
-        .unwrap()
-        .trim_start_matches("ready ")
-        .to_string();
-
     // The seed's format: a Devtron SSO connector with userNameKey and claimMapping.
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("sso.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "# URL: {base}\nname: Upstream\nid: upstream\ntype: oidc\nconfig:\n  issuer: {upstream_issuer}\n  clientID: devtron-fed\n  clientSecret: FIXTURE-SECRET-upstream\n  redirectURI: {callback}\n  scopes: [openid, profile, email]\n  userNameKey: cognito:username\n  claimMapping:\n    groups: cognito:groups\n"
-        ),
-    )
-    .unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "serve",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--client-secret",
-        SECRET,
-        "--listen",
-        &format!("127.0.0.1:{dex_port}"),
-    ]);
-    let (_dex, stdout) = procs::start(cmd, "Ctrl-C");
-    let issuer = format!("{base}/api/dex");
-    assert!(stdout.join("\n").contains(&issuer), "{stdout:?}");
+    let f = federation(
+        |origin| format!("{origin}/orchestrator/api/dex/callback"),
+        "  scopes: [openid, profile, email]\n  userNameKey: cognito:username\n  claimMapping:\n    groups: cognito:groups\n",
+    );
+    let (base, issuer) = (&f.base, &f.issuer);
+    assert!(
+        f.stdout.join("\n").contains(issuer.as_str()),
+        "{:?}",
+        f.stdout
+    );
 
     let out = Command::new("node")
         .args([
             "tests/js/rp.mjs",
-            &issuer,
+            issuer,
             "argo-cd",
             SECRET,
             &format!("{base}/auth/callback"),
@@ -454,40 +488,8 @@ fn connector_redirect_uri_must_be_issuer_callback() {
     if !procs::node_or_skip("connector_redirect_uri_must_be_issuer_callback") {
         return;
     }
-    let port = procs::free_port();
-    let dex_port = procs::free_port();
-    let base = format!("http://127.0.0.1:{dex_port}/orchestrator");
-    let wrong = format!("http://127.0.0.1:{dex_port}/callback");
-    let mut up = Command::new("node");
-    up.args([
-        "tests/js/upstream.mjs",
-        &port.to_string(),
-        "devtron-fed",
-        "FIXTURE-SECRET-upstream",
-        &wrong,
-    ]);
-    let (_upstream, lines) = procs::start(up, "ready");
-    let upstream_issuer = lines
-        .last()
-        .unwrap()
-        .trim_start_matches("ready ")
-        .to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("sso.yaml");
-    std::fs::write(
-        &cfg,
-        format!("# URL: {base}\nname: Upstream\nid: upstream\ntype: oidc\nconfig:\n  issuer: {upstream_issuer}\n  clientID: devtron-fed\n  clientSecret: FIXTURE-SECRET-upstream\n  redirectURI: {wrong}\n"),
-    )
-    .unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "serve",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--listen",
-        &format!("127.0.0.1:{dex_port}"),
-    ]);
-    let (_dex, _) = procs::start(cmd, "Ctrl-C");
+    let f = federation(|origin| format!("{origin}/callback"), "");
+    let base = &f.base;
     rt().block_on(async {
         let c = client();
         let url = reqwest::Url::parse_with_params(

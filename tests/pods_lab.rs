@@ -491,6 +491,23 @@ fn explain_from_cluster_reads_the_pods_logs() {
     assert_eq!(v["lines"][0]["path"], "app_pod_dex");
 }
 
+/// Runs `check`, takes the fix printed on `row`, which must be the port-forward on local port
+/// 8080, applies it to the lab and checks that every row turns green.
+fn apply_port_forward_remedy(mut lab: Lab, row: &str, before: &[&str], after: &[&str]) {
+    let r = dexcheck(&lab, before);
+    let fix = r.check(row)["remedy"].as_str().unwrap().to_string();
+    assert!(
+        fix.contains("port-forward svc/devtron-service 8080:80")
+            && fix.contains("http://localhost:8080/orchestrator"),
+        "{fix}"
+    );
+    lab.forward(8080).expect("port-forward 8080");
+    lab.set_url("http://localhost:8080/orchestrator");
+    let r = dexcheck(&lab, after);
+    r.all_pass(EVERY_ROW);
+    assert_eq!(r.code, 0);
+}
+
 /// The remedy `check` prints for the seed's two failures, applied on the lab, turns every row
 /// green.
 #[test]
@@ -499,43 +516,19 @@ fn the_printed_remedies_turn_the_seeds_cases_green() {
         return;
     }
     // The port-forward case.
-    let mut lab = Lab::start().expect("lab");
-    let r = dexcheck(&lab, &[]);
-    let fix = r.check("pod.discovery")["remedy"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        fix.contains("port-forward svc/devtron-service 8080:80")
-            && fix.contains("http://localhost:8080/orchestrator"),
-        "{fix}"
-    );
-    lab.forward(8080).expect("port-forward 8080");
-    lab.set_url("http://localhost:8080/orchestrator");
-    let r = dexcheck(&lab, &[]);
-    r.all_pass(EVERY_ROW);
-    assert_eq!(r.code, 0);
-    drop(lab);
+    let lab = Lab::start().expect("lab");
+    apply_port_forward_remedy(lab, "pod.discovery", &[], &[]);
 
     // The cluster.local case: the browser on the port-forward, URL the in-cluster name.
-    let mut lab = Lab::start().expect("lab");
+    let lab = Lab::start().expect("lab");
     lab.set_url(&format!("http://{SERVICE_NAME}/orchestrator"));
     let browser = lab.pf_url();
-    let r = dexcheck(&lab, &["--browser-url", &browser]);
-    let fix = r.check("browser.return_url")["remedy"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        fix.contains("port-forward svc/devtron-service 8080:80")
-            && fix.contains("http://localhost:8080/orchestrator"),
-        "{fix}"
+    apply_port_forward_remedy(
+        lab,
+        "browser.return_url",
+        &["--browser-url", &browser],
+        &["--browser-url", "http://localhost:8080"],
     );
-    lab.forward(8080).expect("port-forward 8080");
-    lab.set_url("http://localhost:8080/orchestrator");
-    let r = dexcheck(&lab, &["--browser-url", "http://localhost:8080"]);
-    r.all_pass(EVERY_ROW);
-    assert_eq!(r.code, 0);
 }
 
 #[test]

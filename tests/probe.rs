@@ -381,6 +381,13 @@ mod tls {
         )
     }
 
+    /// A run that trusts the test CA (`--cacert`).
+    fn run_trusting(pki: &Pki, url: &str) -> Run {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = pki.ca_file(dir.path());
+        run_with(url, &["--cacert", ca.to_str().unwrap()], &[])
+    }
+
     #[test]
     fn unknown_ca() {
         let (web, pki) = (Web::new(), Pki::new());
@@ -396,13 +403,10 @@ mod tls {
     #[test]
     fn trusted_with_cacert_passes() {
         let (web, pki) = (Web::new(), Pki::new());
-        let dir = tempfile::tempdir().unwrap();
-        let ca = pki.ca_file(dir.path());
         let a = https(&web, &pki, &["localhost"], false);
-        let r = run_with(
+        let r = run_trusting(
+            &pki,
             &format!("https://localhost:{}/orchestrator", a.port()),
-            &["--cacert", ca.to_str().unwrap()],
-            &[],
         );
         assert_eq!(
             r.check("browser.discovery")["status"],
@@ -415,13 +419,10 @@ mod tls {
     #[test]
     fn wrong_name() {
         let (web, pki) = (Web::new(), Pki::new());
-        let dir = tempfile::tempdir().unwrap();
-        let ca = pki.ca_file(dir.path());
         let a = https(&web, &pki, &["other.test"], false);
-        let r = run_with(
+        let r = run_trusting(
+            &pki,
             &format!("https://localhost:{}/orchestrator", a.port()),
-            &["--cacert", ca.to_str().unwrap()],
-            &[],
         );
         r.expect(
             "browser.discovery",
@@ -433,13 +434,10 @@ mod tls {
     #[test]
     fn expired() {
         let (web, pki) = (Web::new(), Pki::new());
-        let dir = tempfile::tempdir().unwrap();
-        let ca = pki.ca_file(dir.path());
         let a = https(&web, &pki, &["localhost"], true);
-        let r = run_with(
+        let r = run_trusting(
+            &pki,
             &format!("https://localhost:{}/orchestrator", a.port()),
-            &["--cacert", ca.to_str().unwrap()],
-            &[],
         );
         r.expect(
             "browser.discovery",

@@ -473,14 +473,14 @@ pub fn observation(
         None => Outcome::pass(cls.note),
         Some(class) => Outcome::fail(&class.to_string(), wrap(&cls.go_error), cls.note),
     };
-    let mut o = Observation::new_row(id, title, url, outcome);
+    let mut o = Observation::new(id, title, url, outcome);
     o.duration_ms = line.secs.map(|s| (s * 1000.0) as u64).unwrap_or(0);
     o
 }
 
 /// An observation that could not be made from a pod, with the reason.
 pub fn not_run(id: &'static str, title: &'static str, why: String) -> Observation {
-    let mut o = Observation::new_row(id, title, "", Outcome::skip(why));
+    let mut o = Observation::new(id, title, "", Outcome::skip(why));
     o.not_run = true;
     o
 }

@@ -89,10 +89,6 @@ impl Resolver {
         }
     }
 
-    pub fn pins(&self) -> &[Pin] {
-        &self.pins
-    }
-
     /// A pin for `host` and `port`; with `port` `None`, a pin for any port.
     pub fn pinned(&self, host: &str, port: Option<u16>) -> Option<&Pin> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();

@@ -43,12 +43,8 @@ pub struct Observation {
 }
 
 impl Observation {
-    /// A matrix row (for other vantages' probes).
-    pub fn new_row(id: &'static str, title: &'static str, url: &str, outcome: Outcome) -> Self {
-        Observation::new(id, title, url, outcome)
-    }
-
-    fn new(id: &'static str, title: &'static str, url: &str, outcome: Outcome) -> Self {
+    /// A matrix row.
+    pub fn new(id: &'static str, title: &'static str, url: &str, outcome: Outcome) -> Self {
         Observation {
             id,
             title,

@@ -22,6 +22,8 @@ pub struct Upstream {
     pub token_endpoint: String,
     pub jwks_uri: String,
     pub pkce_s256: bool,
+    /// One HTTP client for discovery, token exchanges and keys.
+    client: reqwest::Client,
 }
 
 fn http() -> Result<reqwest::Client, String> {
@@ -35,8 +37,8 @@ fn http() -> Result<reqwest::Client, String> {
         .map_err(|e| e.to_string())
 }
 
-async fn get_json(url: &str) -> Result<Value, String> {
-    let r = http()?
+async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value, String> {
+    let r = client
         .get(url)
         .send()
         .await
@@ -57,7 +59,8 @@ impl Upstream {
             "{}/.well-known/openid-configuration",
             config.issuer.trim_end_matches('/')
         );
-        let doc = get_json(&url)
+        let client = http()?;
+        let doc = get_json(&client, &url)
             .await
             .map_err(|e| format!("failed to get provider: {e}"))?;
         let got = doc["issuer"].as_str().unwrap_or("");
@@ -81,6 +84,7 @@ impl Upstream {
             pkce_s256: doc["code_challenge_methods_supported"]
                 .as_array()
                 .is_some_and(|a| a.iter().any(|m| m == "S256")),
+            client,
         })
     }
 
@@ -140,7 +144,7 @@ impl Upstream {
             form.push(("code_verifier", v.to_string()));
         }
         let esc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let client = http()?;
+        let client = &self.client;
         let basic = client
             .post(&self.token_endpoint)
             .basic_auth(esc(&c.client_id), Some(esc(&secret)))
@@ -177,8 +181,9 @@ impl Upstream {
         let raw = body["id_token"]
             .as_str()
             .ok_or("oidc: no id_token in token response")?;
-        let jwks: CoreJsonWebKeySet = serde_json::from_value(get_json(&self.jwks_uri).await?)
-            .map_err(|e| format!("oidc: failed to decode keys: {e}"))?;
+        let jwks: CoreJsonWebKeySet =
+            serde_json::from_value(get_json(client, &self.jwks_uri).await?)
+                .map_err(|e| format!("oidc: failed to decode keys: {e}"))?;
         let token: CoreIdToken = raw
             .parse()
             .map_err(|e| format!("oidc: malformed jwt: {e}"))?;

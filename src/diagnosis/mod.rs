@@ -10,6 +10,7 @@ use crate::plan::endpoints::{self, Endpoints};
 use crate::plan::gourl::GoUrl;
 use crate::plan::predict::{self, HostKind, Outcome, Status, host_kind};
 use crate::plan::redirect::{self, INVALID_REDIRECT};
+use crate::probe::class::Class;
 use crate::setup::{App, Setup};
 
 /// Where a check is seen from.
@@ -50,7 +51,7 @@ pub struct Check {
     pub vantage: Vantage,
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub class: Option<String>,
+    pub class: Option<Class>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -421,7 +422,11 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
             let outcome = if v.valid {
                 Outcome::pass(v.explanation.clone())
             } else {
-                Outcome::fail("invalid_redirect", INVALID_REDIRECT, v.explanation.clone())
+                Outcome::fail(
+                    Class::InvalidRedirect,
+                    INVALID_REDIRECT,
+                    v.explanation.clone(),
+                )
             };
             let rem = (!v.valid).then(|| remedy_redirect(app, &v, browser_origin.as_ref()));
             let mut c = Check::new(
@@ -463,7 +468,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
                 && !orchestrator_rooted(base.as_ref())
             {
                 outcome = Outcome::fail(
-                    "http_status(404)",
+                    Class::NOT_FOUND,
                     "404 page not found",
                     "Devtron routes only /orchestrator/... to the orchestrator; Dex is not served at this path",
                 );
@@ -487,7 +492,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
                 "browser → Dex authorization endpoint",
                 Vantage::Workstation,
                 Outcome::fail(
-                    "unsupported_scheme",
+                    Class::UnsupportedScheme,
                     "unsupported protocol scheme \"\"",
                     "no absolute authorization endpoint: URL is missing or relative",
                 ),
@@ -526,7 +531,7 @@ fn pod_to_dex(app: App, eps: Option<&Endpoints>, base: Option<&GoUrl>) -> Outcom
     let pod = predict::app_to_dex(app, &discovery, &internal);
     if pod.status == Status::Pass && app == App::Devtron && !orchestrator_rooted(base) {
         return Outcome::fail(
-            "http_status(404)",
+            Class::NOT_FOUND,
             "404 Not Found: 404 page not found",
             "the orchestrator and Dex serve Dex only under /orchestrator/api/dex; this URL's path puts the issuer elsewhere",
         );
@@ -560,7 +565,7 @@ fn static_checks(setup: &Setup, base: Option<&GoUrl>, checks: &mut Vec<Check>) {
             _ => "no URL: give --url, a url: key or a # URL: comment",
         };
         checks.push(Check::new("url.missing", "base URL present", Vantage::Config, Outcome::fail(
-            "unsupported_scheme",
+            Class::UnsupportedScheme,
             "Failed to query provider \"api/dex\": Get \"api/dex/.well-known/openid-configuration\": unsupported protocol scheme \"\"",
             why,
         )).remedy(Some(match app {
@@ -580,7 +585,7 @@ fn static_checks(setup: &Setup, base: Option<&GoUrl>, checks: &mut Vec<Check>) {
                 "base URL parses",
                 Vantage::Config,
                 Outcome::fail(
-                    "unsupported_scheme",
+                    Class::UnsupportedScheme,
                     e,
                     format!("URL {url:?} does not parse as a URL"),
                 ),
@@ -591,7 +596,7 @@ fn static_checks(setup: &Setup, base: Option<&GoUrl>, checks: &mut Vec<Check>) {
     };
     if b.scheme.is_empty() || b.host.is_empty() {
         checks.push(Check::new("url.relative", "base URL is absolute", Vantage::Config, Outcome::fail(
-            "unsupported_scheme",
+            Class::UnsupportedScheme,
             "unsupported protocol scheme \"\"",
             format!("URL {url:?} has no scheme and host; the app cannot fetch a relative URL"),
         )).url(url).remedy(Some("Write URL as scheme://host[:port]/path, e.g. https://devtron.example.com/orchestrator".into())));
@@ -602,7 +607,7 @@ fn static_checks(setup: &Setup, base: Option<&GoUrl>, checks: &mut Vec<Check>) {
                 "base URL is http or https",
                 Vantage::Config,
                 Outcome::fail(
-                    "unsupported_scheme",
+                    Class::UnsupportedScheme,
                     format!("unsupported protocol scheme {:?}", b.scheme),
                     format!("URL scheme {:?} is not http or https", b.scheme),
                 ),
@@ -619,7 +624,7 @@ fn static_checks(setup: &Setup, base: Option<&GoUrl>, checks: &mut Vec<Check>) {
             Outcome::pass("the path is /orchestrator, where the orchestrator serves Dex")
         } else {
             Outcome::fail(
-                "http_status(404)",
+                Class::NOT_FOUND,
                 "404 Not Found: 404 page not found",
                 format!(
                     "the path {:?} is not /orchestrator: Dex's issuer would be {}, which neither the ingress nor the orchestrator routes",
@@ -647,7 +652,7 @@ fn static_checks(setup: &Setup, base: Option<&GoUrl>, checks: &mut Vec<Check>) {
         && ((b.scheme == "https" && port == "443") || (b.scheme == "http" && port == "80"))
     {
         checks.push(Check::new("url.default_port", "no explicit default port", Vantage::Config, Outcome::fail(
-                "invalid_redirect",
+                Class::InvalidRedirect,
                 INVALID_REDIRECT,
                 format!("URL names the default port :{port}; a browser never shows it in its origin, and the return-URL rule compares host[:port] as raw strings"),
             )).url(url).values(b.hostname(), &b.host).remedy(Some(format!("Drop the port: {}://{}{}", b.scheme, b.hostname(), b.path))));
@@ -655,7 +660,7 @@ fn static_checks(setup: &Setup, base: Option<&GoUrl>, checks: &mut Vec<Check>) {
     if b.hostname().chars().any(|c| c.is_ascii_uppercase()) {
         let lower = b.host.to_ascii_lowercase();
         checks.push(Check::new("url.host_case", "host is lower-case", Vantage::Config, Outcome::fail(
-            "invalid_redirect",
+            Class::InvalidRedirect,
             INVALID_REDIRECT,
             format!("URL host {:?} has upper-case letters; browsers lower-case the origin and the return-URL rule compares bytes", b.host),
         )).url(url).values(&lower, &b.host).remedy(Some(format!("Write the host in lower case: {}://{}{}", b.scheme, lower, b.path))));
@@ -754,7 +759,7 @@ fn connector_callback(setup: &Setup, eps: Option<&Endpoints>, checks: &mut Vec<C
             ),
         },
         (r, false) => Outcome::fail(
-            "callback_mismatch",
+            Class::CallbackMismatch,
             format!(
                 "expected callback URL {expected:?} did not match the URL in the config {:?}",
                 r.unwrap_or("")
@@ -783,8 +788,8 @@ fn connector_callback(setup: &Setup, eps: Option<&Endpoints>, checks: &mut Vec<C
 }
 
 fn remedy_workstation(app: App, o: &Outcome, url: &GoUrl) -> Option<String> {
-    match o.class.as_deref() {
-        Some("dns") => Some(match app {
+    match o.class? {
+        Class::Dns => Some(match app {
             App::Devtron => format!(
                 "{} resolves only inside the cluster. Give URL a name the browser and the pod both reach (an ingress host), or use a port-forward on local port 8080 with URL http://localhost:8080/orchestrator",
                 url.hostname()
@@ -794,28 +799,28 @@ fn remedy_workstation(app: App, o: &Outcome, url: &GoUrl) -> Option<String> {
                 url.hostname()
             ),
         }),
-        Some("http_status(404)") => Some("End URL in /orchestrator".into()),
-        Some("unsupported_scheme") => Some("Give URL as http(s)://host[:port]/orchestrator".into()),
+        Class::NOT_FOUND => Some("End URL in /orchestrator".into()),
+        Class::UnsupportedScheme => Some("Give URL as http(s)://host[:port]/orchestrator".into()),
         _ => None,
     }
 }
 
 fn remedy_pod(app: App, o: &Outcome, base: Option<&GoUrl>) -> Option<String> {
     let b = base?;
-    match (app, o.class.as_deref()) {
-        (App::Devtron, Some("refused")) => Some(format!(
+    match (app, o.class?) {
+        (App::Devtron, Class::Refused) => Some(format!(
             "Inside the pod {} is the pod itself. Forward local port 8080 (the orchestrator's own port) instead: kubectl -n devtroncd port-forward svc/devtron-service 8080:80 and set URL to http://localhost:8080/orchestrator; or use a host name both the browser and the pod resolve (ingress + CoreDNS rewrite or hostAliases)",
             b.hostname()
         )),
-        (App::Devtron, Some("http_to_https")) => Some(
+        (App::Devtron, Class::HttpToHttps) => Some(
             "Use http://localhost:8080/orchestrator: the orchestrator port speaks plain HTTP"
                 .into(),
         ),
-        (App::Devtron, Some("http_status(404)")) => Some(format!(
+        (App::Devtron, Class::NOT_FOUND) => Some(format!(
             "End URL in /orchestrator: {}://{}/orchestrator",
             b.scheme, b.host
         )),
-        (_, Some("unsupported_scheme")) => {
+        (_, Class::UnsupportedScheme) => {
             Some("Set URL to an absolute http(s) URL and restart the app pod".into())
         }
         _ => None,
@@ -916,10 +921,8 @@ fn short(o: &Outcome) -> String {
         Status::Pass => "ok".into(),
         Status::Unknown => "needs live check".into(),
         Status::Skip => "skipped".into(),
-        _ => match o.class.as_deref() {
-            Some("refused") => "connection refused".into(),
-            Some("dns") => "no such host".into(),
-            Some(c) => c.replace('_', " "),
+        _ => match o.class {
+            Some(c) => c.label(),
             None => o.note.clone(),
         },
     }
@@ -1050,10 +1053,7 @@ fn candidate(
         None => cell(Status::Skip, "no browser origin"),
     };
     let first_fail = if pod.status == Status::Fail {
-        Some(match pod.class.as_deref() {
-            Some("refused") => "connection refused".to_string(),
-            _ => short(&pod),
-        })
+        Some(short(&pod))
     } else if ret.status == Status::Fail {
         Some("Invalid redirect URL".into())
     } else if browser.status == Status::Fail {

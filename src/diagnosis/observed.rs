@@ -3,6 +3,7 @@
 
 use super::{Check, Diagnosis, Live, Vantage, verdict};
 use crate::plan::predict::{Outcome, Status};
+use crate::probe::class::Class;
 use crate::probe::workstation::Observation;
 use crate::setup::App;
 
@@ -82,7 +83,7 @@ pub fn merge(d: &mut Diagnosis, obs: Vec<Observation>) {
                 // A loopback URL is predicted to work "while a port-forward listens"; refused
                 // then means the forward is not running, which the row's remedy already says.
                 let forward_down =
-                    predicted.status == Status::Pass && c.class.as_deref() == Some("refused");
+                    predicted.status == Status::Pass && c.class == Some(Class::Refused);
                 if decided(predicted.status)
                     && decided(c.status)
                     && predicted.status != c.status
@@ -156,7 +157,7 @@ fn disagreement(predicted: &Check, observed: &Check) -> Check {
         predicted.vantage,
         Outcome {
             status: Status::Warn,
-            class: Some("prediction_differs".into()),
+            class: Some(Class::PredictionDiffers),
             go_error: None,
             note: format!(
                 "from the configuration alone this path {} ({}), but here it {}: this machine's network differs from the usual (hosts file, VPN, proxy, split DNS), so the app pod may well see something else again",
@@ -183,27 +184,29 @@ fn remedy(app: App, o: &Observation, base: Option<&(String, u16)>) -> Option<Str
         .as_ref()
         .and_then(|u| u.port_or_known_default())
         .unwrap_or(80);
-    let class = o.outcome.class.as_deref()?;
+    let class = o.outcome.class?;
     // From inside a pod the same classes call for other fixes.
     if o.id.starts_with("pod.") {
         let loopback =
             crate::plan::predict::host_kind(&host) == crate::plan::predict::HostKind::Loopback;
         let r = match class {
-            "refused" if loopback && app == App::Devtron => {
+            Class::Refused if loopback && app == App::Devtron => {
                 Some(crate::remedy::port_forward_8080())
             }
-            "dns" | "connect_timeout" | "unreachable" | "reset" => Some(format!(
-                "Make {host} reach the ingress from inside the cluster: {}; or per Deployment: {}",
-                crate::remedy::coredns_rewrite(&host),
-                crate::remedy::host_aliases(app, &host)
-            )),
-            "proxy" => Some(crate::remedy::no_proxy(app, Some(&host))),
-            "http_to_https" if app == App::Argocd => Some(crate::remedy::argocd_tls_pair(false)),
-            "issuer_mismatch" | "http_status(404)" => Some(format!(
+            Class::Dns | Class::ConnectTimeout | Class::Unreachable | Class::Reset => {
+                Some(format!(
+                    "Make {host} reach the ingress from inside the cluster: {}; or per Deployment: {}",
+                    crate::remedy::coredns_rewrite(&host),
+                    crate::remedy::host_aliases(app, &host)
+                ))
+            }
+            Class::Proxy => Some(crate::remedy::no_proxy(app, Some(&host))),
+            Class::HttpToHttps if app == App::Argocd => Some(crate::remedy::argocd_tls_pair(false)),
+            Class::IssuerMismatch | Class::NOT_FOUND => Some(format!(
                 "Dex runs with another issuer than URL implies: save the SSO config again, then restart: {}",
                 crate::remedy::restart(app)
             )),
-            c if c.starts_with("http_status(5") && app == App::Argocd => {
+            c if c.is_server_error() && app == App::Argocd => {
                 Some(crate::remedy::app_protocol_tcp(app))
             }
             _ => None,
@@ -212,7 +215,7 @@ fn remedy(app: App, o: &Observation, base: Option<&(String, u16)>) -> Option<Str
             return r;
         }
     }
-    if o.id.starts_with("dexpod.") && class == "dns" {
+    if o.id.starts_with("dexpod.") && class == Class::Dns {
         return Some(format!(
             "Dex's pod cannot resolve {host}: make the IdP's name resolvable in the cluster (CoreDNS forward or stub domain for its zone), then restart Dex"
         ));
@@ -224,51 +227,51 @@ fn remedy(app: App, o: &Observation, base: Option<&(String, u16)>) -> Option<Str
     let loopback =
         crate::plan::predict::host_kind(&host) == crate::plan::predict::HostKind::Loopback;
     Some(match class {
-        "dns" => format!(
+        Class::Dns => format!(
             "{host} does not resolve on this machine: fix its DNS record, or test one ingress address before DNS changes with --resolve {host}:{port}:<ingress IP>"
         ),
-        "refused" if loopback => format!(
+        Class::Refused if loopback => format!(
             "Nothing listens on local port {port}: start the port-forward first: kubectl -n {ns} port-forward svc/{svc} {port}:{svc_port}"
         ),
-        "refused" => format!("Nothing listens on {host}:{port}: check the LoadBalancer/ingress address and that its port is open"),
-        "connect_timeout" | "unreachable" => format!(
+        Class::Refused => format!("Nothing listens on {host}:{port}: check the LoadBalancer/ingress address and that its port is open"),
+        Class::ConnectTimeout | Class::Unreachable => format!(
             "Packets to {host}:{port} are dropped or not routed: check security groups, firewalls and IP allow-lists (Devtron's FAQ: allow the cluster's NAT gateway IPs as well)"
         ),
-        "read_timeout" => "The server accepted the connection but did not answer in time: check the app/Dex pods and the ingress's upstream timeouts".into(),
-        "tls_unknown_ca" => format!(
+        Class::ReadTimeout => "The server accepted the connection but did not answer in time: check the app/Dex pods and the ingress's upstream timeouts".into(),
+        Class::TlsUnknownCa => format!(
             "Trust the CA that signed {host}'s certificate (--cacert ca.pem here; the browser and the app pod need it too), or serve a publicly trusted certificate"
         ),
-        "tls_name_mismatch" => format!("Issue the certificate with {host} in subjectAltName (or open the app by a name the certificate lists)"),
-        "tls_expired" => format!("Renew {host}'s certificate (with cert-manager: kubectl describe certificate -A)"),
-        "tls" => o.outcome.note.clone(),
-        "http_to_https" => format!("Use the scheme {host}:{port} speaks: https:// for a TLS port, http:// for a plain one"),
-        "proxy" => format!(
+        Class::TlsNameMismatch => format!("Issue the certificate with {host} in subjectAltName (or open the app by a name the certificate lists)"),
+        Class::TlsExpired => format!("Renew {host}'s certificate (with cert-manager: kubectl describe certificate -A)"),
+        Class::Tls => o.outcome.note.clone(),
+        Class::HttpToHttps => format!("Use the scheme {host}:{port} speaks: https:// for a TLS port, http:// for a plain one"),
+        Class::Proxy => format!(
             "The request went through the proxy from the environment: add {host} to NO_PROXY (e.g. export NO_PROXY={host},$NO_PROXY), or fix the proxy"
         ),
-        "issuer_mismatch" => match (app, base) {
+        Class::IssuerMismatch => match (app, base) {
             (App::Devtron, Some((h, _))) => format!(
                 "Make URL + /api/dex equal the issuer Dex serves: set URL to the address users open (here {h}) ending in /orchestrator, save the SSO config, then restart Dex and the orchestrator"
             ),
             _ => "Make URL + /api/dex equal the issuer Dex serves (set url, then restart Dex and the server)".into(),
         },
-        "not_json" | "too_large" => format!(
+        Class::NotJson | Class::TooLarge => format!(
             "Something other than Dex answers {}: route the issuer path to Dex (Devtron: the ingress must send /orchestrator to devtron-service)",
             o.url
         ),
-        "redirect_loop" => "The redirects go round: typically TLS terminated at the ingress while the backend redirects to https (set X-Forwarded-Proto, or the app's insecure/plain-HTTP mode behind the ingress)".into(),
-        "unregistered_redirect_uri" | "invalid_client_id" => match app {
+        Class::RedirectLoop => "The redirects go round: typically TLS terminated at the ingress while the backend redirects to https (set X-Forwarded-Proto, or the app's insecure/plain-HTTP mode behind the ingress)".into(),
+        Class::UnregisteredRedirectUri | Class::InvalidClientId => match app {
             App::Devtron => "Dex runs a config that does not match URL: save the SSO config again, then restart Dex and the orchestrator (kubectl -n devtroncd delete pod -l app=devtron; kubectl -n devtroncd rollout restart deploy/argocd-dex-server)".into(),
             App::Argocd => "Dex runs a config generated for another url: check url in argocd-cm, then restart argocd-dex-server and argocd-server".into(),
         },
-        "no_signing_keys" => "Dex serves no usable signing key: check Dex's storage and logs (key rotation)".into(),
-        c if c.starts_with("http_status(5") => format!(
+        Class::NoSigningKeys => "Dex serves no usable signing key: check Dex's storage and logs (key rotation)".into(),
+        c if c.is_server_error() => format!(
             "The ingress or proxy in front of {host} cannot reach the service behind it: check the Service's endpoints (kubectl -n {ns} get endpoints {svc}); under a mesh, set appProtocol: TCP on Dex's port"
         ),
-        c if c.starts_with("http_status(404") => match app {
+        Class::NOT_FOUND => match app {
             App::Devtron => "Dex is not served at this path: URL must end in /orchestrator, and the ingress must route /orchestrator to devtron-service".into(),
             App::Argocd => "Dex is not served at this path: check url in argocd-cm and that argocd-server proxies /api/dex".into(),
         },
-        c if c.starts_with("http_status(40") => format!(
+        c if c.status().is_some_and(|n| (400..410).contains(&n)) => format!(
             "Something refuses the request ({c}): an auth proxy, WAF or HTTP proxy in front of {host}; let the discovery, keys and token paths through"
         ),
         _ => return None,
@@ -305,8 +308,7 @@ pub fn drift(d: &mut Diagnosis, file: &crate::setup::Setup, live: &crate::setup:
             Vantage::Config,
             Outcome {
                 status,
-                class: (status == Status::Fail || status == Status::Warn)
-                    .then(|| "drift".to_string()),
+                class: (status == Status::Fail || status == Status::Warn).then_some(Class::Drift),
                 go_error: None,
                 note,
             },

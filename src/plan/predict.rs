@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use super::gourl::GoUrl;
+use crate::probe::class::Class;
 use crate::setup::App;
 
 /// The orchestrator container's port (`App.go`: `port := 8080`).
@@ -28,8 +29,8 @@ pub enum Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub status: Status,
-    /// The failure class (DESIGN.md vocabulary), `None` on a pass.
-    pub class: Option<String>,
+    /// The failure class, `None` on a pass.
+    pub class: Option<Class>,
     /// The low-level error in Go's words, as the app would log it.
     pub go_error: Option<String>,
     /// A sentence for people.
@@ -61,10 +62,10 @@ impl Outcome {
             note: note.into(),
         }
     }
-    pub fn fail(class: &str, go_error: impl Into<String>, note: impl Into<String>) -> Self {
+    pub fn fail(class: Class, go_error: impl Into<String>, note: impl Into<String>) -> Self {
         Outcome {
             status: Status::Fail,
-            class: Some(class.into()),
+            class: Some(class),
             go_error: Some(go_error.into()),
             note: note.into(),
         }
@@ -128,7 +129,7 @@ pub fn workstation(url: &GoUrl) -> Outcome {
             "{host}:{port} is this workstation: reachable while a port-forward listens on local port {port}"
         )),
         HostKind::Cluster => Outcome::fail(
-            "dns",
+            Class::Dns,
             format!("dial tcp: lookup {host}: no such host"),
             format!(
                 "{host} is a cluster-internal name: it resolves only inside the cluster, not on a workstation"
@@ -144,12 +145,12 @@ fn scheme_problem(url: &GoUrl) -> Option<Outcome> {
     match url.scheme.as_str() {
         "http" | "https" if !url.host.is_empty() => None,
         "http" | "https" => Some(Outcome::fail(
-            "unsupported_scheme",
+            Class::UnsupportedScheme,
             "http: no Host in request URL",
             "the URL has no host",
         )),
         s => Some(Outcome::fail(
-            "unsupported_scheme",
+            Class::UnsupportedScheme,
             format!("unsupported protocol scheme {s:?}"),
             if s.is_empty() {
                 "the URL has no scheme: Go's HTTP client cannot fetch it".to_string()
@@ -168,7 +169,7 @@ pub fn app_pod(url: &GoUrl) -> Outcome {
     let host = url.hostname();
     let Some(port) = url.effective_port() else {
         return Outcome::fail(
-            "unsupported_scheme",
+            Class::UnsupportedScheme,
             format!("dial tcp: address {}: invalid port", url.host),
             "the port is not a number",
         );
@@ -180,14 +181,14 @@ pub fn app_pod(url: &GoUrl) -> Outcome {
             ))
         }
         HostKind::Loopback if port == ORCHESTRATOR_PORT => Outcome::fail(
-            "http_to_https",
+            Class::HttpToHttps,
             "http: server gave HTTP response to HTTPS client",
             format!(
                 "inside the pod {host}:{port} is the orchestrator, which speaks plain HTTP, not TLS"
             ),
         ),
         HostKind::Loopback => Outcome::fail(
-            "refused",
+            Class::Refused,
             format!(
                 "dial tcp {}: connect: connection refused",
                 dial_addr(host, port)
@@ -257,7 +258,7 @@ mod tests {
         let o = workstation(&u(
             "http://devtron-service.devtroncd.svc.cluster.local/orchestrator",
         ));
-        assert_eq!(o.class.as_deref(), Some("dns"));
+        assert_eq!(o.class, Some(Class::Dns));
         assert_eq!(
             app_pod(&u(
                 "http://devtron-service.devtroncd.svc.cluster.local/orchestrator"

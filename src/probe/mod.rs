@@ -1,5 +1,6 @@
 //! Live observations: bounded, classified network probes.
 
+pub mod class;
 pub mod http;
 pub mod outcome;
 pub mod pod;

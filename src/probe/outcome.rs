@@ -1,75 +1,12 @@
-//! Failure classes (DESIGN.md vocabulary) and the classification of an HTTP client error,
+//! The classification of an HTTP client error,
 //! walking its source chain, into a class plus the message a Go program would have logged.
 
 use std::error::Error as StdError;
-use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustls::CertificateError;
 
-/// One failure class.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Class {
-    Dns,
-    Refused,
-    ConnectTimeout,
-    ReadTimeout,
-    Reset,
-    Unreachable,
-    TlsUnknownCa,
-    TlsNameMismatch,
-    TlsExpired,
-    /// Another TLS failure (handshake alert, CA certificate used as a server certificate, …).
-    Tls,
-    /// Plain HTTP sent to a TLS port, or TLS to a plain HTTP port.
-    HttpToHttps,
-    HttpStatus(u16),
-    NotJson,
-    IssuerMismatch,
-    TooLarge,
-    RedirectLoop,
-    /// The failure happened at the proxy taken from `HTTP(S)_PROXY`.
-    Proxy,
-    UnsupportedScheme,
-    /// Dex refused the client's redirect URI (`Unregistered redirect_uri.`).
-    UnregisteredRedirectUri,
-    /// Dex does not know the client (`Invalid client_id.`).
-    InvalidClientId,
-    /// A JWKS without a usable RSA signing key.
-    NoSigningKeys,
-    /// Anything else the transport reported.
-    Other,
-}
-
-impl fmt::Display for Class {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = match self {
-            Class::Dns => "dns",
-            Class::Refused => "refused",
-            Class::ConnectTimeout => "connect_timeout",
-            Class::ReadTimeout => "read_timeout",
-            Class::Reset => "reset",
-            Class::Unreachable => "unreachable",
-            Class::TlsUnknownCa => "tls_unknown_ca",
-            Class::TlsNameMismatch => "tls_name_mismatch",
-            Class::TlsExpired => "tls_expired",
-            Class::Tls => "tls",
-            Class::HttpToHttps => "http_to_https",
-            Class::HttpStatus(n) => return write!(f, "http_status({n})"),
-            Class::NotJson => "not_json",
-            Class::IssuerMismatch => "issuer_mismatch",
-            Class::TooLarge => "too_large",
-            Class::RedirectLoop => "redirect_loop",
-            Class::Proxy => "proxy",
-            Class::UnsupportedScheme => "unsupported_scheme",
-            Class::UnregisteredRedirectUri => "unregistered_redirect_uri",
-            Class::InvalidClientId => "invalid_client_id",
-            Class::NoSigningKeys => "no_signing_keys",
-            Class::Other => "other",
-        };
-        f.write_str(s)
-    }
-}
+pub use super::class::Class;
 
 /// A classified failure of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -471,7 +471,7 @@ pub fn observation(
 ) -> Observation {
     let outcome = match &cls.class {
         None => Outcome::pass(cls.note),
-        Some(class) => Outcome::fail(&class.to_string(), wrap(&cls.go_error), cls.note),
+        Some(class) => Outcome::fail(*class, wrap(&cls.go_error), cls.note),
     };
     let mut o = Observation::new(id, title, url, outcome);
     o.duration_ms = line.secs.map(|s| (s * 1000.0) as u64).unwrap_or(0);

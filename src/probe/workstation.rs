@@ -82,7 +82,7 @@ impl Observation {
 }
 
 fn fail(f: Failure, get: &str) -> Outcome {
-    Outcome::fail(&f.class.to_string(), go_get(get, &f), f.note)
+    Outcome::fail(f.class, go_get(get, &f), f.note)
 }
 
 /// `Get "URL": err` as Go's client wraps transport errors; status errors stand alone.
@@ -436,7 +436,7 @@ fn compare_with_reference(doc: &Discovery, issuer: &str, url: &str) -> Vec<Obser
                 url,
                 Outcome {
                     status: Status::Warn,
-                    class: Some("differs_from_dex".into()),
+                    class: Some(Class::DiffersFromDex),
                     go_error: None,
                     note: format!(
                         "{field} differs from what Dex (v2.45, default settings) serves for this issuer: another Dex version or settings, or not Dex"
@@ -539,7 +539,7 @@ fn document_findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Observatio
     } else {
         Outcome {
             status: Status::Warn,
-            class: Some("endpoint_outside_issuer".into()),
+            class: Some(Class::EndpointOutsideIssuer),
             go_error: None,
             note: format!(
                 "endpoints outside the issuer {prefix}: {}; Dex derives them from its issuer, so a proxy rewrote them or this is not the Dex you meant",
@@ -564,7 +564,7 @@ fn document_findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Observatio
         Outcome::pass("RS256 offered for ID tokens")
     } else {
         Outcome::fail(
-            "unsupported_algorithm",
+            Class::UnsupportedAlgorithm,
             format!("oidc: id_token_signing_alg_values_supported {algs:?} lacks RS256"),
             "RS256 is not offered: Devtron's and Argo CD's verifiers expect RS256 ID tokens",
         )
@@ -579,7 +579,7 @@ fn document_findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Observatio
         Outcome::pass("response type code offered")
     } else {
         Outcome::fail(
-            "unsupported_response_type",
+            Class::UnsupportedResponseType,
             "unsupported_response_type: Unsupported response type \"code\"",
             "the authorization code flow (response type code), which the app uses, is not offered",
         )
@@ -667,7 +667,7 @@ async fn probe_token(s: &Settings, url: &str, callback: &str) -> Observation {
                 fail(status_failure(r, "the token endpoint"), url)
             }
             Ok(_) => Outcome::fail(
-                "not_oauth",
+                Class::NotOauth,
                 format!(
                     "oauth2: server response missing error for an invalid code: {}",
                     r.body_excerpt(120)
@@ -735,7 +735,7 @@ async fn probe_auth(s: &Settings, endpoint: &str, callback: &str, issuer: &str) 
             let body = r.body_excerpt(200);
             if body.contains("Unregistered redirect_uri") {
                 Outcome::fail(
-                    &Class::UnregisteredRedirectUri.to_string(),
+                    Class::UnregisteredRedirectUri,
                     "Unregistered redirect_uri.",
                     format!(
                         "Dex does not accept {callback} for client {APP_CLIENT_ID}: its staticClients redirectURIs must list exactly this URL (the app writes it from URL; restart Dex or the app after changing URL)"
@@ -743,7 +743,7 @@ async fn probe_auth(s: &Settings, endpoint: &str, callback: &str, issuer: &str) 
                 )
             } else if body.contains("Invalid client_id") {
                 Outcome::fail(
-                    &Class::InvalidClientId.to_string(),
+                    Class::InvalidClientId,
                     "Invalid client_id.",
                     format!(
                         "Dex has no client {APP_CLIENT_ID}: the app's generated Dex config is missing (the app did not write dex.config, or this is another Dex)"

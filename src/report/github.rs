@@ -91,7 +91,7 @@ pub fn step_summary(report: &Report) -> String {
             Status::Pass => "ok".to_string(),
             _ => c
                 .class
-                .clone()
+                .map(|c| c.to_string())
                 .unwrap_or_else(|| format!("{:?}", c.status).to_lowercase()),
         };
         let _ = writeln!(

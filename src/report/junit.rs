@@ -93,7 +93,7 @@ pub fn render(report: &Report) -> String {
             let _ = w.write_event(Event::Start(case));
             let mut props: Vec<(&str, String)> = vec![("observed", c.observed.to_string())];
             if let Some(class) = &c.class {
-                props.push(("class", class.clone()));
+                props.push(("class", class.to_string()));
             }
             if c.status == Status::Warn {
                 props.push(("warning", c.message.clone()));
@@ -109,7 +109,13 @@ pub fn render(report: &Report) -> String {
             match c.status {
                 Status::Fail => {
                     let mut f = BytesStart::new("failure");
-                    f.push_attribute(("type", c.class.as_deref().unwrap_or("failure")));
+                    f.push_attribute((
+                        "type",
+                        c.class
+                            .map(|c| c.to_string())
+                            .as_deref()
+                            .unwrap_or("failure"),
+                    ));
                     f.push_attribute(("message", c.error.as_deref().unwrap_or(&c.message)));
                     let _ = w.write_event(Event::Start(f));
                     let _ = w.write_event(Event::Text(BytesText::new(&details(c))));

@@ -76,7 +76,10 @@ fn status_label(c: &Check) -> String {
         Status::Pass => "ok".into(),
         Status::Unknown => "needs live check".into(),
         Status::Skip => "skipped".into(),
-        _ => c.class.clone().unwrap_or_else(|| "warning".into()),
+        _ => c
+            .class
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "warning".into()),
     }
 }
 

@@ -1,0 +1,245 @@
+//! The one vocabulary of failure classes, from probe to report to `explain`.
+//!
+//! Each class serializes as its snake_case name (`dexcheck/v1`'s `class` field); an HTTP status
+//! is `http_status(N)`. Adding a class: one variant here, its name in `fixed_name` and [`Class::ALL`], and its
+//! knowledge entries (remedy, explanation) in `knowledge/`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// One failure class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Class {
+    // Transport: what a Go HTTP client reports.
+    Dns,
+    Refused,
+    ConnectTimeout,
+    ReadTimeout,
+    Reset,
+    Unreachable,
+    TlsUnknownCa,
+    TlsNameMismatch,
+    TlsExpired,
+    /// Another TLS failure (handshake alert, CA certificate used as a server certificate, …).
+    Tls,
+    /// Plain HTTP sent to a TLS port, or TLS to a plain HTTP port.
+    HttpToHttps,
+    /// The failure happened at the proxy taken from `HTTP(S)_PROXY`.
+    Proxy,
+    UnsupportedScheme,
+    RedirectLoop,
+    // The answer: what came back was not what a client expects.
+    HttpStatus(u16),
+    NotJson,
+    TooLarge,
+    IssuerMismatch,
+    /// A JWKS without a usable RSA signing key.
+    NoSigningKeys,
+    /// A discovery document that differs from what Dex itself serves.
+    DiffersFromDex,
+    /// An endpoint in the discovery document outside the issuer's origin.
+    EndpointOutsideIssuer,
+    /// The token endpoint does not answer as OAuth 2.0 does.
+    NotOauth,
+    /// `id_token_signing_alg_values_supported` lacks RS256.
+    UnsupportedAlgorithm,
+    /// `response_types_supported` lacks `code`.
+    UnsupportedResponseType,
+    // Dex's own refusals.
+    /// Dex refused the client's redirect URI (`Unregistered redirect_uri.`).
+    UnregisteredRedirectUri,
+    /// Dex does not know the client (`Invalid client_id.`).
+    InvalidClientId,
+    /// The connector's `redirectURI` is not issuer + `/callback`.
+    CallbackMismatch,
+    // The app's own logic.
+    /// The return-URL rule refuses the login's `return_url`.
+    InvalidRedirect,
+    // dexcheck's own findings.
+    /// The file and the cluster's live copy disagree.
+    Drift,
+    /// The offline prediction and the live observation disagree.
+    PredictionDiffers,
+    /// Anything else the transport reported.
+    Other,
+}
+
+impl Class {
+    /// Every class with a fixed name, with that name (`HttpStatus` is `http_status(N)`).
+    /// Every class with a fixed name (all but `HttpStatus`), for parsing and for tests.
+    pub const ALL: &'static [Class] = &[
+        Class::Dns,
+        Class::Refused,
+        Class::ConnectTimeout,
+        Class::ReadTimeout,
+        Class::Reset,
+        Class::Unreachable,
+        Class::TlsUnknownCa,
+        Class::TlsNameMismatch,
+        Class::TlsExpired,
+        Class::Tls,
+        Class::HttpToHttps,
+        Class::Proxy,
+        Class::UnsupportedScheme,
+        Class::RedirectLoop,
+        Class::NotJson,
+        Class::TooLarge,
+        Class::IssuerMismatch,
+        Class::NoSigningKeys,
+        Class::DiffersFromDex,
+        Class::EndpointOutsideIssuer,
+        Class::NotOauth,
+        Class::UnsupportedAlgorithm,
+        Class::UnsupportedResponseType,
+        Class::UnregisteredRedirectUri,
+        Class::InvalidClientId,
+        Class::CallbackMismatch,
+        Class::InvalidRedirect,
+        Class::Drift,
+        Class::PredictionDiffers,
+        Class::Other,
+    ];
+
+    /// A 404 Not Found.
+    pub const NOT_FOUND: Class = Class::HttpStatus(404);
+
+    /// The status code of an `HttpStatus`.
+    pub fn status(self) -> Option<u16> {
+        match self {
+            Class::HttpStatus(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// A 5xx answer: a gateway or the app behind it failed.
+    pub fn is_server_error(self) -> bool {
+        self.status().is_some_and(|n| (500..600).contains(&n))
+    }
+
+    /// A 4xx answer.
+    pub fn is_client_error(self) -> bool {
+        self.status().is_some_and(|n| (400..500).contains(&n))
+    }
+
+    /// A short label for a table cell: the class name in words.
+    pub fn label(self) -> String {
+        match self {
+            Class::Refused => "connection refused".into(),
+            Class::Dns => "no such host".into(),
+            c => c.to_string().replace('_', " "),
+        }
+    }
+
+    /// The name of every class but `HttpStatus`; exhaustive, so a new class must be named.
+    fn fixed_name(self) -> &'static str {
+        match self {
+            Class::Dns => "dns",
+            Class::Refused => "refused",
+            Class::ConnectTimeout => "connect_timeout",
+            Class::ReadTimeout => "read_timeout",
+            Class::Reset => "reset",
+            Class::Unreachable => "unreachable",
+            Class::TlsUnknownCa => "tls_unknown_ca",
+            Class::TlsNameMismatch => "tls_name_mismatch",
+            Class::TlsExpired => "tls_expired",
+            Class::Tls => "tls",
+            Class::HttpToHttps => "http_to_https",
+            Class::Proxy => "proxy",
+            Class::UnsupportedScheme => "unsupported_scheme",
+            Class::RedirectLoop => "redirect_loop",
+            Class::HttpStatus(_) => "http_status",
+            Class::NotJson => "not_json",
+            Class::TooLarge => "too_large",
+            Class::IssuerMismatch => "issuer_mismatch",
+            Class::NoSigningKeys => "no_signing_keys",
+            Class::DiffersFromDex => "differs_from_dex",
+            Class::EndpointOutsideIssuer => "endpoint_outside_issuer",
+            Class::NotOauth => "not_oauth",
+            Class::UnsupportedAlgorithm => "unsupported_algorithm",
+            Class::UnsupportedResponseType => "unsupported_response_type",
+            Class::UnregisteredRedirectUri => "unregistered_redirect_uri",
+            Class::InvalidClientId => "invalid_client_id",
+            Class::CallbackMismatch => "callback_mismatch",
+            Class::InvalidRedirect => "invalid_redirect",
+            Class::Drift => "drift",
+            Class::PredictionDiffers => "prediction_differs",
+            Class::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Class::HttpStatus(n) => write!(f, "http_status({n})"),
+            c => f.write_str(c.fixed_name()),
+        }
+    }
+}
+
+/// A name that is no class.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown failure class {0:?}")]
+pub struct UnknownClass(pub String);
+
+impl FromStr for Class {
+    type Err = UnknownClass;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(n) = s
+            .strip_prefix("http_status(")
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|n| n.parse().ok())
+        {
+            return Ok(Class::HttpStatus(n));
+        }
+        Class::ALL
+            .iter()
+            .find(|c| c.fixed_name() == s)
+            .copied()
+            .ok_or_else(|| UnknownClass(s.to_string()))
+    }
+}
+
+impl Serialize for Class {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Class {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips() {
+        for c in Class::ALL {
+            assert_eq!(c.to_string().parse::<Class>(), Ok(*c));
+        }
+        assert_eq!(Class::HttpStatus(502).to_string(), "http_status(502)");
+        assert_eq!("http_status(404)".parse::<Class>(), Ok(Class::NOT_FOUND));
+        assert!("timeout".parse::<Class>().is_err());
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = Class::ALL.iter().map(|c| c.to_string()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Class::ALL.len());
+    }
+
+    #[test]
+    fn serializes_as_its_name() {
+        let v = serde_json::to_string(&[Class::Refused, Class::HttpStatus(503)]).unwrap();
+        assert_eq!(v, r#"["refused","http_status(503)"]"#);
+    }
+}

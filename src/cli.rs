@@ -140,20 +140,21 @@ pub enum FailOn {
     Never,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AppChoice {
-    Devtron,
-    Argocd,
-    Auto,
-}
+/// `--app`: one of the registered app profiles, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppChoice(Option<App>);
 
 impl AppChoice {
     pub fn app(self) -> Option<App> {
-        match self {
-            AppChoice::Devtron => Some(App::Devtron),
-            AppChoice::Argocd => Some(App::Argocd),
-            AppChoice::Auto => None,
-        }
+        self.0
+    }
+    fn parser() -> impl clap::builder::TypedValueParser<Value = AppChoice> {
+        use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+        let values = App::ALL
+            .iter()
+            .map(|a| PossibleValue::new(a.id()).help(a.name()))
+            .chain([PossibleValue::new("auto").help("detected from the input")]);
+        PossibleValuesParser::new(values).map(|s| AppChoice(App::by_id(&s)))
     }
 }
 
@@ -173,7 +174,7 @@ pub struct CheckArgs {
 
     /// Application profile: devtron, argocd, or auto (the default: detected from the input, or
     /// in a cluster devtron-secret first, then argocd-cm).
-    #[arg(long, value_enum, value_name = "APP", default_value = "auto")]
+    #[arg(long, value_name = "APP", default_value = "auto", value_parser = AppChoice::parser())]
     pub app: AppChoice,
 
     /// The address the operator's browser uses for the app (its origin is compared with URL).

@@ -91,14 +91,6 @@ pub async fn client(t: &Target) -> Result<kube::Client, ClusterError> {
     kube::Client::try_from(config).map_err(|e| ClusterError::NoConfig(e.to_string()))
 }
 
-/// The default namespace of an app's install.
-pub fn default_namespace(app: App) -> &'static str {
-    match app {
-        App::Devtron => "devtroncd",
-        App::Argocd => "argocd",
-    }
-}
-
 /// The live SSO config as YAML text the file loader understands, plus where it came from and the
 /// in-cluster Dex address (Devtron's `devtron-cm` `DEX_HOST:DEX_PORT`).
 pub struct LiveConfig {
@@ -123,58 +115,93 @@ where
         .map_err(|e| ClusterError::from_kube(e, "get", resource, ns))
 }
 
-/// Reads `devtron-secret` (+ `devtron-cm`) or `argocd-cm`. With `app` `None`, Devtron first.
+/// Reads the app's config store (`devtron-secret` + `devtron-cm`, or `argocd-cm`). With `app`
+/// `None`, every registered app in order (Devtron first).
 pub async fn live_config(
     client: &kube::Client,
     app: Option<App>,
     ns: Option<&str>,
 ) -> Result<LiveConfig, ClusterError> {
-    let try_devtron = app.is_none_or(|a| a == App::Devtron);
-    let try_argocd = app.is_none_or(|a| a == App::Argocd);
-    if try_devtron {
-        let ns = ns.unwrap_or(default_namespace(App::Devtron)).to_string();
-        let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-        if let Some(s) = get_opt(&secrets, "devtron-secret", "secrets", &ns).await? {
-            let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
-            let internal = get_opt(&cms, "devtron-cm", "configmaps", &ns)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|cm| cm.data)
-                .and_then(|d| {
-                    let host = d.get("DEX_HOST")?.trim_end_matches('/').to_string();
-                    let port = d.get("DEX_PORT").cloned().unwrap_or_else(|| "5556".into());
-                    Some(format!("{host}:{port}"))
-                });
-            let text = serde_json::to_string(&s).map_err(|e| ClusterError::Api(e.to_string()))?;
-            return Ok(LiveConfig {
-                app: App::Devtron,
-                source: format!("secret {ns}/devtron-secret (live)"),
-                namespace: ns,
-                text,
-                internal_dex: internal,
-            });
+    let apps: Vec<App> = match app {
+        Some(a) => vec![a],
+        None => App::ALL.to_vec(),
+    };
+    let mut looked = Vec::new();
+    for app in apps {
+        let install = crate::app::Install::new(app, ns);
+        if let Some(live) = read_store(client, &install).await? {
+            return Ok(live);
         }
-        if !try_argocd {
-            return Err(ClusterError::NotFound(format!(
-                "Secret devtron-secret not found in namespace {ns}: is Devtron installed there? (-n NAMESPACE)"
-            )));
+        let store = app.profile().config;
+        looked.push(format!(
+            "{} {} in namespace {}",
+            store.kind(),
+            store.name(),
+            install.namespace
+        ));
+    }
+    let hint = match app {
+        Some(a) => format!("is {} installed there? (-n NAMESPACE)", a.name()),
+        None => "give -n NAMESPACE or a config file".to_string(),
+    };
+    Err(ClusterError::NotFound(format!(
+        "not found: {}; {hint}",
+        looked.join(", nor ")
+    )))
+}
+
+/// One app's config store, and its in-cluster Dex address where the app keeps one.
+async fn read_store(
+    client: &kube::Client,
+    install: &crate::app::Install,
+) -> Result<Option<LiveConfig>, ClusterError> {
+    let p = install.profile();
+    let ns = install.namespace.clone();
+    let store = p.config;
+    let text = match store {
+        crate::app::ConfigStore::Secret(name) => {
+            let api: Api<Secret> = Api::namespaced(client.clone(), &ns);
+            get_opt(&api, name, "secrets", &ns)
+                .await?
+                .map(|s| serde_json::to_string(&s))
         }
-    }
-    let ns = ns.unwrap_or(default_namespace(App::Argocd)).to_string();
-    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
-    match get_opt(&cms, "argocd-cm", "configmaps", &ns).await? {
-        Some(cm) => Ok(LiveConfig {
-            app: App::Argocd,
-            source: format!("configmap {ns}/argocd-cm (live)"),
-            text: serde_json::to_string(&cm).map_err(|e| ClusterError::Api(e.to_string()))?,
-            namespace: ns,
-            internal_dex: None,
-        }),
-        None => Err(ClusterError::NotFound(format!(
-            "neither Secret devtron-secret nor ConfigMap argocd-cm found (namespace {ns}); give -n NAMESPACE or a config file"
-        ))),
-    }
+        crate::app::ConfigStore::ConfigMap(name) => {
+            let api: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+            get_opt(&api, name, "configmaps", &ns)
+                .await?
+                .map(|c| serde_json::to_string(&c))
+        }
+    };
+    let Some(text) = text else { return Ok(None) };
+    let text = text.map_err(|e| ClusterError::Api(e.to_string()))?;
+    let internal_dex = match p.dex_address {
+        Some(a) => dex_address(client, &ns, a).await,
+        None => None,
+    };
+    Ok(Some(LiveConfig {
+        app: install.app,
+        source: format!("{} {ns}/{} (live)", store.kind(), store.name()),
+        namespace: ns,
+        text,
+        internal_dex,
+    }))
+}
+
+/// `HOST:PORT` from the ConfigMap keys that name Dex's in-cluster address (Devtron's
+/// `devtron-cm` `DEX_HOST`/`DEX_PORT`); `None` when unreadable.
+async fn dex_address(client: &kube::Client, ns: &str, a: crate::app::DexAddress) -> Option<String> {
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    let data = get_opt(&cms, a.configmap, "configmaps", ns)
+        .await
+        .ok()
+        .flatten()?
+        .data?;
+    let host = data.get(a.host_key)?.trim_end_matches('/').to_string();
+    let port = data
+        .get(a.port_key)
+        .cloned()
+        .unwrap_or_else(|| "5556".into());
+    Some(format!("{host}:{port}"))
 }
 
 /// A running pod and the container to exec in.
@@ -384,13 +411,8 @@ pub async fn recent_logs(
     tail: i64,
 ) -> Result<String, ClusterError> {
     use kube::api::LogParams;
-    let selectors = match app {
-        App::Devtron => ["app=devtron", "app.kubernetes.io/name=argocd-dex-server"],
-        App::Argocd => [
-            "app.kubernetes.io/name=argocd-server",
-            "app.kubernetes.io/name=argocd-dex-server",
-        ],
-    };
+    let p = app.profile();
+    let selectors = [p.server.selector, p.dex.selector];
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let mut out = String::new();
     for sel in selectors {

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
+use crate::app::{App, DexCall, Install};
 use crate::remedy;
-use crate::setup::App;
 
 /// The network or logic path a failure belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,11 +66,16 @@ struct Ctx {
     path: Option<Path>,
     app: Option<App>,
     argocd_31: bool,
+    /// The namespace the operator named (`-n`); else the app's default.
+    ns: Option<String>,
 }
 
 impl Ctx {
     fn app(&self) -> App {
-        self.app.unwrap_or(App::Devtron)
+        self.app.unwrap_or(App::DEVTRON)
+    }
+    fn install(&self) -> Install {
+        Install::new(self.app(), self.ns.as_deref())
     }
     fn host(&self) -> &str {
         self.host.as_deref().unwrap_or("the host")
@@ -99,7 +104,7 @@ struct Message {
     needles: &'static [&'static str],
     path: Path,
     app: Option<&'static str>,
-    explain: fn(&str) -> (String, Vec<String>, String),
+    explain: fn(&str, &Install) -> (String, Vec<String>, String),
 }
 
 fn s(v: &[&str]) -> Vec<String> {
@@ -132,22 +137,40 @@ const TRANSPORT: &[Transport] = &[
     Transport {
         id: "dns",
         needles: &["no such host"],
-        explain: |c| {
-            match c.path {
+        explain: |c| match c.path {
             Some(Path::ArgoRewrite) => (
-                format!("argocd-server cannot resolve Dex's service name {}", c.host()),
-                s(&["argocd-dex-server lives in another namespace than argocd-server expects (the rewrite uses the bare name argocd-dex-server)", "the argocd-dex-server Service is missing", "cluster DNS is failing"]),
-                "Point argocd-server at Dex's real service: --dex-server http://argocd-dex-server.<namespace>.svc.cluster.local:5556 (argocd-cmd-params-cm server.dex.server), and check kubectl -n argocd get svc argocd-dex-server".into(),
+                format!(
+                    "argocd-server cannot resolve Dex's service name {}",
+                    c.host()
+                ),
+                s(&[
+                    "argocd-dex-server lives in another namespace than argocd-server expects (the rewrite uses the bare name argocd-dex-server)",
+                    "the argocd-dex-server Service is missing",
+                    "cluster DNS is failing",
+                ]),
+                format!(
+                    "Point argocd-server at Dex's real service: --dex-server http://argocd-dex-server.<namespace>.svc.cluster.local:5556 (argocd-cmd-params-cm server.dex.server), and check {} get svc argocd-dex-server",
+                    c.install().kubectl()
+                ),
             ),
             Some(Path::DexUpstream) => (
                 format!("Dex's pod cannot resolve the upstream IdP {}", c.host()),
-                s(&["the IdP name exists only on the corporate network or in public DNS the cluster's DNS does not forward to", "a typo in the connector's issuer"]),
-                format!("Make {} resolvable from the cluster (CoreDNS forward/stub domain for its zone), or check the connector's issuer", c.host()),
+                s(&[
+                    "the IdP name exists only on the corporate network or in public DNS the cluster's DNS does not forward to",
+                    "a typo in the connector's issuer",
+                ]),
+                format!(
+                    "Make {} resolvable from the cluster (CoreDNS forward/stub domain for its zone), or check the connector's issuer",
+                    c.host()
+                ),
             ),
             _ => (
                 format!("the app pod cannot resolve {} (the host of URL)", c.host()),
                 vec![
-                    format!("{} is a public or corporate name that the cluster's DNS does not resolve (split-horizon DNS; the ingress record exists only outside)", c.host()),
+                    format!(
+                        "{} is a public or corporate name that the cluster's DNS does not resolve (split-horizon DNS; the ingress record exists only outside)",
+                        c.host()
+                    ),
                     "URL names a host only the workstation knows (hosts file, VPN)".into(),
                     "cluster DNS is failing".into(),
                 ],
@@ -155,10 +178,9 @@ const TRANSPORT: &[Transport] = &[
                     "Make {h} resolvable inside the cluster, pointing at the ingress: {cd}; or per Deployment: {ha}",
                     h = c.host(),
                     cd = remedy::coredns_rewrite(c.host()),
-                    ha = remedy::host_aliases(c.app(), c.host())
+                    ha = remedy::host_aliases(&c.install(), c.host())
                 ),
             ),
-        }
         },
     },
     Transport {
@@ -169,25 +191,31 @@ const TRANSPORT: &[Transport] = &[
             Some(Path::ArgoRewrite) => (
                 format!("argocd-server reached {} but nothing accepted the connection", c.host()),
                 s(&["argocd-dex-server is not running or not ready (it exits when dex.config is invalid or a connector's discovery fails at start)", "the Service has no endpoints", "Dex listens on another port"]),
-                "kubectl -n argocd logs deploy/argocd-dex-server; kubectl -n argocd get endpoints argocd-dex-server; restart it: kubectl -n argocd rollout restart deployment argocd-dex-server".into(),
+                {
+                    let k = c.install().kubectl();
+                    format!("{k} logs deploy/argocd-dex-server; {k} get endpoints argocd-dex-server; restart it: {k} rollout restart deployment argocd-dex-server")
+                },
             ),
             Some(Path::AppPodDex) if c.loopback() => (
                 format!("the app pod connected to {}:{} — its own loopback — and nothing listens there", c.host(), c.port.unwrap_or(80)),
                 vec![
-                    format!("URL names {} (a kubectl port-forward address): inside the pod that is the pod itself, and the orchestrator listens on 8080, not {}", c.host(), c.port.unwrap_or(80)),
+                    format!("URL names {} (a kubectl port-forward address): inside the pod that is the pod itself, and {} listens on {}, not {}", c.host(), c.install().profile().server_name, c.install().profile().container_port.unwrap_or(8080), c.port.unwrap_or(80)),
                     "URL was saved while browsing through a port-forward".into(),
                 ],
-                format!("Either {}; or give URL a host name the browser and the pod both reach (an ingress host, with a CoreDNS rewrite or hostAliases inside the cluster)", remedy::port_forward_8080()),
+                match remedy::port_forward_own(&c.install()) {
+                    Some(f) => format!("Either {f}; or give URL a host name the browser and the pod both reach (an ingress host, with a CoreDNS rewrite or hostAliases inside the cluster)"),
+                    None => "Give URL a host name the browser and the pod both reach (an ingress host, with a CoreDNS rewrite or hostAliases inside the cluster)".into(),
+                },
             ),
             Some(Path::DexUpstream) => (
                 format!("Dex's pod reached {} but nothing accepted the connection", c.host()),
                 s(&["the IdP is down or listens on another port", "a firewall rejects the cluster's egress"]),
-                "Check the connector's issuer URL and the IdP's port; test from the Dex pod: kubectl -n devtroncd exec deploy/argocd-dex-server -- wget -qO- ISSUER/.well-known/openid-configuration".into(),
+                format!("Check the connector's issuer URL and the IdP's port; test from the Dex pod: {} exec deploy/{} -- wget -qO- ISSUER/.well-known/openid-configuration", c.install().kubectl(), c.install().profile().dex.deployment),
             ),
             _ => (
                 format!("the connection to {}:{} was refused", c.host(), c.port.unwrap_or(80)),
                 s(&["the ingress or load balancer does not listen on that port for traffic from inside the cluster", "the URL's port is one only the workstation uses (a NodePort or port-forward)"]),
-                "Use a URL whose host and port the pod can reach; verify from the pod: kubectl -n devtroncd exec deploy/devtron -- curl -sS URL/api/dex/.well-known/openid-configuration".into(),
+                format!("Use a URL whose host and port the pod can reach; verify from the pod: {} exec deploy/{} -- curl -sS URL/api/dex/.well-known/openid-configuration", c.install().kubectl(), c.install().profile().server.deployment),
             ),
         }
         },
@@ -247,7 +275,7 @@ const TRANSPORT: &[Transport] = &[
             s(&["a private or self-signed CA (corporate PKI, cert-manager self-signed issuer)", "the server sends an incomplete chain (intermediate missing)"]),
             match c.path {
                 Some(Path::DexUpstream) => "Give Dex the CA: connector rootCAs (Dex ≥ 2.36) or mount the CA into the Dex image's trust store; Devtron's Dex v2.30.2 has no rootCAs".into(),
-                _ if c.app() == App::Argocd => "Argo CD: oidc.config rootCA, or oidc.tls.insecure.skip.verify: \"true\" for a test; for the Dex path, match TLS modes (--dex-server-plaintext with Dex --disable-tls); then restart argocd-server".into(),
+                _ if c.app().profile().dex_call == DexCall::Rewrite => "Argo CD: oidc.config rootCA, or oidc.tls.insecure.skip.verify: \"true\" for a test; for the Dex path, match TLS modes (--dex-server-plaintext with Dex --disable-tls); then restart argocd-server".into(),
                 _ => "Serve a certificate from a trusted CA with its full chain, or add the CA to the client's trust store".into(),
             },
         )
@@ -310,8 +338,10 @@ const TRANSPORT: &[Transport] = &[
                         "TLS is terminated elsewhere and this port is the backend's",
                     ])
                 },
-                if c.path == Some(Path::ArgoRewrite) || c.app() == App::Argocd {
-                    remedy::argocd_tls_pair(false)
+                if c.path == Some(Path::ArgoRewrite)
+                    || c.app().profile().dex_call == DexCall::Rewrite
+                {
+                    remedy::dex_tls_pair(&c.install(), false)
                 } else {
                     "Use http:// for that port, or the TLS port with https://".into()
                 },
@@ -331,7 +361,7 @@ const TRANSPORT: &[Transport] = &[
                     "argocd-server runs with --dex-server-plaintext while Dex serves TLS (the default since Argo CD 2.5)",
                     "URL says http but the port serves TLS",
                 ]),
-                remedy::argocd_tls_pair(true),
+                remedy::dex_tls_pair(&c.install(), true),
             )
         },
     },
@@ -371,7 +401,7 @@ const TRANSPORT: &[Transport] = &[
                     ]),
                     format!(
                         "Set URL (Global Configurations → SSO, or the url key), then restart: {}",
-                        remedy::restart(c.app())
+                        c.install().restart()
                     ),
                 )
             }
@@ -407,7 +437,7 @@ const TRANSPORT: &[Transport] = &[
                 "an HTTP proxy from HTTP_PROXY/HTTPS_PROXY intercepts the call (argo-cd#2954) because NO_PROXY lacks the host".into(),
                 "an IP allow-list or WAF in front of the URL rejects the cluster's own egress (Devtron FAQ: allow the NAT gateway IPs)".into(),
             ],
-            remedy::no_proxy(c.app(), c.host.as_deref()),
+            remedy::no_proxy(&c.install(), c.host.as_deref()),
         )
         },
     },
@@ -424,7 +454,7 @@ const TRANSPORT: &[Transport] = &[
                 ]),
                 format!(
                     "End URL in /orchestrator (Devtron), then restart: {}",
-                    remedy::restart(c.app())
+                    c.install().restart()
                 ),
             )
         },
@@ -443,7 +473,7 @@ const TRANSPORT: &[Transport] = &[
                 format!(
                     "Make URL + /api/dex equal Dex's issuer exactly (expected {}), then restart: {}",
                     c.issuer(),
-                    remedy::restart(c.app())
+                    c.install().restart()
                 ),
             )
         },
@@ -560,9 +590,9 @@ fn gateway(c: &Ctx) -> (String, Vec<String>, String) {
             "Devtron installed in another namespace than devtroncd (DEX_HOST argocd-dex-server.devtroncd is hard-coded)".into(),
         ],
         format!(
-            "Check Dex: kubectl -n {ns} logs deploy/argocd-dex-server; under a mesh: {tcp}",
-            ns = remedy::namespace(c.app()),
-            tcp = remedy::app_protocol_tcp(c.app())
+            "Check Dex: {k} logs deploy/argocd-dex-server; under a mesh: {tcp}",
+            k = c.install().kubectl(),
+            tcp = remedy::app_protocol_tcp(&c.install())
         ),
     )
 }
@@ -591,7 +621,7 @@ const MESSAGES: &[Message] = &[
         needles: &["invalid redirect url"],
         path: Path::BrowserApp,
         app: None,
-        explain: |_| {
+        explain: |_, _| {
             (
             "the app refused the login's return URL: its scheme, host[:port] or path does not match URL".into(),
             s(&["the browser's origin differs from URL (port-forward port, http vs https, www vs bare host, a default port written in URL)", "URL is an in-cluster name (svc.cluster.local) while the browser uses another address", "letter case or a trailing slash in URL"]),
@@ -604,7 +634,7 @@ const MESSAGES: &[Message] = &[
         needles: &["invalid return url"],
         path: Path::BrowserApp,
         app: Some("Argo CD"),
-        explain: |_| {
+        explain: |_, _| {
             (
             "Argo CD refused the return URL when verifying the login state".into(),
             s(&["url (and additionalUrls) in argocd-cm differ from the address the browser uses", "a relative return URL (Argo CD 3.5.0 regression)"]),
@@ -617,7 +647,7 @@ const MESSAGES: &[Message] = &[
         needles: &["got invalid redirecturl"],
         path: Path::BrowserApp,
         app: Some("Argo CD"),
-        explain: |_| {
+        explain: |_, _| {
             (
             "Argo CD refused the return URL when verifying the login state".into(),
             s(&["url in argocd-cm differs from the browser's address", "Argo CD 2.4.7 rejected \"/\" (fixed by allowing the base href)"]),
@@ -630,7 +660,7 @@ const MESSAGES: &[Message] = &[
         needles: &["unregistered redirect_uri"],
         path: Path::IdpCallback,
         app: Some("Dex"),
-        explain: |t| {
+        explain: |t, i| {
             (
             "Dex does not accept the redirect_uri the client sent: it is not among the client's registered redirect URIs (compared byte for byte)".into(),
             if t.contains("localhost:8085") {
@@ -640,7 +670,7 @@ const MESSAGES: &[Message] = &[
             } else {
                 s(&["URL changed but Dex still runs the config generated from the old URL (its argo-cd client lists the old URL/auth/callback)", "the client sends another host, port, scheme or trailing slash than registered"])
             },
-            "Save the SSO config again so the app regenerates Dex's config, then restart Dex and the app (Devtron: kubectl -n devtroncd delete pod -l app=devtron; kubectl -n devtroncd delete pod -l app.kubernetes.io/name=argocd-dex-server)".into(),
+            format!("Save the SSO config again so the app regenerates Dex's config, then restart Dex and the app: {}", i.restart()),
         )
         },
     },
@@ -649,7 +679,7 @@ const MESSAGES: &[Message] = &[
         needles: &["invalid client_id"],
         path: Path::IdpCallback,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             (
             "Dex has no client with the client_id the app sent".into(),
             s(&["Dex runs without the app's generated config (dex.config missing or Dex not restarted)", "the request reached another Dex", "an empty client_id"]),
@@ -665,7 +695,7 @@ const MESSAGES: &[Message] = &[
         ],
         path: Path::IdpCallback,
         app: Some("Dex"),
-        explain: |t| {
+        explain: |t, _| {
             let expected = quoted_after(t, "expected callback URL ")
                 .unwrap_or_else(|| "ISSUER/callback".into());
             (
@@ -685,7 +715,7 @@ const MESSAGES: &[Message] = &[
         needles: &["login error."],
         path: Path::IdpCallback,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             (
                 "Dex could not start the connector's login".into(),
                 s(&[
@@ -700,7 +730,7 @@ const MESSAGES: &[Message] = &[
         needles: &["id token issued by a different provider"],
         path: Path::AppSession,
         app: None,
-        explain: |_| {
+        explain: |_, _| {
             (
             "the ID token's iss is not the issuer the app expects".into(),
             s(&["URL (or Argo CD's --rootpath) changed after the token was issued, or differs from Dex's issuer", "two URLs in use for the same install"]),
@@ -713,12 +743,19 @@ const MESSAGES: &[Message] = &[
         needles: &["invalid_client"],
         path: Path::AppSession,
         app: None,
-        explain: |_| {
+        explain: |_, i| {
             (
-            "Dex refused the app's client credentials at the token endpoint".into(),
-            s(&["Devtron: server.secretkey in devtron-secret changed after the orchestrator started (the client secret is derived once at start)", "the client secret in the app and in Dex's config differ", "a secret with + or % sent unencoded in HTTP Basic"]),
-            "Restart the app and Dex so both derive the same secret: kubectl -n devtroncd delete pod -l app=devtron; kubectl -n devtroncd delete pod -l app.kubernetes.io/name=argocd-dex-server".into(),
-        )
+                "Dex refused the app's client credentials at the token endpoint".into(),
+                s(&[
+                    "Devtron: server.secretkey in devtron-secret changed after the orchestrator started (the client secret is derived once at start)",
+                    "the client secret in the app and in Dex's config differ",
+                    "a secret with + or % sent unencoded in HTTP Basic",
+                ]),
+                format!(
+                    "Restart the app and Dex so both derive the same secret: {}",
+                    i.restart()
+                ),
+            )
         },
     },
     Message {
@@ -726,7 +763,7 @@ const MESSAGES: &[Message] = &[
         needles: &["invalid client credentials"],
         path: Path::AppSession,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             (
                 "Dex refused the client credentials at the token endpoint".into(),
                 s(&[
@@ -757,7 +794,7 @@ const MESSAGES: &[Message] = &[
         needles: &["missing \"email_verified\" claim"],
         path: Path::DexUpstream,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             (
             "the upstream IdP's ID token has no email_verified claim, which Dex's oidc connector requires with the email scope".into(),
             s(&["the IdP (Okta, Cognito, Azure AD, …) omits email_verified"]),
@@ -770,7 +807,7 @@ const MESSAGES: &[Message] = &[
         needles: &["missing \"", "claim"],
         path: Path::DexUpstream,
         app: Some("Dex"),
-        explain: |t| {
+        explain: |t, _| {
             let claim = quoted_after(t, "missing ").unwrap_or_else(|| "name".into());
             (
                 format!(
@@ -791,17 +828,14 @@ const MESSAGES: &[Message] = &[
         needles: &["no token provided"],
         path: Path::AppSession,
         app: Some("Devtron"),
-        explain: |_| {
+        explain: |_, i| {
             (
                 "the orchestrator got an API call without a session token".into(),
                 s(&[
                     "the login never completed: URL not loaded in the orchestrator's memory (see the Failed to query provider line next to it)",
                     "the argocd.token cookie is set for another host than the dashboard's (URL host ≠ browser host)",
                 ]),
-                format!(
-                    "Check URL, then restart the orchestrator: {}",
-                    remedy::restart(App::Devtron)
-                ),
+                format!("Check URL, then restart the orchestrator: {}", i.restart()),
             )
         },
     },
@@ -810,7 +844,7 @@ const MESSAGES: &[Message] = &[
         needles: &["unknown app state"],
         path: Path::AppSession,
         app: Some("Devtron"),
-        explain: |_| {
+        explain: |_, _| {
             (
                 "the orchestrator does not know the login's state parameter".into(),
                 s(&[
@@ -840,12 +874,20 @@ const MESSAGES: &[Message] = &[
         needles: &["authentication failed. please contact your administrator"],
         path: Path::DexUpstream,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, i| {
             (
-            "Dex could not complete the login with the upstream IdP at its callback".into(),
-            s(&["the code exchange with the IdP failed (wrong client secret, unreachable token endpoint)", "the IdP's ID token lacks a required claim (name, email_verified)", "the user is not in allowedGroups"]),
-            "Read Dex's log line for the callback (kubectl -n devtroncd logs deploy/argocd-dex-server) and run dexcheck explain on it".into(),
-        )
+                "Dex could not complete the login with the upstream IdP at its callback".into(),
+                s(&[
+                    "the code exchange with the IdP failed (wrong client secret, unreachable token endpoint)",
+                    "the IdP's ID token lacks a required claim (name, email_verified)",
+                    "the user is not in allowedGroups",
+                ]),
+                format!(
+                    "Read Dex's log line for the callback ({} logs deploy/{}) and run dexcheck explain on it",
+                    i.kubectl(),
+                    i.profile().dex.deployment
+                ),
+            )
         },
     },
     Message {
@@ -853,7 +895,7 @@ const MESSAGES: &[Message] = &[
         needles: &["failed to initialize server"],
         path: Path::DexUpstream,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             (
             "Dex did not start: a connector failed to open".into(),
             s(&["the connector's upstream discovery failed at start (Dex refuses to start without it)", "dex.config is malformed"]),
@@ -866,7 +908,7 @@ const MESSAGES: &[Message] = &[
         needles: &["oidc: expected audience"],
         path: Path::AppSession,
         app: None,
-        explain: |_| {
+        explain: |_, _| {
             (
             "the ID token was issued for another client".into(),
             s(&["the app's client ID (argo-cd) differs from the token's aud", "a token from another client reused"]),
@@ -879,7 +921,7 @@ const MESSAGES: &[Message] = &[
         needles: &["oidc: token is expired"],
         path: Path::AppSession,
         app: None,
-        explain: |_| {
+        explain: |_, _| {
             (
                 "the ID token has expired".into(),
                 s(&[
@@ -895,7 +937,7 @@ const MESSAGES: &[Message] = &[
         needles: &["failed to verify signature"],
         path: Path::AppSession,
         app: None,
-        explain: |_| {
+        explain: |_, _| {
             (
                 "the token's signature did not verify against Dex's keys".into(),
                 s(&[
@@ -933,7 +975,7 @@ const MESSAGES: &[Message] = &[
         needles: &["no id_token in token response"],
         path: Path::AppSession,
         app: None,
-        explain: |_| {
+        explain: |_, _| {
             (
             "the token endpoint answered without an id_token".into(),
             s(&["the token endpoint is not Dex's (a proxy answered)", "the openid scope was not requested"]),
@@ -946,7 +988,7 @@ const MESSAGES: &[Message] = &[
         needles: &["dex is not configured"],
         path: Path::AppPodDex,
         app: Some("Devtron"),
-        explain: |_| {
+        explain: |_, _| {
             (
                 "Dex started without a connector configuration".into(),
                 s(&["SSO was never saved, so devtron-secret has no dex.config"]),
@@ -959,7 +1001,7 @@ const MESSAGES: &[Message] = &[
         needles: &["blocked by cors policy"],
         path: Path::BrowserApp,
         app: Some("browser"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "the browser blocked a script's call to Dex: Dex sent no CORS headers for that origin",
                 &[
@@ -975,7 +1017,7 @@ const MESSAGES: &[Message] = &[
         needles: &["invalid client_secret"],
         path: Path::AppSession,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "Dex refused the client secret at the token endpoint",
                 &[
@@ -991,7 +1033,7 @@ const MESSAGES: &[Message] = &[
         needles: &["invalid or expired code"],
         path: Path::AppSession,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "Dex refused the authorization code",
                 &[
@@ -1009,7 +1051,7 @@ const MESSAGES: &[Message] = &[
         needles: &["before the nbf"],
         path: Path::AppSession,
         app: None,
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "the token is not valid yet here: the clocks differ",
                 &["clock skew between the node and the token's issuer"],
@@ -1022,7 +1064,7 @@ const MESSAGES: &[Message] = &[
         needles: &["oidc: malformed jwt"],
         path: Path::AppSession,
         app: None,
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "the token is not a JWT",
                 &[
@@ -1038,7 +1080,7 @@ const MESSAGES: &[Message] = &[
         needles: &["get keys failed"],
         path: Path::AppPodDex,
         app: None,
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "fetching Dex's signing keys failed",
                 &[
@@ -1054,7 +1096,7 @@ const MESSAGES: &[Message] = &[
         needles: &["cannot fetch token"],
         path: Path::AppSession,
         app: None,
-        explain: |t| {
+        explain: |t, i| {
             if t.contains("invalid_client") || t.contains("401") {
                 simple(
                     "the code exchange at Dex's token endpoint was refused: client authentication failed",
@@ -1062,7 +1104,10 @@ const MESSAGES: &[Message] = &[
                         "Devtron: server.secretkey changed after the orchestrator started",
                         "the client secret differs between app and Dex",
                     ],
-                    "Restart the app and Dex so they agree on the client secret (Devtron: kubectl -n devtroncd delete pod -l app=devtron; kubectl -n devtroncd delete pod -l app.kubernetes.io/name=argocd-dex-server)",
+                    &format!(
+                        "Restart the app and Dex so they agree on the client secret: {}",
+                        i.restart()
+                    ),
                 )
             } else {
                 simple(
@@ -1082,7 +1127,7 @@ const MESSAGES: &[Message] = &[
         needles: &["failed to verify id token"],
         path: Path::DexUpstream,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "Dex could not verify the upstream IdP's ID token",
                 &[
@@ -1099,7 +1144,7 @@ const MESSAGES: &[Message] = &[
         needles: &["missing email claim"],
         path: Path::DexUpstream,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "the upstream ID token has no email claim although the email scope is requested",
                 &[
@@ -1115,7 +1160,7 @@ const MESSAGES: &[Message] = &[
         needles: &["malformed \"groups\" claim"],
         path: Path::DexUpstream,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "the upstream groups claim has an unexpected shape",
                 &["groups is neither a list of strings, a list of objects with name, nor a string"],
@@ -1128,7 +1173,7 @@ const MESSAGES: &[Message] = &[
         needles: &["not a member of"],
         path: Path::DexUpstream,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "the user is in none of the connector's allowedGroups",
                 &[
@@ -1144,7 +1189,7 @@ const MESSAGES: &[Message] = &[
         needles: &["missing required scope"],
         path: Path::IdpCallback,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "the authorization request lacked the openid scope",
                 &["a client not speaking OIDC"],
@@ -1157,7 +1202,7 @@ const MESSAGES: &[Message] = &[
         needles: &["unrecognized scope"],
         path: Path::IdpCallback,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "the client asked Dex for a scope it does not know",
                 &["a scope of another IdP (e.g. an API scope) sent to Dex"],
@@ -1170,7 +1215,7 @@ const MESSAGES: &[Message] = &[
         needles: &["unsupported response type"],
         path: Path::IdpCallback,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "the client asked for a response type Dex has not enabled",
                 &["implicit flow (token, id_token) with Dex's default oauth2.responseTypes [code]"],
@@ -1183,7 +1228,7 @@ const MESSAGES: &[Message] = &[
         needles: &["no redirect_uri provided"],
         path: Path::IdpCallback,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "Dex could not read the redirect_uri",
                 &[
@@ -1198,7 +1243,7 @@ const MESSAGES: &[Message] = &[
         needles: &["connector id does not match"],
         path: Path::IdpCallback,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "the login asked for a connector Dex does not have",
                 &["connector_id or the app's connector id differs from dex.config"],
@@ -1211,7 +1256,7 @@ const MESSAGES: &[Message] = &[
         needles: &["invalid connectorid"],
         path: Path::IdpCallback,
         app: Some("Dex"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "the login asked for a connector Dex does not have",
                 &["the connector id in the login URL differs from dex.config"],
@@ -1224,7 +1269,7 @@ const MESSAGES: &[Message] = &[
         needles: &["invalid app state"],
         path: Path::AppSession,
         app: Some("Devtron"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "the orchestrator rejected the login's state",
                 &[
@@ -1239,7 +1284,7 @@ const MESSAGES: &[Message] = &[
         needles: &["argocd.token' cookie"],
         path: Path::AppSession,
         app: Some("Argo CD"),
-        explain: |_| {
+        explain: |_, _| {
             simple(
                 "Argo CD could not read its login state cookie",
                 &[
@@ -1255,12 +1300,20 @@ const MESSAGES: &[Message] = &[
         needles: &["malformed dex configuration"],
         path: Path::AppPodDex,
         app: Some("Devtron"),
-        explain: |_| {
+        explain: |_, i| {
             (
-            "Dex's configuration in devtron-secret does not parse".into(),
-            s(&["dex.config was edited by hand and is not valid YAML", "the connector JSON saved from the UI has a wrong field"]),
-            "Validate it: kubectl -n devtroncd get secret devtron-secret -o yaml > s.yaml; dexcheck check s.yaml --offline".into(),
-        )
+                "Dex's configuration in devtron-secret does not parse".into(),
+                s(&[
+                    "dex.config was edited by hand and is not valid YAML",
+                    "the connector JSON saved from the UI has a wrong field",
+                ]),
+                format!(
+                    "Validate it: {} get {} {} -o yaml > s.yaml; dexcheck check s.yaml --offline",
+                    i.kubectl(),
+                    i.profile().config.kind(),
+                    i.profile().config.name()
+                ),
+            )
         },
     },
 ];
@@ -1269,7 +1322,7 @@ fn simple(what: &str, causes: &[&str], remedy: &str) -> (String, Vec<String>, St
     (what.to_string(), s(causes), remedy.to_string())
 }
 
-fn no_user(_: &str) -> (String, Vec<String>, String) {
+fn no_user(_: &str, _: &Install) -> (String, Vec<String>, String) {
     (
         "the login worked, but the user does not exist in Devtron".into(),
         s(&["the user was never added (Devtron does not create users on first login)", "the IdP sends another email than the one added"]),
@@ -1277,7 +1330,7 @@ fn no_user(_: &str) -> (String, Vec<String>, String) {
     )
 }
 
-fn dex_state(_: &str) -> (String, Vec<String>, String) {
+fn dex_state(_: &str, _: &Install) -> (String, Vec<String>, String) {
     (
         "Dex does not know the login in progress".into(),
         s(&[
@@ -1288,7 +1341,7 @@ fn dex_state(_: &str) -> (String, Vec<String>, String) {
     )
 }
 
-fn idp_callback(_: &str) -> (String, Vec<String>, String) {
+fn idp_callback(_: &str, _: &Install) -> (String, Vec<String>, String) {
     (
         "the upstream IdP refused Dex's callback URL".into(),
         s(&[
@@ -1360,13 +1413,13 @@ fn context(text: &str) -> Ctx {
                 || c.argocd_31
                 || (!orchestrator && c.issuer.as_deref().is_some_and(|i| i.contains("://")))
             {
-                App::Argocd
+                App::ARGOCD
             } else {
-                App::Devtron
+                App::DEVTRON
             },
         );
         if orchestrator {
-            c.app = Some(App::Devtron);
+            c.app = Some(App::DEVTRON);
         }
     } else if lower.contains("failed to get provider") || lower.contains("failed to open connector")
     {
@@ -1401,12 +1454,14 @@ fn context(text: &str) -> Ctx {
     c
 }
 
-/// Explains one line, or `None` when it is not recognised.
-pub fn explain_line(raw: &str) -> Option<Explanation> {
+/// Explains one line, or `None` when it is not recognised. `namespace` is the one the operator
+/// named, for the commands in remedies.
+pub fn explain_line(raw: &str, namespace: Option<&str>) -> Option<Explanation> {
     // JSON logs escape quotes: `Failed to query provider \"https://…\"`.
     let text = raw.replace("\\\"", "\"").replace("\\u0026", "&");
     let lower = text.to_ascii_lowercase();
-    let c = context(&text);
+    let mut c = context(&text);
+    c.ns = namespace.map(str::to_string);
     let wrapped = c.path.is_some();
     // Application messages that are not transport errors take precedence when not wrapped.
     let message = MESSAGES
@@ -1419,7 +1474,12 @@ pub fn explain_line(raw: &str) -> Option<Explanation> {
                 "different_provider" | "email_verified" | "missing_claim" | "issuer_mismatch"
             ))
     {
-        let (what, causes, remedy) = (m.explain)(&text);
+        let app = App::ALL
+            .iter()
+            .copied()
+            .find(|a| m.app == Some(a.name()))
+            .unwrap_or(c.app());
+        let (what, causes, remedy) = (m.explain)(&text, &Install::new(app, namespace));
         return Some(Explanation {
             id: m.id.to_string(),
             what,
@@ -1438,7 +1498,7 @@ pub fn explain_line(raw: &str) -> Option<Explanation> {
             id: "query_provider".into(),
             what: format!("the app could not fetch Dex's discovery document for {}", c.issuer()),
             path: c.path.unwrap_or(Path::AppPodDex),
-            app: if c.app == Some(App::Argocd) { Some("Argo CD") } else { Some("Devtron") },
+            app: Some(c.app().name()),
             causes: s(&[
                 "the pod cannot reach URL (DNS, hairpin routing, proxy, firewall): the text after the provider name says which",
                 "Dex is not running or serves another issuer",
@@ -1451,9 +1511,8 @@ pub fn explain_line(raw: &str) -> Option<Explanation> {
     let path = c.path.unwrap_or(Path::AppPodDex);
     let app = match (c.path, c.app) {
         (Some(Path::DexUpstream), _) => Some("Dex"),
-        (_, Some(App::Argocd)) if c.argocd_31 => Some("Argo CD ≥ 3.1"),
-        (_, Some(App::Argocd)) => Some("Argo CD"),
-        (_, Some(App::Devtron)) => Some("Devtron"),
+        (_, Some(a)) if c.argocd_31 && a == App::ARGOCD => Some("Argo CD ≥ 3.1"),
+        (_, Some(a)) => Some(a.name()),
         _ => None,
     };
     let mut what = what;
@@ -1483,12 +1542,12 @@ pub struct Line {
 }
 
 /// Explains every non-empty line.
-pub fn explain_text(text: &str) -> Vec<Line> {
+pub fn explain_text(text: &str, namespace: Option<&str>) -> Vec<Line> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            let e = explain_line(l);
+            let e = explain_line(l, namespace);
             Line {
                 line: i + 1,
                 text: l.trim().to_string(),

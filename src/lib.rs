@@ -1,5 +1,6 @@
 //! dexcheck: diagnose OIDC single sign-on through a Dex embedded behind an application's URL.
 
+pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod diagnosis;
@@ -229,6 +230,7 @@ async fn check_async(args: &CheckArgs, fail: &dyn Fn(&str, String, i32) -> i32) 
         internal_dex: args.dex_internal.clone().or(internal_from_cluster),
         candidates: args.candidates.clone(),
         auto_candidates: args.auto_candidates.is_some(),
+        namespace: namespace.clone(),
     };
     let mut d = diagnosis::diagnose(&setup, &opts);
     match &live_copy {
@@ -239,8 +241,7 @@ async fn check_async(args: &CheckArgs, fail: &dyn Fn(&str, String, i32) -> i32) 
     let mode = if args.offline {
         "offline"
     } else {
-        let namespace =
-            namespace.unwrap_or_else(|| cluster::default_namespace(setup.app).to_string());
+        let namespace = d.install.namespace.clone();
         let pods = PodPlan {
             client: client.as_ref(),
             not_run: if args.no_pods {
@@ -466,10 +467,7 @@ fn explain_command(args: &cli::ExplainArgs) -> i32 {
             context: args.context.clone(),
             namespace: args.namespace.clone(),
         };
-        let ns = args
-            .namespace
-            .clone()
-            .unwrap_or_else(|| cluster::default_namespace(args.app).to_string());
+        let ns = app::Install::new(args.app, args.namespace.as_deref()).namespace;
         let got = rt.block_on(async {
             let client = cluster::client(&target).await?;
             cluster::recent_logs(&client, &ns, args.app, args.tail).await
@@ -495,7 +493,7 @@ fn explain_command(args: &cli::ExplainArgs) -> i32 {
     if text.trim().is_empty() {
         return fail("usage", "no text to explain: give the error text as an argument or on stdin (-), or use --from-cluster".into(), EXIT_INPUT);
     }
-    let mut lines = explain::explain_text(&text);
+    let mut lines = explain::explain_text(&text, args.namespace.as_deref());
     if args.from_cluster {
         // Logs are mostly noise: keep the recognised lines, each shape once (the latest).
         let mut seen = std::collections::HashSet::new();

@@ -1,19 +1,21 @@
-//! Remedies to paste, filled with the operator's own names and ports. Used by `check` (attached
-//! to failing findings) and by `explain`.
+//! Remedies to paste, filled with the operator's own names, ports and namespace. Used by `check`
+//! (attached to failing findings) and by `explain`.
 
-use crate::setup::App;
+use crate::app::Install;
 
-/// The install's namespace and the names that go with it.
-pub fn namespace(app: App) -> &'static str {
-    match app {
-        App::Devtron => "devtroncd",
-        App::Argocd => "argocd",
-    }
-}
-
-/// Devtron behind a port-forward: local port 8080 (the orchestrator's own port) and the URL to match.
-pub fn port_forward_8080() -> String {
-    "kubectl -n devtroncd port-forward svc/devtron-service 8080:80, then set URL to http://localhost:8080/orchestrator in Global Configurations → SSO (inside the pod localhost:8080 is the orchestrator itself); the IdP must accept http://localhost:8080/orchestrator/api/dex/callback".into()
+/// Behind a port-forward: the server container's own port serves the browser and the pod alike
+/// (Devtron's 8080). `None` for an app without such a port.
+pub fn port_forward_own(i: &Install) -> Option<String> {
+    let p = i.profile();
+    let port = p.container_port?;
+    let url = i.base_on("http", &format!("localhost:{port}"));
+    Some(format!(
+        "{}, then set {} to {url} in {} (inside the pod localhost:{port} is {} itself); the IdP must accept {url}/api/dex/callback",
+        i.port_forward(port),
+        p.url_setting,
+        p.url_where,
+        p.server_name
+    ))
 }
 
 /// A CoreDNS `rewrite` so pods resolve the public name to the ingress controller's Service.
@@ -27,69 +29,53 @@ pub fn coredns_rewrite(host: &str) -> String {
 }
 
 /// `hostAliases` on the app's Deployment, mapping the public name to an address pods can reach.
-pub fn host_aliases(app: App, host: &str) -> String {
-    let (ns, deploy) = match app {
-        App::Devtron => ("devtroncd", "devtron"),
-        App::Argocd => ("argocd", "argocd-server"),
-    };
+pub fn host_aliases(i: &Install, host: &str) -> String {
     format!(
-        "kubectl -n {ns} patch deployment {deploy} --type merge -p '{{\"spec\":{{\"template\":{{\"spec\":{{\"hostAliases\":[{{\"ip\":\"INGRESS_CLUSTER_IP\",\"hostnames\":[\"{host}\"]}}]}}}}}}}}' (INGRESS_CLUSTER_IP: kubectl -n ingress-nginx get svc ingress-nginx-controller -o jsonpath='{{.spec.clusterIP}}')"
+        "{} patch deployment {} --type merge -p '{{\"spec\":{{\"template\":{{\"spec\":{{\"hostAliases\":[{{\"ip\":\"INGRESS_CLUSTER_IP\",\"hostnames\":[\"{host}\"]}}]}}}}}}}}' (INGRESS_CLUSTER_IP: kubectl -n ingress-nginx get svc ingress-nginx-controller -o jsonpath='{{.spec.clusterIP}}')",
+        i.kubectl(),
+        i.profile().server.deployment
     )
 }
 
 /// The `NO_PROXY` value the app pod needs so calls to itself and to Dex bypass the proxy.
-pub fn no_proxy(app: App, extra_host: Option<&str>) -> String {
-    let mut v: Vec<String> = match app {
-        App::Devtron => vec![
-            "argocd-dex-server.devtroncd".into(),
-            "devtron-service.devtroncd".into(),
-        ],
-        App::Argocd => vec![
-            "argocd-dex-server".into(),
-            "argocd-dex-server.argocd".into(),
-        ],
-    };
-    v.extend([
-        ".svc".to_string(),
-        ".cluster.local".to_string(),
-        "localhost".into(),
-        "127.0.0.1".into(),
-    ]);
-    if let Some(h) = extra_host {
-        v.insert(0, h.to_string());
-    }
-    let (ns, deploy) = match app {
-        App::Devtron => ("devtroncd", "devtron"),
-        App::Argocd => ("argocd", "argocd-server"),
-    };
+pub fn no_proxy(i: &Install, extra_host: Option<&str>) -> String {
+    let p = i.profile();
+    let ns = &i.namespace;
+    let mut v: Vec<String> = extra_host.map(str::to_string).into_iter().collect();
+    v.push(p.dex.service.to_string());
+    v.push(format!("{}.{ns}", p.dex.service));
+    v.push(format!("{}.{ns}", p.server.service));
+    v.extend([".svc", ".cluster.local", "localhost", "127.0.0.1"].map(String::from));
     format!(
-        "kubectl -n {ns} set env deployment/{deploy} NO_PROXY={} (and no_proxy likewise)",
+        "{} set env deployment/{} NO_PROXY={} (and no_proxy likewise)",
+        i.kubectl(),
+        p.server.deployment,
         v.join(",")
     )
 }
 
-/// Restart the app and Dex after an SSO change, so every copy of URL agrees.
-pub fn restart(app: App) -> String {
-    match app {
-        App::Devtron => "kubectl -n devtroncd delete pod -l app=devtron; kubectl -n devtroncd delete pod -l app.kubernetes.io/name=argocd-dex-server".into(),
-        App::Argocd => "kubectl -n argocd rollout restart deployment argocd-server argocd-dex-server".into(),
-    }
-}
-
-/// Argo CD's server↔Dex TLS modes must pair up.
-pub fn argocd_tls_pair(server_sends_plain_to_tls: bool) -> String {
+/// The app's server and Dex must agree on TLS (Argo CD's server↔Dex modes pair up).
+pub fn dex_tls_pair(i: &Install, server_sends_plain_to_tls: bool) -> String {
+    let restart = i.restart();
     if server_sends_plain_to_tls {
-        "argocd-server talks plain HTTP to a Dex that serves TLS: either let Dex drop TLS too (argocd-cmd-params-cm: dexserver.disable.tls: \"true\", which runs Dex with --disable-tls) or remove server.dex.server.plaintext / --dex-server-plaintext; then kubectl -n argocd rollout restart deployment argocd-server argocd-dex-server".into()
+        format!(
+            "{} talks plain HTTP to a Dex that serves TLS: either let Dex drop TLS too (argocd-cmd-params-cm: dexserver.disable.tls: \"true\", which runs Dex with --disable-tls) or remove server.dex.server.plaintext / --dex-server-plaintext; then {restart}",
+            i.profile().server_name
+        )
     } else {
-        "argocd-server speaks TLS to a Dex that serves plain HTTP: set server.dex.server.plaintext: \"true\" in argocd-cmd-params-cm (--dex-server-plaintext) to match Dex's --disable-tls, or give Dex TLS back; then kubectl -n argocd rollout restart deployment argocd-server argocd-dex-server".into()
+        format!(
+            "{} speaks TLS to a Dex that serves plain HTTP: set server.dex.server.plaintext: \"true\" in argocd-cmd-params-cm (--dex-server-plaintext) to match Dex's --disable-tls, or give Dex TLS back; then {restart}",
+            i.profile().server_name
+        )
     }
 }
 
 /// Under a service mesh, Dex's port must be plain TCP to the sidecar.
-pub fn app_protocol_tcp(app: App) -> String {
+pub fn app_protocol_tcp(i: &Install) -> String {
     format!(
-        "kubectl -n {} patch service argocd-dex-server --type json -p '[{{\"op\":\"add\",\"path\":\"/spec/ports/0/appProtocol\",\"value\":\"TCP\"}}]'",
-        namespace(app)
+        "{} patch service {} --type json -p '[{{\"op\":\"add\",\"path\":\"/spec/ports/0/appProtocol\",\"value\":\"TCP\"}}]'",
+        i.kubectl(),
+        i.profile().dex.service
     )
 }
 
@@ -99,4 +85,30 @@ pub fn register_callback(issuer: &str) -> String {
         "Register exactly {}/callback as a redirect (callback) URL at the IdP, and set the connector's redirectURI to the same string",
         issuer.trim_end_matches('/')
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::App;
+
+    #[test]
+    fn every_remedy_names_the_namespace_in_use() {
+        for (app, ns) in [(App::DEVTRON, "devtron-prod"), (App::ARGOCD, "gitops")] {
+            let i = Install::new(app, Some(ns));
+            let all = [
+                port_forward_own(&i).unwrap_or_default(),
+                host_aliases(&i, "sso.example.com"),
+                no_proxy(&i, Some("sso.example.com")),
+                dex_tls_pair(&i, true),
+                dex_tls_pair(&i, false),
+                app_protocol_tcp(&i),
+                i.restart(),
+            ];
+            for r in all.iter().filter(|r| !r.is_empty()) {
+                assert!(r.contains(ns), "{r}");
+                assert!(!r.contains("devtroncd") && !r.contains("-n argocd "), "{r}");
+            }
+        }
+    }
 }

@@ -58,13 +58,14 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
         let (file_issuer, file_clients) = config::dex_file_clients(&text)?;
         clients = file_clients;
         let s =
-            setup::load_str(path, &text, None, Some(App::Devtron)).map_err(|e| e.to_string())?;
+            setup::load_str(path, &text, None, Some(App::DEVTRON)).map_err(|e| e.to_string())?;
         if issuer.is_none() {
             issuer = file_issuer.or_else(|| {
-                let internal = crate::plan::endpoints::default_internal_dex(App::Devtron);
+                let install = crate::app::Install::new(App::DEVTRON, None);
+                let internal = install.internal_dex();
                 s.url
                     .as_deref()
-                    .and_then(|u| crate::plan::endpoints::derive(App::Devtron, u, internal).ok())
+                    .and_then(|u| crate::plan::endpoints::derive(&install, u, &internal).ok())
                     .map(|e| e.issuer)
             });
         }
@@ -259,7 +260,7 @@ pub fn demo(args: &DemoArgs) -> i32 {
         let config = Config {
             issuer: format!("{url}/api/dex"),
             clients: vec![config::app_client(&format!("{url}/auth/callback"), Some(Secret::new(DEFAULT_CLIENT_SECRET)))],
-            connectors: vec![connector_from(&setup::load_str("demo", &sso, None, Some(App::Devtron)).map_err(|e| e.to_string())?.connectors[0])?],
+            connectors: vec![connector_from(&setup::load_str("demo", &sso, None, Some(App::DEVTRON)).map_err(|e| e.to_string())?.connectors[0])?],
         };
         let provider = Provider::new(config).await?;
         let mut stop = rx.clone();

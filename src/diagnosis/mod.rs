@@ -6,12 +6,13 @@ pub use observed::{apply_observations, drift, drift_not_checked, merge, note_pod
 
 use serde::Serialize;
 
+use crate::app::{App, DexCall, Install, Seen};
 use crate::plan::endpoints::{self, Endpoints};
 use crate::plan::gourl::GoUrl;
 use crate::plan::predict::{self, HostKind, Outcome, Status, host_kind};
 use crate::plan::redirect::{self, INVALID_REDIRECT};
 use crate::probe::class::Class;
-use crate::setup::{App, Setup};
+use crate::setup::Setup;
 
 /// Where a check is seen from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -134,6 +135,8 @@ pub struct Options {
     pub internal_dex: Option<String>,
     pub candidates: Vec<String>,
     pub auto_candidates: bool,
+    /// The namespace in use (`-n`, or the cluster's); else the manifest's, else the app's default.
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -174,6 +177,9 @@ pub struct Cell {
 #[derive(Debug, Clone, Serialize)]
 pub struct Diagnosis {
     pub app: App,
+    /// The app in the namespace in use: what remedies name.
+    #[serde(skip)]
+    pub install: Install,
     pub source: String,
     pub input: &'static str,
     pub url: Option<String>,
@@ -231,18 +237,6 @@ fn origin_of(url: &str) -> Option<String> {
     }
 }
 
-/// The return URL the app's own login page sends for a browser at `origin`.
-fn return_url_for(app: App, origin: &str, base: Option<&GoUrl>) -> String {
-    match app {
-        // dashboard Login.tsx: origin + "/orchestrator" + "/dashboard" + continue
-        App::Devtron => format!("{origin}/orchestrator/dashboard/"),
-        App::Argocd => {
-            let path = base.map(|b| b.path.trim_end_matches('/')).unwrap_or("");
-            format!("{origin}{path}/applications")
-        }
-    }
-}
-
 /// Accepts what the operator copies: the bare return URL, its percent-encoded form, or the whole
 /// `/auth/login?return_url=…` address. Returns the value the server would see after decoding.
 pub fn normalise_return_url(input: &str) -> (String, Option<&'static str>) {
@@ -272,16 +266,20 @@ pub fn normalise_return_url(input: &str) -> (String, Option<&'static str>) {
 
 pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
     let app = setup.app;
+    let install = Install::new(
+        app,
+        opts.namespace.as_deref().or(setup.namespace.as_deref()),
+    );
     let internal = opts
         .internal_dex
         .clone()
-        .unwrap_or_else(|| endpoints::default_internal_dex(app).to_string());
+        .unwrap_or_else(|| install.internal_dex());
     let mut checks: Vec<Check> = Vec::new();
     let url_text = setup.url.clone().unwrap_or_default();
     let base = setup.url.as_deref().and_then(|u| GoUrl::parse(u).ok());
-    let eps = endpoints::derive(app, &url_text, &internal).ok();
+    let eps = endpoints::derive(&install, &url_text, &internal).ok();
 
-    static_checks(setup, base.as_ref(), &mut checks);
+    static_checks(setup, &install, base.as_ref(), &mut checks);
 
     let connector = setup.connectors.first();
     let redirect_origin = connector
@@ -312,7 +310,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
     {
         Some(o) => {
             let outcome = predict::workstation(&o);
-            let rem = remedy_workstation(app, &outcome, &o);
+            let rem = remedy_workstation(&install, &outcome, &o);
             checks.push(
                 Check::new(
                     "browser.app",
@@ -341,22 +339,22 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
         .as_ref()
         .map(|e| e.discovery.clone())
         .unwrap_or_default();
-    let mut pod = pod_to_dex(app, eps.as_ref(), base.as_ref());
+    let mut pod = pod_to_dex(&install, eps.as_ref(), base.as_ref());
     let issuer = eps
         .as_ref()
         .map(|e| e.issuer.clone())
         .unwrap_or_else(|| "api/dex".into());
-    let fetched = match app {
-        App::Devtron => discovery.clone(),
-        App::Argocd => eps
+    let fetched = match app.profile().dex_call {
+        DexCall::PublicUrl => discovery.clone(),
+        DexCall::Rewrite => eps
             .as_ref()
             .map(|e| e.internal_discovery.clone())
             .unwrap_or_default(),
     };
     if let Some(e) = pod.go_error.take() {
-        pod.go_error = Some(query_provider_error(app, &issuer, &fetched, &e));
+        pod.go_error = Some(install.query_provider_error(&issuer, &fetched, &e));
     }
-    let pod_rem = remedy_pod(app, &pod, base.as_ref());
+    let pod_rem = remedy_pod(&install, &pod, base.as_ref());
     let pod_status = pod.status;
     let pod_check = Check::new(
         "pod.discovery",
@@ -408,7 +406,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
             )
         }
         (None, Some(o)) => (
-            Some(return_url_for(app, &o.origin, base.as_ref())),
+            Some(install.return_url_for(&o.origin, base.as_ref())),
             Some(format!(
                 "what the login page sends for a browser at {}",
                 o.origin
@@ -428,7 +426,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
                     v.explanation.clone(),
                 )
             };
-            let rem = (!v.valid).then(|| remedy_redirect(app, &v, browser_origin.as_ref()));
+            let rem = (!v.valid).then(|| remedy_redirect(&install, &v, browser_origin.as_ref()));
             let mut c = Check::new(
                 "browser.return_url",
                 "return-URL check",
@@ -463,17 +461,19 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
     {
         Some(auth) if !auth.host.is_empty() => {
             let mut outcome = predict::workstation(&auth);
-            if outcome.status != Status::Fail
-                && app == App::Devtron
-                && !orchestrator_rooted(base.as_ref())
-            {
+            if outcome.status != Status::Fail && !install.path_ok(base.as_ref()) {
                 outcome = Outcome::fail(
                     Class::NOT_FOUND,
                     "404 page not found",
-                    "Devtron routes only /orchestrator/... to the orchestrator; Dex is not served at this path",
+                    format!(
+                        "{} routes only {}/... to {}; Dex is not served at this path",
+                        app.name(),
+                        app.profile().path_prefix.unwrap_or(""),
+                        app.profile().server_name
+                    ),
                 );
             }
-            let rem = remedy_workstation(app, &outcome, &auth);
+            let rem = remedy_workstation(&install, &outcome, &auth);
             checks.push(
                 Check::new(
                     "browser.dex_auth",
@@ -506,9 +506,10 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
     connector_callback(setup, eps.as_ref(), &mut checks);
 
     let verdict = verdict(&checks);
-    let candidates = what_if(setup, opts, browser_origin.as_ref(), &internal);
+    let candidates = what_if(setup, &install, opts, browser_origin.as_ref(), &internal);
     Diagnosis {
         app,
+        install,
         source: setup.source.clone(),
         input: setup.input_kind.describe(),
         url: setup.url.clone(),
@@ -524,54 +525,54 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
 
 /// The app pod's step to Dex's discovery; for Devtron also the path rule: the orchestrator and
 /// Dex serve Dex only under `/orchestrator/api/dex`.
-fn pod_to_dex(app: App, eps: Option<&Endpoints>, base: Option<&GoUrl>) -> Outcome {
+fn pod_to_dex(install: &Install, eps: Option<&Endpoints>, base: Option<&GoUrl>) -> Outcome {
     let parse = |u: Option<&String>| u.and_then(|u| GoUrl::parse(u).ok()).unwrap_or_default();
     let discovery = parse(eps.map(|e| &e.discovery));
     let internal = parse(eps.map(|e| &e.internal_discovery));
-    let pod = predict::app_to_dex(app, &discovery, &internal);
-    if pod.status == Status::Pass && app == App::Devtron && !orchestrator_rooted(base) {
+    let p = install.profile();
+    let pod = predict::app_to_dex(p, &discovery, &internal);
+    if pod.status == Status::Pass && !install.path_ok(base) {
+        let prefix = p.path_prefix.unwrap_or("");
         return Outcome::fail(
             Class::NOT_FOUND,
             "404 Not Found: 404 page not found",
-            "the orchestrator and Dex serve Dex only under /orchestrator/api/dex; this URL's path puts the issuer elsewhere",
+            format!(
+                "{} and Dex serve Dex only under {prefix}/api/dex; this URL's path puts the issuer elsewhere",
+                p.server_name
+            ),
         );
     }
     pod
 }
 
-fn orchestrator_rooted(base: Option<&GoUrl>) -> bool {
-    base.is_some_and(|b| b.path.trim_end_matches('/') == "/orchestrator")
-}
-
-/// The app's log line for a failed discovery: `Failed to query provider "ISSUER": Get "URL": err`
-/// (Argo CD ≥ 3.1 lower-cases it). HTTP status and go-oidc errors stand without the `Get` part.
-pub(crate) fn query_provider_error(app: App, issuer: &str, get: &str, err: &str) -> String {
-    let head = match app {
-        App::Devtron => "Failed to query provider",
-        App::Argocd => "failed to query provider",
-    };
-    if err.starts_with("oidc:") || err.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("{head} {issuer:?}: {err}")
-    } else {
-        format!("{head} {issuer:?}: Get {get:?}: {err}")
-    }
-}
-
-fn static_checks(setup: &Setup, base: Option<&GoUrl>, checks: &mut Vec<Check>) {
-    let app = setup.app;
+fn static_checks(setup: &Setup, install: &Install, base: Option<&GoUrl>, checks: &mut Vec<Check>) {
+    let p = install.profile();
     let Some(url) = setup.url.as_deref() else {
         let why = match setup.url_source {
             crate::setup::UrlSource::UrlKey => "the url key is present but empty",
             _ => "no URL: give --url, a url: key or a # URL: comment",
         };
-        checks.push(Check::new("url.missing", "base URL present", Vantage::Config, Outcome::fail(
-            Class::UnsupportedScheme,
-            "Failed to query provider \"api/dex\": Get \"api/dex/.well-known/openid-configuration\": unsupported protocol scheme \"\"",
-            why,
-        )).remedy(Some(match app {
-            App::Devtron => "Save the SSO config with URL set to the address users open (e.g. https://devtron.example.com/orchestrator), then restart the orchestrator: kubectl -n devtroncd delete pod -l app=devtron".into(),
-            App::Argocd => "Set url in argocd-cm to the address users open (e.g. https://argocd.example.com)".into(),
-        })));
+        let go = install.query_provider_error(
+            "api/dex",
+            "api/dex/.well-known/openid-configuration",
+            "unsupported protocol scheme \"\"",
+        );
+        let rem = format!(
+            "Set {} in {} to the address users open (e.g. {}), then restart: {}",
+            p.url_setting,
+            p.url_where,
+            p.example_url,
+            install.restart()
+        );
+        checks.push(
+            Check::new(
+                "url.missing",
+                "base URL present",
+                Vantage::Config,
+                Outcome::fail(Class::UnsupportedScheme, go, why),
+            )
+            .remedy(Some(rem)),
+        );
         return;
     };
     let Some(b) = base else {
@@ -619,28 +620,29 @@ fn static_checks(setup: &Setup, base: Option<&GoUrl>, checks: &mut Vec<Check>) {
     if b.host.is_empty() {
         return;
     }
-    if app == App::Devtron {
-        let outcome = if orchestrator_rooted(Some(b)) {
-            Outcome::pass("the path is /orchestrator, where the orchestrator serves Dex")
+    if let Some(prefix) = p.path_prefix {
+        let server = p.server_name;
+        let outcome = if install.path_ok(Some(b)) {
+            Outcome::pass(format!("the path is {prefix}, where {server} serves Dex"))
         } else {
             Outcome::fail(
                 Class::NOT_FOUND,
                 "404 Not Found: 404 page not found",
                 format!(
-                    "the path {:?} is not /orchestrator: Dex's issuer would be {}, which neither the ingress nor the orchestrator routes",
+                    "the path {:?} is not {prefix}: Dex's issuer would be {}, which neither the ingress nor {server} routes",
                     b.path,
                     crate::plan::gourl::join(&[&b.path, "api/dex"])
                 ),
             )
         };
         let rem = Some(format!(
-            "End URL in /orchestrator: {}://{}/orchestrator",
-            b.scheme, b.host
+            "End URL in {prefix}: {}",
+            install.base_on(&b.scheme, &b.host)
         ));
         checks.push(
             Check::new(
                 "url.path",
-                "URL path is /orchestrator",
+                &format!("URL path is {prefix}"),
                 Vantage::Config,
                 outcome,
             )
@@ -787,77 +789,89 @@ fn connector_callback(setup: &Setup, eps: Option<&Endpoints>, checks: &mut Vec<C
     );
 }
 
-fn remedy_workstation(app: App, o: &Outcome, url: &GoUrl) -> Option<String> {
+fn remedy_workstation(install: &Install, o: &Outcome, url: &GoUrl) -> Option<String> {
+    let p = install.profile();
+    let setting = p.url_setting;
+    let prefix = p.path_prefix.unwrap_or("");
     match o.class? {
-        Class::Dns => Some(match app {
-            App::Devtron => format!(
-                "{} resolves only inside the cluster. Give URL a name the browser and the pod both reach (an ingress host), or use a port-forward on local port 8080 with URL http://localhost:8080/orchestrator",
-                url.hostname()
+        Class::Dns => Some(match p.container_port {
+            Some(port) => format!(
+                "{} resolves only inside the cluster. Give {setting} a name the browser and the pod both reach (an ingress host), or use a port-forward on local port {port} with {setting} {}",
+                url.hostname(),
+                install.base_on("http", &format!("localhost:{port}"))
             ),
-            App::Argocd => format!(
-                "{} resolves only inside the cluster; set url to the address the browser uses",
+            None => format!(
+                "{} resolves only inside the cluster; set {setting} to the address the browser uses",
                 url.hostname()
             ),
         }),
-        Class::NOT_FOUND => Some("End URL in /orchestrator".into()),
-        Class::UnsupportedScheme => Some("Give URL as http(s)://host[:port]/orchestrator".into()),
+        Class::NOT_FOUND => Some(format!("End {setting} in {prefix}")),
+        Class::UnsupportedScheme => {
+            Some(format!("Give {setting} as http(s)://host[:port]{prefix}"))
+        }
         _ => None,
     }
 }
 
-fn remedy_pod(app: App, o: &Outcome, base: Option<&GoUrl>) -> Option<String> {
+fn remedy_pod(install: &Install, o: &Outcome, base: Option<&GoUrl>) -> Option<String> {
     let b = base?;
-    match (app, o.class?) {
-        (App::Devtron, Class::Refused) => Some(format!(
-            "Inside the pod {} is the pod itself. Forward local port 8080 (the orchestrator's own port) instead: kubectl -n devtroncd port-forward svc/devtron-service 8080:80 and set URL to http://localhost:8080/orchestrator; or use a host name both the browser and the pod resolve (ingress + CoreDNS rewrite or hostAliases)",
-            b.hostname()
+    let p = install.profile();
+    let setting = p.url_setting;
+    let own = |port: u16| install.base_on("http", &format!("localhost:{port}"));
+    match (p.container_port, o.class?) {
+        (Some(port), Class::Refused) => Some(format!(
+            "Inside the pod {} is the pod itself. Forward local port {port} ({}'s own port) instead: {} and set {setting} to {}; or use a host name both the browser and the pod resolve (ingress + CoreDNS rewrite or hostAliases)",
+            b.hostname(),
+            p.server_name,
+            install.port_forward(port),
+            own(port)
         )),
-        (App::Devtron, Class::HttpToHttps) => Some(
-            "Use http://localhost:8080/orchestrator: the orchestrator port speaks plain HTTP"
-                .into(),
-        ),
-        (App::Devtron, Class::NOT_FOUND) => Some(format!(
-            "End URL in /orchestrator: {}://{}/orchestrator",
-            b.scheme, b.host
+        (Some(port), Class::HttpToHttps) => Some(format!(
+            "Use {}: {}'s port speaks plain HTTP",
+            own(port),
+            p.server_name
         )),
-        (_, Class::UnsupportedScheme) => {
-            Some("Set URL to an absolute http(s) URL and restart the app pod".into())
-        }
+        (_, Class::NOT_FOUND) if p.path_prefix.is_some() => Some(format!(
+            "End {setting} in {}: {}",
+            p.path_prefix.unwrap_or(""),
+            install.base_on(&b.scheme, &b.host)
+        )),
+        (_, Class::UnsupportedScheme) => Some(format!(
+            "Set {setting} to an absolute http(s) URL and restart the app pod"
+        )),
         _ => None,
     }
 }
 
 fn remedy_redirect(
-    app: App,
+    install: &Install,
     v: &redirect::RedirectVerdict,
     origin: Option<&BrowserOrigin>,
 ) -> String {
-    let suffix = match app {
-        App::Devtron => "/orchestrator",
-        App::Argocd => "",
-    };
+    let p = install.profile();
+    let setting = p.url_setting;
+    let suffix = p.path_prefix.unwrap_or("");
     match (v.rule, origin) {
         (redirect::Rule::Host | redirect::Rule::Scheme, Some(o)) => {
             let loopback = GoUrl::parse(&o.origin)
                 .is_ok_and(|u| host_kind(u.hostname()) == HostKind::Loopback);
-            if app == App::Devtron && loopback {
-                // The browser is on a port-forward: only local port 8080 serves both sides.
-                format!(
-                    "One address must serve the browser and the pod. Through a port-forward that is local port 8080: {}. Or an ingress host both resolve, as URL https://HOST/orchestrator",
-                    crate::remedy::port_forward_8080()
-                )
-            } else {
-                format!(
-                    "Set URL to the origin the browser uses: {}{suffix} — and make sure the app pod can reach that same address (CoreDNS rewrite or hostAliases)",
+            match (crate::remedy::port_forward_own(install), p.container_port) {
+                // The browser is on a port-forward: only the container's own port serves both.
+                (Some(forward), Some(port)) if loopback => format!(
+                    "One address must serve the browser and the pod. Through a port-forward that is local port {port}: {forward}. Or an ingress host both resolve, as {setting} {}",
+                    install.base_on("https", "HOST")
+                ),
+                _ => format!(
+                    "Set {setting} to the origin the browser uses: {}{suffix} — and make sure the app pod can reach that same address (CoreDNS rewrite or hostAliases)",
                     o.origin
-                )
+                ),
             }
         }
-        (redirect::Rule::HostDefaultPort, _) => "Remove the explicit default port from URL".into(),
-        (redirect::Rule::HostCase, _) => "Write URL's host in lower case".into(),
-        (redirect::Rule::PathTrailingSlash, _) => "Remove the trailing slash from URL".into(),
+        (redirect::Rule::HostDefaultPort, _) => format!("Remove the explicit default port from {setting}"),
+        (redirect::Rule::HostCase, _) => format!("Write {setting}'s host in lower case"),
+        (redirect::Rule::PathTrailingSlash, _) => format!("Remove the trailing slash from {setting}"),
         (redirect::Rule::Relative, _) => "The return URL is relative; open the app through its full URL (Argo CD 3.5.0 had this bug, fixed by adding the origin)".into(),
-        _ => format!("Make URL's scheme, host[:port] and path prefix match the return URL ({})", v.actual),
+        _ => format!("Make {setting}'s scheme, host[:port] and path prefix match the return URL ({})", v.actual),
     }
 }
 
@@ -930,6 +944,7 @@ fn short(o: &Outcome) -> String {
 
 fn what_if(
     setup: &Setup,
+    install: &Install,
     opts: &Options,
     origin: Option<&BrowserOrigin>,
     internal: &str,
@@ -941,7 +956,7 @@ fn what_if(
         }
     };
     if opts.auto_candidates {
-        for u in auto_candidates(setup, origin) {
+        for u in auto_candidates(setup, install, origin) {
             push(u, &mut urls);
         }
     }
@@ -950,7 +965,7 @@ fn what_if(
     }
     let mut out: Vec<Candidate> = urls
         .iter()
-        .map(|u| candidate(setup, opts, origin, internal, u))
+        .map(|u| candidate(install, opts, origin, internal, u))
         .collect();
     // Recommend the first candidate that works outright, else the first that may work.
     let pick = out
@@ -963,70 +978,45 @@ fn what_if(
     out
 }
 
-fn auto_candidates(setup: &Setup, origin: Option<&BrowserOrigin>) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(u) = &setup.url {
-        out.push(u.clone());
-    }
-    let seen: Vec<GoUrl> = [
-        setup.url.clone(),
-        origin.map(|o| o.origin.clone()),
-        setup
-            .connectors
-            .first()
-            .and_then(|c| c.config.redirect_uri.clone()),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(|u| GoUrl::parse(&u).ok())
-    .filter(|u| !u.host.is_empty())
-    .collect();
-    match setup.app {
-        App::Devtron => {
-            if let Some(pf) = seen
-                .iter()
-                .find(|u| host_kind(u.hostname()) == HostKind::Loopback)
-            {
-                out.push(format!(
-                    "http://localhost:{}/orchestrator",
-                    pf.effective_port().unwrap_or(80)
-                ));
-            }
-            out.push("http://devtron-service.devtroncd.svc.cluster.local/orchestrator".into());
-            out.push("http://localhost:8080/orchestrator".into());
-            if let Some(ing) = seen
-                .iter()
-                .find(|u| host_kind(u.hostname()) == HostKind::Public)
-            {
-                out.push(format!("{}://{}/orchestrator", ing.scheme, ing.host));
-            }
-        }
-        App::Argocd => {
-            out.push("https://localhost:8080".into());
-            out.push("https://argocd-server.argocd.svc.cluster.local".into());
-            if let Some(ing) = seen
-                .iter()
-                .find(|u| host_kind(u.hostname()) == HostKind::Public)
-            {
-                out.push(format!("{}://{}", ing.scheme, ing.host));
-            }
-        }
-    }
-    out
+fn auto_candidates(
+    setup: &Setup,
+    install: &Install,
+    origin: Option<&BrowserOrigin>,
+) -> Vec<String> {
+    let seen = Seen {
+        urls: [
+            setup.url.clone(),
+            origin.map(|o| o.origin.clone()),
+            setup
+                .connectors
+                .first()
+                .and_then(|c| c.config.redirect_uri.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|u| GoUrl::parse(&u).ok())
+        .filter(|u| !u.host.is_empty())
+        .collect(),
+    };
+    setup
+        .url
+        .iter()
+        .cloned()
+        .chain(install.candidates(&seen))
+        .collect()
 }
 
 fn candidate(
-    setup: &Setup,
+    install: &Install,
     opts: &Options,
     origin: Option<&BrowserOrigin>,
     internal: &str,
     url: &str,
 ) -> Candidate {
-    let app = setup.app;
     let parsed = GoUrl::parse(url).unwrap_or_default();
     let browser = predict::workstation(&parsed);
-    let eps = endpoints::derive(app, url, internal).ok();
-    let pod = pod_to_dex(app, eps.as_ref(), Some(&parsed));
+    let eps = endpoints::derive(install, url, internal).ok();
+    let pod = pod_to_dex(install, eps.as_ref(), Some(&parsed));
     // The browser opens the candidate itself when it can reach it, else it stays where it is.
     let browser_origin = match (&opts.browser_url, browser.status) {
         (Some(b), _) => origin_of(b),
@@ -1035,7 +1025,7 @@ fn candidate(
     };
     let ret = match browser_origin {
         Some(o) => {
-            let v = redirect::check(&return_url_for(app, &o, Some(&parsed)), &[url]);
+            let v = redirect::check(&install.return_url_for(&o, Some(&parsed)), &[url]);
             if v.valid {
                 cell(Status::Pass, format!("ok ({o})"))
             } else {
@@ -1070,15 +1060,9 @@ fn candidate(
     };
     let requires = (host_kind(parsed.hostname()) == HostKind::Loopback
         && result.status != Status::Fail)
-        .then(|| match app {
-            App::Devtron => format!(
-                "kubectl -n devtroncd port-forward svc/devtron-service {}:80",
-                parsed.effective_port().unwrap_or(80)
-            ),
-            App::Argocd => format!(
-                "kubectl -n argocd port-forward svc/argocd-server {}:443",
-                parsed.effective_port().unwrap_or(443)
-            ),
+        .then(|| {
+            let port = install.profile().server.service_port;
+            install.port_forward(parsed.effective_port().unwrap_or(port))
         });
     Candidate {
         url: url.to_string(),

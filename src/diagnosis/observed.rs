@@ -2,10 +2,10 @@
 //! row, a disagreement between the two becomes its own finding, and the verdict is drawn again.
 
 use super::{Check, Diagnosis, Live, Vantage, verdict};
+use crate::app::{DexCall, Install};
 use crate::plan::predict::{Outcome, Status};
 use crate::probe::class::Class;
 use crate::probe::workstation::Observation;
-use crate::setup::App;
 
 /// Where a new observed row goes: after the first of these rows present (else at the end).
 fn after(id: &str) -> &'static [&'static str] {
@@ -38,7 +38,7 @@ pub fn apply_observations(d: &mut Diagnosis, obs: Vec<Observation>, live: Live) 
 
 /// Merges observations without touching the run's conditions.
 pub fn merge(d: &mut Diagnosis, obs: Vec<Observation>) {
-    let app = d.app;
+    let install = d.install.clone();
     let host_port = d
         .url
         .as_deref()
@@ -62,7 +62,7 @@ pub fn merge(d: &mut Diagnosis, obs: Vec<Observation>) {
             continue;
         }
         let remedy = if o.outcome.status >= Status::Warn {
-            remedy(app, &o, host_port.as_ref())
+            remedy(&install, &o, host_port.as_ref())
         } else {
             None
         };
@@ -174,7 +174,9 @@ fn disagreement(predicted: &Check, observed: &Check) -> Check {
 }
 
 /// A concrete next step for an observed failure, in the operator's own names.
-fn remedy(app: App, o: &Observation, base: Option<&(String, u16)>) -> Option<String> {
+fn remedy(i: &Install, o: &Observation, base: Option<&(String, u16)>) -> Option<String> {
+    let p = i.profile();
+    let rewrites = p.dex_call == DexCall::Rewrite;
     let url = url::Url::parse(&o.url).ok();
     let host = url
         .as_ref()
@@ -190,25 +192,21 @@ fn remedy(app: App, o: &Observation, base: Option<&(String, u16)>) -> Option<Str
         let loopback =
             crate::plan::predict::host_kind(&host) == crate::plan::predict::HostKind::Loopback;
         let r = match class {
-            Class::Refused if loopback && app == App::Devtron => {
-                Some(crate::remedy::port_forward_8080())
-            }
+            Class::Refused if loopback => crate::remedy::port_forward_own(i),
             Class::Dns | Class::ConnectTimeout | Class::Unreachable | Class::Reset => {
                 Some(format!(
                     "Make {host} reach the ingress from inside the cluster: {}; or per Deployment: {}",
                     crate::remedy::coredns_rewrite(&host),
-                    crate::remedy::host_aliases(app, &host)
+                    crate::remedy::host_aliases(i, &host)
                 ))
             }
-            Class::Proxy => Some(crate::remedy::no_proxy(app, Some(&host))),
-            Class::HttpToHttps if app == App::Argocd => Some(crate::remedy::argocd_tls_pair(false)),
+            Class::Proxy => Some(crate::remedy::no_proxy(i, Some(&host))),
+            Class::HttpToHttps if rewrites => Some(crate::remedy::dex_tls_pair(i, false)),
             Class::IssuerMismatch | Class::NOT_FOUND => Some(format!(
                 "Dex runs with another issuer than URL implies: save the SSO config again, then restart: {}",
-                crate::remedy::restart(app)
+                i.restart()
             )),
-            c if c.is_server_error() && app == App::Argocd => {
-                Some(crate::remedy::app_protocol_tcp(app))
-            }
+            c if c.is_server_error() && rewrites => Some(crate::remedy::app_protocol_tcp(i)),
             _ => None,
         };
         if r.is_some() {
@@ -220,10 +218,8 @@ fn remedy(app: App, o: &Observation, base: Option<&(String, u16)>) -> Option<Str
             "Dex's pod cannot resolve {host}: make the IdP's name resolvable in the cluster (CoreDNS forward or stub domain for its zone), then restart Dex"
         ));
     }
-    let (ns, svc, svc_port) = match app {
-        App::Devtron => ("devtroncd", "devtron-service", 80),
-        App::Argocd => ("argocd", "argocd-server", 443),
-    };
+    let (kubectl, svc) = (i.kubectl(), p.server.service);
+    let setting = p.url_setting;
     let loopback =
         crate::plan::predict::host_kind(&host) == crate::plan::predict::HostKind::Loopback;
     Some(match class {
@@ -231,7 +227,7 @@ fn remedy(app: App, o: &Observation, base: Option<&(String, u16)>) -> Option<Str
             "{host} does not resolve on this machine: fix its DNS record, or test one ingress address before DNS changes with --resolve {host}:{port}:<ingress IP>"
         ),
         Class::Refused if loopback => format!(
-            "Nothing listens on local port {port}: start the port-forward first: kubectl -n {ns} port-forward svc/{svc} {port}:{svc_port}"
+            "Nothing listens on local port {port}: start the port-forward first: {}", i.port_forward(port)
         ),
         Class::Refused => format!("Nothing listens on {host}:{port}: check the LoadBalancer/ingress address and that its port is open"),
         Class::ConnectTimeout | Class::Unreachable => format!(
@@ -248,28 +244,42 @@ fn remedy(app: App, o: &Observation, base: Option<&(String, u16)>) -> Option<Str
         Class::Proxy => format!(
             "The request went through the proxy from the environment: add {host} to NO_PROXY (e.g. export NO_PROXY={host},$NO_PROXY), or fix the proxy"
         ),
-        Class::IssuerMismatch => match (app, base) {
-            (App::Devtron, Some((h, _))) => format!(
-                "Make URL + /api/dex equal the issuer Dex serves: set URL to the address users open (here {h}) ending in /orchestrator, save the SSO config, then restart Dex and the orchestrator"
+        Class::IssuerMismatch => match (p.path_prefix, base) {
+            (Some(prefix), Some((h, _))) => format!(
+                "Make {setting} + /api/dex equal the issuer Dex serves: set {setting} to the address users open (here {h}) ending in {prefix}, save the SSO config, then restart Dex and {}: {}",
+                p.server_name,
+                i.restart()
             ),
-            _ => "Make URL + /api/dex equal the issuer Dex serves (set url, then restart Dex and the server)".into(),
+            _ => format!(
+                "Make {setting} + /api/dex equal the issuer Dex serves (set {setting} in {}, then restart: {})",
+                p.url_where,
+                i.restart()
+            ),
         },
         Class::NotJson | Class::TooLarge => format!(
-            "Something other than Dex answers {}: route the issuer path to Dex (Devtron: the ingress must send /orchestrator to devtron-service)",
-            o.url
+            "Something other than Dex answers {}: route the issuer path to Dex (the ingress must send {} to {svc})",
+            o.url,
+            p.path_prefix.unwrap_or("/api/dex")
         ),
         Class::RedirectLoop => "The redirects go round: typically TLS terminated at the ingress while the backend redirects to https (set X-Forwarded-Proto, or the app's insecure/plain-HTTP mode behind the ingress)".into(),
-        Class::UnregisteredRedirectUri | Class::InvalidClientId => match app {
-            App::Devtron => "Dex runs a config that does not match URL: save the SSO config again, then restart Dex and the orchestrator (kubectl -n devtroncd delete pod -l app=devtron; kubectl -n devtroncd rollout restart deploy/argocd-dex-server)".into(),
-            App::Argocd => "Dex runs a config generated for another url: check url in argocd-cm, then restart argocd-dex-server and argocd-server".into(),
-        },
+        Class::UnregisteredRedirectUri | Class::InvalidClientId => format!(
+            "Dex runs a config generated for another {setting}: check {setting} in {}, save the SSO config again, then restart Dex and {}: {}",
+            p.url_where,
+            p.server_name,
+            i.restart()
+        ),
         Class::NoSigningKeys => "Dex serves no usable signing key: check Dex's storage and logs (key rotation)".into(),
         c if c.is_server_error() => format!(
-            "The ingress or proxy in front of {host} cannot reach the service behind it: check the Service's endpoints (kubectl -n {ns} get endpoints {svc}); under a mesh, set appProtocol: TCP on Dex's port"
+            "The ingress or proxy in front of {host} cannot reach the service behind it: check the Service's endpoints ({kubectl} get endpoints {svc}); under a mesh, set appProtocol: TCP on Dex's port"
         ),
-        Class::NOT_FOUND => match app {
-            App::Devtron => "Dex is not served at this path: URL must end in /orchestrator, and the ingress must route /orchestrator to devtron-service".into(),
-            App::Argocd => "Dex is not served at this path: check url in argocd-cm and that argocd-server proxies /api/dex".into(),
+        Class::NOT_FOUND => match p.path_prefix {
+            Some(prefix) => format!(
+                "Dex is not served at this path: {setting} must end in {prefix}, and the ingress must route {prefix} to {svc}"
+            ),
+            None => format!(
+                "Dex is not served at this path: check {setting} in {} and that {} proxies /api/dex",
+                p.url_where, p.server_name
+            ),
         },
         c if c.status().is_some_and(|n| (400..410).contains(&n)) => format!(
             "Something refuses the request ({c}): an auth proxy, WAF or HTTP proxy in front of {host}; let the discovery, keys and token paths through"

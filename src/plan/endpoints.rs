@@ -3,17 +3,7 @@
 use serde::Serialize;
 
 use super::gourl::{GoUrl, GoUrlError, join};
-use crate::setup::App;
-
-/// The default in-cluster Dex address per app (scheme and authority only).
-pub fn default_internal_dex(app: App) -> &'static str {
-    match app {
-        // devtron-cm DEX_HOST + DEX_PORT
-        App::Devtron => "http://argocd-dex-server.devtroncd:5556",
-        // argocd-server's --dex-server default; Dex serves TLS by default since Argo CD 2.5
-        App::Argocd => "https://argocd-dex-server:5556",
-    }
-}
+use crate::app::Install;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Endpoints {
@@ -36,30 +26,16 @@ pub struct Endpoints {
 /// Argo CD: the plain string `URL + "/api/dex"`. Dex builds each endpoint as
 /// `path.Join(issuer.Path, p)`, and clients fetch discovery at
 /// `strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"`.
-pub fn derive(app: App, base: &str, internal_dex: &str) -> Result<Endpoints, GoUrlError> {
+pub fn derive(install: &Install, base: &str, internal_dex: &str) -> Result<Endpoints, GoUrlError> {
     let parsed = GoUrl::parse(base)?;
-    let issuer = match app {
-        App::Devtron => {
-            let mut u = parsed.clone();
-            u.path = join(&[&u.path, "api/dex"]);
-            u.to_go_string()
-        }
-        App::Argocd => format!("{base}/api/dex"),
-    };
+    let issuer = install.issuer(base, &parsed);
     let issuer_url = GoUrl::parse(&issuer)?;
     let at = |p: &str| {
         let mut u = issuer_url.clone();
         u.path = join(&[&u.path, p]);
         u.to_go_string()
     };
-    let app_callback = match app {
-        App::Devtron => {
-            let mut u = parsed.clone();
-            u.path = join(&[&u.path, "auth/callback"]);
-            u.to_go_string()
-        }
-        App::Argocd => format!("{base}/auth/callback"),
-    };
+    let app_callback = install.app_callback(base, &parsed);
     let internal_discovery = format!(
         "{}{}/.well-known/openid-configuration",
         internal_dex.trim_end_matches('/'),
@@ -85,13 +61,15 @@ pub fn derive(app: App, base: &str, internal_dex: &str) -> Result<Endpoints, GoU
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::App;
 
     #[test]
     fn devtron_issuer_is_path_join() {
+        let i = Install::new(App::DEVTRON, None);
         let e = derive(
-            App::Devtron,
+            &i,
             "https://devtron.example.com/orchestrator/",
-            default_internal_dex(App::Devtron),
+            &i.internal_dex(),
         )
         .unwrap();
         assert_eq!(e.issuer, "https://devtron.example.com/orchestrator/api/dex");
@@ -123,19 +101,16 @@ mod tests {
 
     #[test]
     fn empty_url_gives_the_scheme_less_issuer() {
-        let e = derive(App::Devtron, "", default_internal_dex(App::Devtron)).unwrap();
+        let i = Install::new(App::DEVTRON, None);
+        let e = derive(&i, "", &i.internal_dex()).unwrap();
         assert_eq!(e.issuer, "api/dex");
         assert_eq!(e.discovery, "api/dex/.well-known/openid-configuration");
     }
 
     #[test]
     fn argocd_concatenates() {
-        let e = derive(
-            App::Argocd,
-            "https://argocd.example.com",
-            default_internal_dex(App::Argocd),
-        )
-        .unwrap();
+        let i = Install::new(App::ARGOCD, None);
+        let e = derive(&i, "https://argocd.example.com", &i.internal_dex()).unwrap();
         assert_eq!(e.issuer, "https://argocd.example.com/api/dex");
         assert_eq!(
             e.internal_discovery,

@@ -9,11 +9,8 @@
 use serde::Serialize;
 
 use super::gourl::GoUrl;
+use crate::app::{DexCall, Profile};
 use crate::probe::class::Class;
-use crate::setup::App;
-
-/// The orchestrator container's port (`App.go`: `port := 8080`).
-pub const ORCHESTRATOR_PORT: u16 = 8080;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -162,7 +159,7 @@ fn scheme_problem(url: &GoUrl) -> Option<Outcome> {
 }
 
 /// What the app pod sees when it fetches `url` itself (Devtron's login path: no rewrite).
-pub fn app_pod(url: &GoUrl) -> Outcome {
+pub fn app_pod(p: &Profile, url: &GoUrl) -> Outcome {
     if let Some(o) = scheme_problem(url) {
         return o;
     }
@@ -174,18 +171,17 @@ pub fn app_pod(url: &GoUrl) -> Outcome {
             "the port is not a number",
         );
     };
+    let server = p.server_name;
+    let own_port = p.container_port == Some(port);
     match host_kind(host) {
-        HostKind::Loopback if port == ORCHESTRATOR_PORT && url.scheme == "http" => {
-            Outcome::pass(format!(
-                "inside the pod {host}:{port} is the orchestrator container itself, which proxies /orchestrator/api/dex to Dex"
-            ))
-        }
-        HostKind::Loopback if port == ORCHESTRATOR_PORT => Outcome::fail(
+        HostKind::Loopback if own_port && url.scheme == "http" => Outcome::pass(format!(
+            "inside the pod {host}:{port} is {server} container itself, which proxies {}/api/dex to Dex",
+            p.path_prefix.unwrap_or("")
+        )),
+        HostKind::Loopback if own_port => Outcome::fail(
             Class::HttpToHttps,
             "http: server gave HTTP response to HTTPS client",
-            format!(
-                "inside the pod {host}:{port} is the orchestrator, which speaks plain HTTP, not TLS"
-            ),
+            format!("inside the pod {host}:{port} is {server}, which speaks plain HTTP, not TLS"),
         ),
         HostKind::Loopback => Outcome::fail(
             Class::Refused,
@@ -194,11 +190,14 @@ pub fn app_pod(url: &GoUrl) -> Outcome {
                 dial_addr(host, port)
             ),
             format!(
-                "inside the pod {host} is the pod itself, and nothing listens on port {port} there (the orchestrator listens on {ORCHESTRATOR_PORT})"
+                "inside the pod {host} is the pod itself, and nothing listens on port {port} there{}",
+                p.container_port
+                    .map(|cp| format!(" ({server} listens on {cp})"))
+                    .unwrap_or_default()
             ),
         ),
         HostKind::Cluster if port == 80 && url.scheme == "http" => Outcome::pass(format!(
-            "{host} resolves inside the cluster; assumes a Service there on port 80 that routes to the orchestrator"
+            "{host} resolves inside the cluster; assumes a Service there on port 80 that routes to {server}"
         )),
         HostKind::Cluster => Outcome::unknown(format!(
             "{host} resolves inside the cluster; whether a Service answers {} on port {port} needs a live check",
@@ -212,14 +211,14 @@ pub fn app_pod(url: &GoUrl) -> Outcome {
 
 /// The step an app's server takes to reach Dex: Devtron fetches the public URL itself,
 /// Argo CD rewrites the call to the in-cluster Dex service.
-pub fn app_to_dex(app: App, discovery: &GoUrl, internal: &GoUrl) -> Outcome {
-    match app {
-        App::Devtron => app_pod(discovery),
-        App::Argocd => {
+pub fn app_to_dex(p: &Profile, discovery: &GoUrl, internal: &GoUrl) -> Outcome {
+    match p.dex_call {
+        DexCall::PublicUrl => app_pod(p, discovery),
+        DexCall::Rewrite => {
             let host = internal.hostname();
             Outcome::pass(format!(
-                "Argo CD rewrites server→Dex calls to {}, so the public URL need not be reachable from the pod; assumes the {host} Service answers",
-                internal.host
+                "{} rewrites server→Dex calls to {}, so the public URL need not be reachable from the pod; assumes the {host} Service answers",
+                p.name, internal.host
             ))
         }
     }
@@ -228,6 +227,7 @@ pub fn app_to_dex(app: App, discovery: &GoUrl, internal: &GoUrl) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::devtron::PROFILE as DEVTRON;
 
     fn u(s: &str) -> GoUrl {
         GoUrl::parse(s).unwrap()
@@ -235,20 +235,23 @@ mod tests {
 
     #[test]
     fn loopback_from_pod() {
-        let o = app_pod(&u(
-            "http://localhost:8082/orchestrator/api/dex/.well-known/openid-configuration",
-        ));
+        let o = app_pod(
+            &DEVTRON,
+            &u("http://localhost:8082/orchestrator/api/dex/.well-known/openid-configuration"),
+        );
         assert_eq!(o.status, Status::Fail);
         assert_eq!(
             o.go_error.as_deref(),
             Some("dial tcp [::1]:8082: connect: connection refused")
         );
         assert_eq!(
-            app_pod(&u("http://localhost:8080/orchestrator")).status,
+            app_pod(&DEVTRON, &u("http://localhost:8080/orchestrator")).status,
             Status::Pass
         );
         assert_eq!(
-            app_pod(&u("http://127.0.0.1:9000/x")).go_error.as_deref(),
+            app_pod(&DEVTRON, &u("http://127.0.0.1:9000/x"))
+                .go_error
+                .as_deref(),
             Some("dial tcp 127.0.0.1:9000: connect: connection refused")
         );
     }
@@ -260,9 +263,10 @@ mod tests {
         ));
         assert_eq!(o.class, Some(Class::Dns));
         assert_eq!(
-            app_pod(&u(
-                "http://devtron-service.devtroncd.svc.cluster.local/orchestrator"
-            ))
+            app_pod(
+                &DEVTRON,
+                &u("http://devtron-service.devtroncd.svc.cluster.local/orchestrator")
+            )
             .status,
             Status::Pass
         );
@@ -271,14 +275,14 @@ mod tests {
     #[test]
     fn public_from_pod_is_never_a_pass() {
         assert_eq!(
-            app_pod(&u("https://devtron.example.com/orchestrator")).status,
+            app_pod(&DEVTRON, &u("https://devtron.example.com/orchestrator")).status,
             Status::Unknown
         );
     }
 
     #[test]
     fn empty_url_is_unsupported_scheme() {
-        let o = app_pod(&u("api/dex/.well-known/openid-configuration"));
+        let o = app_pod(&DEVTRON, &u("api/dex/.well-known/openid-configuration"));
         assert_eq!(
             o.go_error.as_deref(),
             Some("unsupported protocol scheme \"\"")

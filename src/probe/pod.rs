@@ -662,23 +662,21 @@ pub async fn run(
     client: &kube::Client,
     t: &PodTargets,
 ) -> Result<PodRun, crate::cluster::ClusterError> {
-    use crate::setup::App;
+    use crate::app::DexCall;
     let e = &t.endpoints;
+    let install = crate::app::Install::new(t.app, Some(&t.namespace));
+    let profile = t.app.profile();
     let mut run = PodRun::default();
-    let app_selector = match t.app {
-        App::Devtron => "app=devtron",
-        App::Argocd => "app.kubernetes.io/name=argocd-server",
-    };
-    let app_pod = crate::cluster::find_pod(client, &t.namespace, app_selector).await?;
+    let app_pod = crate::cluster::find_pod(client, &t.namespace, profile.server.selector).await?;
     // Devtron fetches the public URL itself, TLS unverified (NewClientApp); Argo CD rewrites every
     // server→Dex call to the in-cluster Dex service.
     let internal_base = e
         .internal_discovery
         .trim_end_matches("/.well-known/openid-configuration")
         .to_string();
-    let (discovery, token, keys) = match t.app {
-        App::Devtron => (e.discovery.clone(), e.token.clone(), e.keys.clone()),
-        App::Argocd => (
+    let (discovery, token, keys) = match profile.dex_call {
+        DexCall::PublicUrl => (e.discovery.clone(), e.token.clone(), e.keys.clone()),
+        DexCall::Rewrite => (
             e.internal_discovery.clone(),
             format!("{internal_base}/token"),
             format!("{internal_base}/keys"),
@@ -701,7 +699,7 @@ pub async fn run(
             expect_issuer: None,
         },
     ];
-    if t.app == App::Devtron {
+    if profile.proxies_dex {
         probes.push(Probe {
             url: e.internal_discovery.clone(),
             tls: Tls::Insecure,
@@ -735,7 +733,8 @@ pub async fn run(
             let d = cls(0);
             let disc_ok = d.class.is_none();
             let wrap = |url: String| {
-                move |go: &str| crate::diagnosis::query_provider_error(t.app, &e.issuer, &url, go)
+                let install = install.clone();
+                move |go: &str| install.query_provider_error(&e.issuer, &url, go)
             };
             run.observations.push(observation(
                 "pod.discovery",
@@ -794,7 +793,7 @@ pub async fn run(
                     line,
                 ));
             }
-            if t.app == App::Devtron {
+            if profile.proxies_dex {
                 let c = cls(3);
                 let url = e.internal_discovery.clone();
                 run.observations.push(observation(
@@ -810,12 +809,7 @@ pub async fn run(
     }
 
     if let Some(issuer) = &t.idp_issuer {
-        let dex_pod = crate::cluster::find_pod(
-            client,
-            &t.namespace,
-            "app.kubernetes.io/name=argocd-dex-server",
-        )
-        .await?;
+        let dex_pod = crate::cluster::find_pod(client, &t.namespace, profile.dex.selector).await?;
         let url = format!(
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')

@@ -4,7 +4,6 @@
 mod parse;
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -13,22 +12,7 @@ use crate::secret::Secret;
 
 pub use parse::{MAX_INPUT_BYTES, load, load_str};
 
-/// Which application embeds Dex; decides URL rules and the internal Dex address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum App {
-    Devtron,
-    Argocd,
-}
-
-impl fmt::Display for App {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            App::Devtron => "devtron",
-            App::Argocd => "argocd",
-        })
-    }
-}
+pub use crate::app::App;
 
 /// The shape the input had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -115,6 +99,8 @@ pub struct Setup {
     /// Argo CD's `additionalUrls`.
     pub additional_urls: Vec<String>,
     pub connectors: Vec<Connector>,
+    /// The manifest's `metadata.namespace`, when the input is one.
+    pub namespace: Option<String>,
 }
 
 /// Input problems: each names the input, the field and the value where it is safe to show.
@@ -167,41 +153,3 @@ pub const DEX_CONNECTOR_TYPES: &[&str] = &[
     "mockCallback",
     "mockPassword",
 ];
-
-/// Connector types whose `redirectURI` Devtron overwrites with `URL/api/dex/callback`
-/// (`needsRedirectURI` in the authenticator).
-pub const DEVTRON_OVERWRITES: &[&str] = &[
-    "oidc",
-    "saml",
-    "microsoft",
-    "linkedin",
-    "gitlab",
-    "github",
-    "bitbucket-cloud",
-    "openshift",
-];
-
-/// Argo CD's list (`util/dex/config.go`): three more types than Devtron's.
-pub const ARGOCD_OVERWRITES: &[&str] = &[
-    "oidc",
-    "saml",
-    "microsoft",
-    "linkedin",
-    "gitlab",
-    "github",
-    "bitbucket-cloud",
-    "openshift",
-    "gitea",
-    "google",
-    "oauth",
-];
-
-impl App {
-    pub fn overwrites_redirect_uri(self, connector_type: &str) -> bool {
-        let list = match self {
-            App::Devtron => DEVTRON_OVERWRITES,
-            App::Argocd => ARGOCD_OVERWRITES,
-        };
-        list.contains(&connector_type)
-    }
-}

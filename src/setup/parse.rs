@@ -189,9 +189,15 @@ pub fn load_str(
     }
     let url = url.filter(|u| !u.trim().is_empty());
     let app = app.unwrap_or(match kind {
-        InputKind::ArgocdCm => App::Argocd,
-        _ => App::Devtron,
+        InputKind::ArgocdCm => App::ARGOCD,
+        _ => App::DEVTRON,
     });
+    let namespace = obj
+        .get("metadata")
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
     Ok(Setup {
         app,
         source: source.to_string(),
@@ -200,6 +206,7 @@ pub fn load_str(
         url_source,
         additional_urls,
         connectors,
+        namespace,
     })
 }
 
@@ -505,7 +512,7 @@ mod tests {
         );
         let s = load_str("s.yaml", &text, None, None).unwrap();
         assert_eq!(s.input_kind, InputKind::DevtronSecret);
-        assert_eq!(s.app, App::Devtron);
+        assert_eq!(s.app, App::DEVTRON);
         assert_eq!(s.url.as_deref(), Some("https://d.test/orchestrator"));
         assert_eq!(s.connectors[0].kind, "github");
     }

@@ -1,0 +1,76 @@
+//! Argo CD: Dex at `url + "/api/dex"`; argocd-server rewrites its own calls to Dex to the
+//! in-cluster `argocd-dex-server:5556` (reference/argocd.md).
+
+use super::{ConfigStore, DexCall, Install, IssuerRule, Profile, ReturnPath, Seen, Workload};
+use crate::plan::predict::HostKind;
+
+pub static PROFILE: Profile = Profile {
+    id: "argocd",
+    name: "Argo CD",
+    default_namespace: "argocd",
+    config: ConfigStore::ConfigMap("argocd-cm"),
+    dex_address: None,
+    server: Workload {
+        selector: "app.kubernetes.io/name=argocd-server",
+        deployment: "argocd-server",
+        service: "argocd-server",
+        service_port: 443,
+    },
+    container_port: None,
+    server_name: "argocd-server",
+    dex: Workload {
+        selector: "app.kubernetes.io/name=argocd-dex-server",
+        deployment: "argocd-dex-server",
+        service: "argocd-dex-server",
+        service_port: 5556,
+    },
+    // argocd-server's --dex-server default; Dex serves TLS by default since Argo CD 2.5
+    internal_dex: |_| "https://argocd-dex-server:5556".to_string(),
+    issuer: IssuerRule::Concat,
+    dex_call: DexCall::Rewrite,
+    proxies_dex: false,
+    path_prefix: None,
+    return_path: ReturnPath::UnderBase("/applications"),
+    // util/dex/config.go: three more types than Devtron's
+    overwrites_redirect_uri: &[
+        "oidc",
+        "saml",
+        "microsoft",
+        "linkedin",
+        "gitlab",
+        "github",
+        "bitbucket-cloud",
+        "openshift",
+        "gitea",
+        "google",
+        "oauth",
+    ],
+    // Argo CD ≥ 3.1 lower-cases it
+    query_provider_head: "failed to query provider",
+    url_setting: "url",
+    url_where: "argocd-cm",
+    example_url: "https://argocd.example.com",
+    restart,
+    candidates,
+};
+
+fn restart(i: &Install) -> String {
+    format!(
+        "{} rollout restart deployment {} {}",
+        i.kubectl(),
+        PROFILE.server.deployment,
+        PROFILE.dex.deployment
+    )
+}
+
+/// The usual port-forward, the in-cluster service, and an ingress host.
+fn candidates(i: &Install, seen: &Seen) -> Vec<String> {
+    let mut out = vec![
+        "https://localhost:8080".to_string(),
+        i.base_on("https", &i.server_fqdn()),
+    ];
+    if let Some(ing) = seen.first(HostKind::Public) {
+        out.push(i.base_on(&ing.scheme, &ing.host));
+    }
+    out
+}

@@ -1,0 +1,405 @@
+//! App profiles: everything that differs between the applications that embed Dex, as data.
+//!
+//! Each app is one file with one [`Profile`] value (`devtron.rs`, `argocd.rs`); the rest of
+//! dexcheck reads the profile and never asks which app it is. A third app is one new file here
+//! plus its entry in [`App::ALL`] (`tests::third_app` shows one that is never registered).
+
+pub mod argocd;
+pub mod devtron;
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use crate::plan::gourl::{GoUrl, join};
+use crate::plan::predict::{HostKind, host_kind};
+
+/// How the issuer (and the app's own callback) is derived from the base URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuerRule {
+    /// `u.Path = path.Join(u.Path, "api/dex")` on Go's parsed URL (Devtron).
+    PathJoin,
+    /// The plain string `URL + "/api/dex"` (Argo CD).
+    Concat,
+}
+
+/// How the app's server reaches Dex for discovery, token and keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DexCall {
+    /// The app fetches its own public URL + `/api/dex` from inside its pod (Devtron).
+    PublicUrl,
+    /// The app rewrites every server → Dex call to the in-cluster Dex service (Argo CD).
+    Rewrite,
+}
+
+/// The login page's return URL for a browser at an origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReturnPath {
+    /// A fixed path after the origin (Devtron's dashboard: `/orchestrator/dashboard/`).
+    Fixed(&'static str),
+    /// The base URL's path plus a suffix (Argo CD: `/applications`).
+    UnderBase(&'static str),
+}
+
+/// A workload in the app's namespace.
+#[derive(Debug, Clone, Copy)]
+pub struct Workload {
+    /// The label selector of its pods.
+    pub selector: &'static str,
+    pub deployment: &'static str,
+    pub service: &'static str,
+    pub service_port: u16,
+}
+
+/// Where the live SSO config is kept in the cluster.
+#[derive(Debug, Clone, Copy)]
+pub enum ConfigStore {
+    /// A Secret with `url` and `dex.config` (Devtron's `devtron-secret`).
+    Secret(&'static str),
+    /// A ConfigMap with `url` and `dex.config` (Argo CD's `argocd-cm`).
+    ConfigMap(&'static str),
+}
+
+impl ConfigStore {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConfigStore::Secret(n) | ConfigStore::ConfigMap(n) => n,
+        }
+    }
+    /// `secret` or `configmap`, as kubectl names the kind.
+    pub fn kind(self) -> &'static str {
+        match self {
+            ConfigStore::Secret(_) => "secret",
+            ConfigStore::ConfigMap(_) => "configmap",
+        }
+    }
+}
+
+/// A ConfigMap key pair naming the in-cluster Dex address (Devtron's `devtron-cm`).
+#[derive(Debug, Clone, Copy)]
+pub struct DexAddress {
+    pub configmap: &'static str,
+    pub host_key: &'static str,
+    pub port_key: &'static str,
+}
+
+/// Everything dexcheck knows about one application that embeds Dex.
+#[derive(Debug)]
+pub struct Profile {
+    /// The id on the command line and in JSON (`devtron`).
+    pub id: &'static str,
+    /// The name for people (`Devtron`).
+    pub name: &'static str,
+    pub default_namespace: &'static str,
+    pub config: ConfigStore,
+    /// Where the in-cluster Dex address is configured, if anywhere.
+    pub dex_address: Option<DexAddress>,
+    /// The app's server (its pods are the app-pod vantage).
+    pub server: Workload,
+    /// The server container's own port, when a port-forward to it serves browser and pod alike.
+    pub container_port: Option<u16>,
+    /// The server component's name in messages (`the orchestrator`).
+    pub server_name: &'static str,
+    pub dex: Workload,
+    /// The in-cluster Dex address (scheme and authority) for a namespace.
+    pub internal_dex: fn(namespace: &str) -> String,
+    pub issuer: IssuerRule,
+    pub dex_call: DexCall,
+    /// The app's server proxies the issuer path to Dex itself (a row of its own).
+    pub proxies_dex: bool,
+    /// The base URL's path must be exactly this for the app to serve Dex (Devtron's ingress).
+    pub path_prefix: Option<&'static str>,
+    pub return_path: ReturnPath,
+    /// Connector types whose `redirectURI` the app overwrites with issuer + `/callback`.
+    pub overwrites_redirect_uri: &'static [&'static str],
+    /// How the app's log starts a failed discovery (`Failed to query provider`).
+    pub query_provider_head: &'static str,
+    /// The name of the base URL setting in the app's words (`URL`, `url`).
+    pub url_setting: &'static str,
+    /// Where an operator sets it.
+    pub url_where: &'static str,
+    /// An example base URL for remedies.
+    pub example_url: &'static str,
+    /// Restarts after an SSO change, so every copy of the URL agrees.
+    pub restart: fn(&Install) -> String,
+    /// The what-if candidates beyond the configured URL.
+    pub candidates: fn(&Install, &Seen) -> Vec<String>,
+}
+
+/// URLs seen in the input, for candidates.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub urls: Vec<GoUrl>,
+}
+
+impl Seen {
+    pub fn first(&self, kind: HostKind) -> Option<&GoUrl> {
+        self.urls.iter().find(|u| host_kind(u.hostname()) == kind)
+    }
+}
+
+/// Which application embeds Dex: a handle on its profile.
+#[derive(Clone, Copy)]
+pub struct App(&'static Profile);
+
+impl App {
+    pub const DEVTRON: App = App(&devtron::PROFILE);
+    pub const ARGOCD: App = App(&argocd::PROFILE);
+    /// Every registered app, in detection order.
+    pub const ALL: &'static [App] = &[App::DEVTRON, App::ARGOCD];
+
+    pub const fn new(profile: &'static Profile) -> App {
+        App(profile)
+    }
+    pub fn profile(self) -> &'static Profile {
+        self.0
+    }
+    pub fn id(self) -> &'static str {
+        self.0.id
+    }
+    pub fn name(self) -> &'static str {
+        self.0.name
+    }
+    pub fn overwrites_redirect_uri(self, connector_type: &str) -> bool {
+        self.0.overwrites_redirect_uri.contains(&connector_type)
+    }
+    /// The app with this id.
+    pub fn by_id(id: &str) -> Option<App> {
+        App::ALL.iter().copied().find(|a| a.0.id == id)
+    }
+    /// The app a base URL's path points to (Devtron's `/orchestrator`), if any says so.
+    pub fn by_path(path: &str) -> Option<App> {
+        App::ALL.iter().copied().find(|a| {
+            a.0.path_prefix
+                .is_some_and(|p| path.trim_end_matches('/').ends_with(p) || path.contains(p))
+        })
+    }
+}
+
+impl PartialEq for App {
+    fn eq(&self, other: &App) -> bool {
+        self.0.id == other.0.id
+    }
+}
+impl Eq for App {}
+
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "App({})", self.0.id)
+    }
+}
+
+impl fmt::Display for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.id)
+    }
+}
+
+impl Serialize for App {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.id)
+    }
+}
+
+impl clap::ValueEnum for App {
+    fn value_variants<'a>() -> &'a [Self] {
+        App::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.id).help(self.0.name))
+    }
+}
+
+/// An install: an app in the namespace actually in use. Remedies and commands come from here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Install {
+    pub app: App,
+    pub namespace: String,
+}
+
+impl Install {
+    /// `namespace` or the app's default.
+    pub fn new(app: App, namespace: Option<&str>) -> Install {
+        Install {
+            app,
+            namespace: namespace
+                .filter(|n| !n.is_empty())
+                .unwrap_or(app.0.default_namespace)
+                .to_string(),
+        }
+    }
+    pub fn profile(&self) -> &'static Profile {
+        self.app.0
+    }
+    /// `kubectl -n NS`.
+    pub fn kubectl(&self) -> String {
+        format!("kubectl -n {}", self.namespace)
+    }
+    pub fn internal_dex(&self) -> String {
+        (self.app.0.internal_dex)(&self.namespace)
+    }
+    pub fn restart(&self) -> String {
+        (self.app.0.restart)(self)
+    }
+    /// The server Service's in-cluster name, `svc.ns.svc.cluster.local`.
+    pub fn server_fqdn(&self) -> String {
+        format!(
+            "{}.{}.svc.cluster.local",
+            self.app.0.server.service, self.namespace
+        )
+    }
+    /// The port-forward that serves local port `port`.
+    pub fn port_forward(&self, port: u16) -> String {
+        let s = &self.app.0.server;
+        format!(
+            "{} port-forward svc/{} {port}:{}",
+            self.kubectl(),
+            s.service,
+            s.service_port
+        )
+    }
+    /// The base URL with the app's path on `scheme://authority`.
+    pub fn base_on(&self, scheme: &str, authority: &str) -> String {
+        format!(
+            "{scheme}://{authority}{}",
+            self.app.0.path_prefix.unwrap_or("")
+        )
+    }
+    /// The return URL the app's login page sends for a browser at `origin`.
+    pub fn return_url_for(&self, origin: &str, base: Option<&GoUrl>) -> String {
+        match self.app.0.return_path {
+            ReturnPath::Fixed(p) => format!("{origin}{p}"),
+            ReturnPath::UnderBase(suffix) => {
+                let path = base.map(|b| b.path.trim_end_matches('/')).unwrap_or("");
+                format!("{origin}{path}{suffix}")
+            }
+        }
+    }
+    /// Whether the base URL's path is where the app serves Dex.
+    pub fn path_ok(&self, base: Option<&GoUrl>) -> bool {
+        match self.app.0.path_prefix {
+            None => true,
+            Some(p) => base.is_some_and(|b| b.path.trim_end_matches('/') == p),
+        }
+    }
+    /// The issuer for a base URL.
+    pub fn issuer(&self, base: &str, parsed: &GoUrl) -> String {
+        self.under_base(base, parsed, "api/dex")
+    }
+    /// `URL/auth/callback`, by the app's own rule.
+    pub fn app_callback(&self, base: &str, parsed: &GoUrl) -> String {
+        self.under_base(base, parsed, "auth/callback")
+    }
+    fn under_base(&self, base: &str, parsed: &GoUrl, rel: &str) -> String {
+        match self.app.0.issuer {
+            IssuerRule::PathJoin => {
+                let mut u = parsed.clone();
+                u.path = join(&[&u.path, rel]);
+                u.to_go_string()
+            }
+            IssuerRule::Concat => format!("{base}/{rel}"),
+        }
+    }
+    /// The app's log line for a failed discovery: `Failed to query provider "ISSUER": Get "URL": err`.
+    /// HTTP status and go-oidc errors stand without the `Get` part.
+    pub fn query_provider_error(&self, issuer: &str, get: &str, err: &str) -> String {
+        let head = self.app.0.query_provider_head;
+        if err.starts_with("oidc:") || err.starts_with(|c: char| c.is_ascii_digit()) {
+            format!("{head} {issuer:?}: {err}")
+        } else {
+            format!("{head} {issuer:?}: Get {get:?}: {err}")
+        }
+    }
+    /// The what-if candidates beyond the configured URL.
+    pub fn candidates(&self, seen: &Seen) -> Vec<String> {
+        (self.app.0.candidates)(self, seen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A third app, defined in one place and never registered: the whole diagnosis runs on it.
+    static THIRD: Profile = Profile {
+        id: "thirdapp",
+        name: "Third App",
+        default_namespace: "third",
+        config: ConfigStore::ConfigMap("third-cm"),
+        dex_address: None,
+        server: Workload {
+            selector: "app=third",
+            deployment: "third-server",
+            service: "third-server",
+            service_port: 9000,
+        },
+        container_port: None,
+        server_name: "the third server",
+        dex: Workload {
+            selector: "app=third-dex",
+            deployment: "third-dex",
+            service: "third-dex",
+            service_port: 5556,
+        },
+        internal_dex: |ns| format!("http://third-dex.{ns}:5556"),
+        issuer: IssuerRule::Concat,
+        dex_call: DexCall::Rewrite,
+        proxies_dex: false,
+        path_prefix: Some("/third"),
+        return_path: ReturnPath::Fixed("/third/home"),
+        overwrites_redirect_uri: &["oidc"],
+        query_provider_head: "third: failed to query provider",
+        url_setting: "baseURL",
+        url_where: "third-cm",
+        example_url: "https://third.example.com/third",
+        restart: |i| format!("{} rollout restart deploy/third-server", i.kubectl()),
+        candidates: |i, _| vec![format!("http://{}:9000/third", i.server_fqdn())],
+    };
+
+    #[test]
+    fn third_app_is_one_value() {
+        let app = App::new(&THIRD);
+        let yaml = "# URL: http://localhost:8082/third\nid: x\nname: X\ntype: oidc\nconfig:\n  issuer: https://idp.invalid\n  clientID: c\n  clientSecret: s\n";
+        let setup = crate::setup::load_str("third.yaml", yaml, None, Some(app)).unwrap();
+        let opts = crate::diagnosis::Options {
+            namespace: Some("third-prod".into()),
+            auto_candidates: true,
+            ..Default::default()
+        };
+        let d = crate::diagnosis::diagnose(&setup, &opts);
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["app"], "thirdapp");
+        assert_eq!(
+            json["endpoints"]["issuer"],
+            "http://localhost:8082/third/api/dex"
+        );
+        assert_eq!(
+            json["endpoints"]["internal_discovery"],
+            "http://third-dex.third-prod:5556/third/api/dex/.well-known/openid-configuration"
+        );
+        // The app rewrites server → Dex calls: the loopback URL does not break the pod row.
+        let pod = d.checks.iter().find(|c| c.id == "pod.discovery").unwrap();
+        assert_eq!(pod.status, crate::plan::predict::Status::Pass);
+        // Its own candidate, in the namespace in use.
+        assert!(
+            d.candidates
+                .iter()
+                .any(|c| c.url == "http://third-server.third-prod.svc.cluster.local:9000/third")
+        );
+        assert!(!json.to_string().contains("devtroncd"));
+    }
+
+    #[test]
+    fn install_names_its_namespace() {
+        let i = Install::new(App::DEVTRON, Some("devtron-prod"));
+        assert_eq!(
+            i.port_forward(8080),
+            "kubectl -n devtron-prod port-forward svc/devtron-service 8080:80"
+        );
+        assert!(i.restart().contains("-n devtron-prod"));
+        assert_eq!(
+            Install::new(App::ARGOCD, None).internal_dex(),
+            "https://argocd-dex-server:5556"
+        );
+    }
+}

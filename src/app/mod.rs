@@ -378,7 +378,11 @@ mod tests {
             "http://third-dex.third-prod:5556/third/api/dex/.well-known/openid-configuration"
         );
         // The app rewrites server → Dex calls: the loopback URL does not break the pod row.
-        let pod = d.checks.iter().find(|c| c.id == "pod.discovery").unwrap();
+        let pod = d
+            .checks
+            .iter()
+            .find(|c| c.id == crate::diagnosis::CheckId::PodDiscovery)
+            .unwrap();
         assert_eq!(pod.status, crate::plan::predict::Status::Pass);
         // Its own candidate, in the namespace in use.
         assert!(

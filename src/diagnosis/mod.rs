@@ -1,6 +1,11 @@
 //! Setup + plan → checks, a verdict and what-if columns. Renderers only draw what this decides.
 
+pub mod catalog;
+mod check;
 mod observed;
+
+pub use catalog::{CheckId, Id, Vantage};
+pub use check::Check;
 
 pub use observed::{apply_observations, drift, drift_not_checked, merge, note_pods_not_run};
 
@@ -13,119 +18,6 @@ use crate::plan::predict::{self, HostKind, Outcome, Status, host_kind};
 use crate::plan::redirect::{self, INVALID_REDIRECT};
 use crate::probe::class::Class;
 use crate::setup::Setup;
-
-/// Where a check is seen from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Vantage {
-    /// The configuration itself, no network.
-    Config,
-    /// The operator's machine: the browser.
-    Workstation,
-    /// The application's pod (Devtron orchestrator, argocd-server).
-    AppPod,
-    /// Dex's pod (`argocd-dex-server`).
-    DexPod,
-    /// The application's own logic (the return-URL rule).
-    App,
-    /// The upstream identity provider.
-    Idp,
-}
-
-impl Vantage {
-    pub fn label(self) -> &'static str {
-        match self {
-            Vantage::Config => "config",
-            Vantage::Workstation => "workstation",
-            Vantage::AppPod => "app pod",
-            Vantage::DexPod => "Dex pod",
-            Vantage::App => "app",
-            Vantage::Idp => "upstream IdP",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub id: String,
-    pub title: String,
-    pub vantage: Vantage,
-    pub status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub class: Option<Class>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expected: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub actual: Option<String>,
-    /// For the return-URL check: the sub-rule that decided.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<&'static str>,
-    pub message: String,
-    /// The error the user will see, in upstream's words.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remedy: Option<String>,
-    /// `false`: predicted offline from the configuration; `true`: observed.
-    pub observed: bool,
-    /// Milliseconds the observation took; absent for predictions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<u64>,
-    /// The proxy an observed request went through (credentials removed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub proxy: Option<String>,
-    /// Redirects an observed request followed, `STATUS → URL` each.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub redirects: Vec<String>,
-    /// Part of the path matrix (as opposed to a configuration finding).
-    #[serde(skip)]
-    pub matrix: bool,
-}
-
-impl Check {
-    fn new(id: &str, title: &str, vantage: Vantage, outcome: Outcome) -> Check {
-        Check {
-            id: id.into(),
-            title: title.into(),
-            vantage,
-            status: outcome.status,
-            class: outcome.class,
-            url: None,
-            expected: None,
-            actual: None,
-            rule: None,
-            message: outcome.note,
-            error: outcome.go_error,
-            remedy: None,
-            observed: false,
-            duration_ms: None,
-            proxy: None,
-            redirects: Vec::new(),
-            matrix: false,
-        }
-    }
-    fn url(mut self, url: &str) -> Self {
-        self.url = Some(url.into());
-        self
-    }
-    fn matrix(mut self) -> Self {
-        self.matrix = true;
-        self
-    }
-    fn remedy(mut self, remedy: Option<String>) -> Self {
-        if self.status >= Status::Warn {
-            self.remedy = remedy;
-        }
-        self
-    }
-    fn values(mut self, expected: &str, actual: &str) -> Self {
-        self.expected = Some(expected.into());
-        self.actual = Some(actual.into());
-        self
-    }
-}
 
 /// Options that shape a diagnosis.
 #[derive(Debug, Clone, Default)]
@@ -213,22 +105,6 @@ pub struct Live {
     pub pods: Vec<String>,
 }
 
-/// Login-flow order: the first failing row in this order is what the user meets first.
-const FLOW_ORDER: &[&str] = &[
-    "browser.app",
-    "pod.discovery",
-    "pod.internal_dex",
-    "browser.discovery",
-    "browser.return_url",
-    "browser.dex_auth",
-    "idp.callback",
-    "dexpod.idp_discovery",
-    "browser.idp_discovery",
-    "pod.token_keys",
-    "browser.token",
-    "browser.keys",
-];
-
 fn origin_of(url: &str) -> Option<String> {
     let u = url::Url::parse(url).ok()?;
     match u.origin() {
@@ -312,26 +188,15 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
             let outcome = predict::workstation(&o);
             let rem = remedy_workstation(&install, &outcome, &o);
             checks.push(
-                Check::new(
-                    "browser.app",
-                    "browser → app",
-                    Vantage::Workstation,
-                    outcome,
-                )
-                .url(&o.to_go_string())
-                .matrix()
-                .remedy(rem),
+                Check::new(CheckId::BrowserApp, outcome)
+                    .url(&o.to_go_string())
+                    .remedy(rem),
             );
         }
-        None => checks.push(
-            Check::new(
-                "browser.app",
-                "browser → app",
-                Vantage::Workstation,
-                Outcome::skip("no browser origin: URL is missing and no --browser-url was given"),
-            )
-            .matrix(),
-        ),
+        None => checks.push(Check::new(
+            CheckId::BrowserApp,
+            Outcome::skip("no browser origin: URL is missing and no --browser-url was given"),
+        )),
     }
 
     // app pod → discovery, token and keys
@@ -355,38 +220,20 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
         pod.go_error = Some(install.query_provider_error(&issuer, &fetched, &e));
     }
     let pod_rem = remedy_pod(&install, &pod, base.as_ref());
-    let pod_status = pod.status;
-    let pod_check = Check::new(
-        "pod.discovery",
-        "app pod → Dex discovery",
-        Vantage::AppPod,
-        pod.clone(),
-    )
-    .url(&fetched)
-    .matrix()
-    .remedy(pod_rem.clone());
+    let pod_check = Check::new(CheckId::PodDiscovery, pod.clone())
+        .url(&fetched)
+        .remedy(pod_rem.clone());
     checks.push(pod_check);
-    let token_keys = if pod_status == Status::Fail {
-        Outcome::skip("depends on discovery from the pod, which fails")
-    } else {
-        let mut o = pod.clone();
-        o.note = format!("same host as discovery: {}", o.note);
-        o
-    };
+    let mut token_keys = pod.clone();
+    token_keys.note = format!("same host as discovery: {}", token_keys.note);
     let tk_url = eps
         .as_ref()
         .map(|e| format!("{} , {}", e.token, e.keys))
         .unwrap_or_default();
     checks.push(
-        Check::new(
-            "pod.token_keys",
-            "app pod → Dex token and keys",
-            Vantage::AppPod,
-            token_keys,
-        )
-        .url(&tk_url)
-        .matrix()
-        .remedy(pod_rem),
+        Check::new(CheckId::PodTokenKeys, token_keys)
+            .url(&tk_url)
+            .remedy(pod_rem),
     );
 
     // return-URL rule
@@ -427,31 +274,20 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
                 )
             };
             let rem = (!v.valid).then(|| remedy_redirect(&install, &v, browser_origin.as_ref()));
-            let mut c = Check::new(
-                "browser.return_url",
-                "return-URL check",
-                Vantage::App,
-                outcome,
-            )
-            .url(r)
-            .values(&v.expected, &v.actual)
-            .matrix()
-            .remedy(rem);
+            let mut c = Check::new(CheckId::BrowserReturnUrl, outcome)
+                .url(r)
+                .values(&v.expected, &v.actual)
+                .remedy(rem);
             c.rule = Some(v.rule.id());
             if let Some(n) = return_note {
                 c.message = format!("{} (return URL {n})", c.message);
             }
             checks.push(c);
         }
-        _ => checks.push(
-            Check::new(
-                "browser.return_url",
-                "return-URL check",
-                Vantage::App,
-                Outcome::skip("no URL to compare the return URL with"),
-            )
-            .matrix(),
-        ),
+        _ => checks.push(Check::new(
+            CheckId::BrowserReturnUrl,
+            Outcome::skip("no URL to compare the return URL with"),
+        )),
     }
 
     // browser → Dex authorization endpoint
@@ -475,36 +311,28 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
             }
             let rem = remedy_workstation(&install, &outcome, &auth);
             checks.push(
-                Check::new(
-                    "browser.dex_auth",
-                    "browser → Dex authorization endpoint",
-                    Vantage::Workstation,
-                    outcome,
-                )
-                .url(&auth.to_go_string())
-                .matrix()
-                .remedy(rem),
+                Check::new(CheckId::BrowserDexAuth, outcome)
+                    .url(&auth.to_go_string())
+                    .remedy(rem),
             );
         }
         _ => checks.push(
             Check::new(
-                "browser.dex_auth",
-                "browser → Dex authorization endpoint",
-                Vantage::Workstation,
+                CheckId::BrowserDexAuth,
                 Outcome::fail(
                     Class::UnsupportedScheme,
                     "unsupported protocol scheme \"\"",
                     "no absolute authorization endpoint: URL is missing or relative",
                 ),
             )
-            .url(eps.as_ref().map(|e| e.authorization.as_str()).unwrap_or(""))
-            .matrix(),
+            .url(eps.as_ref().map(|e| e.authorization.as_str()).unwrap_or("")),
         ),
     }
 
     // connector callback
     connector_callback(setup, eps.as_ref(), &mut checks);
 
+    skip_dependents(&mut checks);
     let verdict = verdict(&checks);
     let candidates = what_if(setup, &install, opts, browser_origin.as_ref(), &internal);
     Diagnosis {
@@ -566,9 +394,7 @@ fn static_checks(setup: &Setup, install: &Install, base: Option<&GoUrl>, checks:
         );
         checks.push(
             Check::new(
-                "url.missing",
-                "base URL present",
-                Vantage::Config,
+                CheckId::UrlMissing,
                 Outcome::fail(Class::UnsupportedScheme, go, why),
             )
             .remedy(Some(rem)),
@@ -582,9 +408,7 @@ fn static_checks(setup: &Setup, install: &Install, base: Option<&GoUrl>, checks:
             .unwrap_or_default();
         checks.push(
             Check::new(
-                "url.invalid",
-                "base URL parses",
-                Vantage::Config,
+                CheckId::UrlInvalid,
                 Outcome::fail(
                     Class::UnsupportedScheme,
                     e,
@@ -596,7 +420,7 @@ fn static_checks(setup: &Setup, install: &Install, base: Option<&GoUrl>, checks:
         return;
     };
     if b.scheme.is_empty() || b.host.is_empty() {
-        checks.push(Check::new("url.relative", "base URL is absolute", Vantage::Config, Outcome::fail(
+        checks.push(Check::new(CheckId::UrlRelative, Outcome::fail(
             Class::UnsupportedScheme,
             "unsupported protocol scheme \"\"",
             format!("URL {url:?} has no scheme and host; the app cannot fetch a relative URL"),
@@ -604,9 +428,7 @@ fn static_checks(setup: &Setup, install: &Install, base: Option<&GoUrl>, checks:
     } else if b.scheme != "http" && b.scheme != "https" {
         checks.push(
             Check::new(
-                "url.scheme",
-                "base URL is http or https",
-                Vantage::Config,
+                CheckId::UrlScheme,
                 Outcome::fail(
                     Class::UnsupportedScheme,
                     format!("unsupported protocol scheme {:?}", b.scheme),
@@ -640,20 +462,16 @@ fn static_checks(setup: &Setup, install: &Install, base: Option<&GoUrl>, checks:
             install.base_on(&b.scheme, &b.host)
         ));
         checks.push(
-            Check::new(
-                "url.path",
-                &format!("URL path is {prefix}"),
-                Vantage::Config,
-                outcome,
-            )
-            .url(url)
-            .remedy(rem),
+            Check::new(CheckId::UrlPath, outcome)
+                .title(format!("URL path is {prefix}"))
+                .url(url)
+                .remedy(rem),
         );
     }
     if let Some(port) = b.port()
         && ((b.scheme == "https" && port == "443") || (b.scheme == "http" && port == "80"))
     {
-        checks.push(Check::new("url.default_port", "no explicit default port", Vantage::Config, Outcome::fail(
+        checks.push(Check::new(CheckId::UrlDefaultPort, Outcome::fail(
                 Class::InvalidRedirect,
                 INVALID_REDIRECT,
                 format!("URL names the default port :{port}; a browser never shows it in its origin, and the return-URL rule compares host[:port] as raw strings"),
@@ -661,14 +479,14 @@ fn static_checks(setup: &Setup, install: &Install, base: Option<&GoUrl>, checks:
     }
     if b.hostname().chars().any(|c| c.is_ascii_uppercase()) {
         let lower = b.host.to_ascii_lowercase();
-        checks.push(Check::new("url.host_case", "host is lower-case", Vantage::Config, Outcome::fail(
+        checks.push(Check::new(CheckId::UrlHostCase, Outcome::fail(
             Class::InvalidRedirect,
             INVALID_REDIRECT,
             format!("URL host {:?} has upper-case letters; browsers lower-case the origin and the return-URL rule compares bytes", b.host),
         )).url(url).values(&lower, &b.host).remedy(Some(format!("Write the host in lower case: {}://{}{}", b.scheme, lower, b.path))));
     }
     if b.path.len() > 1 && b.path.ends_with('/') {
-        checks.push(Check::new("url.trailing_slash", "no trailing slash", Vantage::Config, Outcome {
+        checks.push(Check::new(CheckId::UrlTrailingSlash, Outcome {
             status: Status::Warn,
             class: None,
             go_error: None,
@@ -676,7 +494,7 @@ fn static_checks(setup: &Setup, install: &Install, base: Option<&GoUrl>, checks:
         }).url(url).remedy(Some(format!("Drop the trailing slash: {}", url.trim_end_matches('/')))));
     }
     if b.scheme == "http" && host_kind(b.hostname()) == HostKind::Public {
-        checks.push(Check::new("url.plain_http", "https for a non-loopback host", Vantage::Config, Outcome {
+        checks.push(Check::new(CheckId::UrlPlainHttp, Outcome {
             status: Status::Warn,
             class: None,
             go_error: None,
@@ -707,9 +525,7 @@ fn static_checks(setup: &Setup, install: &Install, base: Option<&GoUrl>, checks:
             };
             checks.push(
                 Check::new(
-                    "connector.scopes",
-                    "scopes include openid",
-                    Vantage::Config,
+                    CheckId::ConnectorScopes,
                     Outcome {
                         status,
                         class: None,
@@ -729,15 +545,10 @@ fn connector_callback(setup: &Setup, eps: Option<&Endpoints>, checks: &mut Vec<C
         return;
     };
     let Some(eps) = eps.filter(|e| e.connector_callback.contains("://")) else {
-        checks.push(
-            Check::new(
-                "idp.callback",
-                "connector callback (IdP → Dex)",
-                Vantage::Idp,
-                Outcome::skip("no absolute issuer to derive the callback from"),
-            )
-            .matrix(),
-        );
+        checks.push(Check::new(
+            CheckId::IdpCallback,
+            Outcome::skip("no absolute issuer to derive the callback from"),
+        ));
         return;
     };
     let expected = eps.connector_callback.as_str();
@@ -776,16 +587,10 @@ fn connector_callback(setup: &Setup, eps: Option<&Endpoints>, checks: &mut Vec<C
         "Set redirectURI to {expected} and register exactly that URL as a callback at the IdP"
     ));
     checks.push(
-        Check::new(
-            "idp.callback",
-            "connector callback (IdP → Dex)",
-            Vantage::Idp,
-            outcome,
-        )
-        .url(expected)
-        .values(expected, configured.unwrap_or(""))
-        .matrix()
-        .remedy(rem),
+        Check::new(CheckId::IdpCallback, outcome)
+            .url(expected)
+            .values(expected, configured.unwrap_or(""))
+            .remedy(rem),
     );
 }
 
@@ -875,16 +680,40 @@ fn remedy_redirect(
     }
 }
 
+/// A predicted check whose dependency (catalog `depends_on`) fails is skipped, not failed.
+fn skip_dependents(checks: &mut [Check]) {
+    for i in 0..checks.len() {
+        let Id::Check(id) = checks[i].id else {
+            continue;
+        };
+        let failed = id.spec().depends_on.iter().find(|d| {
+            checks
+                .iter()
+                .any(|c| c.id == **d && c.status == Status::Fail)
+        });
+        if let Some(dep) = failed {
+            let c = &mut checks[i];
+            c.status = Status::Skip;
+            c.class = None;
+            c.error = None;
+            c.remedy = None;
+            c.message = format!("depends on {}, which fails", dep.spec().title);
+        }
+    }
+}
+
+/// The verdict, computed once per diagnosis: the first failing check in login-flow order (else in
+/// report order) blocks the login.
 fn verdict(checks: &[Check]) -> Verdict {
-    let find = |id: &str| {
-        checks
-            .iter()
-            .find(|c| c.id == id && c.status == Status::Fail)
-    };
-    let blocking = FLOW_ORDER
-        .iter()
-        .find_map(|id| find(id))
-        .or_else(|| checks.iter().find(|c| c.status == Status::Fail));
+    let failing = || checks.iter().filter(|c| c.status == Status::Fail);
+    let blocking = failing()
+        .filter_map(|c| match c.id {
+            Id::Check(id) => id.spec().flow.map(|rank| (rank, c)),
+            Id::Prediction(_) => None,
+        })
+        .min_by_key(|(rank, _)| *rank)
+        .map(|(_, c)| c)
+        .or_else(|| failing().next());
     let worst = checks
         .iter()
         .map(|c| c.status)
@@ -893,7 +722,7 @@ fn verdict(checks: &[Check]) -> Verdict {
     match blocking {
         Some(c) => Verdict {
             status: Status::Fail,
-            blocking_check: Some(c.id.clone()),
+            blocking_check: Some(c.id.to_string()),
             summary: format!(
                 "SSO login fails at {} ({}): {}",
                 c.title,

@@ -1,44 +1,19 @@
 //! Live observations merged into a diagnosis: an observation replaces the prediction of the same
 //! row, a disagreement between the two becomes its own finding, and the verdict is drawn again.
 
-use super::{Check, Diagnosis, Live, Vantage, verdict};
+use super::{Check, CheckId, Diagnosis, Id, Live, Vantage, verdict};
 use crate::app::{DexCall, Install};
 use crate::plan::predict::{Outcome, Status};
 use crate::probe::class::Class;
-use crate::probe::workstation::Observation;
 
-/// Where a new observed row goes: after the first of these rows present (else at the end).
-fn after(id: &str) -> &'static [&'static str] {
-    match id {
-        "browser.discovery" => &["browser.app"],
-        "control.discovery" => &["url.path", "url.invalid", "url.relative"],
-        "browser.keys" => &["browser.discovery"],
-        "browser.token" => &["browser.keys"],
-        "browser.idp_discovery" => &["idp.callback"],
-        "pod.internal_dex" => &["pod.token_keys", "pod.discovery"],
-        "dexpod.idp_discovery" => &["browser.idp_discovery", "idp.callback"],
-        _ => &[],
-    }
-}
-
-fn vantage(id: &str) -> Vantage {
-    if id.starts_with("pod.") {
-        Vantage::AppPod
-    } else if id.starts_with("dexpod.") {
-        Vantage::DexPod
-    } else {
-        Vantage::Workstation
-    }
-}
-
-pub fn apply_observations(d: &mut Diagnosis, obs: Vec<Observation>, live: Live) {
+pub fn apply_observations(d: &mut Diagnosis, obs: Vec<Check>, live: Live) {
     d.live = Some(live);
     merge(d, obs);
 }
 
-/// Merges observations without touching the run's conditions.
-pub fn merge(d: &mut Diagnosis, obs: Vec<Observation>) {
-    let install = d.install.clone();
+/// Merges observed checks without touching the run's conditions: an observation replaces the
+/// prediction of its row, a new row takes its catalog place, and the verdict is drawn again.
+pub fn merge(d: &mut Diagnosis, obs: Vec<Check>) {
     let host_port = d
         .url
         .as_deref()
@@ -50,54 +25,33 @@ pub fn merge(d: &mut Diagnosis, obs: Vec<Observation>) {
             )
         });
     let mut disagreements = Vec::new();
-    for o in obs {
-        if o.not_run
+    for mut c in obs {
+        if c.not_run
             && let Some(p) = d
                 .checks
                 .iter_mut()
-                .find(|p| p.id == o.id && !p.observed && p.status != Status::Skip)
+                .find(|p| p.id == c.id && !p.observed && p.status != Status::Skip)
         {
             // Nothing was observed: the prediction stands, with the reason it was not checked.
-            p.message = format!("{} (not observed: {})", p.message, o.outcome.note);
+            p.message = format!("{} (not observed: {})", p.message, c.message);
             continue;
         }
-        let remedy = if o.outcome.status >= Status::Warn {
-            remedy(&install, &o, host_port.as_ref())
-        } else {
-            None
-        };
-        let mut c = Check::new(o.id, o.title, vantage(o.id), o.outcome);
-        c.url = Some(o.url);
-        c.observed = true;
-        c.duration_ms = Some(o.duration_ms);
-        c.expected = o.expected;
-        c.actual = o.actual;
-        c.proxy = o.proxy;
-        c.redirects = o.hops;
-        c.matrix = o.matrix;
-        c.remedy = remedy;
+        if c.status >= Status::Warn && c.remedy.is_none() {
+            c.remedy = remedy(&d.install, &c, host_port.as_ref());
+        }
         match d.checks.iter().position(|p| p.id == c.id) {
             Some(i) => {
-                let predicted = &d.checks[i];
-                let decided = |s: Status| s == Status::Pass || s == Status::Fail;
-                // A loopback URL is predicted to work "while a port-forward listens"; refused
-                // then means the forward is not running, which the row's remedy already says.
-                let forward_down =
-                    predicted.status == Status::Pass && c.class == Some(Class::Refused);
-                if decided(predicted.status)
-                    && decided(c.status)
-                    && predicted.status != c.status
-                    && !forward_down
-                {
-                    disagreements.push(disagreement(predicted, &c));
+                if let Some(x) = disagreement(&d.checks[i], &c) {
+                    disagreements.push(x);
                 }
                 d.checks[i] = c;
             }
             None => {
-                let at = after(&c.id)
+                let rank = c.id.rank();
+                let at = d
+                    .checks
                     .iter()
-                    .find_map(|a| d.checks.iter().position(|p| p.id == *a))
-                    .map(|i| i + 1)
+                    .position(|p| p.id.rank() > rank)
                     .unwrap_or(d.checks.len());
                 d.checks.insert(at, c);
             }
@@ -113,18 +67,18 @@ fn blame_workstation(d: &mut Diagnosis) {
     let Some(c) = d
         .checks
         .iter()
-        .find(|c| c.id == "control.discovery" && c.status == Status::Fail)
+        .find(|c| c.id == CheckId::ControlDiscovery && c.status == Status::Fail)
     else {
         return;
     };
     // The target reached through the same proxy and answered: the proxy works, it just cannot
     // reach this machine's loopback. Not a blocker; say so and leave the verdict to the target.
     let target_ok_via_same_proxy = c.proxy.is_some()
-        && d.checks
-            .iter()
-            .any(|t| t.id == "browser.discovery" && t.status == Status::Pass && t.proxy == c.proxy);
+        && d.checks.iter().any(|t| {
+            t.id == CheckId::BrowserDiscovery && t.status == Status::Pass && t.proxy == c.proxy
+        });
     if target_ok_via_same_proxy {
-        let id = c.id.clone();
+        let id = c.id;
         if let Some(c) = d.checks.iter_mut().find(|x| x.id == id) {
             c.status = Status::Warn;
             c.message = format!(
@@ -142,19 +96,29 @@ fn blame_workstation(d: &mut Diagnosis) {
         None => "this machine's own HTTP path fails".to_string(),
     };
     d.verdict.status = Status::Fail;
-    d.verdict.blocking_check = Some(c.id.clone());
+    d.verdict.blocking_check = Some(c.id.to_string());
     d.verdict.summary = format!(
         "this machine cannot reach even the reference provider dexcheck started on loopback ({}): {cause}; fix that first, the target's rows may fail for the same reason",
         c.error.clone().unwrap_or_else(|| c.message.clone())
     );
 }
 
-fn disagreement(predicted: &Check, observed: &Check) -> Check {
+/// The finding that a decided prediction did not hold, if it did not. A loopback URL is predicted
+/// to work "while a port-forward listens"; refused then means the forward is not running, which
+/// the row's remedy already says.
+fn disagreement(predicted: &Check, observed: &Check) -> Option<Check> {
+    let decided = |s: Status| s == Status::Pass || s == Status::Fail;
+    let forward_down = predicted.status == Status::Pass && observed.class == Some(Class::Refused);
+    if !decided(predicted.status)
+        || !decided(observed.status)
+        || predicted.status == observed.status
+        || forward_down
+    {
+        return None;
+    }
     let word = |s: Status| if s == Status::Pass { "works" } else { "fails" };
     let mut c = Check::new(
-        &format!("prediction.{}", predicted.id),
-        &format!("prediction holds: {}", predicted.title),
-        predicted.vantage,
+        predicted.id.check(),
         Outcome {
             status: Status::Warn,
             class: Some(Class::PredictionDiffers),
@@ -167,17 +131,21 @@ fn disagreement(predicted: &Check, observed: &Check) -> Check {
             ),
         },
     );
+    c.id = Id::Prediction(predicted.id.check());
+    c.title = format!("prediction holds: {}", predicted.title);
+    c.matrix = false;
     c.url = observed.url.clone();
     c.expected = Some(format!("{:?}", predicted.status).to_lowercase());
     c.actual = Some(format!("{:?}", observed.status).to_lowercase());
-    c
+    Some(c)
 }
 
 /// A concrete next step for an observed failure, in the operator's own names.
-fn remedy(i: &Install, o: &Observation, base: Option<&(String, u16)>) -> Option<String> {
+fn remedy(i: &Install, o: &Check, base: Option<&(String, u16)>) -> Option<String> {
     let p = i.profile();
     let rewrites = p.dex_call == DexCall::Rewrite;
-    let url = url::Url::parse(&o.url).ok();
+    let o_url = o.url.as_deref().unwrap_or("");
+    let url = url::Url::parse(o_url).ok();
     let host = url
         .as_ref()
         .and_then(|u| u.host_str().map(str::to_string))
@@ -186,9 +154,9 @@ fn remedy(i: &Install, o: &Observation, base: Option<&(String, u16)>) -> Option<
         .as_ref()
         .and_then(|u| u.port_or_known_default())
         .unwrap_or(80);
-    let class = o.outcome.class?;
+    let class = o.class?;
     // From inside a pod the same classes call for other fixes.
-    if o.id.starts_with("pod.") {
+    if o.vantage == Vantage::AppPod {
         let loopback =
             crate::plan::predict::host_kind(&host) == crate::plan::predict::HostKind::Loopback;
         let r = match class {
@@ -213,7 +181,7 @@ fn remedy(i: &Install, o: &Observation, base: Option<&(String, u16)>) -> Option<
             return r;
         }
     }
-    if o.id.starts_with("dexpod.") && class == Class::Dns {
+    if o.vantage == Vantage::DexPod && class == Class::Dns {
         return Some(format!(
             "Dex's pod cannot resolve {host}: make the IdP's name resolvable in the cluster (CoreDNS forward or stub domain for its zone), then restart Dex"
         ));
@@ -239,7 +207,7 @@ fn remedy(i: &Install, o: &Observation, base: Option<&(String, u16)>) -> Option<
         ),
         Class::TlsNameMismatch => format!("Issue the certificate with {host} in subjectAltName (or open the app by a name the certificate lists)"),
         Class::TlsExpired => format!("Renew {host}'s certificate (with cert-manager: kubectl describe certificate -A)"),
-        Class::Tls => o.outcome.note.clone(),
+        Class::Tls => o.message.clone(),
         Class::HttpToHttps => format!("Use the scheme {host}:{port} speaks: https:// for a TLS port, http:// for a plain one"),
         Class::Proxy => format!(
             "The request went through the proxy from the environment: add {host} to NO_PROXY (e.g. export NO_PROXY={host},$NO_PROXY), or fix the proxy"
@@ -258,7 +226,7 @@ fn remedy(i: &Install, o: &Observation, base: Option<&(String, u16)>) -> Option<
         },
         Class::NotJson | Class::TooLarge => format!(
             "Something other than Dex answers {}: route the issuer path to Dex (the ingress must send {} to {svc})",
-            o.url,
+            o_url,
             p.path_prefix.unwrap_or("/api/dex")
         ),
         Class::RedirectLoop => "The redirects go round: typically TLS terminated at the ingress while the backend redirects to https (set X-Forwarded-Proto, or the app's insecure/plain-HTTP mode behind the ingress)".into(),
@@ -291,9 +259,7 @@ fn remedy(i: &Install, o: &Observation, base: Option<&(String, u16)>) -> Option<
 /// Says why the pod rows stay predictions (no cluster, `--no-pods`).
 pub fn note_pods_not_run(d: &mut Diagnosis, why: &str) {
     let mut c = Check::new(
-        "pods.not_run",
-        "probes from inside the pods",
-        Vantage::AppPod,
+        CheckId::PodsNotRun,
         Outcome::skip(format!(
             "{why}; the app pod rows are predictions from the configuration"
         )),
@@ -306,16 +272,9 @@ pub fn note_pods_not_run(d: &mut Diagnosis, why: &str) {
 
 /// Where the file and the cluster's live config disagree: the app runs with the cluster's copy.
 pub fn drift(d: &mut Diagnosis, file: &crate::setup::Setup, live: &crate::setup::Setup) {
-    let mut push = |id: &str,
-                    title: &str,
-                    status: Status,
-                    note: String,
-                    expected: &str,
-                    actual: &str| {
+    let mut push = |id: CheckId, status: Status, note: String, expected: &str, actual: &str| {
         let mut c = Check::new(
             id,
-            title,
-            Vantage::Config,
             Outcome {
                 status,
                 class: (status == Status::Fail || status == Status::Warn).then_some(Class::Drift),
@@ -339,8 +298,7 @@ pub fn drift(d: &mut Diagnosis, file: &crate::setup::Setup, live: &crate::setup:
     );
     if f == l {
         push(
-            "drift.url",
-            "file and cluster agree on URL",
+            CheckId::DriftUrl,
             Status::Pass,
             format!("{} says the same URL", live.source),
             f,
@@ -348,8 +306,7 @@ pub fn drift(d: &mut Diagnosis, file: &crate::setup::Setup, live: &crate::setup:
         );
     } else {
         push(
-            "drift.url",
-            "file and cluster agree on URL",
+            CheckId::DriftUrl,
             Status::Fail,
             format!(
                 "the file says URL {f:?}, but {} says {l:?}: the app runs with the cluster's",
@@ -369,8 +326,7 @@ pub fn drift(d: &mut Diagnosis, file: &crate::setup::Setup, live: &crate::setup:
         .or(live.connectors.first())
     else {
         push(
-            "drift.connector",
-            "file and cluster agree on the connector",
+            CheckId::DriftConnector,
             Status::Warn,
             format!(
                 "the file has connector {:?}, {} has none",
@@ -405,8 +361,7 @@ pub fn drift(d: &mut Diagnosis, file: &crate::setup::Setup, live: &crate::setup:
         .collect();
     if differ.is_empty() {
         push(
-            "drift.connector",
-            "file and cluster agree on the connector",
+            CheckId::DriftConnector,
             Status::Pass,
             "the connector's issuer, clientID, redirectURI and scopes match".into(),
             &fc.id,
@@ -414,8 +369,7 @@ pub fn drift(d: &mut Diagnosis, file: &crate::setup::Setup, live: &crate::setup:
         );
     } else {
         push(
-            "drift.connector",
-            "file and cluster agree on the connector",
+            CheckId::DriftConnector,
             Status::Warn,
             format!(
                 "the connector differs from {}: {}",
@@ -431,9 +385,7 @@ pub fn drift(d: &mut Diagnosis, file: &crate::setup::Setup, live: &crate::setup:
 /// The file could not be compared with the cluster's copy: say why, so silence is not agreement.
 pub fn drift_not_checked(d: &mut Diagnosis, why: &str) {
     d.checks.push(Check::new(
-        "drift.not_checked",
-        "file and cluster agree",
-        Vantage::Config,
+        CheckId::DriftNotChecked,
         Outcome::skip(format!(
             "the cluster's live config could not be read to compare with the file: {why}"
         )),

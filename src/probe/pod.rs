@@ -6,11 +6,11 @@
 
 use std::time::Duration;
 
+use crate::diagnosis::{Check, CheckId};
 use crate::plan::predict::Outcome;
 use crate::probe::http::{host_of, status_line};
 use crate::probe::outcome::Class;
 use crate::probe::proxy::{ProxyEnv, redact_userinfo};
-use crate::probe::workstation::Observation;
 
 /// The script. `$1` is the timeout in seconds; then pairs of MODE (`insecure`/`verify`) and URL.
 pub const SCRIPT: &str = r#"t="$1"; shift
@@ -462,26 +462,18 @@ fn http_code_in(err: &str) -> Option<u16> {
 
 /// Turns a classified line into an observation row.
 pub fn observation(
-    id: &'static str,
-    title: &'static str,
+    id: CheckId,
     url: &str,
     cls: Classified,
     wrap: impl Fn(&str) -> String,
     line: &Line,
-) -> Observation {
+) -> Check {
     let outcome = match &cls.class {
         None => Outcome::pass(cls.note),
         Some(class) => Outcome::fail(*class, wrap(&cls.go_error), cls.note),
     };
-    let mut o = Observation::new(id, title, url, outcome);
-    o.duration_ms = line.secs.map(|s| (s * 1000.0) as u64).unwrap_or(0);
-    o
-}
-
-/// An observation that could not be made from a pod, with the reason.
-pub fn not_run(id: &'static str, title: &'static str, why: String) -> Observation {
-    let mut o = Observation::new(id, title, "", Outcome::skip(why));
-    o.not_run = true;
+    let mut o = Check::observed(id, url, outcome);
+    o.duration_ms = Some(line.secs.map(|s| (s * 1000.0) as u64).unwrap_or(0));
     o
 }
 
@@ -555,7 +547,7 @@ pub struct PodTargets {
 /// The result of the pod probes.
 #[derive(Debug, Clone, Default)]
 pub struct PodRun {
-    pub observations: Vec<Observation>,
+    pub observations: Vec<Check>,
     /// Per pod: what ran where (pod, container, tool, ephemeral or not, proxy environment).
     pub notes: Vec<String>,
 }
@@ -708,16 +700,10 @@ pub async fn run(
     }
     match run_in(client, t, &app_pod, &probes, &mut run.notes).await? {
         Err(why) => {
-            run.observations.push(not_run(
-                "pod.discovery",
-                "app pod → Dex discovery",
-                why.clone(),
-            ));
-            run.observations.push(not_run(
-                "pod.token_keys",
-                "app pod → Dex token and keys",
-                why,
-            ));
+            run.observations
+                .push(Check::not_run(CheckId::PodDiscovery, why.clone()));
+            run.observations
+                .push(Check::not_run(CheckId::PodTokenKeys, why));
         }
         Ok(report) => {
             let tool = report.tool.clone().unwrap_or_default();
@@ -737,8 +723,7 @@ pub async fn run(
                 move |go: &str| install.query_provider_error(&e.issuer, &url, go)
             };
             run.observations.push(observation(
-                "pod.discovery",
-                "app pod → Dex discovery",
+                CheckId::PodDiscovery,
                 &discovery,
                 d,
                 wrap(discovery.clone()),
@@ -746,9 +731,8 @@ pub async fn run(
             ));
             let tk_url = format!("{token} , {keys}");
             if !disc_ok {
-                run.observations.push(not_run(
-                    "pod.token_keys",
-                    "app pod → Dex token and keys",
+                run.observations.push(Check::not_run(
+                    CheckId::PodTokenKeys,
                     "depends on discovery from the pod, which fails".into(),
                 ));
             } else {
@@ -785,8 +769,7 @@ pub async fn run(
                 };
                 let wrapper = move |go: &str| format!("Get {url:?}: {go}");
                 run.observations.push(observation(
-                    "pod.token_keys",
-                    "app pod → Dex token and keys",
+                    CheckId::PodTokenKeys,
                     &tk_url,
                     worst,
                     wrapper,
@@ -797,8 +780,7 @@ pub async fn run(
                 let c = cls(3);
                 let url = e.internal_discovery.clone();
                 run.observations.push(observation(
-                    "pod.internal_dex",
-                    "app pod → Dex service (proxy target)",
+                    CheckId::PodInternalDex,
                     &url,
                     c,
                     wrap(url.clone()),
@@ -820,11 +802,9 @@ pub async fn run(
             expect_issuer: Some(issuer.clone()),
         }];
         match run_in(client, t, &dex_pod, &probes, &mut run.notes).await? {
-            Err(why) => run.observations.push(not_run(
-                "dexpod.idp_discovery",
-                "Dex pod → upstream IdP discovery",
-                why,
-            )),
+            Err(why) => run
+                .observations
+                .push(Check::not_run(CheckId::DexpodIdpDiscovery, why)),
             Ok(report) => {
                 let tool = report.tool.clone().unwrap_or_default();
                 let c = classify(&report.lines[0], &url, &tool, &report, Some(issuer));
@@ -837,8 +817,7 @@ pub async fn run(
                     }
                 };
                 run.observations.push(observation(
-                    "dexpod.idp_discovery",
-                    "Dex pod → upstream IdP discovery",
+                    CheckId::DexpodIdpDiscovery,
                     &url,
                     c,
                     wrap,

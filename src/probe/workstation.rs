@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::http::{Fetched, Follow, Request, Response, Settings, fetch};
 use super::outcome::{Class, Failure};
+use crate::diagnosis::{Check, CheckId};
 use crate::plan::endpoints::Endpoints;
 use crate::plan::predict::{Outcome, Status};
 
@@ -24,61 +25,19 @@ pub struct Target {
     pub idp: Option<(String, String)>,
 }
 
-/// One observed step.
-#[derive(Debug, Clone)]
-pub struct Observation {
-    pub id: &'static str,
-    pub title: &'static str,
-    pub url: String,
-    pub outcome: Outcome,
-    pub duration_ms: u64,
-    pub expected: Option<String>,
-    pub actual: Option<String>,
-    pub proxy: Option<String>,
-    pub hops: Vec<String>,
-    /// A row of the path matrix (as opposed to a finding about a document's contents).
-    pub matrix: bool,
-    /// The probe could not be made at all (no client in the pod, …): keep the prediction.
-    pub not_run: bool,
-}
-
-impl Observation {
-    /// A matrix row.
-    pub fn new(id: &'static str, title: &'static str, url: &str, outcome: Outcome) -> Self {
-        Observation {
-            id,
-            title,
-            url: url.to_string(),
-            outcome,
-            duration_ms: 0,
-            expected: None,
-            actual: None,
-            proxy: None,
-            hops: Vec::new(),
-            matrix: true,
-            not_run: false,
-        }
+/// A check observed from a fetch: its time, proxy and redirects.
+fn from_fetch(id: CheckId, f: &Fetched, outcome: Outcome) -> Check {
+    let mut o = Check::observed(id, &f.url, outcome);
+    o.duration_ms = Some(f.elapsed.as_millis() as u64);
+    o.proxy = f.proxy.clone();
+    o.redirects = f.hops.clone();
+    if !o.redirects.is_empty() {
+        o.message = format!("{} (redirects: {})", o.message, o.redirects.join(", "));
     }
-
-    fn from_fetch(id: &'static str, title: &'static str, f: &Fetched, outcome: Outcome) -> Self {
-        let mut o = Observation::new(id, title, &f.url, outcome);
-        o.duration_ms = f.elapsed.as_millis() as u64;
-        o.proxy = f.proxy.clone();
-        o.hops = f.hops.clone();
-        if !o.hops.is_empty() {
-            o.outcome.note = format!("{} (redirects: {})", o.outcome.note, o.hops.join(", "));
-        }
-        if let Some(p) = &o.proxy {
-            o.outcome.note = format!("{} (via proxy {p})", o.outcome.note);
-        }
-        o
+    if let Some(p) = &o.proxy {
+        o.message = format!("{} (via proxy {p})", o.message);
     }
-
-    fn finding(id: &'static str, title: &'static str, url: &str, outcome: Outcome) -> Self {
-        let mut o = Observation::new(id, title, url, outcome);
-        o.matrix = false;
-        o
-    }
+    o
 }
 
 fn fail(f: Failure, get: &str) -> Outcome {
@@ -266,7 +225,7 @@ fn check_discovery(
 }
 
 /// Probes everything; the result is in matrix order with the document findings after.
-pub async fn probe(s: &Settings, t: &Target) -> Vec<Observation> {
+pub async fn probe(s: &Settings, t: &Target) -> Vec<Check> {
     let app = async {
         match &t.base {
             Some(base) => Some(probe_app(s, base).await),
@@ -290,7 +249,7 @@ pub async fn probe(s: &Settings, t: &Target) -> Vec<Observation> {
 }
 
 /// The control: the bundled provider on this machine's loopback, probed exactly as the target.
-pub async fn probe_control(s: &Settings, issuer: &str) -> Observation {
+pub async fn probe_control(s: &Settings, issuer: &str) -> Check {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
@@ -310,15 +269,10 @@ pub async fn probe_control(s: &Settings, issuer: &str) -> Observation {
             o
         }
     };
-    Observation::from_fetch(
-        "control.discovery",
-        "control: reference provider on this machine",
-        &f,
-        outcome,
-    )
+    from_fetch(CheckId::ControlDiscovery, &f, outcome)
 }
 
-async fn probe_app(s: &Settings, base: &str) -> Observation {
+async fn probe_app(s: &Settings, base: &str) -> Check {
     let f = fetch(s, &Request::get(base)).await;
     let outcome = match &f.result {
         Err(e) => fail(e.clone(), base),
@@ -329,10 +283,10 @@ async fn probe_app(s: &Settings, base: &str) -> Observation {
             ms(f.elapsed)
         )),
     };
-    Observation::from_fetch("browser.app", "browser → app", &f, outcome)
+    from_fetch(CheckId::BrowserApp, &f, outcome)
 }
 
-async fn probe_dex(s: &Settings, e: &Endpoints) -> Vec<Observation> {
+async fn probe_dex(s: &Settings, e: &Endpoints) -> Vec<Check> {
     // Keys, token and authorization are probed at the URLs Dex derives from its issuer while
     // discovery is still in flight, so the run costs the slowest probe, not the sum. Where the
     // document names other URLs, those are probed again afterwards.
@@ -353,8 +307,7 @@ async fn probe_dex(s: &Settings, e: &Endpoints) -> Vec<Observation> {
         )),
         Err(err) => fail(err.clone(), &e.discovery),
     };
-    let mut obs =
-        Observation::from_fetch("browser.discovery", "browser → Dex discovery", &f, outcome);
+    let mut obs = from_fetch(CheckId::BrowserDiscovery, &f, outcome);
     obs.expected = Some(e.issuer.clone());
     if let Ok(r) = &f.result
         && let Ok(doc) = json_object(r, "")
@@ -368,21 +321,18 @@ async fn probe_dex(s: &Settings, e: &Endpoints) -> Vec<Observation> {
 
     let Ok((doc, issuer)) = disc else {
         let why = "depends on the discovery document, which the workstation could not get";
-        out.push(Observation::new(
-            "browser.keys",
-            "browser → Dex keys",
+        out.push(Check::observed(
+            CheckId::BrowserKeys,
             &e.keys,
             Outcome::skip(why),
         ));
-        out.push(Observation::new(
-            "browser.token",
-            "browser → Dex token endpoint",
+        out.push(Check::observed(
+            CheckId::BrowserToken,
             &e.token,
             Outcome::skip(why),
         ));
-        out.push(Observation::new(
-            "browser.dex_auth",
-            "browser → Dex authorization endpoint",
+        out.push(Check::observed(
+            CheckId::BrowserDexAuth,
             &e.authorization,
             Outcome::skip(why),
         ));
@@ -413,7 +363,7 @@ async fn probe_dex(s: &Settings, e: &Endpoints) -> Vec<Observation> {
 
 /// The target's discovery document against the reference provider's for the same issuer (Dex
 /// v2.45's defaults): endpoint paths, algorithms, grant and response types, PKCE methods, scopes.
-fn compare_with_reference(doc: &Discovery, issuer: &str, url: &str) -> Vec<Observation> {
+fn compare_with_reference(doc: &Discovery, issuer: &str, url: &str) -> Vec<Check> {
     let reference = crate::provider::discovery_document(issuer);
     let rel = |v: Option<&str>| {
         v.map(|u| {
@@ -424,15 +374,10 @@ fn compare_with_reference(doc: &Discovery, issuer: &str, url: &str) -> Vec<Obser
         .unwrap_or_else(|| "(absent)".into())
     };
     let mut out = Vec::new();
-    let mut differ = |id: &'static str,
-                      title: &'static str,
-                      field: &str,
-                      expected: String,
-                      actual: String| {
+    let mut differ = |id: CheckId, field: &str, expected: String, actual: String| {
         if expected != actual {
-            let mut o = Observation::finding(
+            let mut o = Check::observed(
                 id,
-                title,
                 url,
                 Outcome {
                     status: Status::Warn,
@@ -448,35 +393,16 @@ fn compare_with_reference(doc: &Discovery, issuer: &str, url: &str) -> Vec<Obser
             out.push(o);
         }
     };
-    for (key, id, title) in [
+    for (key, id) in [
         (
             "authorization_endpoint",
-            "compare.authorization_endpoint",
-            "discovery vs Dex: authorization endpoint path",
+            CheckId::CompareAuthorizationEndpoint,
         ),
-        (
-            "token_endpoint",
-            "compare.token_endpoint",
-            "discovery vs Dex: token endpoint path",
-        ),
-        (
-            "jwks_uri",
-            "compare.jwks_uri",
-            "discovery vs Dex: keys path",
-        ),
-        (
-            "userinfo_endpoint",
-            "compare.userinfo_endpoint",
-            "discovery vs Dex: userinfo path",
-        ),
+        ("token_endpoint", CheckId::CompareTokenEndpoint),
+        ("jwks_uri", CheckId::CompareJwksUri),
+        ("userinfo_endpoint", CheckId::CompareUserinfoEndpoint),
     ] {
-        differ(
-            id,
-            title,
-            key,
-            rel(reference[key].as_str()),
-            rel(doc.str(key)),
-        );
+        differ(id, key, rel(reference[key].as_str()), rel(doc.str(key)));
     }
     let list = |v: &Value| -> String {
         v.as_array()
@@ -488,26 +414,16 @@ fn compare_with_reference(doc: &Discovery, issuer: &str, url: &str) -> Vec<Obser
             })
             .unwrap_or_default()
     };
-    for (key, id, title) in [
+    for (key, id) in [
         (
             "id_token_signing_alg_values_supported",
-            "compare.algorithms",
-            "discovery vs Dex: signing algorithms",
+            CheckId::CompareAlgorithms,
         ),
-        (
-            "grant_types_supported",
-            "compare.grant_types",
-            "discovery vs Dex: grant types",
-        ),
-        (
-            "response_types_supported",
-            "compare.response_types",
-            "discovery vs Dex: response types",
-        ),
+        ("grant_types_supported", CheckId::CompareGrantTypes),
+        ("response_types_supported", CheckId::CompareResponseTypes),
         (
             "code_challenge_methods_supported",
-            "compare.pkce_methods",
-            "discovery vs Dex: PKCE methods",
+            CheckId::ComparePkceMethods,
         ),
     ] {
         let actual = doc
@@ -515,12 +431,12 @@ fn compare_with_reference(doc: &Discovery, issuer: &str, url: &str) -> Vec<Obser
             .get(key)
             .map(list)
             .unwrap_or_else(|| "(absent)".into());
-        differ(id, title, key, list(&reference[key]), actual);
+        differ(id, key, list(&reference[key]), actual);
     }
     out
 }
 
-fn document_findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Observation> {
+fn document_findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Check> {
     let mut out = Vec::new();
     let prefix = format!("{}/", issuer.trim_end_matches('/'));
     let outside: Vec<String> = [
@@ -547,12 +463,7 @@ fn document_findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Observatio
             ),
         }
     };
-    let mut f = Observation::finding(
-        "discovery.endpoints",
-        "discovery: endpoints under the issuer",
-        url,
-        o,
-    );
+    let mut f = Check::observed(CheckId::DiscoveryEndpoints, url, o);
     f.expected = Some(format!("{prefix}…"));
     if !outside.is_empty() {
         f.actual = Some(outside.join(", "));
@@ -569,7 +480,7 @@ fn document_findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Observatio
             "RS256 is not offered: Devtron's and Argo CD's verifiers expect RS256 ID tokens",
         )
     };
-    let mut f = Observation::finding("discovery.signing_alg", "discovery: RS256 offered", url, o);
+    let mut f = Check::observed(CheckId::DiscoverySigningAlg, url, o);
     f.expected = Some("RS256".into());
     f.actual = Some(algs.join(", "));
     out.push(f);
@@ -584,19 +495,14 @@ fn document_findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Observatio
             "the authorization code flow (response type code), which the app uses, is not offered",
         )
     };
-    let mut f = Observation::finding(
-        "discovery.response_type",
-        "discovery: response type code",
-        url,
-        o,
-    );
+    let mut f = Check::observed(CheckId::DiscoveryResponseType, url, o);
     f.expected = Some("code".into());
     f.actual = Some(types.join(", "));
     out.push(f);
     out
 }
 
-async fn probe_keys(s: &Settings, url: &str) -> Observation {
+async fn probe_keys(s: &Settings, url: &str) -> Check {
     let f = fetch(s, &Request::get(url)).await;
     let res = ok_2xx(&f, "the key set").and_then(|r| {
         let doc = json_object(&r, "keys")?;
@@ -637,10 +543,10 @@ async fn probe_keys(s: &Settings, url: &str) -> Observation {
             fail(e, url)
         }
     };
-    Observation::from_fetch("browser.keys", "browser → Dex keys", &f, outcome)
+    from_fetch(CheckId::BrowserKeys, &f, outcome)
 }
 
-async fn probe_token(s: &Settings, url: &str, callback: &str) -> Observation {
+async fn probe_token(s: &Settings, url: &str, callback: &str) -> Check {
     let req = Request {
         url: url.to_string(),
         form: Some(vec![
@@ -677,7 +583,7 @@ async fn probe_token(s: &Settings, url: &str, callback: &str) -> Observation {
             Err(e) => fail(e, url),
         },
     };
-    Observation::from_fetch("browser.token", "browser → Dex token endpoint", &f, outcome)
+    from_fetch(CheckId::BrowserToken, &f, outcome)
 }
 
 fn auth_url(endpoint: &str, callback: &str) -> String {
@@ -694,7 +600,7 @@ fn auth_url(endpoint: &str, callback: &str) -> String {
     u.to_string()
 }
 
-async fn probe_auth(s: &Settings, endpoint: &str, callback: &str, issuer: &str) -> Observation {
+async fn probe_auth(s: &Settings, endpoint: &str, callback: &str, issuer: &str) -> Check {
     let first = auth_url(endpoint, callback);
     let mut f = fetch(
         s,
@@ -769,20 +675,15 @@ async fn probe_auth(s: &Settings, endpoint: &str, callback: &str, issuer: &str) 
             }
         }
     };
-    let mut o = Observation::from_fetch(
-        "browser.dex_auth",
-        "browser → Dex authorization endpoint",
-        &f,
-        outcome,
-    );
-    o.url = first;
-    o.duration_ms = elapsed.as_millis() as u64;
-    hops.extend(o.hops);
-    o.hops = hops;
+    let mut o = from_fetch(CheckId::BrowserDexAuth, &f, outcome);
+    o.url = Some(first);
+    o.duration_ms = Some(elapsed.as_millis() as u64);
+    hops.extend(o.redirects);
+    o.redirects = hops;
     o
 }
 
-async fn probe_idp(s: &Settings, connector: &str, issuer: &str) -> Observation {
+async fn probe_idp(s: &Settings, connector: &str, issuer: &str) -> Check {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
@@ -800,12 +701,7 @@ async fn probe_idp(s: &Settings, connector: &str, issuer: &str) -> Observation {
             o
         }
     };
-    let mut o = Observation::from_fetch(
-        "browser.idp_discovery",
-        "browser → upstream IdP discovery",
-        &f,
-        outcome,
-    );
+    let mut o = from_fetch(CheckId::BrowserIdpDiscovery, &f, outcome);
     o.expected = Some(issuer.to_string());
     o
 }

@@ -1,0 +1,558 @@
+//! The check catalog: every check dexcheck can report, with its id, title, vantage, place in the
+//! report and in the login flow, the checks it depends on, and whether it is a matrix row.
+//!
+//! Adding a check: one [`CheckId`] variant, one [`Spec`] row in [`CATALOG`] (the row's position is
+//! the check's place in the report), and the function that produces it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Serialize, Serializer};
+
+/// Where a check is seen from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vantage {
+    /// The configuration itself, no network.
+    Config,
+    /// The operator's machine: the browser.
+    Workstation,
+    /// The application's pod (Devtron orchestrator, argocd-server).
+    AppPod,
+    /// Dex's pod (`argocd-dex-server`).
+    DexPod,
+    /// The application's own logic (the return-URL rule).
+    App,
+    /// The upstream identity provider.
+    Idp,
+}
+
+impl Vantage {
+    pub fn label(self) -> &'static str {
+        match self {
+            Vantage::Config => "config",
+            Vantage::Workstation => "workstation",
+            Vantage::AppPod => "app pod",
+            Vantage::DexPod => "Dex pod",
+            Vantage::App => "app",
+            Vantage::Idp => "upstream IdP",
+        }
+    }
+}
+
+/// Every check with a fixed id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckId {
+    UrlMissing,
+    UrlInvalid,
+    UrlRelative,
+    UrlScheme,
+    UrlPath,
+    ControlDiscovery,
+    UrlDefaultPort,
+    UrlHostCase,
+    UrlTrailingSlash,
+    UrlPlainHttp,
+    ConnectorScopes,
+    BrowserApp,
+    BrowserDiscovery,
+    BrowserKeys,
+    BrowserToken,
+    PodDiscovery,
+    PodTokenKeys,
+    PodInternalDex,
+    BrowserReturnUrl,
+    BrowserDexAuth,
+    IdpCallback,
+    BrowserIdpDiscovery,
+    DexpodIdpDiscovery,
+    DriftUrl,
+    DriftConnector,
+    DriftNotChecked,
+    CompareAuthorizationEndpoint,
+    CompareTokenEndpoint,
+    CompareJwksUri,
+    CompareUserinfoEndpoint,
+    CompareAlgorithms,
+    CompareGrantTypes,
+    CompareResponseTypes,
+    ComparePkceMethods,
+    DiscoveryEndpoints,
+    DiscoverySigningAlg,
+    DiscoveryResponseType,
+    PodsNotRun,
+}
+
+/// One check's fixed facts.
+#[derive(Debug)]
+pub struct Spec {
+    pub id: CheckId,
+    /// The stable id in every output format.
+    pub name: &'static str,
+    pub title: &'static str,
+    pub vantage: Vantage,
+    /// Rank in the login flow: the first failing check by rank is what the user meets first.
+    pub flow: Option<u8>,
+    /// Checks whose failure makes this one moot (it is skipped, not failed).
+    pub depends_on: &'static [CheckId],
+    /// A row of the path matrix (as opposed to a finding about the config or a document).
+    pub matrix: bool,
+}
+
+const fn spec(
+    id: CheckId,
+    name: &'static str,
+    title: &'static str,
+    vantage: Vantage,
+    flow: Option<u8>,
+    matrix: bool,
+) -> Spec {
+    Spec {
+        id,
+        name,
+        title,
+        vantage,
+        flow,
+        depends_on: &[],
+        matrix,
+    }
+}
+
+use CheckId as C;
+use Vantage as V;
+
+/// The catalog, in report order.
+pub const CATALOG: &[Spec] = &[
+    spec(
+        C::UrlMissing,
+        "url.missing",
+        "base URL present",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::UrlInvalid,
+        "url.invalid",
+        "base URL parses",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::UrlRelative,
+        "url.relative",
+        "base URL is absolute",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::UrlScheme,
+        "url.scheme",
+        "base URL is http or https",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::UrlPath,
+        "url.path",
+        "URL path is where the app serves Dex",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::ControlDiscovery,
+        "control.discovery",
+        "control: reference provider on this machine",
+        V::Workstation,
+        None,
+        true,
+    ),
+    spec(
+        C::UrlDefaultPort,
+        "url.default_port",
+        "no explicit default port",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::UrlHostCase,
+        "url.host_case",
+        "host is lower-case",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::UrlTrailingSlash,
+        "url.trailing_slash",
+        "no trailing slash",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::UrlPlainHttp,
+        "url.plain_http",
+        "https for a non-loopback host",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::ConnectorScopes,
+        "connector.scopes",
+        "scopes include openid",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::BrowserApp,
+        "browser.app",
+        "browser → app",
+        V::Workstation,
+        Some(1),
+        true,
+    ),
+    spec(
+        C::BrowserDiscovery,
+        "browser.discovery",
+        "browser → Dex discovery",
+        V::Workstation,
+        Some(4),
+        true,
+    ),
+    spec(
+        C::BrowserKeys,
+        "browser.keys",
+        "browser → Dex keys",
+        V::Workstation,
+        Some(12),
+        true,
+    ),
+    spec(
+        C::BrowserToken,
+        "browser.token",
+        "browser → Dex token endpoint",
+        V::Workstation,
+        Some(11),
+        true,
+    ),
+    spec(
+        C::PodDiscovery,
+        "pod.discovery",
+        "app pod → Dex discovery",
+        V::AppPod,
+        Some(2),
+        true,
+    ),
+    Spec {
+        depends_on: &[C::PodDiscovery],
+        ..spec(
+            C::PodTokenKeys,
+            "pod.token_keys",
+            "app pod → Dex token and keys",
+            V::AppPod,
+            Some(10),
+            true,
+        )
+    },
+    spec(
+        C::PodInternalDex,
+        "pod.internal_dex",
+        "app pod → Dex service (proxy target)",
+        V::AppPod,
+        Some(3),
+        true,
+    ),
+    spec(
+        C::BrowserReturnUrl,
+        "browser.return_url",
+        "return-URL check",
+        V::App,
+        Some(5),
+        true,
+    ),
+    spec(
+        C::BrowserDexAuth,
+        "browser.dex_auth",
+        "browser → Dex authorization endpoint",
+        V::Workstation,
+        Some(6),
+        true,
+    ),
+    spec(
+        C::IdpCallback,
+        "idp.callback",
+        "connector callback (IdP → Dex)",
+        V::Idp,
+        Some(7),
+        true,
+    ),
+    spec(
+        C::BrowserIdpDiscovery,
+        "browser.idp_discovery",
+        "browser → upstream IdP discovery",
+        V::Workstation,
+        Some(9),
+        true,
+    ),
+    spec(
+        C::DexpodIdpDiscovery,
+        "dexpod.idp_discovery",
+        "Dex pod → upstream IdP discovery",
+        V::DexPod,
+        Some(8),
+        true,
+    ),
+    spec(
+        C::DriftUrl,
+        "drift.url",
+        "file and cluster agree on URL",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::DriftConnector,
+        "drift.connector",
+        "file and cluster agree on the connector",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::DriftNotChecked,
+        "drift.not_checked",
+        "file and cluster agree",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::CompareAuthorizationEndpoint,
+        "compare.authorization_endpoint",
+        "discovery vs Dex: authorization endpoint path",
+        V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::CompareTokenEndpoint,
+        "compare.token_endpoint",
+        "discovery vs Dex: token endpoint path",
+        V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::CompareJwksUri,
+        "compare.jwks_uri",
+        "discovery vs Dex: keys path",
+        V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::CompareUserinfoEndpoint,
+        "compare.userinfo_endpoint",
+        "discovery vs Dex: userinfo path",
+        V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::CompareAlgorithms,
+        "compare.algorithms",
+        "discovery vs Dex: signing algorithms",
+        V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::CompareGrantTypes,
+        "compare.grant_types",
+        "discovery vs Dex: grant types",
+        V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::CompareResponseTypes,
+        "compare.response_types",
+        "discovery vs Dex: response types",
+        V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::ComparePkceMethods,
+        "compare.pkce_methods",
+        "discovery vs Dex: PKCE methods",
+        V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::DiscoveryEndpoints,
+        "discovery.endpoints",
+        "discovery: endpoints under the issuer",
+        V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::DiscoverySigningAlg,
+        "discovery.signing_alg",
+        "discovery: RS256 offered",
+        V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::DiscoveryResponseType,
+        "discovery.response_type",
+        "discovery: response type code",
+        V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::PodsNotRun,
+        "pods.not_run",
+        "probes from inside the pods",
+        V::AppPod,
+        None,
+        false,
+    ),
+];
+
+impl CheckId {
+    pub fn spec(self) -> &'static Spec {
+        // The catalog is small; a linear scan is cheaper than any index over it.
+        CATALOG.iter().find(|s| s.id == self).unwrap_or(&CATALOG[0])
+    }
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+    /// The check's place in the report.
+    pub fn rank(self) -> usize {
+        CATALOG.iter().position(|s| s.id == self).unwrap_or(0)
+    }
+}
+
+impl fmt::Display for CheckId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for CheckId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CATALOG
+            .iter()
+            .find(|c| c.name == s)
+            .map(|c| c.id)
+            .ok_or_else(|| format!("unknown check {s:?}"))
+    }
+}
+
+/// A check as reported: a catalog check, or the finding that its prediction did not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Id {
+    Check(CheckId),
+    /// `prediction.<id>`: the offline prediction and the live observation of a row disagree.
+    Prediction(CheckId),
+}
+
+impl Id {
+    pub fn check(self) -> CheckId {
+        match self {
+            Id::Check(c) | Id::Prediction(c) => c,
+        }
+    }
+    /// The place in the report: catalog order, every prediction finding after the catalog.
+    pub fn rank(self) -> usize {
+        match self {
+            Id::Check(c) => c.rank(),
+            Id::Prediction(_) => CATALOG.len(),
+        }
+    }
+}
+
+impl PartialEq<CheckId> for Id {
+    fn eq(&self, other: &CheckId) -> bool {
+        *self == Id::Check(*other)
+    }
+}
+
+impl From<CheckId> for Id {
+    fn from(c: CheckId) -> Id {
+        Id::Check(c)
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Id::Check(c) => f.write_str(c.name()),
+            Id::Prediction(c) => write!(f, "prediction.{}", c.name()),
+        }
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_check_is_in_the_catalog_once() {
+        for (i, s) in CATALOG.iter().enumerate() {
+            assert_eq!(s.id.rank(), i, "{} is listed twice", s.name);
+            assert_eq!(s.name.parse::<CheckId>(), Ok(s.id));
+        }
+        let mut names: Vec<_> = CATALOG.iter().map(|s| s.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), CATALOG.len());
+    }
+
+    #[test]
+    fn flow_ranks_are_unique_and_only_on_matrix_rows() {
+        let mut ranks: Vec<u8> = CATALOG.iter().filter_map(|s| s.flow).collect();
+        ranks.sort();
+        let n = ranks.len();
+        ranks.dedup();
+        assert_eq!(ranks.len(), n);
+        assert!(CATALOG.iter().all(|s| s.flow.is_none() || s.matrix));
+    }
+
+    #[test]
+    fn dependencies_come_first_in_the_flow() {
+        for s in CATALOG {
+            for d in s.depends_on {
+                assert!(d.spec().flow < s.flow, "{} before {}", d.name(), s.name);
+            }
+        }
+    }
+
+    #[test]
+    fn prediction_ids_name_their_row() {
+        assert_eq!(
+            Id::Prediction(CheckId::BrowserApp).to_string(),
+            "prediction.browser.app"
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! One check as reported: what predictions, probes and config rules all produce, and what every
+//! renderer draws. Probes build it with [`Check::observed`]; there is no separate observation type.
+
+use serde::Serialize;
+
+use super::catalog::{CheckId, Id, Vantage};
+use crate::plan::predict::{Outcome, Status};
+use crate::probe::class::Class;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub id: Id,
+    pub title: String,
+    pub vantage: Vantage,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<Class>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// For the return-URL check: the sub-rule that decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
+    pub message: String,
+    /// The error the user will see, in upstream's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<String>,
+    /// `false`: predicted offline from the configuration; `true`: observed.
+    pub observed: bool,
+    /// Milliseconds the observation took; absent for predictions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// The proxy an observed request went through (credentials removed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Redirects an observed request followed, `STATUS → URL` each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<String>,
+    /// Part of the path matrix (as opposed to a configuration finding).
+    #[serde(skip)]
+    pub matrix: bool,
+    /// An observation that could not be made (no client in the pod, …): the prediction stands.
+    #[serde(skip)]
+    pub not_run: bool,
+}
+
+impl Check {
+    /// A predicted (or config) check, with the catalog's title, vantage and matrix flag.
+    pub fn new(id: CheckId, outcome: Outcome) -> Check {
+        let spec = id.spec();
+        Check {
+            id: Id::Check(id),
+            title: spec.title.to_string(),
+            vantage: spec.vantage,
+            status: outcome.status,
+            class: outcome.class,
+            url: None,
+            expected: None,
+            actual: None,
+            rule: None,
+            message: outcome.note,
+            error: outcome.go_error,
+            remedy: None,
+            observed: false,
+            duration_ms: None,
+            proxy: None,
+            redirects: Vec::new(),
+            matrix: spec.matrix,
+            not_run: false,
+        }
+    }
+    /// An observed check of `url`.
+    pub fn observed(id: CheckId, url: &str, outcome: Outcome) -> Check {
+        let mut c = Check::new(id, outcome);
+        c.url = Some(url.to_string());
+        c.observed = true;
+        c.duration_ms = Some(0);
+        c
+    }
+    /// An observation that could not be made, and why.
+    pub fn not_run(id: CheckId, why: String) -> Check {
+        let mut c = Check::observed(id, "", Outcome::skip(why));
+        c.not_run = true;
+        c
+    }
+    pub fn url(mut self, url: &str) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+    pub fn title(mut self, title: String) -> Self {
+        self.title = title;
+        self
+    }
+    /// Attaches a remedy to a check that warns or fails.
+    pub fn remedy(mut self, remedy: Option<String>) -> Self {
+        if self.status >= Status::Warn {
+            self.remedy = remedy;
+        }
+        self
+    }
+    pub fn values(mut self, expected: &str, actual: &str) -> Self {
+        self.expected = Some(expected.into());
+        self.actual = Some(actual.into());
+        self
+    }
+}

@@ -68,9 +68,8 @@ pub struct ExplainArgs {
     #[arg(long, value_enum, value_name = "APP", default_value = "devtron")]
     pub app: App,
 
-    /// Output format.
-    #[arg(short, long, value_enum, default_value = "table")]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub print: PrintArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -104,11 +103,18 @@ pub struct ServeArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
+    #[command(flatten)]
+    pub print: PrintArgs,
+}
+
+/// How every printing subcommand prints: format, colour, glyphs.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct PrintArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub output: OutputFormat,
 
-    /// When to colour the table.
+    /// When to colour the text (NO_COLOR, CLICOLOR and CLICOLOR_FORCE are honoured in auto).
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     pub color: ColorChoice,
 
@@ -237,21 +243,25 @@ pub struct CheckArgs {
     #[arg(long, value_name = "IMAGE", default_value = "busybox:1.36")]
     pub ephemeral_image: String,
 
-    /// Output format.
-    #[arg(short, long, value_enum, default_value = "table")]
-    pub output: OutputFormat,
-
-    /// When to colour the table (NO_COLOR, CLICOLOR and CLICOLOR_FORCE are honoured in auto).
-    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
-    pub color: ColorChoice,
-
-    /// Plain ASCII glyphs and borders.
-    #[arg(long)]
-    pub ascii: bool,
+    #[command(flatten)]
+    pub print: PrintArgs,
 
     /// Which findings make the exit code 1.
     #[arg(long, value_enum, default_value = "error", value_name = "LEVEL")]
     pub fail_on: FailOn,
+}
+
+impl CheckArgs {
+    /// The flags' defaults, as clap fills them in for an empty command line (for `demo`, which
+    /// runs a check of its own).
+    pub fn defaults() -> Result<CheckArgs, String> {
+        use clap::FromArgMatches;
+        let cmd = <CheckArgs as Args>::augment_args(clap::Command::new("check"));
+        let matches = cmd
+            .try_get_matches_from(["check"])
+            .map_err(|e| e.to_string())?;
+        CheckArgs::from_arg_matches(&matches).map_err(|e| e.to_string())
+    }
 }
 
 fn parse_seconds(v: &str) -> Result<std::time::Duration, String> {

@@ -7,7 +7,9 @@ mod observed;
 pub use catalog::{CheckId, Id, Vantage};
 pub use check::Check;
 
-pub use observed::{apply_observations, drift, drift_not_checked, merge, note_pods_not_run};
+pub use observed::{
+    apply_observations, conclude, drift, drift_not_checked, merge, note_pods_not_run,
+};
 
 use serde::Serialize;
 
@@ -87,6 +89,17 @@ pub struct Diagnosis {
     /// How the live probes ran; absent offline.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<Live>,
+}
+
+impl Diagnosis {
+    /// The worst status of any check.
+    pub fn worst(&self) -> Status {
+        self.checks
+            .iter()
+            .map(|c| c.status)
+            .max()
+            .unwrap_or(Status::Pass)
+    }
 }
 
 /// The conditions of the live probes, for the report.

@@ -58,49 +58,62 @@ pub fn merge(d: &mut Diagnosis, obs: Vec<Check>) {
         }
     }
     d.checks.extend(disagreements);
+}
+
+/// Draws the verdict of a live run, once, after every observation is in.
+pub fn conclude(d: &mut Diagnosis) {
+    excuse_control_behind_proxy(d);
     d.verdict = verdict(&d.checks);
     blame_workstation(d);
 }
 
-/// When the control fails, this machine's own setup is at fault first: say so in the verdict.
-fn blame_workstation(d: &mut Diagnosis) {
-    let Some(c) = d
-        .checks
+fn failed_control(d: &Diagnosis) -> Option<&Check> {
+    d.checks
         .iter()
         .find(|c| c.id == CheckId::ControlDiscovery && c.status == Status::Fail)
-    else {
-        return;
-    };
-    // The target reached through the same proxy and answered: the proxy works, it just cannot
-    // reach this machine's loopback. Not a blocker; say so and leave the verdict to the target.
-    let target_ok_via_same_proxy = c.proxy.is_some()
+}
+
+/// The target reached through the same proxy and answered: the proxy works, it just cannot
+/// reach this machine's loopback. Not a blocker: the control only warns.
+fn excuse_control_behind_proxy(d: &mut Diagnosis) {
+    let Some(c) = failed_control(d) else { return };
+    let same_proxy_ok = c.proxy.is_some()
         && d.checks.iter().any(|t| {
             t.id == CheckId::BrowserDiscovery && t.status == Status::Pass && t.proxy == c.proxy
         });
-    if target_ok_via_same_proxy {
-        let id = c.id;
-        if let Some(c) = d.checks.iter_mut().find(|x| x.id == id) {
-            c.status = Status::Warn;
-            c.message = format!(
-                "{} — but the target answered through the same proxy, so the proxy works; it only cannot reach this machine's loopback (add localhost to NO_PROXY to make the control meaningful)",
-                c.message
-            );
-        }
-        d.verdict = verdict(&d.checks);
+    if !same_proxy_ok {
         return;
     }
+    if let Some(c) = d
+        .checks
+        .iter_mut()
+        .find(|x| x.id == CheckId::ControlDiscovery)
+    {
+        c.status = Status::Warn;
+        c.message = format!(
+            "{} — but the target answered through the same proxy, so the proxy works; it only cannot reach this machine's loopback (add localhost to NO_PROXY to make the control meaningful)",
+            c.message
+        );
+    }
+}
+
+/// When the control fails, this machine's own setup is at fault first: it blocks the verdict.
+fn blame_workstation(d: &mut Diagnosis) {
+    let Some(c) = failed_control(d) else { return };
     let cause = match &c.proxy {
         Some(p) => format!(
             "the proxy {p} from HTTP(S)_PROXY is in the way; set NO_PROXY (e.g. NO_PROXY=localhost,127.0.0.1,.svc) or fix the proxy"
         ),
         None => "this machine's own HTTP path fails".to_string(),
     };
-    d.verdict.status = Status::Fail;
-    d.verdict.blocking_check = Some(c.id.to_string());
-    d.verdict.summary = format!(
+    let summary = format!(
         "this machine cannot reach even the reference provider dexcheck started on loopback ({}): {cause}; fix that first, the target's rows may fail for the same reason",
         c.error.clone().unwrap_or_else(|| c.message.clone())
     );
+    let blocking = Some(c.id.to_string());
+    d.verdict.status = Status::Fail;
+    d.verdict.blocking_check = blocking;
+    d.verdict.summary = summary;
 }
 
 /// The finding that a decided prediction did not hold, if it did not. A loopback URL is predicted

@@ -3,7 +3,15 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use super::{Render, Report};
+
+pub struct Github;
+
+impl Render for Github {
+    fn render(&self, report: &Report) -> String {
+        render(report)
+    }
+}
 use crate::plan::predict::Status;
 
 /// Escaping for a command's message (GitHub's toolkit `escapeData`).
@@ -16,6 +24,11 @@ fn data(s: &str) -> String {
 /// Escaping for a property value (`escapeProperty`).
 fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// One workflow command: `::LEVEL title=TITLE::MESSAGE`, escaped.
+pub fn command(level: &str, title: &str, message: &str) -> String {
+    format!("::{level} title={}::{}\n", property(title), data(message))
 }
 
 /// A run that could not check anything, as one `::error` command.
@@ -71,13 +84,7 @@ pub fn render(report: &Report) -> String {
 /// The Markdown matrix for `$GITHUB_STEP_SUMMARY`.
 pub fn step_summary(report: &Report) -> String {
     let d = report.diagnosis;
-    let icon = |s: Status| match s {
-        Status::Pass => "✅",
-        Status::Warn => "⚠️",
-        Status::Fail => "❌",
-        Status::Unknown => "❔",
-        Status::Skip => "⏭️",
-    };
+    let icon = super::rows::emoji;
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     let mut out = String::new();
     let _ = writeln!(
@@ -87,13 +94,7 @@ pub fn step_summary(report: &Report) -> String {
     );
     let _ = writeln!(out, "| | Path | From | Result |\n|---|---|---|---|");
     for c in d.checks.iter().filter(|c| c.matrix) {
-        let result = match c.status {
-            Status::Pass => "ok".to_string(),
-            _ => c
-                .class
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| format!("{:?}", c.status).to_lowercase()),
-        };
+        let result = super::rows::result_label(c);
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",

@@ -1,6 +1,14 @@
 //! `-o json`: the versioned `dexcheck/v1` document.
 
-use super::Report;
+use super::{Render, Report};
+
+pub struct Json;
+
+impl Render for Json {
+    fn render(&self, report: &Report) -> String {
+        render(report)
+    }
+}
 
 pub fn render(report: &Report) -> String {
     // Serialising plain data into a String cannot fail; fall back to an error object all the same.

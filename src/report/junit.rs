@@ -4,7 +4,7 @@
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::Report;
+use super::{Render, Report};
 use crate::diagnosis::Check;
 use crate::plan::predict::Status;
 
@@ -13,21 +13,19 @@ fn secs(ms: Option<u64>) -> String {
 }
 
 fn details(c: &Check) -> String {
-    let mut d = vec![format!("why: {}", c.message)];
-    if let Some(u) = &c.url {
-        d.push(format!("url: {u}"));
+    super::rows::details(c)
+        .into_iter()
+        .map(|(label, text)| format!("{label}: {text}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub struct Junit;
+
+impl Render for Junit {
+    fn render(&self, report: &Report) -> String {
+        render(report)
     }
-    if let (Some(e), Some(a)) = (&c.expected, &c.actual) {
-        d.push(format!("expected: {e}"));
-        d.push(format!("actual: {a}"));
-    }
-    if let Some(e) = &c.error {
-        d.push(format!("error: {e}"));
-    }
-    if let Some(r) = &c.remedy {
-        d.push(format!("fix: {r}"));
-    }
-    d.join("\n")
 }
 
 pub fn render(report: &Report) -> String {

@@ -2,63 +2,47 @@
 
 use std::fmt::Write;
 
-use colored::{Color, Colorize};
-use comfy_table::{Attribute, Cell as TCell, Color as TColor, ContentArrangement, Table, presets};
+use colored::Color;
+use comfy_table::{
+    Attribute, Cell as TCell, Color as TColor, ContentArrangement, Table as Grid, presets,
+};
 
-use super::Report;
+use super::rows::{colour, details, glyph, paint, result_label};
+use super::{Render, Report, Style};
 use crate::diagnosis::{Cell, Check, Vantage};
 use crate::plan::predict::Status;
 
-#[derive(Debug, Clone, Copy)]
-pub struct Style {
-    pub color: bool,
-    pub ascii: bool,
-}
+pub struct Table(pub Style);
 
-fn glyph(s: Status, ascii: bool) -> &'static str {
-    match (s, ascii) {
-        (Status::Pass, false) => "✓",
-        (Status::Warn, false) => "⚠",
-        (Status::Fail, false) => "✗",
-        (Status::Unknown, false) => "?",
-        (Status::Skip, false) => "-",
-        (Status::Pass, true) => "OK",
-        (Status::Warn, true) => "WARN",
-        (Status::Fail, true) => "FAIL",
-        (Status::Unknown, true) => "??",
-        (Status::Skip, true) => "SKIP",
+impl Render for Table {
+    fn render(&self, report: &Report) -> String {
+        render(report, self.0)
     }
 }
 
-fn colour(s: Status) -> Option<(Color, TColor)> {
-    match s {
-        Status::Pass => Some((Color::Green, TColor::Green)),
-        Status::Warn => Some((Color::Yellow, TColor::Yellow)),
-        Status::Fail => Some((Color::Red, TColor::Red)),
-        Status::Unknown => Some((Color::Cyan, TColor::Cyan)),
-        Status::Skip => None,
-    }
-}
-
-fn paint(text: &str, s: Status, style: Style) -> String {
-    match (style.color, colour(s)) {
-        (true, Some((c, _))) => text.color(c).to_string(),
-        _ => text.to_string(),
-    }
+fn tcolour(s: Status) -> Option<TColor> {
+    Some(match colour(s)? {
+        Color::Green => TColor::Green,
+        Color::Yellow => TColor::Yellow,
+        Color::Red => TColor::Red,
+        _ => TColor::Cyan,
+    })
 }
 
 fn tcell(text: String, s: Status, style: Style) -> TCell {
     let c = TCell::new(text);
-    match (style.color, colour(s)) {
-        (true, Some((_, tc))) => c.fg(tc),
+    match (style.color, tcolour(s)) {
+        (true, Some(tc)) => c.fg(tc),
         _ => c,
     }
 }
 
-fn new_table(style: Style) -> Table {
-    let mut t = Table::new();
+fn new_table(style: Style) -> Grid {
+    let mut t = Grid::new();
     t.load_style(if style.ascii {
+        // The preset draws the header line without its column joints.
         presets::ASCII_FULL_CONDENSED
+            .header_separator(comfy_table::LineStyle::new('+', '=', '+', '+'))
     } else {
         presets::UTF8_FULL_CONDENSED.with_rounded_corners()
     });
@@ -71,28 +55,10 @@ fn new_table(style: Style) -> Table {
     t
 }
 
-fn status_label(c: &Check) -> String {
-    match c.status {
-        Status::Pass => "ok".into(),
-        Status::Unknown => "needs live check".into(),
-        Status::Skip => "skipped".into(),
-        _ => c
-            .class
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| "warning".into()),
-    }
-}
-
 pub fn render(report: &Report, style: Style) -> String {
     let d = report.diagnosis;
     let mut out = String::new();
-    let head = |s: &str| {
-        if style.color {
-            s.bold().to_string()
-        } else {
-            s.to_string()
-        }
-    };
+    let head = |s: &str| super::rows::bold(s, style);
     let _ = writeln!(
         out,
         "{} {} · {} · {} ({}) · {}",
@@ -125,7 +91,7 @@ pub fn render(report: &Report, style: Style) -> String {
     );
     let live = d.live.is_some();
     for c in d.checks.iter().filter(|c| c.matrix) {
-        let mut label = status_label(c);
+        let mut label = result_label(c);
         let network = matches!(
             c.vantage,
             Vantage::Workstation | Vantage::AppPod | Vantage::DexPod
@@ -143,39 +109,20 @@ pub fn render(report: &Report, style: Style) -> String {
     }
     let _ = writeln!(out, "{t}");
 
-    let details: Vec<&Check> = d
+    let failing: Vec<&Check> = d
         .checks
         .iter()
         .filter(|c| c.status != Status::Pass || !c.matrix)
         .filter(|c| c.status != Status::Pass)
         .collect();
-    if !details.is_empty() {
+    if !failing.is_empty() {
         out.push('\n');
     }
-    for c in details {
+    for c in failing {
         let g = paint(glyph(c.status, style.ascii), c.status, style);
         let _ = writeln!(out, "{g} {}  [{}]", head(&c.title), c.id);
-        if let Some(u) = &c.url {
-            let _ = writeln!(out, "    url:      {u}");
-        }
-        let _ = writeln!(out, "    why:      {}", c.message);
-        if let (Some(e), Some(a)) = (&c.expected, &c.actual)
-            && (c.status == Status::Fail || c.status == Status::Warn)
-        {
-            let _ = writeln!(out, "    expected: {e}");
-            let _ = writeln!(out, "    actual:   {a}");
-        }
-        if let Some(e) = &c.error {
-            let _ = writeln!(out, "    error:    {e}");
-        }
-        for h in &c.redirects {
-            let _ = writeln!(out, "    redirect: {h}");
-        }
-        if let Some(p) = &c.proxy {
-            let _ = writeln!(out, "    proxy:    {p}");
-        }
-        if let Some(r) = &c.remedy {
-            let _ = writeln!(out, "    fix:      {r}");
+        for (label, text) in details(c) {
+            let _ = writeln!(out, "    {:<10}{text}", format!("{label}:"));
         }
     }
 

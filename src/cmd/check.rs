@@ -1,0 +1,204 @@
+//! `dexcheck check`: load the SSO config (file or cluster), predict, probe live, report.
+
+use super::{block_on, write_stdout};
+use crate::cli::{CheckArgs, FailOn, OutputFormat};
+use crate::cluster;
+use crate::diagnosis::{self, Diagnosis};
+use crate::error::{EXIT_FAILED, EXIT_OK, RunError};
+use crate::plan::predict::Status;
+use crate::probe::live;
+use crate::report::{self, Report, Style};
+use crate::setup::{self, Setup};
+
+pub fn run(args: &CheckArgs) -> i32 {
+    let result = block_on(check(args)).map(|(text, code)| {
+        write_stdout(&text);
+        code
+    });
+    super::finish("dexcheck", args.print.output, result)
+}
+
+/// The whole check: the report text and the exit code.
+pub async fn check(args: &CheckArgs) -> Result<(String, i32), RunError> {
+    let access = connect(args).await;
+    let loaded = load(args, &access).await?;
+    let mut d = diagnosis::diagnose(&loaded.setup, &options(args, &loaded));
+    match &loaded.live_copy {
+        Some(Ok(live)) => diagnosis::drift(&mut d, &loaded.setup, live),
+        Some(Err(why)) => diagnosis::drift_not_checked(&mut d, why),
+        None => {}
+    }
+    let mode = if args.offline {
+        "offline"
+    } else {
+        let pods = pod_plan(args, &access, &d);
+        live::observe(&live::Plan::new(args, &loaded.setup, pods), &mut d).await?;
+        "live"
+    };
+    let code = exit_code(&d, args.fail_on);
+    let rep = Report::new(&d, mode, code);
+    if args.print.output == OutputFormat::Github {
+        append_step_summary(&rep);
+    }
+    let text = report::renderer(args.print.output, Style::resolve(&args.print)).render(&rep);
+    Ok((text, code))
+}
+
+/// The cluster client, or why there is none.
+pub struct Access {
+    pub client: Option<kube::Client>,
+    pub note: Option<String>,
+    /// Whether the command line allows the cluster at all.
+    pub allowed: bool,
+}
+
+async fn connect(args: &CheckArgs) -> Access {
+    let allowed = !args.offline && !args.no_pods;
+    if !allowed {
+        return Access {
+            client: None,
+            note: None,
+            allowed,
+        };
+    }
+    let target = cluster::Target {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        namespace: args.namespace.clone(),
+    };
+    match cluster::client(&target).await {
+        Ok(c) => Access {
+            client: Some(c),
+            note: None,
+            allowed,
+        },
+        Err(e) => Access {
+            client: None,
+            note: Some(e.to_string()),
+            allowed,
+        },
+    }
+}
+
+/// The config to check, with what the cluster says beside it.
+pub struct Loaded {
+    pub setup: Setup,
+    /// With a file and a cluster: the cluster's copy (what the app runs with), or why not.
+    pub live_copy: Option<Result<Setup, String>>,
+    /// The in-cluster Dex address the cluster names (Devtron's `devtron-cm`).
+    pub internal_dex: Option<String>,
+    /// The namespace the cluster's copy was read from.
+    pub namespace: Option<String>,
+}
+
+async fn load(args: &CheckArgs, access: &Access) -> Result<Loaded, RunError> {
+    match args.file.as_deref() {
+        Some(file) => load_file(args, access, file).await,
+        None => load_cluster(args, access).await,
+    }
+}
+
+async fn load_file(args: &CheckArgs, access: &Access, file: &str) -> Result<Loaded, RunError> {
+    let setup = setup::load(file, args.url.as_deref(), args.app.app())?;
+    let mut loaded = Loaded {
+        setup,
+        live_copy: None,
+        internal_dex: None,
+        namespace: None,
+    };
+    // With a file and a cluster, the cluster's copy is what the app runs with.
+    if let Some(client) = &access.client {
+        let app = Some(loaded.setup.app);
+        loaded.live_copy = Some(
+            match cluster::live_config(client, app, args.namespace.as_deref()).await {
+                Ok(live) => {
+                    loaded.internal_dex = live.internal_dex.clone();
+                    setup::load_str(&live.source, &live.text, None, Some(live.app))
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            },
+        );
+    }
+    Ok(loaded)
+}
+
+async fn load_cluster(args: &CheckArgs, access: &Access) -> Result<Loaded, RunError> {
+    let Some(client) = &access.client else {
+        return Err(if access.allowed {
+            RunError::NoLiveInput(format!(
+                "no input file, and the live config cannot be read: {}",
+                access.note.clone().unwrap_or_default()
+            ))
+        } else {
+            RunError::Usage("no input: give a config file (or - for stdin); without a file dexcheck reads the live config from the cluster, which --offline and --no-pods rule out".into())
+        });
+    };
+    let live = cluster::live_config(client, args.app.app(), args.namespace.as_deref()).await?;
+    let setup = setup::load_str(
+        &live.source,
+        &live.text,
+        args.url.as_deref(),
+        Some(live.app),
+    )?;
+    Ok(Loaded {
+        setup,
+        live_copy: None,
+        internal_dex: live.internal_dex,
+        namespace: Some(live.namespace),
+    })
+}
+
+fn options(args: &CheckArgs, loaded: &Loaded) -> diagnosis::Options {
+    diagnosis::Options {
+        browser_url: args.browser_url.clone(),
+        return_url: args.return_url.clone(),
+        internal_dex: args.dex_internal.clone().or(loaded.internal_dex.clone()),
+        candidates: args.candidates.clone(),
+        auto_candidates: args.auto_candidates.is_some(),
+        namespace: args.namespace.clone().or(loaded.namespace.clone()),
+    }
+}
+
+/// Where the pod probes run (the namespace in use), or why they do not.
+fn pod_plan<'a>(args: &CheckArgs, access: &'a Access, d: &Diagnosis) -> live::Pods<'a> {
+    live::Pods {
+        client: access.client.as_ref(),
+        not_run: if args.no_pods {
+            Some("--no-pods: no probes from inside pods".to_string())
+        } else {
+            access.note.as_ref().map(|n| format!("not run: {n}"))
+        },
+        namespace: d.install.namespace.clone(),
+    }
+}
+
+/// `--fail-on`: which worst status makes the exit code 1.
+fn exit_code(d: &Diagnosis, fail_on: FailOn) -> i32 {
+    let worst = d.worst();
+    match fail_on {
+        FailOn::Never => EXIT_OK,
+        FailOn::Error if worst >= Status::Fail => EXIT_FAILED,
+        FailOn::Warning if worst >= Status::Warn => EXIT_FAILED,
+        _ => EXIT_OK,
+    }
+}
+
+/// `-o github` also appends the Markdown matrix to `$GITHUB_STEP_SUMMARY`, when set.
+fn append_step_summary(rep: &Report) {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let appended = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(report::github::step_summary(rep).as_bytes()));
+    if let Err(e) = appended {
+        eprintln!(
+            "dexcheck: GITHUB_STEP_SUMMARY {}: {e}",
+            std::path::Path::new(&path).display()
+        );
+    }
+}

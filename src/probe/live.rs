@@ -1,0 +1,181 @@
+//! The live run: the control, the workstation probes and the pod probes, concurrently under one
+//! budget, merged into the diagnosis, and the verdict drawn once at the end.
+
+use std::time::{Duration, Instant};
+
+use super::{http, pod, proxy, resolve, workstation};
+use crate::cli::CheckArgs;
+use crate::diagnosis::{self, Check, Diagnosis};
+use crate::error::RunError;
+use crate::setup::Setup;
+
+/// Where the pod probes run, or why they do not.
+pub struct Pods<'a> {
+    pub client: Option<&'a kube::Client>,
+    pub not_run: Option<String>,
+    pub namespace: String,
+}
+
+/// What a live run needs from the command line and the config.
+pub struct Plan<'a> {
+    pub args: &'a CheckArgs,
+    pub setup: &'a Setup,
+    pub pods: Pods<'a>,
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(args: &'a CheckArgs, setup: &'a Setup, pods: Pods<'a>) -> Self {
+        Plan { args, setup, pods }
+    }
+}
+
+/// Runs every live probe and merges what they saw into `d`.
+pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError> {
+    let args = plan.args;
+    let start = Instant::now();
+    let budget = args.timeout * 3;
+    let settings = http::Settings::new(
+        args.timeout,
+        start + budget,
+        resolve::Resolver::new(pins(&args.resolve)?, args.timeout),
+        proxy::ProxyEnv::from_env(),
+        extra_roots(&args.cacert)?,
+    )
+    .map_err(RunError::Local)?;
+    let idp = plan.setup.connectors.iter().find_map(|c| {
+        c.config
+            .issuer
+            .clone()
+            .filter(|_| c.kind == "oidc")
+            .map(|i| (c.id.clone(), i))
+    });
+    let endpoints = d.endpoints.clone().filter(|e| e.discovery.contains("://"));
+    let target = workstation::Target {
+        base: plan
+            .setup
+            .url
+            .clone()
+            .filter(|u| url::Url::parse(u).is_ok()),
+        endpoints: endpoints.clone(),
+        idp: idp.clone(),
+    };
+    let pod_targets = endpoints.as_ref().map(|e| pod::PodTargets {
+        app: plan.setup.app,
+        namespace: plan.pods.namespace.clone(),
+        endpoints: e.clone(),
+        idp_issuer: idp.map(|(_, i)| i),
+        timeout: args.timeout,
+        ephemeral: args.ephemeral.then(|| args.ephemeral_image.clone()),
+    });
+    let issuer = endpoints.map(|e| e.issuer).unwrap_or_default();
+    let spinner = crate::progress::Spinner::start("probing from this machine and the pods");
+    let (control, observations, in_pods) = tokio::join!(
+        control(&settings, &issuer),
+        from_workstation(&settings, &target, budget),
+        from_pods(plan.pods.client, pod_targets.as_ref()),
+    );
+    spinner.finish();
+    let (pod_checks, pod_notes) = pod_outcome(in_pods, &plan.pods)?;
+    let live = diagnosis::Live {
+        timeout_ms: args.timeout.as_millis() as u64,
+        elapsed_ms: start.elapsed().as_millis() as u64,
+        proxy_env: settings.proxy.clone(),
+        resolve: args.resolve.clone(),
+        pods: pod_notes,
+    };
+    diagnosis::apply_observations(d, control.into_iter().chain(observations).collect(), live);
+    diagnosis::merge(d, pod_checks);
+    if plan.pods.client.is_none()
+        && let Some(why) = &plan.pods.not_run
+    {
+        diagnosis::note_pods_not_run(d, why);
+    }
+    diagnosis::conclude(d);
+    Ok(())
+}
+
+fn pins(resolve: &[String]) -> Result<Vec<resolve::Pin>, RunError> {
+    resolve
+        .iter()
+        .map(|p| resolve::Pin::parse(p).map_err(|e| RunError::Flag(e.to_string())))
+        .collect()
+}
+
+/// `--cacert` files: every PEM certificate in each, at least one per file.
+fn extra_roots(
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, RunError> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = Vec::new();
+    for path in paths {
+        let shown = path.display();
+        let pem =
+            std::fs::read(path).map_err(|e| RunError::Flag(format!("--cacert {shown}: {e}")))?;
+        let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                RunError::Flag(format!(
+                    "--cacert {shown}: not a PEM certificate bundle: {e}"
+                ))
+            })?;
+        if certs.is_empty() {
+            return Err(RunError::Flag(format!(
+                "--cacert {shown}: no certificate in the file"
+            )));
+        }
+        roots.extend(certs);
+    }
+    Ok(roots)
+}
+
+/// The control: the reference provider on loopback under the target's issuer path, started
+/// while the other probes run.
+async fn control(settings: &http::Settings, target_issuer: &str) -> Option<Check> {
+    match crate::provider::start_control(target_issuer).await {
+        Ok((issuer, guard)) => {
+            let o = workstation::probe_control(settings, &issuer).await;
+            drop(guard);
+            Some(o)
+        }
+        Err(e) => {
+            eprintln!("dexcheck: the control provider did not start: {e}");
+            None
+        }
+    }
+}
+
+/// The workstation's probes; the budget bounds them even if one misbehaves.
+async fn from_workstation(
+    settings: &http::Settings,
+    target: &workstation::Target,
+    budget: Duration,
+) -> Vec<Check> {
+    tokio::time::timeout(
+        budget + Duration::from_millis(500),
+        workstation::probe(settings, target),
+    )
+    .await
+    .unwrap_or_default()
+}
+
+async fn from_pods(
+    client: Option<&kube::Client>,
+    targets: Option<&pod::PodTargets>,
+) -> Option<Result<pod::PodRun, crate::cluster::ClusterError>> {
+    match (client, targets) {
+        (Some(client), Some(t)) => Some(pod::run(client, t).await),
+        _ => None,
+    }
+}
+
+/// The pods' checks and notes, or the cluster error that stops the run.
+fn pod_outcome(
+    run: Option<Result<pod::PodRun, crate::cluster::ClusterError>>,
+    pods: &Pods,
+) -> Result<(Vec<Check>, Vec<String>), RunError> {
+    match run {
+        Some(Ok(run)) => Ok((run.observations, run.notes)),
+        Some(Err(e)) => Err(e.into()),
+        None => Ok((Vec::new(), pods.not_run.iter().cloned().collect())),
+    }
+}

@@ -128,9 +128,16 @@ fn origin_of(url: &str) -> Option<String> {
 
 /// Accepts what the operator copies: the bare return URL, its percent-encoded form, or the whole
 /// `/auth/login?return_url=…` address. Returns the value the server would see after decoding.
+/// Only the login request's own address gives up its `return_url` parameter: a return URL that
+/// carries one of its own is checked as given.
 pub fn normalise_return_url(input: &str) -> (String, Option<&'static str>) {
     if let Ok(u) = url::Url::parse(input) {
-        if let Some((_, v)) = u.query_pairs().find(|(k, _)| k == "return_url") {
+        let login = u.path().trim_end_matches('/').ends_with("/auth/login");
+        if let Some((_, v)) = u
+            .query_pairs()
+            .find(|(k, _)| k == "return_url")
+            .filter(|_| login)
+        {
             return (
                 v.into_owned(),
                 Some("taken from the return_url parameter of the address given"),
@@ -916,3 +923,6 @@ fn candidate(
         requires,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,123 @@
+//! The diagnosis in-process: the seed's cases, the flow order, dependencies, the namespace in
+//! remedies and candidates, and the return-URL input forms.
+
+use super::*;
+use crate::app::App;
+
+fn load(name: &str, text: &str) -> Setup {
+    crate::setup::load_str(name, text, None, None).unwrap()
+}
+
+const LOCALHOST: &str = include_str!("../../fixtures/seed-localhost.yaml");
+const CLUSTER_LOCAL: &str = include_str!("../../fixtures/seed-cluster-local.yaml");
+const ARGOCD: &str = include_str!("../../fixtures/argocd-cm.yaml");
+
+fn check<'a>(d: &'a Diagnosis, id: CheckId) -> &'a Check {
+    d.checks.iter().find(|c| c.id == id).unwrap()
+}
+
+#[test]
+fn seed_localhost_fails_in_the_pod_first() {
+    let d = diagnose(&load("l.yaml", LOCALHOST), &Options::default());
+    let pod = check(&d, CheckId::PodDiscovery);
+    assert_eq!((pod.status, pod.class), (Status::Fail, Some(Class::Refused)));
+    assert_eq!(
+        pod.error.as_deref(),
+        Some(
+            "Failed to query provider \"http://localhost:8082/orchestrator/api/dex\": Get \"http://localhost:8082/orchestrator/api/dex/.well-known/openid-configuration\": dial tcp [::1]:8082: connect: connection refused"
+        )
+    );
+    assert_eq!(check(&d, CheckId::BrowserApp).status, Status::Pass);
+    assert_eq!(d.verdict.blocking_check.as_deref(), Some("pod.discovery"));
+    // The catalog's dependency: token and keys are skipped, not failed.
+    let tk = check(&d, CheckId::PodTokenKeys);
+    assert_eq!((tk.status, tk.class), (Status::Skip, None));
+}
+
+#[test]
+fn seed_cluster_local_fails_at_the_return_url() {
+    let d = diagnose(&load("c.yaml", CLUSTER_LOCAL), &Options::default());
+    assert_eq!(check(&d, CheckId::PodDiscovery).status, Status::Pass);
+    let r = check(&d, CheckId::BrowserReturnUrl);
+    assert_eq!((r.status, r.rule), (Status::Fail, Some("host")));
+    assert_eq!(r.class, Some(Class::InvalidRedirect));
+    // The browser at the port-forward (the connector's redirectURI) meets the rule first.
+    assert_eq!(d.verdict.blocking_check.as_deref(), Some("browser.return_url"));
+}
+
+#[test]
+fn the_container_port_works_for_both() {
+    let s = crate::setup::load_str(
+        "l.yaml",
+        LOCALHOST,
+        Some("http://localhost:8080/orchestrator"),
+        None,
+    )
+    .unwrap();
+    let opts = Options {
+        browser_url: Some("http://localhost:8080".into()),
+        ..Default::default()
+    };
+    let d = diagnose(&s, &opts);
+    // Only the stale redirectURI warns (Devtron overwrites it); nothing blocks the login.
+    assert_eq!(d.verdict.blocking_check, None, "{}", d.verdict.summary);
+    assert_eq!(check(&d, CheckId::PodDiscovery).status, Status::Pass);
+    assert_eq!(check(&d, CheckId::BrowserReturnUrl).status, Status::Pass);
+}
+
+#[test]
+fn candidates_and_remedies_name_the_namespace_in_use() {
+    let cases = [
+        (LOCALHOST, "devtron-prod", "devtroncd"),
+        (ARGOCD, "gitops", "-n argocd "),
+    ];
+    for (text, ns, stale) in cases {
+        let opts = Options {
+            namespace: Some(ns.into()),
+            auto_candidates: true,
+            ..Default::default()
+        };
+        let d = diagnose(&load("x.yaml", text), &opts);
+        let mut said: Vec<String> = d.checks.iter().filter_map(|c| c.remedy.clone()).collect();
+        said.extend(d.candidates.iter().map(|c| c.url.clone()));
+        said.extend(d.candidates.iter().filter_map(|c| c.requires.clone()));
+        assert!(said.iter().any(|s| s.contains(ns)), "{said:#?}");
+        for s in &said {
+            assert!(!s.contains(stale), "{ns}: {s}");
+        }
+    }
+}
+
+#[test]
+fn the_manifest_namespace_is_used_without_n() {
+    let d = diagnose(&load("a.yaml", ARGOCD), &Options::default());
+    assert_eq!(d.install.namespace, "argocd");
+    let yaml = ARGOCD.replace("namespace: argocd", "namespace: gitops");
+    let d = diagnose(&load("a.yaml", &yaml), &Options::default());
+    assert_eq!(d.install, crate::app::Install::new(App::ARGOCD, Some("gitops")));
+}
+
+#[test]
+fn return_url_input_forms() {
+    let plain = "https://d.example.com/orchestrator/dashboard/";
+    assert_eq!(normalise_return_url(plain).0, plain);
+    let login = "https://d.example.com/orchestrator/auth/login?return_url=https%3A%2F%2Fd.example.com%2Forchestrator%2Fdashboard%2F";
+    assert_eq!(normalise_return_url(login).0, plain);
+    // A return URL that carries its own return_url parameter is checked as given.
+    let nested = "https://d.example.com/orchestrator/dashboard/?return_url=https://evil.test/";
+    assert_eq!(normalise_return_url(nested).0, nested);
+    let encoded = "https%3A%2F%2Fd.example.com%2Forchestrator%2Fdashboard%2F";
+    assert_eq!(normalise_return_url(encoded).0, plain);
+}
+
+#[test]
+fn the_verdict_follows_the_login_flow() {
+    // The pod fails (rank 2) and the return URL fails (rank 5): the pod blocks first.
+    let opts = Options {
+        browser_url: Some("https://elsewhere.example.com".into()),
+        ..Default::default()
+    };
+    let d = diagnose(&load("l.yaml", LOCALHOST), &opts);
+    assert_eq!(check(&d, CheckId::BrowserReturnUrl).status, Status::Fail);
+    assert_eq!(d.verdict.blocking_check.as_deref(), Some("pod.discovery"));
+}

@@ -511,3 +511,48 @@ fn connector_redirect_uri_must_be_issuer_callback() {
         );
     });
 }
+
+/// The README's `serve --config fixtures/dex-federated.yaml` (ports moved to free ones): without
+/// its upstream it fails in Dex's words, with no public name looked up; with the upstream
+/// (another `dexcheck serve`) it federates, and the file's client secret is never printed.
+#[test]
+fn readme_serve_example_stays_on_loopback() {
+    let fixture = std::fs::read_to_string("fixtures/dex-federated.yaml").unwrap();
+    assert!(!fixture.contains(".com") && !fixture.contains(".org"));
+    let (dex_port, up_port) = (procs::free_port(), procs::free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("dex.yaml");
+    std::fs::write(
+        &cfg,
+        fixture
+            .replace("5556", &dex_port.to_string())
+            .replace("5557", &up_port.to_string()),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "failed to get provider: Get \"http://127.0.0.1:{up_port}/upstream/.well-known/openid-configuration\": dial tcp 127.0.0.1:{up_port}: connect: connection refused"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("error sending request"), "{stderr}");
+
+    let callback = format!("http://127.0.0.1:{dex_port}/orchestrator/api/dex/callback");
+    let upstream = format!("http://127.0.0.1:{up_port}/upstream");
+    let mut up = Command::new(BIN);
+    up.args(["serve", "--issuer", &upstream, "--redirect-uri", &callback]);
+    let (_up, _) = procs::start(up, "Ctrl-C");
+    let mut dex = Command::new(BIN);
+    dex.args(["serve", "--config", cfg.to_str().unwrap()]);
+    let (_dex, stdout) = procs::start(dex, "Ctrl-C");
+    let all = stdout.join("\n");
+    assert!(all.contains(&format!("federates to {upstream}")), "{all}");
+    assert!(all.contains("secret from the config"), "{all}");
+    assert!(!all.contains("FIXTURE-SECRET-federated"), "{all}");
+}

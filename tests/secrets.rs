@@ -7,6 +7,7 @@ const FIXTURES: &[&str] = &[
     "fixtures/seed-localhost.yaml",
     "fixtures/seed-cluster-local.yaml",
     "fixtures/dex-config.yaml",
+    "fixtures/dex-federated.yaml",
     "fixtures/devtron-secret.yaml",
     "fixtures/argocd-cm.yaml",
 ];

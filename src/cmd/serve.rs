@@ -114,7 +114,8 @@ fn describe(p: &Provider, addr: SocketAddr, secret_flag: bool) -> String {
         let secret = match (&client.secret, client.public, secret_flag) {
             (_, true, _) => "public".to_string(),
             (Some(_), _, true) => "secret from --client-secret".to_string(),
-            (Some(_), _, false) if client.id == "argo-cd" => {
+            // The well-known default is no secret; any other value is never printed.
+            (Some(s), _, false) if s.expose() == DEFAULT_CLIENT_SECRET => {
                 format!(
                     "secret {DEFAULT_CLIENT_SECRET} (the default; --client-secret sets another)"
                 )

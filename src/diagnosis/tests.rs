@@ -20,7 +20,10 @@ fn check<'a>(d: &'a Diagnosis, id: CheckId) -> &'a Check {
 fn seed_localhost_fails_in_the_pod_first() {
     let d = diagnose(&load("l.yaml", LOCALHOST), &Options::default());
     let pod = check(&d, CheckId::PodDiscovery);
-    assert_eq!((pod.status, pod.class), (Status::Fail, Some(Class::Refused)));
+    assert_eq!(
+        (pod.status, pod.class),
+        (Status::Fail, Some(Class::Refused))
+    );
     assert_eq!(
         pod.error.as_deref(),
         Some(
@@ -42,7 +45,10 @@ fn seed_cluster_local_fails_at_the_return_url() {
     assert_eq!((r.status, r.rule), (Status::Fail, Some("host")));
     assert_eq!(r.class, Some(Class::InvalidRedirect));
     // The browser at the port-forward (the connector's redirectURI) meets the rule first.
-    assert_eq!(d.verdict.blocking_check.as_deref(), Some("browser.return_url"));
+    assert_eq!(
+        d.verdict.blocking_check.as_deref(),
+        Some("browser.return_url")
+    );
 }
 
 #[test]
@@ -94,7 +100,10 @@ fn the_manifest_namespace_is_used_without_n() {
     assert_eq!(d.install.namespace, "argocd");
     let yaml = ARGOCD.replace("namespace: argocd", "namespace: gitops");
     let d = diagnose(&load("a.yaml", &yaml), &Options::default());
-    assert_eq!(d.install, crate::app::Install::new(App::ARGOCD, Some("gitops")));
+    assert_eq!(
+        d.install,
+        crate::app::Install::new(App::ARGOCD, Some("gitops"))
+    );
 }
 
 #[test]

@@ -37,12 +37,44 @@ fn http() -> Result<reqwest::Client, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A transport error in Go's words, as Dex would log it: `Get "URL": dial tcp …: connect: …`.
+fn go_transport_error(url: &str, e: &reqwest::Error, started: std::time::Instant) -> String {
+    let parsed = url::Url::parse(url).ok();
+    let host = parsed
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .unwrap_or("")
+        .trim_matches(['[', ']'])
+        .to_string();
+    let port = parsed
+        .as_ref()
+        .and_then(|u| u.port_or_known_default())
+        .unwrap_or(80);
+    let dial_addr = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let ctx = crate::probe::outcome::Context {
+        scheme: parsed.as_ref().map(|u| u.scheme()).unwrap_or(""),
+        host: &host,
+        dial_addr,
+        proxy: None,
+        elapsed: started.elapsed(),
+        timeout: Duration::from_secs(10),
+        in_body: false,
+    };
+    let f = crate::probe::outcome::classify(e, &ctx);
+    format!("Get {url:?}: {}", f.go_error)
+}
+
 async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value, String> {
+    let started = std::time::Instant::now();
     let r = client
         .get(url)
         .send()
         .await
-        .map_err(|e| format!("Get {url:?}: {e}"))?;
+        .map_err(|e| go_transport_error(url, &e, started))?;
     let status = r.status();
     let body = r.text().await.map_err(|e| e.to_string())?;
     if !status.is_success() {

@@ -12,7 +12,7 @@ const LOCALHOST: &str = include_str!("../../fixtures/seed-localhost.yaml");
 const CLUSTER_LOCAL: &str = include_str!("../../fixtures/seed-cluster-local.yaml");
 const ARGOCD: &str = include_str!("../../fixtures/argocd-cm.yaml");
 
-fn check<'a>(d: &'a Diagnosis, id: CheckId) -> &'a Check {
+fn check(d: &Diagnosis, id: CheckId) -> &Check {
     d.checks.iter().find(|c| c.id == id).unwrap()
 }
 

@@ -1,0 +1,79 @@
+//! Probes from inside a pod: one POSIX `sh` script per pod, run through the Kubernetes exec API.
+//! Every URL reaches the script as a separate argument (`"$url"`), never as part of its text, so
+//! nothing in a URL can run in the pod. The script uses curl when the image has it, else wget
+//! (busybox or GNU), probes all URLs in parallel, and prints one tab-separated line per probe.
+//! Besides curl or wget it needs only `sed`, `tr`, `cat` and `rm` (`getent` when present).
+//!
+//! `script.sh` is the script; `parse` reads what it printed, `classify` names each result in the
+//! app's (a Go program's) words, and `run` execs it in the app and Dex pods.
+
+mod classify;
+mod parse;
+mod run;
+
+use std::time::Duration;
+
+use crate::diagnosis::Check;
+
+pub use classify::{Classified, classify};
+pub use parse::{Line, Report, parse};
+pub use run::{observation, run};
+
+/// The script. `$1` is the timeout in seconds; then pairs of MODE (`insecure`/`verify`) and URL.
+pub const SCRIPT: &str = include_str!("script.sh");
+
+/// Whether the pod's client verifies TLS (Dex's connector does; Devtron's OIDC client does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    Insecure,
+    Verify,
+}
+
+/// One URL to fetch from a pod.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub url: String,
+    pub tls: Tls,
+    /// For discovery documents: the issuer the document must name.
+    pub expect_issuer: Option<String>,
+}
+
+/// The argv for one exec: `sh -c SCRIPT dexcheck-probe TIMEOUT MODE URL …`.
+pub fn argv(timeout: Duration, probes: &[Probe]) -> Vec<String> {
+    let mut v = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        SCRIPT.to_string(),
+        "dexcheck-probe".to_string(),
+        timeout.as_secs().max(1).to_string(),
+    ];
+    for p in probes {
+        v.push(match p.tls {
+            Tls::Insecure => "insecure".into(),
+            Tls::Verify => "verify".into(),
+        });
+        v.push(p.url.clone());
+    }
+    v
+}
+
+/// What the pod probes need to know.
+#[derive(Debug, Clone)]
+pub struct PodTargets {
+    pub app: crate::setup::App,
+    pub namespace: String,
+    pub endpoints: crate::plan::endpoints::Endpoints,
+    /// The upstream IdP's issuer (an `oidc` connector's), probed from the Dex pod.
+    pub idp_issuer: Option<String>,
+    pub timeout: Duration,
+    /// `Some(image)`: add an ephemeral debug container when the app container cannot probe.
+    pub ephemeral: Option<String>,
+}
+
+/// The result of the pod probes.
+#[derive(Debug, Clone, Default)]
+pub struct PodRun {
+    pub observations: Vec<Check>,
+    /// Per pod: what ran where (pod, container, tool, ephemeral or not, proxy environment).
+    pub notes: Vec<String>,
+}

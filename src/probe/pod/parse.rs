@@ -1,0 +1,79 @@
+//! What one exec of the probe script printed: `E` (proxy environment), `S` (resolver), `T`
+//! (tool), `N` (no client) and one `R` line per URL, tab-separated.
+
+use crate::probe::proxy::ProxyEnv;
+
+/// One `R` line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Line {
+    pub rc: i32,
+    pub code: u16,
+    pub secs: Option<f64>,
+    pub addr: String,
+    pub issuer: String,
+    pub size: u64,
+    pub content_type: String,
+    pub err: String,
+    pub body: String,
+}
+
+/// Everything one exec printed.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub tool: Option<String>,
+    pub no_client: bool,
+    pub proxy: ProxyEnv,
+    pub search: String,
+    pub nameserver: String,
+    pub lines: Vec<Line>,
+}
+
+pub fn parse(stdout: &str, n: usize) -> Report {
+    let mut r = Report::default();
+    let mut env: Vec<(String, String)> = Vec::new();
+    let mut lines: Vec<Option<Line>> = vec![None; n];
+    for l in stdout.lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        match f.first().copied() {
+            Some("E") if f.len() >= 3 => env.push((f[1].to_string(), f[2].to_string())),
+            Some("S") => {
+                r.search = f.get(1).unwrap_or(&"").trim().to_string();
+                r.nameserver = f.get(2).unwrap_or(&"").trim().to_string();
+            }
+            Some("T") => r.tool = f.get(1).map(|s| s.to_string()),
+            Some("N") => r.no_client = true,
+            Some("R") if f.len() >= 11 => {
+                let Ok(i) = f[1].parse::<usize>() else {
+                    continue;
+                };
+                if i == 0 || i > n {
+                    continue;
+                }
+                lines[i - 1] = Some(Line {
+                    rc: f[2].parse().unwrap_or(255),
+                    code: f[3].parse().unwrap_or(0),
+                    secs: f[4].parse().ok(),
+                    addr: f[5].to_string(),
+                    issuer: f[6].to_string(),
+                    size: f[7].parse().unwrap_or(0),
+                    content_type: f[8].to_string(),
+                    err: f[9].trim().to_string(),
+                    body: f[10].trim().to_string(),
+                });
+            }
+            _ => {}
+        }
+    }
+    r.proxy = ProxyEnv::from_lookup(&|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
+    r.lines = lines
+        .into_iter()
+        .map(|l| {
+            l.unwrap_or(Line {
+                rc: 255,
+                err: "the probe printed no result".into(),
+                ..Default::default()
+            })
+        })
+        .collect();
+    r
+}

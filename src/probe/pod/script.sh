@@ -1,0 +1,52 @@
+t="$1"; shift
+tmp="${TMPDIR:-/tmp}/dexcheck.$$"
+for v in HTTP_PROXY http_proxy HTTPS_PROXY https_proxy NO_PROXY no_proxy; do
+  eval "val=\${$v-}"
+  if [ -n "$val" ]; then printf 'E\t%s\t%s\n' "$v" "$val" | tr -d '\r'; fi
+done
+if [ -r /etc/resolv.conf ]; then
+  printf 'S\t%s\t%s\n' "$(sed -n 's/^search[[:space:]]*//p' /etc/resolv.conf | sed -n 1p)" "$(sed -n 's/^nameserver[[:space:]]*//p' /etc/resolv.conf | sed -n 1p)"
+fi
+if command -v curl >/dev/null 2>&1; then tool=curl
+elif command -v wget >/dev/null 2>&1; then tool=wget
+else printf 'N\tno curl or wget in this container\n'; exit 0; fi
+printf 'T\t%s\n' "$tool"
+# GNU wget is silent about errors under -q and retries timeouts: -nv -t 1 there.
+wq=-q
+if [ "$tool" = wget ]; then case "$(wget --version 2>/dev/null)" in *"GNU Wget"*) wq="-nv -t 1";; esac; fi
+one() {
+  i="$1"; mode="$2"; url="$3"; f="$tmp.$i"
+  host=$(printf '%s' "$url" | sed -e 's|^[A-Za-z][A-Za-z0-9+.-]*://||' -e 's|[/?#].*$||' -e 's|^.*@||' -e '/^\[/!s|:[0-9]*$||' -e 's|^\[\(.*\)\].*$|\1|')
+  addr=""
+  if command -v getent >/dev/null 2>&1; then addr=$(getent hosts "$host" 2>/dev/null | sed -n '1s/[[:space:]].*//p'); fi
+  code=""; secs=""; ctype=""
+  if [ "$tool" = curl ]; then
+    if [ "$mode" = insecure ]; then k=--insecure; else k=--no-insecure; fi
+    out=$(curl -sS "$k" -L --max-redirs 5 --max-filesize 1048576 --connect-timeout "$t" --max-time "$t" -o "$f.body" -w '%{http_code} %{time_total} %{content_type}' --url "$url" 2>"$f.err")
+    rc=$?
+    code=${out%% *}; rest=${out#* }; secs=${rest%% *}; ctype=${rest#* }
+    [ "$ctype" = "$rest" ] && ctype=""
+  else
+    if [ "$mode" = insecure ]; then k=--no-check-certificate; else k=--header=Accept:*/*; fi
+    wget $wq -O "$f.body" -T "$t" "$k" -- "$url" 2>"$f.err"; rc=$?
+    [ "$rc" = 0 ] && code=200
+  fi
+  issuer=$(sed -n 's/.*"issuer"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$f.body" 2>/dev/null | sed -n 1p)
+  size=""
+  body=$(sed -n '1,5p' "$f.body" 2>/dev/null | tr '\t\r\n' '   ' | sed 's/^\(.\{160\}\).*$/\1/')
+  err=$(tr '\t\r\n' '   ' <"$f.err" 2>/dev/null | sed 's/^\(.\{300\}\).*$/\1/')
+  printf 'R\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$rc" "$code" "$secs" "$addr" "$issuer" "$size" "$ctype" "$err" "$body" >"$f.line"
+  rm -f "$f.body" "$f.err"
+}
+n=0
+while [ $# -ge 2 ]; do
+  n=$((n+1)); one "$n" "$1" "$2" &
+  shift 2
+done
+wait
+i=1
+while [ "$i" -le "$n" ]; do
+  cat "$tmp.$i.line" 2>/dev/null || printf 'R\t%s\t255\t\t\t\t\t\t\t\tno result\t\n' "$i"
+  rm -f "$tmp.$i.line"
+  i=$((i+1))
+done

@@ -1,12 +1,12 @@
 //! `dexcheck explain`: error text from a log → what failed, on which path, the likely causes in
-//! order, and the remedy. The knowledge lives in one place: [`TRANSPORT`] for the errors a Go HTTP
-//! client reports (inside `Failed to query provider …` or `failed to get provider: …`), and
-//! [`MESSAGES`] for the messages Devtron, Argo CD, Dex and go-oidc print themselves.
+//! order, and the remedy. This file reads the line (its wrapper, host, app); what each shape
+//! means lives in `knowledge::explain`.
 
 use serde::Serialize;
 
-use crate::app::{App, DexCall, Install};
-use crate::remedy;
+use crate::app::{App, Install};
+use crate::knowledge::explain::{MESSAGES, Message, TRANSPORT, Transport, matches, s};
+use crate::probe::class::Class;
 
 /// The network or logic path a failure belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,8 +45,11 @@ impl Path {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
-    /// A stable id for the recognised shape.
+    /// A stable id for the recognised shape: the failure class's name where it is one.
     pub id: String,
+    /// The failure class, in `check`'s vocabulary, where the shape is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<Class>,
     pub what: String,
     pub path: Path,
     /// Which application most likely printed it, when the text tells.
@@ -58,1302 +61,41 @@ pub struct Explanation {
 
 /// What a `Failed to query provider "ISSUER": Get "URL": …` line tells before its inner error.
 #[derive(Debug, Clone, Default)]
-struct Ctx {
-    issuer: Option<String>,
-    get: Option<String>,
-    host: Option<String>,
-    port: Option<u16>,
-    path: Option<Path>,
-    app: Option<App>,
-    argocd_31: bool,
+pub(crate) struct Ctx {
+    pub issuer: Option<String>,
+    pub get: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub path: Option<Path>,
+    pub app: Option<App>,
+    pub argocd_31: bool,
     /// The namespace the operator named (`-n`); else the app's default.
-    ns: Option<String>,
+    pub ns: Option<String>,
 }
 
 impl Ctx {
-    fn app(&self) -> App {
+    pub fn app(&self) -> App {
         self.app.unwrap_or(App::DEVTRON)
     }
-    fn install(&self) -> Install {
+    pub fn install(&self) -> Install {
         Install::new(self.app(), self.ns.as_deref())
     }
-    fn host(&self) -> &str {
+    pub fn host(&self) -> &str {
         self.host.as_deref().unwrap_or("the host")
     }
-    fn loopback(&self) -> bool {
+    pub fn loopback(&self) -> bool {
         self.host.as_deref().is_some_and(|h| {
             crate::plan::predict::host_kind(h.trim_matches(['[', ']']))
                 == crate::plan::predict::HostKind::Loopback
         })
     }
-    fn issuer(&self) -> String {
+    pub fn issuer(&self) -> String {
         self.issuer.clone().unwrap_or_else(|| "URL/api/dex".into())
     }
 }
 
-/// A transport error inside a fetch: the needle (lower case) and how to explain it per path.
-struct Transport {
-    id: &'static str,
-    needles: &'static [&'static str],
-    explain: fn(&Ctx) -> (String, Vec<String>, String),
-}
-
-/// Application messages: every needle (lower case) must occur.
-struct Message {
-    id: &'static str,
-    needles: &'static [&'static str],
-    path: Path,
-    app: Option<&'static str>,
-    explain: fn(&str, &Install) -> (String, Vec<String>, String),
-}
-
-fn s(v: &[&str]) -> Vec<String> {
-    v.iter().map(|x| x.to_string()).collect()
-}
-
-/// Transport errors, most specific first.
-const TRANSPORT: &[Transport] = &[
-    Transport {
-        id: "dns",
-        needles: &["lookup ", "i/o timeout"],
-        explain: |c| {
-            (
-            format!("looking up {} timed out: the pod's DNS server did not answer", c.host()),
-            s(&["CoreDNS is down or overloaded", "a NetworkPolicy blocks the pod's DNS traffic (UDP/TCP 53 to kube-dns)"]),
-            "kubectl -n kube-system get pods -l k8s-app=kube-dns; allow egress to kube-dns port 53 in NetworkPolicies".into(),
-        )
-        },
-    },
-    Transport {
-        id: "dns",
-        needles: &["server misbehaving"],
-        explain: dns_failure,
-    },
-    Transport {
-        id: "dns",
-        needles: &["temporary failure in name resolution"],
-        explain: dns_failure,
-    },
-    Transport {
-        id: "dns",
-        needles: &["no such host"],
-        explain: |c| match c.path {
-            Some(Path::ArgoRewrite) => (
-                format!(
-                    "argocd-server cannot resolve Dex's service name {}",
-                    c.host()
-                ),
-                s(&[
-                    "argocd-dex-server lives in another namespace than argocd-server expects (the rewrite uses the bare name argocd-dex-server)",
-                    "the argocd-dex-server Service is missing",
-                    "cluster DNS is failing",
-                ]),
-                format!(
-                    "Point argocd-server at Dex's real service: --dex-server http://argocd-dex-server.<namespace>.svc.cluster.local:5556 (argocd-cmd-params-cm server.dex.server), and check {} get svc argocd-dex-server",
-                    c.install().kubectl()
-                ),
-            ),
-            Some(Path::DexUpstream) => (
-                format!("Dex's pod cannot resolve the upstream IdP {}", c.host()),
-                s(&[
-                    "the IdP name exists only on the corporate network or in public DNS the cluster's DNS does not forward to",
-                    "a typo in the connector's issuer",
-                ]),
-                format!(
-                    "Make {} resolvable from the cluster (CoreDNS forward/stub domain for its zone), or check the connector's issuer",
-                    c.host()
-                ),
-            ),
-            _ => (
-                format!("the app pod cannot resolve {} (the host of URL)", c.host()),
-                vec![
-                    format!(
-                        "{} is a public or corporate name that the cluster's DNS does not resolve (split-horizon DNS; the ingress record exists only outside)",
-                        c.host()
-                    ),
-                    "URL names a host only the workstation knows (hosts file, VPN)".into(),
-                    "cluster DNS is failing".into(),
-                ],
-                format!(
-                    "Make {h} resolvable inside the cluster, pointing at the ingress: {cd}; or per Deployment: {ha}",
-                    h = c.host(),
-                    cd = remedy::coredns_rewrite(c.host()),
-                    ha = remedy::host_aliases(&c.install(), c.host())
-                ),
-            ),
-        },
-    },
-    Transport {
-        id: "refused",
-        needles: &["connection refused"],
-        explain: |c| {
-            match c.path {
-            Some(Path::ArgoRewrite) => (
-                format!("argocd-server reached {} but nothing accepted the connection", c.host()),
-                s(&["argocd-dex-server is not running or not ready (it exits when dex.config is invalid or a connector's discovery fails at start)", "the Service has no endpoints", "Dex listens on another port"]),
-                {
-                    let k = c.install().kubectl();
-                    format!("{k} logs deploy/argocd-dex-server; {k} get endpoints argocd-dex-server; restart it: {k} rollout restart deployment argocd-dex-server")
-                },
-            ),
-            Some(Path::AppPodDex) if c.loopback() => (
-                format!("the app pod connected to {}:{} — its own loopback — and nothing listens there", c.host(), c.port.unwrap_or(80)),
-                vec![
-                    format!("URL names {} (a kubectl port-forward address): inside the pod that is the pod itself, and {} listens on {}, not {}", c.host(), c.install().profile().server_name, c.install().profile().container_port.unwrap_or(8080), c.port.unwrap_or(80)),
-                    "URL was saved while browsing through a port-forward".into(),
-                ],
-                match remedy::port_forward_own(&c.install()) {
-                    Some(f) => format!("Either {f}; or give URL a host name the browser and the pod both reach (an ingress host, with a CoreDNS rewrite or hostAliases inside the cluster)"),
-                    None => "Give URL a host name the browser and the pod both reach (an ingress host, with a CoreDNS rewrite or hostAliases inside the cluster)".into(),
-                },
-            ),
-            Some(Path::DexUpstream) => (
-                format!("Dex's pod reached {} but nothing accepted the connection", c.host()),
-                s(&["the IdP is down or listens on another port", "a firewall rejects the cluster's egress"]),
-                format!("Check the connector's issuer URL and the IdP's port; test from the Dex pod: {} exec deploy/{} -- wget -qO- ISSUER/.well-known/openid-configuration", c.install().kubectl(), c.install().profile().dex.deployment),
-            ),
-            _ => (
-                format!("the connection to {}:{} was refused", c.host(), c.port.unwrap_or(80)),
-                s(&["the ingress or load balancer does not listen on that port for traffic from inside the cluster", "the URL's port is one only the workstation uses (a NodePort or port-forward)"]),
-                format!("Use a URL whose host and port the pod can reach; verify from the pod: {} exec deploy/{} -- curl -sS URL/api/dex/.well-known/openid-configuration", c.install().kubectl(), c.install().profile().server.deployment),
-            ),
-        }
-        },
-    },
-    Transport {
-        id: "timeout",
-        needles: &["i/o timeout"],
-        explain: timeout,
-    },
-    Transport {
-        id: "timeout",
-        needles: &["context deadline exceeded"],
-        explain: timeout,
-    },
-    Transport {
-        id: "timeout",
-        needles: &["client.timeout exceeded"],
-        explain: timeout,
-    },
-    Transport {
-        id: "timeout",
-        needles: &["tls handshake timeout"],
-        explain: timeout,
-    },
-    Transport {
-        id: "unreachable",
-        needles: &["network is unreachable"],
-        explain: |c| {
-            (
-                format!("no route from the pod to {}", c.host()),
-                s(&[
-                    "an IPv6 address without IPv6 routing in the cluster",
-                    "no default route for that address family",
-                ]),
-                "Check the address family the name resolves to; prefer a name with an A record"
-                    .into(),
-            )
-        },
-    },
-    Transport {
-        id: "unreachable",
-        needles: &["no route to host"],
-        explain: |c| {
-            (
-            format!("no route from the pod to {}", c.host()),
-            s(&["the address is on a network the cluster cannot route to", "a NetworkPolicy or firewall rejects it"]),
-            "Check the address the name resolves to from the pod and the cluster's routes and NetworkPolicies".into(),
-        )
-        },
-    },
-    Transport {
-        id: "tls_unknown_ca",
-        needles: &["certificate signed by unknown authority"],
-        explain: |c| {
-            (
-            format!("the certificate of {} is signed by a CA the client does not trust", c.host()),
-            s(&["a private or self-signed CA (corporate PKI, cert-manager self-signed issuer)", "the server sends an incomplete chain (intermediate missing)"]),
-            match c.path {
-                Some(Path::DexUpstream) => "Give Dex the CA: connector rootCAs (Dex ≥ 2.36) or mount the CA into the Dex image's trust store; Devtron's Dex v2.30.2 has no rootCAs".into(),
-                _ if c.app().profile().dex_call == DexCall::Rewrite => "Argo CD: oidc.config rootCA, or oidc.tls.insecure.skip.verify: \"true\" for a test; for the Dex path, match TLS modes (--dex-server-plaintext with Dex --disable-tls); then restart argocd-server".into(),
-                _ => "Serve a certificate from a trusted CA with its full chain, or add the CA to the client's trust store".into(),
-            },
-        )
-        },
-    },
-    Transport {
-        id: "tls_name_mismatch",
-        needles: &["x509: certificate is valid for"],
-        explain: |c| {
-            (
-                format!(
-                    "the certificate presented for {} does not name it",
-                    c.host()
-                ),
-                s(&[
-                    "the ingress serves a default or wildcard certificate for another domain",
-                    "the client connects by a name (or IP) the certificate does not list",
-                ]),
-                format!(
-                    "Issue the certificate with {} in subjectAltName, or connect by a name it lists",
-                    c.host()
-                ),
-            )
-        },
-    },
-    Transport {
-        id: "tls_expired",
-        needles: &["certificate has expired"],
-        explain: |c| {
-            (
-                format!(
-                    "the certificate of {} has expired (or the client's clock is wrong)",
-                    c.host()
-                ),
-                s(&[
-                    "the certificate was not renewed (cert-manager failing)",
-                    "clock skew on the node",
-                ]),
-                "Renew the certificate (kubectl describe certificate -A) and check the nodes' time"
-                    .into(),
-            )
-        },
-    },
-    Transport {
-        id: "tls_to_plain",
-        needles: &["server gave http response to https client"],
-        explain: |c| {
-            (
-                format!(
-                    "the client spoke TLS to {}, which answered in plain HTTP",
-                    c.host()
-                ),
-                if c.path == Some(Path::ArgoRewrite) {
-                    s(&[
-                        "argocd-server uses TLS to Dex (the default) while Dex runs with --disable-tls",
-                    ])
-                } else {
-                    s(&[
-                        "URL says https but the port serves plain HTTP",
-                        "TLS is terminated elsewhere and this port is the backend's",
-                    ])
-                },
-                if c.path == Some(Path::ArgoRewrite)
-                    || c.app().profile().dex_call == DexCall::Rewrite
-                {
-                    remedy::dex_tls_pair(&c.install(), false)
-                } else {
-                    "Use http:// for that port, or the TLS port with https://".into()
-                },
-            )
-        },
-    },
-    Transport {
-        id: "plain_to_tls",
-        needles: &["client sent an http request to an https server"],
-        explain: |c| {
-            (
-                format!(
-                    "the client spoke plain HTTP to {}, which serves TLS",
-                    c.host()
-                ),
-                s(&[
-                    "argocd-server runs with --dex-server-plaintext while Dex serves TLS (the default since Argo CD 2.5)",
-                    "URL says http but the port serves TLS",
-                ]),
-                remedy::dex_tls_pair(&c.install(), true),
-            )
-        },
-    },
-    Transport {
-        id: "plain_to_tls",
-        needles: &["plain http request was sent to https port"],
-        explain: |c| {
-            (
-                format!(
-                    "plain HTTP reached {}'s TLS port (nginx refused it)",
-                    c.host()
-                ),
-                s(&["URL says http:// but that port is the ingress's TLS port"]),
-                "Use https:// (or the plain-HTTP port) in URL".into(),
-            )
-        },
-    },
-    Transport {
-        id: "no_url",
-        needles: &["unsupported protocol scheme"],
-        explain: |c| {
-            if c.path == Some(Path::DexUpstream) {
-                (
-                "Dex fetched a connector's discovery without a scheme: the connector has no issuer".into(),
-                s(&["the oidc connector's issuer is missing or relative in dex.config"]),
-                "Set the connector's issuer to the IdP's full issuer URL (https://…), then restart Dex".into(),
-            )
-            } else {
-                (
-                    format!(
-                        "the URL fetched has no scheme (issuer {:?}): the app has no URL loaded",
-                        c.issuer()
-                    ),
-                    s(&[
-                        "the SSO config was saved but the orchestrator has not reloaded URL (Devtron before 0.6.10 needed a restart)",
-                        "URL is empty in devtron-secret / argocd-cm",
-                    ]),
-                    format!(
-                        "Set URL (Global Configurations → SSO, or the url key), then restart: {}",
-                        c.install().restart()
-                    ),
-                )
-            }
-        },
-    },
-    Transport {
-        id: "gateway",
-        needles: &["upstream connect error"],
-        explain: gateway,
-    },
-    Transport {
-        id: "gateway",
-        needles: &["502 bad gateway"],
-        explain: gateway,
-    },
-    Transport {
-        id: "gateway",
-        needles: &["503 service unavailable"],
-        explain: gateway,
-    },
-    Transport {
-        id: "gateway",
-        needles: &["504 gateway timeout"],
-        explain: gateway,
-    },
-    Transport {
-        id: "forbidden",
-        needles: &["403 forbidden"],
-        explain: |c| {
-            (
-            format!("the request to {} was refused with 403", c.host()),
-            vec![
-                "an HTTP proxy from HTTP_PROXY/HTTPS_PROXY intercepts the call (argo-cd#2954) because NO_PROXY lacks the host".into(),
-                "an IP allow-list or WAF in front of the URL rejects the cluster's own egress (Devtron FAQ: allow the NAT gateway IPs)".into(),
-            ],
-            remedy::no_proxy(&c.install(), c.host.as_deref()),
-        )
-        },
-    },
-    Transport {
-        id: "not_found",
-        needles: &["404 not found"],
-        explain: |c| {
-            (
-                format!("{} answered 404 for Dex's discovery path", c.host()),
-                s(&[
-                    "URL does not end in /orchestrator (Devtron serves Dex only under /orchestrator/api/dex; the ingress has no /api/dex path)",
-                    "Dex runs with another issuer path than the app's URL implies (stale Dex config: restart Dex)",
-                    "a reverse proxy strips the path prefix",
-                ]),
-                format!(
-                    "End URL in /orchestrator (Devtron), then restart: {}",
-                    c.install().restart()
-                ),
-            )
-        },
-    },
-    Transport {
-        id: "issuer_mismatch",
-        needles: &["issuer did not match"],
-        explain: |c| {
-            (
-                "the discovery document names another issuer than the one expected".into(),
-                s(&[
-                    "URL differs from the issuer Dex was started with (changed URL, Dex not restarted)",
-                    "a trailing slash, default port or letter case differs (compared byte for byte)",
-                    "the request reached another Dex or a proxy rewrote the document",
-                ]),
-                format!(
-                    "Make URL + /api/dex equal Dex's issuer exactly (expected {}), then restart: {}",
-                    c.issuer(),
-                    c.install().restart()
-                ),
-            )
-        },
-    },
-    Transport {
-        id: "not_json",
-        needles: &["failed to decode provider discovery object"],
-        explain: |c| {
-            (
-            format!("{} answered something other than Dex's JSON (often an HTML page)", c.host()),
-            s(&["the ingress default backend or the app's UI answered: the path is not routed to Dex", "a login page of an auth proxy in front of the URL"]),
-            "Route URL/api/dex to Dex (Devtron: URL must end in /orchestrator; the ingress must send /orchestrator to devtron-service)".into(),
-        )
-        },
-    },
-    Transport {
-        id: "unauthorized",
-        needles: &["401 unauthorized"],
-        explain: |c| {
-            (
-                format!("{} demanded authentication (401)", c.host()),
-                s(&[
-                    "an auth proxy (oauth2-proxy, basic auth on the ingress) protects the Dex path too",
-                    "the request went to a token endpoint with wrong client credentials",
-                ]),
-                "Exclude URL/api/dex (discovery, keys, token) from the ingress's authentication"
-                    .into(),
-            )
-        },
-    },
-    Transport {
-        id: "server_error",
-        needles: &["500 internal server error"],
-        explain: |c| {
-            (
-                format!("{} failed internally (500)", c.host()),
-                s(&[
-                    "Dex has no signing keys or its storage fails",
-                    "the orchestrator's proxy to Dex failed",
-                ]),
-                "Read the Dex and app logs at that time (dexcheck explain --from-cluster)".into(),
-            )
-        },
-    },
-    Transport {
-        id: "tls",
-        needles: &["x509:"],
-        explain: |c| {
-            (
-            format!("the certificate of {} was rejected", c.host()),
-            s(&["a certificate problem other than trust, name or expiry (legacy Common Name, wrong key usage)"]),
-            "Reissue the certificate with subjectAltName and serverAuth usage from a trusted CA".into(),
-        )
-        },
-    },
-    Transport {
-        id: "tls",
-        needles: &["remote error: tls"],
-        explain: |c| {
-            (
-                format!("{} ended the TLS handshake with an alert", c.host()),
-                s(&[
-                    "the server requires a client certificate or another TLS version",
-                    "SNI names a host the server has no certificate for",
-                ]),
-                "Check the server's TLS settings for this host name".into(),
-            )
-        },
-    },
-    Transport {
-        id: "reset",
-        needles: &["connection reset by peer"],
-        explain: reset,
-    },
-    Transport {
-        id: "reset",
-        needles: &[": eof"],
-        explain: reset,
-    },
-];
-
-fn dns_failure(c: &Ctx) -> (String, Vec<String>, String) {
-    (
-        format!("the pod's DNS failed while looking up {}", c.host()),
-        s(&[
-            "the cluster DNS cannot reach its upstream resolver",
-            "the name's authoritative servers fail",
-        ]),
-        "Check CoreDNS's logs and its forward/upstream settings".into(),
-    )
-}
-
-fn timeout(c: &Ctx) -> (String, Vec<String>, String) {
-    (
-        format!("no answer from {} in time", c.host()),
-        vec![
-            "the pod's traffic to the public address is dropped: the load balancer does not hairpin, or an IP allow-list blocks the cluster's NAT gateway (Devtron FAQ)".into(),
-            "a NetworkPolicy or firewall drops the packets".into(),
-            "the backend hangs".into(),
-        ],
-        format!(
-            "Allow the cluster's egress IPs on the load balancer, or keep the call inside the cluster: {}",
-            remedy::coredns_rewrite(c.host())
-        ),
-    )
-}
-
-fn gateway(c: &Ctx) -> (String, Vec<String>, String) {
-    (
-        format!("a proxy in front of Dex answered with a gateway error for {}", c.host()),
-        vec![
-            "Dex is not running or not ready (crash-looping on a bad dex.config or an unreachable upstream IdP)".into(),
-            "under Istio/a mesh, the sidecar cannot speak to Dex's port (needs appProtocol: TCP)".into(),
-            "Devtron installed in another namespace than devtroncd (DEX_HOST argocd-dex-server.devtroncd is hard-coded)".into(),
-        ],
-        format!(
-            "Check Dex: {k} logs deploy/argocd-dex-server; under a mesh: {tcp}",
-            k = c.install().kubectl(),
-            tcp = remedy::app_protocol_tcp(&c.install())
-        ),
-    )
-}
-
-fn reset(c: &Ctx) -> (String, Vec<String>, String) {
-    (
-        format!(
-            "{} closed or reset the connection without an answer",
-            c.host()
-        ),
-        s(&[
-            "hairpin traffic to a load balancer with PROXY protocol: the ingress expects a PROXY header the pod's request lacks (nginx 'broken header')",
-            "a proxy or firewall cuts the connection",
-        ]),
-        format!(
-            "Keep in-cluster calls off the load balancer: {} (or hairpin-proxy / disable PROXY protocol)",
-            remedy::coredns_rewrite(c.host())
-        ),
-    )
-}
-
-/// Messages the apps print themselves.
-const MESSAGES: &[Message] = &[
-    Message {
-        id: "invalid_redirect",
-        needles: &["invalid redirect url"],
-        path: Path::BrowserApp,
-        app: None,
-        explain: |_, _| {
-            (
-            "the app refused the login's return URL: its scheme, host[:port] or path does not match URL".into(),
-            s(&["the browser's origin differs from URL (port-forward port, http vs https, www vs bare host, a default port written in URL)", "URL is an in-cluster name (svc.cluster.local) while the browser uses another address", "letter case or a trailing slash in URL"]),
-            "Set URL to exactly the origin the browser shows (plus /orchestrator for Devtron), with no default port; run dexcheck check --return-url '<the return_url value>' to see which rule fails".into(),
-        )
-        },
-    },
-    Message {
-        id: "invalid_redirect",
-        needles: &["invalid return url"],
-        path: Path::BrowserApp,
-        app: Some("Argo CD"),
-        explain: |_, _| {
-            (
-            "Argo CD refused the return URL when verifying the login state".into(),
-            s(&["url (and additionalUrls) in argocd-cm differ from the address the browser uses", "a relative return URL (Argo CD 3.5.0 regression)"]),
-            "Set url in argocd-cm to the browser's address (add others to additionalUrls); restart argocd-server".into(),
-        )
-        },
-    },
-    Message {
-        id: "invalid_redirect",
-        needles: &["got invalid redirecturl"],
-        path: Path::BrowserApp,
-        app: Some("Argo CD"),
-        explain: |_, _| {
-            (
-            "Argo CD refused the return URL when verifying the login state".into(),
-            s(&["url in argocd-cm differs from the browser's address", "Argo CD 2.4.7 rejected \"/\" (fixed by allowing the base href)"]),
-            "Set url in argocd-cm to the browser's address; upgrade past 2.4.7 if the return URL is \"/\"".into(),
-        )
-        },
-    },
-    Message {
-        id: "unregistered_redirect_uri",
-        needles: &["unregistered redirect_uri"],
-        path: Path::IdpCallback,
-        app: Some("Dex"),
-        explain: |t, i| {
-            (
-            "Dex does not accept the redirect_uri the client sent: it is not among the client's registered redirect URIs (compared byte for byte)".into(),
-            if t.contains("localhost:8085") {
-                s(&["the argocd CLI's local callback (http://localhost:8085/auth/callback) is not registered since Dex 2.27 stopped allowing localhost implicitly"])
-            } else if t.contains("/device/callback") {
-                s(&["device flow: the client must list /device/callback in its redirectURIs (or be public without redirectURIs)"])
-            } else {
-                s(&["URL changed but Dex still runs the config generated from the old URL (its argo-cd client lists the old URL/auth/callback)", "the client sends another host, port, scheme or trailing slash than registered"])
-            },
-            format!("Save the SSO config again so the app regenerates Dex's config, then restart Dex and the app: {}", i.restart()),
-        )
-        },
-    },
-    Message {
-        id: "invalid_client_id",
-        needles: &["invalid client_id"],
-        path: Path::IdpCallback,
-        app: Some("Dex"),
-        explain: |_, _| {
-            (
-            "Dex has no client with the client_id the app sent".into(),
-            s(&["Dex runs without the app's generated config (dex.config missing or Dex not restarted)", "the request reached another Dex", "an empty client_id"]),
-            "Check that the app wrote Dex's config (Devtron: devtron-secret dex.config; Argo CD: argocd-cm dex.config) and restart Dex".into(),
-        )
-        },
-    },
-    Message {
-        id: "callback_mismatch",
-        needles: &[
-            "expected callback url",
-            "did not match the url in the config",
-        ],
-        path: Path::IdpCallback,
-        app: Some("Dex"),
-        explain: |t, _| {
-            let expected = quoted_after(t, "expected callback URL ")
-                .unwrap_or_else(|| "ISSUER/callback".into());
-            (
-                "the connector's redirectURI is not exactly Dex's issuer + /callback".into(),
-                s(&[
-                    "redirectURI points at another host, scheme or path than URL/api/dex/callback",
-                    "redirectURI is empty",
-                ]),
-                format!(
-                    "Set the connector's redirectURI to {expected} and register exactly that at the IdP"
-                ),
-            )
-        },
-    },
-    Message {
-        id: "login_error",
-        needles: &["login error."],
-        path: Path::IdpCallback,
-        app: Some("Dex"),
-        explain: |_, _| {
-            (
-                "Dex could not start the connector's login".into(),
-                s(&[
-                    "the connector's redirectURI differs from issuer + /callback (Dex logs: expected callback URL … did not match the URL in the config)",
-                ]),
-                "Set the connector's redirectURI to URL/api/dex/callback exactly".into(),
-            )
-        },
-    },
-    Message {
-        id: "different_provider",
-        needles: &["id token issued by a different provider"],
-        path: Path::AppSession,
-        app: None,
-        explain: |_, _| {
-            (
-            "the ID token's iss is not the issuer the app expects".into(),
-            s(&["URL (or Argo CD's --rootpath) changed after the token was issued, or differs from Dex's issuer", "two URLs in use for the same install"]),
-            "Make URL + /api/dex equal Dex's issuer, restart Dex and the app, and sign in again".into(),
-        )
-        },
-    },
-    Message {
-        id: "invalid_client",
-        needles: &["invalid_client"],
-        path: Path::AppSession,
-        app: None,
-        explain: |_, i| {
-            (
-                "Dex refused the app's client credentials at the token endpoint".into(),
-                s(&[
-                    "Devtron: server.secretkey in devtron-secret changed after the orchestrator started (the client secret is derived once at start)",
-                    "the client secret in the app and in Dex's config differ",
-                    "a secret with + or % sent unencoded in HTTP Basic",
-                ]),
-                format!(
-                    "Restart the app and Dex so both derive the same secret: {}",
-                    i.restart()
-                ),
-            )
-        },
-    },
-    Message {
-        id: "invalid_client",
-        needles: &["invalid client credentials"],
-        path: Path::AppSession,
-        app: Some("Dex"),
-        explain: |_, _| {
-            (
-                "Dex refused the client credentials at the token endpoint".into(),
-                s(&[
-                    "the client secret differs between the app and Dex's config",
-                    "a secret with + or % sent unencoded in HTTP Basic",
-                ]),
-                "Restart the app and Dex so they agree on the secret; URL-encode Basic credentials"
-                    .into(),
-            )
-        },
-    },
-    Message {
-        id: "no_user",
-        needles: &["no_user"],
-        path: Path::AppSession,
-        app: Some("Devtron"),
-        explain: no_user,
-    },
-    Message {
-        id: "no_user",
-        needles: &["no user found"],
-        path: Path::AppSession,
-        app: Some("Devtron"),
-        explain: no_user,
-    },
-    Message {
-        id: "email_verified",
-        needles: &["missing \"email_verified\" claim"],
-        path: Path::DexUpstream,
-        app: Some("Dex"),
-        explain: |_, _| {
-            (
-            "the upstream IdP's ID token has no email_verified claim, which Dex's oidc connector requires with the email scope".into(),
-            s(&["the IdP (Okta, Cognito, Azure AD, …) omits email_verified"]),
-            "Add insecureSkipEmailVerified: true to the connector's config (or have the IdP send the claim)".into(),
-        )
-        },
-    },
-    Message {
-        id: "missing_claim",
-        needles: &["missing \"", "claim"],
-        path: Path::DexUpstream,
-        app: Some("Dex"),
-        explain: |t, _| {
-            let claim = quoted_after(t, "missing ").unwrap_or_else(|| "name".into());
-            (
-                format!(
-                    "the upstream IdP's ID token has no {claim:?} claim, which the connector needs"
-                ),
-                s(&[
-                    "userNameKey (default name) or userIDKey names a claim the IdP does not send",
-                    "the scope that carries the claim was not requested",
-                ]),
-                format!(
-                    "Set userNameKey to a claim the IdP sends (e.g. preferred_username, email, cognito:username), or request the scope that carries {claim:?}"
-                ),
-            )
-        },
-    },
-    Message {
-        id: "no_token_provided",
-        needles: &["no token provided"],
-        path: Path::AppSession,
-        app: Some("Devtron"),
-        explain: |_, i| {
-            (
-                "the orchestrator got an API call without a session token".into(),
-                s(&[
-                    "the login never completed: URL not loaded in the orchestrator's memory (see the Failed to query provider line next to it)",
-                    "the argocd.token cookie is set for another host than the dashboard's (URL host ≠ browser host)",
-                ]),
-                format!("Check URL, then restart the orchestrator: {}", i.restart()),
-            )
-        },
-    },
-    Message {
-        id: "unknown_app_state",
-        needles: &["unknown app state"],
-        path: Path::AppSession,
-        app: Some("Devtron"),
-        explain: |_, _| {
-            (
-                "the orchestrator does not know the login's state parameter".into(),
-                s(&[
-                    "several orchestrator replicas without sticky sessions (state is kept in one process's memory)",
-                    "the orchestrator restarted between the login and the callback",
-                ]),
-                "Run one orchestrator replica or make the ingress sticky, and sign in again".into(),
-            )
-        },
-    },
-    Message {
-        id: "session_lost",
-        needles: &["user session error"],
-        path: Path::IdpCallback,
-        app: Some("Dex"),
-        explain: dex_state,
-    },
-    Message {
-        id: "session_lost",
-        needles: &["requested resource does not exist"],
-        path: Path::IdpCallback,
-        app: Some("Dex"),
-        explain: dex_state,
-    },
-    Message {
-        id: "callback_failed",
-        needles: &["authentication failed. please contact your administrator"],
-        path: Path::DexUpstream,
-        app: Some("Dex"),
-        explain: |_, i| {
-            (
-                "Dex could not complete the login with the upstream IdP at its callback".into(),
-                s(&[
-                    "the code exchange with the IdP failed (wrong client secret, unreachable token endpoint)",
-                    "the IdP's ID token lacks a required claim (name, email_verified)",
-                    "the user is not in allowedGroups",
-                ]),
-                format!(
-                    "Read Dex's log line for the callback ({} logs deploy/{}) and run dexcheck explain on it",
-                    i.kubectl(),
-                    i.profile().dex.deployment
-                ),
-            )
-        },
-    },
-    Message {
-        id: "dex_start",
-        needles: &["failed to initialize server"],
-        path: Path::DexUpstream,
-        app: Some("Dex"),
-        explain: |_, _| {
-            (
-            "Dex did not start: a connector failed to open".into(),
-            s(&["the connector's upstream discovery failed at start (Dex refuses to start without it)", "dex.config is malformed"]),
-            "Fix what follows 'failed to get provider:' in the same line (dexcheck explain reads it), then restart Dex".into(),
-        )
-        },
-    },
-    Message {
-        id: "audience",
-        needles: &["oidc: expected audience"],
-        path: Path::AppSession,
-        app: None,
-        explain: |_, _| {
-            (
-            "the ID token was issued for another client".into(),
-            s(&["the app's client ID (argo-cd) differs from the token's aud", "a token from another client reused"]),
-            "Use the client the app is configured with (Devtron/Argo CD: argo-cd) and sign in again".into(),
-        )
-        },
-    },
-    Message {
-        id: "expired_token",
-        needles: &["oidc: token is expired"],
-        path: Path::AppSession,
-        app: None,
-        explain: |_, _| {
-            (
-                "the ID token has expired".into(),
-                s(&[
-                    "the session outlived the token (24 h by default)",
-                    "clock skew between the nodes and Dex",
-                ]),
-                "Sign in again; check the nodes' clocks".into(),
-            )
-        },
-    },
-    Message {
-        id: "signature",
-        needles: &["failed to verify signature"],
-        path: Path::AppSession,
-        app: None,
-        explain: |_, _| {
-            (
-                "the token's signature did not verify against Dex's keys".into(),
-                s(&[
-                    "Dex restarted with memory storage and new keys",
-                    "the keys endpoint could not be fetched",
-                ]),
-                "Sign in again; if it repeats, check that the app pod reaches URL/api/dex/keys"
-                    .into(),
-            )
-        },
-    },
-    Message {
-        id: "idp_redirect_mismatch",
-        needles: &["redirect_uri_mismatch"],
-        path: Path::IdpCallback,
-        app: Some("Google"),
-        explain: idp_callback,
-    },
-    Message {
-        id: "idp_redirect_mismatch",
-        needles: &["aadsts50011"],
-        path: Path::IdpCallback,
-        app: Some("Azure AD"),
-        explain: idp_callback,
-    },
-    Message {
-        id: "idp_redirect_mismatch",
-        needles: &["redirect_uri must match the registered callback url"],
-        path: Path::IdpCallback,
-        app: Some("GitHub"),
-        explain: idp_callback,
-    },
-    Message {
-        id: "no_id_token",
-        needles: &["no id_token in token response"],
-        path: Path::AppSession,
-        app: None,
-        explain: |_, _| {
-            (
-            "the token endpoint answered without an id_token".into(),
-            s(&["the token endpoint is not Dex's (a proxy answered)", "the openid scope was not requested"]),
-            "Check that URL/api/dex/token reaches Dex from the app pod and that the scope includes openid".into(),
-        )
-        },
-    },
-    Message {
-        id: "dex_not_configured",
-        needles: &["dex is not configured"],
-        path: Path::AppPodDex,
-        app: Some("Devtron"),
-        explain: |_, _| {
-            (
-                "Dex started without a connector configuration".into(),
-                s(&["SSO was never saved, so devtron-secret has no dex.config"]),
-                "Configure SSO in Global Configurations → SSO, then restart Dex".into(),
-            )
-        },
-    },
-    Message {
-        id: "cors",
-        needles: &["blocked by cors policy"],
-        path: Path::BrowserApp,
-        app: Some("browser"),
-        explain: |_, _| {
-            simple(
-                "the browser blocked a script's call to Dex: Dex sent no CORS headers for that origin",
-                &[
-                    "a single-page app calls Dex's token or userinfo endpoint from another origin",
-                    "web.allowedOrigins is not set in Dex's config",
-                ],
-                "Add the app's origin to Dex's web.allowedOrigins (and Authorization to web.allowedHeaders for userinfo)",
-            )
-        },
-    },
-    Message {
-        id: "invalid_client",
-        needles: &["invalid client_secret"],
-        path: Path::AppSession,
-        app: Some("Dex"),
-        explain: |_, _| {
-            simple(
-                "Dex refused the client secret at the token endpoint",
-                &[
-                    "the secret differs between the app and Dex",
-                    "a secret with + or % not URL-encoded in HTTP Basic (Dex decodes it)",
-                ],
-                "Make both sides use the same secret and URL-encode it in Basic authentication; restart the app and Dex",
-            )
-        },
-    },
-    Message {
-        id: "invalid_grant",
-        needles: &["invalid or expired code"],
-        path: Path::AppSession,
-        app: Some("Dex"),
-        explain: |_, _| {
-            simple(
-                "Dex refused the authorization code",
-                &[
-                    "the code was used twice (a double submit or a retried callback)",
-                    "more than 30 minutes passed",
-                    "several Dex replicas without shared storage",
-                    "the code was issued to another client",
-                ],
-                "Sign in again; run one Dex replica or shared storage",
-            )
-        },
-    },
-    Message {
-        id: "clock",
-        needles: &["before the nbf"],
-        path: Path::AppSession,
-        app: None,
-        explain: |_, _| {
-            simple(
-                "the token is not valid yet here: the clocks differ",
-                &["clock skew between the node and the token's issuer"],
-                "Sync the nodes' clocks (chrony/NTP)",
-            )
-        },
-    },
-    Message {
-        id: "malformed_jwt",
-        needles: &["oidc: malformed jwt"],
-        path: Path::AppSession,
-        app: None,
-        explain: |_, _| {
-            simple(
-                "the token is not a JWT",
-                &[
-                    "an opaque access token passed where an ID token is expected",
-                    "the cookie was truncated",
-                ],
-                "Sign in again; check that the app stores the id_token",
-            )
-        },
-    },
-    Message {
-        id: "keys",
-        needles: &["get keys failed"],
-        path: Path::AppPodDex,
-        app: None,
-        explain: |_, _| {
-            simple(
-                "fetching Dex's signing keys failed",
-                &[
-                    "the keys URL from discovery is not reachable from the app pod (same causes as discovery)",
-                    "Dex answered an error for /keys",
-                ],
-                "Check that the app pod reaches URL/api/dex/keys (dexcheck check from a machine with cluster access)",
-            )
-        },
-    },
-    Message {
-        id: "token_exchange",
-        needles: &["cannot fetch token"],
-        path: Path::AppSession,
-        app: None,
-        explain: |t, i| {
-            if t.contains("invalid_client") || t.contains("401") {
-                simple(
-                    "the code exchange at Dex's token endpoint was refused: client authentication failed",
-                    &[
-                        "Devtron: server.secretkey changed after the orchestrator started",
-                        "the client secret differs between app and Dex",
-                    ],
-                    &format!(
-                        "Restart the app and Dex so they agree on the client secret: {}",
-                        i.restart()
-                    ),
-                )
-            } else {
-                simple(
-                    "the code exchange at the token endpoint failed",
-                    &[
-                        "the token endpoint is unreachable from the pod (same causes as discovery)",
-                        "the code expired or was used twice",
-                        "redirect_uri differs from the one of the authorization request",
-                    ],
-                    "Read the status and body in the line; check the pod reaches URL/api/dex/token",
-                )
-            }
-        },
-    },
-    Message {
-        id: "id_token_verify",
-        needles: &["failed to verify id token"],
-        path: Path::DexUpstream,
-        app: Some("Dex"),
-        explain: |_, _| {
-            simple(
-                "Dex could not verify the upstream IdP's ID token",
-                &[
-                    "the token's iss differs from the connector's issuer",
-                    "its aud does not contain the connector's clientID",
-                    "the IdP's keys are not reachable from Dex",
-                ],
-                "Check the connector's issuer and clientID against the IdP's app registration",
-            )
-        },
-    },
-    Message {
-        id: "missing_claim",
-        needles: &["missing email claim"],
-        path: Path::DexUpstream,
-        app: Some("Dex"),
-        explain: |_, _| {
-            simple(
-                "the upstream ID token has no email claim although the email scope is requested",
-                &[
-                    "the IdP does not release email to this app",
-                    "the email is in another claim",
-                ],
-                "Map it: claimMapping: {email: <the IdP's claim>}, or release email at the IdP",
-            )
-        },
-    },
-    Message {
-        id: "groups",
-        needles: &["malformed \"groups\" claim"],
-        path: Path::DexUpstream,
-        app: Some("Dex"),
-        explain: |_, _| {
-            simple(
-                "the upstream groups claim has an unexpected shape",
-                &["groups is neither a list of strings, a list of objects with name, nor a string"],
-                "Point claimMapping.groups at a claim holding a list of names",
-            )
-        },
-    },
-    Message {
-        id: "groups",
-        needles: &["not a member of"],
-        path: Path::DexUpstream,
-        app: Some("Dex"),
-        explain: |_, _| {
-            simple(
-                "the user is in none of the connector's allowedGroups",
-                &[
-                    "allowedGroups names groups the IdP sends under other names",
-                    "the groups claim is not sent (insecureEnableGroups, claimMapping.groups)",
-                ],
-                "Check the groups the IdP sends and the connector's allowedGroups",
-            )
-        },
-    },
-    Message {
-        id: "auth_request",
-        needles: &["missing required scope"],
-        path: Path::IdpCallback,
-        app: Some("Dex"),
-        explain: |_, _| {
-            simple(
-                "the authorization request lacked the openid scope",
-                &["a client not speaking OIDC"],
-                "Request scope openid (plus profile email groups)",
-            )
-        },
-    },
-    Message {
-        id: "auth_request",
-        needles: &["unrecognized scope"],
-        path: Path::IdpCallback,
-        app: Some("Dex"),
-        explain: |_, _| {
-            simple(
-                "the client asked Dex for a scope it does not know",
-                &["a scope of another IdP (e.g. an API scope) sent to Dex"],
-                "Use Dex's scopes: openid, profile, email, groups, offline_access, federated:id",
-            )
-        },
-    },
-    Message {
-        id: "auth_request",
-        needles: &["unsupported response type"],
-        path: Path::IdpCallback,
-        app: Some("Dex"),
-        explain: |_, _| {
-            simple(
-                "the client asked for a response type Dex has not enabled",
-                &["implicit flow (token, id_token) with Dex's default oauth2.responseTypes [code]"],
-                "Use the code flow, or enable the type in Dex's oauth2.responseTypes",
-            )
-        },
-    },
-    Message {
-        id: "auth_request",
-        needles: &["no redirect_uri provided"],
-        path: Path::IdpCallback,
-        app: Some("Dex"),
-        explain: |_, _| {
-            simple(
-                "Dex could not read the redirect_uri",
-                &[
-                    "the redirect_uri was escaped twice or contains an invalid % sequence (Dex decodes it twice)",
-                ],
-                "Send redirect_uri encoded once",
-            )
-        },
-    },
-    Message {
-        id: "auth_request",
-        needles: &["connector id does not match"],
-        path: Path::IdpCallback,
-        app: Some("Dex"),
-        explain: |_, _| {
-            simple(
-                "the login asked for a connector Dex does not have",
-                &["connector_id or the app's connector id differs from dex.config"],
-                "Use a connector id present in dex.config",
-            )
-        },
-    },
-    Message {
-        id: "auth_request",
-        needles: &["invalid connectorid"],
-        path: Path::IdpCallback,
-        app: Some("Dex"),
-        explain: |_, _| {
-            simple(
-                "the login asked for a connector Dex does not have",
-                &["the connector id in the login URL differs from dex.config"],
-                "Use a connector id present in dex.config",
-            )
-        },
-    },
-    Message {
-        id: "unknown_app_state",
-        needles: &["invalid app state"],
-        path: Path::AppSession,
-        app: Some("Devtron"),
-        explain: |_, _| {
-            simple(
-                "the orchestrator rejected the login's state",
-                &[
-                    "the callback came back with another state than the login started (two logins in parallel, or a replayed callback)",
-                ],
-                "Sign in again in one tab",
-            )
-        },
-    },
-    Message {
-        id: "session_cookie",
-        needles: &["argocd.token' cookie"],
-        path: Path::AppSession,
-        app: Some("Argo CD"),
-        explain: |_, _| {
-            simple(
-                "Argo CD could not read its login state cookie",
-                &[
-                    "the browser dropped the cookie (SameSite, another host than url)",
-                    "server.secretkey changed during the login",
-                ],
-                "Open Argo CD at exactly its url and sign in again",
-            )
-        },
-    },
-    Message {
-        id: "malformed_dex_config",
-        needles: &["malformed dex configuration"],
-        path: Path::AppPodDex,
-        app: Some("Devtron"),
-        explain: |_, i| {
-            (
-                "Dex's configuration in devtron-secret does not parse".into(),
-                s(&[
-                    "dex.config was edited by hand and is not valid YAML",
-                    "the connector JSON saved from the UI has a wrong field",
-                ]),
-                format!(
-                    "Validate it: {} get {} {} -o yaml > s.yaml; dexcheck check s.yaml --offline",
-                    i.kubectl(),
-                    i.profile().config.kind(),
-                    i.profile().config.name()
-                ),
-            )
-        },
-    },
-];
-
-fn simple(what: &str, causes: &[&str], remedy: &str) -> (String, Vec<String>, String) {
-    (what.to_string(), s(causes), remedy.to_string())
-}
-
-fn no_user(_: &str, _: &Install) -> (String, Vec<String>, String) {
-    (
-        "the login worked, but the user does not exist in Devtron".into(),
-        s(&["the user was never added (Devtron does not create users on first login)", "the IdP sends another email than the one added"]),
-        "Add the user in Devtron (Global Configurations → Authorization → User Permissions) with the exact email the IdP sends".into(),
-    )
-}
-
-fn dex_state(_: &str, _: &Install) -> (String, Vec<String>, String) {
-    (
-        "Dex does not know the login in progress".into(),
-        s(&[
-            "Dex restarted between the authorization and the callback (memory storage)",
-            "several Dex replicas without shared storage",
-        ]),
-        "Run one Dex replica (or shared storage) and sign in again".into(),
-    )
-}
-
-fn idp_callback(_: &str, _: &Install) -> (String, Vec<String>, String) {
-    (
-        "the upstream IdP refused Dex's callback URL".into(),
-        s(&[
-            "the IdP has another callback registered than URL/api/dex/callback (host, port, scheme or path differ)",
-            "URL changed (e.g. to a port-forward address) after the IdP app was registered",
-        ]),
-        remedy::register_callback("URL/api/dex"),
-    )
-}
-
 /// The text inside the first pair of quotes after `prefix`.
-fn quoted_after(text: &str, prefix: &str) -> Option<String> {
+pub(crate) fn quoted_after(text: &str, prefix: &str) -> Option<String> {
     let i = text.find(prefix)? + prefix.len();
     let rest = &text[i..];
     let rest = rest.strip_prefix('"')?;
@@ -1454,60 +196,62 @@ fn context(text: &str) -> Ctx {
     c
 }
 
+/// The text as matched: JSON logs' escapes undone (`\"`, `\u0026`), typographic quotes made
+/// plain, runs of white space folded, so a copied or re-wrapped line matches like the original.
+fn normalise(raw: &str) -> String {
+    let text = raw
+        .replace("\\\"", "\"")
+        .replace("\\u0026", "&")
+        .replace(['\u{201c}', '\u{201d}'], "\"")
+        .replace(['\u{2018}', '\u{2019}'], "'");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The matching entry of lowest rank.
+fn best<T>(table: &[T], rank: impl Fn(&T) -> u16, hit: impl Fn(&T) -> bool) -> Option<&T> {
+    table.iter().filter(|e| hit(e)).min_by_key(|e| rank(e))
+}
+
 /// Explains one line, or `None` when it is not recognised. `namespace` is the one the operator
 /// named, for the commands in remedies.
 pub fn explain_line(raw: &str, namespace: Option<&str>) -> Option<Explanation> {
-    // JSON logs escape quotes: `Failed to query provider \"https://…\"`.
-    let text = raw.replace("\\\"", "\"").replace("\\u0026", "&");
-    let lower = text.to_ascii_lowercase();
+    let text = normalise(raw);
+    let lower = text.to_lowercase();
     let mut c = context(&text);
     c.ns = namespace.map(str::to_string);
     let wrapped = c.path.is_some();
-    // Application messages that are not transport errors take precedence when not wrapped.
-    let message = MESSAGES
-        .iter()
-        .find(|m| m.needles.iter().all(|n| lower.contains(n)));
-    if let Some(m) = message
-        && (!wrapped
-            || matches!(
-                m.id,
-                "different_provider" | "email_verified" | "missing_claim" | "issuer_mismatch"
-            ))
+    // A message the app or Dex prints itself wins, unless a transport error wraps it.
+    if let Some(m) = best(MESSAGES, |m| m.rank, |m| matches(m.patterns, &lower))
+        && (!wrapped || m.wins_when_wrapped)
     {
-        let app = App::ALL
-            .iter()
-            .copied()
-            .find(|a| m.app == Some(a.name()))
-            .unwrap_or(c.app());
-        let (what, causes, remedy) = (m.explain)(&text, &Install::new(app, namespace));
-        return Some(Explanation {
-            id: m.id.to_string(),
-            what,
-            path: m.path,
-            app: m.app,
-            causes,
-            remedy,
-        });
+        return Some(explain_message(m, &text, &c, namespace));
     }
-    let Some(t) = TRANSPORT
+    match best(TRANSPORT, |t| t.rank, |t| matches(t.patterns, &lower)) {
+        Some(t) => Some(explain_transport(t, &c)),
+        None => wrapper_only(&c, &lower),
+    }
+}
+
+fn explain_message(m: &Message, text: &str, c: &Ctx, namespace: Option<&str>) -> Explanation {
+    let app = App::ALL
         .iter()
-        .find(|t| t.needles.iter().all(|n| lower.contains(n)))
-    else {
-        // The wrapper alone (the reason cut off or elsewhere): say what is known.
-        return (c.issuer.is_some() && lower.contains("failed to query provider")).then(|| Explanation {
-            id: "query_provider".into(),
-            what: format!("the app could not fetch Dex's discovery document for {}", c.issuer()),
-            path: c.path.unwrap_or(Path::AppPodDex),
-            app: Some(c.app().name()),
-            causes: s(&[
-                "the pod cannot reach URL (DNS, hairpin routing, proxy, firewall): the text after the provider name says which",
-                "Dex is not running or serves another issuer",
-                "URL is wrong or not loaded",
-            ]),
-            remedy: "Run dexcheck check with cluster access to see which step fails from the pod, or paste the whole line (with the part after Get \"…\":)".into(),
-        });
-    };
-    let (what, causes, remedy) = (t.explain)(&c);
+        .copied()
+        .find(|a| m.app == Some(a.name()))
+        .unwrap_or(c.app());
+    let (what, causes, remedy) = (m.explain)(text, &Install::new(app, namespace));
+    Explanation {
+        id: m.id.to_string(),
+        class: m.class,
+        what,
+        path: m.path,
+        app: m.app,
+        causes,
+        remedy,
+    }
+}
+
+fn explain_transport(t: &Transport, c: &Ctx) -> Explanation {
+    let (mut what, causes, remedy) = (t.explain)(c);
     let path = c.path.unwrap_or(Path::AppPodDex);
     let app = match (c.path, c.app) {
         (Some(Path::DexUpstream), _) => Some("Dex"),
@@ -1515,19 +259,36 @@ pub fn explain_line(raw: &str, namespace: Option<&str>) -> Option<Explanation> {
         (_, Some(a)) => Some(a.name()),
         _ => None,
     };
-    let mut what = what;
     if let Some(issuer) = &c.issuer
         && path != Path::DexUpstream
     {
         what = format!("{what} (provider {issuer})");
     }
-    Some(Explanation {
-        id: t.id.to_string(),
+    Explanation {
+        id: t.class.to_string(),
+        class: Some(t.class),
         what,
         path,
         app,
         causes,
         remedy,
+    }
+}
+
+/// The wrapper alone (the reason cut off or elsewhere): say what is known.
+fn wrapper_only(c: &Ctx, lower: &str) -> Option<Explanation> {
+    (c.issuer.is_some() && lower.contains("failed to query provider")).then(|| Explanation {
+        id: "query_provider".into(),
+        class: None,
+        what: format!("the app could not fetch Dex's discovery document for {}", c.issuer()),
+        path: c.path.unwrap_or(Path::AppPodDex),
+        app: Some(c.app().name()),
+        causes: s(&[
+            "the pod cannot reach URL (DNS, hairpin routing, proxy, firewall): the text after the provider name says which",
+            "Dex is not running or serves another issuer",
+            "URL is wrong or not loaded",
+        ]),
+        remedy: "Run dexcheck check with cluster access to see which step fails from the pod, or paste the whole line (with the part after Get \"…\":)".into(),
     })
 }
 
@@ -1556,4 +317,87 @@ pub fn explain_text(text: &str, namespace: Option<&str>) -> Vec<Line> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text an alternative stands for: its needles, in order.
+    fn sample(all: &[&str]) -> String {
+        all.join(" ")
+    }
+
+    #[test]
+    fn every_entry_and_every_alternative_is_reachable() {
+        let mut unreachable = Vec::new();
+        for m in MESSAGES {
+            for all in m.patterns {
+                let got = explain_line(&sample(all), None);
+                if got.as_ref().map(|e| e.id.as_str()) != Some(m.id) {
+                    unreachable.push(format!("message {} {all:?}: {:?}", m.id, got.map(|e| e.id)));
+                }
+            }
+        }
+        for t in TRANSPORT {
+            for all in t.patterns {
+                let got = explain_line(&sample(all), None);
+                if got.as_ref().and_then(|e| e.class) != Some(t.class) {
+                    unreachable.push(format!(
+                        "transport {} {all:?}: {:?}",
+                        t.class,
+                        got.map(|e| e.id)
+                    ));
+                }
+            }
+        }
+        assert!(unreachable.is_empty(), "{}", unreachable.join("\n"));
+    }
+
+    #[test]
+    fn precedence_is_explicit() {
+        let mut ranks: Vec<u16> = MESSAGES.iter().map(|m| m.rank).collect();
+        ranks.sort();
+        ranks.dedup();
+        assert_eq!(ranks.len(), MESSAGES.len(), "two messages share a rank");
+        let mut ranks: Vec<u16> = TRANSPORT.iter().map(|t| t.rank).collect();
+        ranks.sort();
+        ranks.dedup();
+        assert_eq!(ranks.len(), TRANSPORT.len(), "two transports share a rank");
+    }
+
+    #[test]
+    fn transport_ids_are_class_names() {
+        let e = explain_line("dial tcp 10.0.0.1:443: i/o timeout", None).unwrap();
+        assert_eq!(
+            (e.id.as_str(), e.class),
+            ("connect_timeout", Some(Class::ConnectTimeout))
+        );
+        let e = explain_line("502 Bad Gateway", None).unwrap();
+        assert_eq!(e.id, "http_status(502)");
+    }
+
+    #[test]
+    fn remedies_name_the_namespace_given() {
+        let line = "Failed to query provider \"http://localhost:8082/orchestrator/api/dex\": Get \"http://localhost:8082/orchestrator/api/dex/.well-known/openid-configuration\": dial tcp [::1]:8082: connect: connection refused";
+        let e = explain_line(line, Some("devtron-prod")).unwrap();
+        assert!(
+            e.remedy.contains("kubectl -n devtron-prod port-forward"),
+            "{}",
+            e.remedy
+        );
+        assert!(!e.remedy.contains("devtroncd"), "{}", e.remedy);
+        let argo = "failed to query provider \"https://argocd.example.com/api/dex\": Get \"https://argocd-dex-server:5556/api/dex/.well-known/openid-configuration\": dial tcp 10.96.0.5:5556: connect: connection refused";
+        let e = explain_line(argo, Some("gitops")).unwrap();
+        assert!(e.remedy.contains("kubectl -n gitops"), "{}", e.remedy);
+        assert!(!e.remedy.contains("-n argocd "), "{}", e.remedy);
+    }
+
+    #[test]
+    fn a_message_inside_a_transport_error_yields_unless_it_wins() {
+        // go-oidc's issuer mismatch inside Failed to query provider: the transport table's entry.
+        let wrapped = "Failed to query provider \"https://d/orchestrator/api/dex\": oidc: issuer did not match the issuer returned by provider, expected \"https://d/orchestrator/api/dex\" got \"http://d/orchestrator/api/dex\"";
+        let e = explain_line(wrapped, None).unwrap();
+        assert_eq!(e.class, Some(Class::IssuerMismatch));
+    }
 }

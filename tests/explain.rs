@@ -33,7 +33,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "Failed to query provider \"api/dex\": Get \"api/dex/.well-known/openid-configuration\": unsupported protocol scheme",
-        "no_url",
+        "unsupported_scheme",
         "app_pod_dex",
         "delete pod -l app=devtron",
     ),
@@ -45,7 +45,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "SSO login: Throwing 502 Bad gateway error",
-        "gateway",
+        "http_status(502)",
         "app_pod_dex",
         "devtroncd",
     ),
@@ -63,13 +63,13 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "Failed to query provider \"https://devtron.example.com/orchestrator/api/dex\": Get \"https://devtron.example.com/orchestrator/api/dex/.well-known/openid-configuration\": dial tcp 203.0.113.7:443: i/o timeout",
-        "timeout",
+        "connect_timeout",
         "app_pod_dex",
         "NAT",
     ),
     (
         "Failed to query provider \"https://devtron.example.com/orchestrator/api/dex\": 404 Not Found: 404 page not found",
-        "not_found",
+        "http_status(404)",
         "app_pod_dex",
         "/orchestrator",
     ),
@@ -124,7 +124,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "Failed to query provider \"https://<argocd_url>/api/dex\": 400 Bad Request: Client sent an HTTP request to an HTTPS server.",
-        "plain_to_tls",
+        "http_to_https",
         "argo_rewrite",
         "dexserver.disable.tls",
     ),
@@ -136,25 +136,25 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "Failed to query provider <url>/api/dex: 503 Service Unavailable: upstream connect error or disconnect/reset before headers. reset reason: connection termination",
-        "gateway",
+        "http_status(503)",
         "argo_rewrite",
         "appProtocol",
     ),
     (
         "Failed to query provider \"https://argocd-url/api/dex\": 502 Bad Gateway",
-        "gateway",
+        "http_status(502)",
         "argo_rewrite",
         "argocd-dex-server",
     ),
     (
         "Failed to query provider \"https://argocd.example.com/api/dex\": 403 Forbidden:",
-        "forbidden",
+        "http_status(403)",
         "argo_rewrite",
         "NO_PROXY=",
     ),
     (
         "failed to query provider \"https://argocd.example.com/api/dex\": Get \"https://argocd-dex-server:5556/api/dex/.well-known/openid-configuration\": http: server gave HTTP response to HTTPS client",
-        "tls_to_plain",
+        "http_to_https",
         "argo_rewrite",
         "dex.server.plaintext",
     ),
@@ -257,7 +257,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "failed to get provider: Get /.well-known/openid-configuration: unsupported protocol scheme \"\"",
-        "no_url",
+        "unsupported_scheme",
         "dex_upstream",
         "issuer",
     ),
@@ -335,21 +335,67 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// In-process: the knowledge itself, every reference string (the binary's JSON is tested below).
 #[test]
 fn every_reference_string_names_its_path_and_cause() {
     let mut failures = Vec::new();
     for (text, id, path, phrase) in CASES {
-        let (v, code) = explain(text);
-        let l = &v["lines"][0];
+        let got = dexcheck::explain::explain_line(text, None);
+        let l = serde_json::to_value(&got).unwrap();
         let all = l.to_string();
-        if code != 0 || l["id"] != *id || l["path"] != *path || !all.contains(phrase) {
+        if got.is_none() || l["id"] != *id || l["path"] != *path || !all.contains(phrase) {
             failures.push(format!(
-                "{text}\n  want {id} / {path} / {phrase:?}\n  got  {} / {} (exit {code})",
+                "{text}\n  want {id} / {path} / {phrase:?}\n  got  {} / {}",
                 l["id"], l["path"]
             ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Other wordings of the same errors: case, spacing, older Go and app releases.
+#[test]
+fn wording_variants_are_recognised_alike() {
+    let variants: &[(&str, &str)] = &[
+        (
+            "DIAL TCP [::1]:8082: CONNECT: CONNECTION REFUSED",
+            "refused",
+        ),
+        (
+            "dial tcp  10.0.0.1:443:   connect:\tconnection refused",
+            "refused",
+        ),
+        // Go before 1.14 printed Get without quotes.
+        (
+            "Get https://d.example.com/orchestrator/api/dex/.well-known/openid-configuration: dial tcp: lookup d.example.com: no such host",
+            "dns",
+        ),
+        // Go before 1.20: the x509 error without the tls: prefix.
+        (
+            "x509: certificate signed by unknown authority",
+            "tls_unknown_ca",
+        ),
+        (
+            "Get \"https://d/x\": net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)",
+            "read_timeout",
+        ),
+        (
+            "dial tcp 10.0.0.1:443: connectex: No connection could be made because the target machine actively refused it.",
+            "refused",
+        ),
+        (
+            "Invalid Redirect URL: the protocol and host (including port) must match",
+            "invalid_redirect",
+        ),
+        (
+            "failed to parse authorization request: unregistered redirect_uri (\u{201c}http://x/auth/callback\u{201d})",
+            "unregistered_redirect_uri",
+        ),
+    ];
+    for (text, id) in variants {
+        let got = dexcheck::explain::explain_line(text, None);
+        assert_eq!(got.map(|e| e.id).as_deref(), Some(*id), "{text}");
+    }
 }
 
 #[test]

@@ -206,7 +206,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
     {
         Some(o) => {
             let outcome = predict::workstation(&o);
-            let rem = remedy_workstation(&install, &outcome, &o);
+            let rem = crate::knowledge::remedy::workstation(&install, &outcome, &o);
             checks.push(
                 Check::new(CheckId::BrowserApp, outcome)
                     .url(&o.to_go_string())
@@ -239,7 +239,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
     if let Some(e) = pod.go_error.take() {
         pod.go_error = Some(install.query_provider_error(&issuer, &fetched, &e));
     }
-    let pod_rem = remedy_pod(&install, &pod, base.as_ref());
+    let pod_rem = crate::knowledge::remedy::pod(&install, &pod, base.as_ref());
     let pod_check = Check::new(CheckId::PodDiscovery, pod.clone())
         .url(&fetched)
         .remedy(pod_rem.clone());
@@ -293,7 +293,8 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
                     v.explanation.clone(),
                 )
             };
-            let rem = (!v.valid).then(|| remedy_redirect(&install, &v, browser_origin.as_ref()));
+            let rem = (!v.valid)
+                .then(|| crate::knowledge::remedy::redirect(&install, &v, browser_origin.as_ref()));
             let mut c = Check::new(CheckId::BrowserReturnUrl, outcome)
                 .url(r)
                 .values(&v.expected, &v.actual)
@@ -329,7 +330,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
                     ),
                 );
             }
-            let rem = remedy_workstation(&install, &outcome, &auth);
+            let rem = crate::knowledge::remedy::workstation(&install, &outcome, &auth);
             checks.push(
                 Check::new(CheckId::BrowserDexAuth, outcome)
                     .url(&auth.to_go_string())
@@ -612,92 +613,6 @@ fn connector_callback(setup: &Setup, eps: Option<&Endpoints>, checks: &mut Vec<C
             .values(expected, configured.unwrap_or(""))
             .remedy(rem),
     );
-}
-
-fn remedy_workstation(install: &Install, o: &Outcome, url: &GoUrl) -> Option<String> {
-    let p = install.profile();
-    let setting = p.url_setting;
-    let prefix = p.path_prefix.unwrap_or("");
-    match o.class? {
-        Class::Dns => Some(match p.container_port {
-            Some(port) => format!(
-                "{} resolves only inside the cluster. Give {setting} a name the browser and the pod both reach (an ingress host), or use a port-forward on local port {port} with {setting} {}",
-                url.hostname(),
-                install.base_on("http", &format!("localhost:{port}"))
-            ),
-            None => format!(
-                "{} resolves only inside the cluster; set {setting} to the address the browser uses",
-                url.hostname()
-            ),
-        }),
-        Class::NOT_FOUND => Some(format!("End {setting} in {prefix}")),
-        Class::UnsupportedScheme => {
-            Some(format!("Give {setting} as http(s)://host[:port]{prefix}"))
-        }
-        _ => None,
-    }
-}
-
-fn remedy_pod(install: &Install, o: &Outcome, base: Option<&GoUrl>) -> Option<String> {
-    let b = base?;
-    let p = install.profile();
-    let setting = p.url_setting;
-    let own = |port: u16| install.base_on("http", &format!("localhost:{port}"));
-    match (p.container_port, o.class?) {
-        (Some(port), Class::Refused) => Some(format!(
-            "Inside the pod {} is the pod itself. Forward local port {port} ({}'s own port) instead: {} and set {setting} to {}; or use a host name both the browser and the pod resolve (ingress + CoreDNS rewrite or hostAliases)",
-            b.hostname(),
-            p.server_name,
-            install.port_forward(port),
-            own(port)
-        )),
-        (Some(port), Class::HttpToHttps) => Some(format!(
-            "Use {}: {}'s port speaks plain HTTP",
-            own(port),
-            p.server_name
-        )),
-        (_, Class::NOT_FOUND) if p.path_prefix.is_some() => Some(format!(
-            "End {setting} in {}: {}",
-            p.path_prefix.unwrap_or(""),
-            install.base_on(&b.scheme, &b.host)
-        )),
-        (_, Class::UnsupportedScheme) => Some(format!(
-            "Set {setting} to an absolute http(s) URL and restart the app pod"
-        )),
-        _ => None,
-    }
-}
-
-fn remedy_redirect(
-    install: &Install,
-    v: &redirect::RedirectVerdict,
-    origin: Option<&BrowserOrigin>,
-) -> String {
-    let p = install.profile();
-    let setting = p.url_setting;
-    let suffix = p.path_prefix.unwrap_or("");
-    match (v.rule, origin) {
-        (redirect::Rule::Host | redirect::Rule::Scheme, Some(o)) => {
-            let loopback = GoUrl::parse(&o.origin)
-                .is_ok_and(|u| host_kind(u.hostname()) == HostKind::Loopback);
-            match (crate::remedy::port_forward_own(install), p.container_port) {
-                // The browser is on a port-forward: only the container's own port serves both.
-                (Some(forward), Some(port)) if loopback => format!(
-                    "One address must serve the browser and the pod. Through a port-forward that is local port {port}: {forward}. Or an ingress host both resolve, as {setting} {}",
-                    install.base_on("https", "HOST")
-                ),
-                _ => format!(
-                    "Set {setting} to the origin the browser uses: {}{suffix} — and make sure the app pod can reach that same address (CoreDNS rewrite or hostAliases)",
-                    o.origin
-                ),
-            }
-        }
-        (redirect::Rule::HostDefaultPort, _) => format!("Remove the explicit default port from {setting}"),
-        (redirect::Rule::HostCase, _) => format!("Write {setting}'s host in lower case"),
-        (redirect::Rule::PathTrailingSlash, _) => format!("Remove the trailing slash from {setting}"),
-        (redirect::Rule::Relative, _) => "The return URL is relative; open the app through its full URL (Argo CD 3.5.0 had this bug, fixed by adding the origin)".into(),
-        _ => format!("Make {setting}'s scheme, host[:port] and path prefix match the return URL ({})", v.actual),
-    }
 }
 
 /// A predicted check whose dependency (catalog `depends_on`) fails is skipped, not failed.

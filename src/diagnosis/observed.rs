@@ -1,8 +1,7 @@
 //! Live observations merged into a diagnosis: an observation replaces the prediction of the same
 //! row, a disagreement between the two becomes its own finding, and the verdict is drawn again.
 
-use super::{Check, CheckId, Diagnosis, Id, Live, Vantage, verdict};
-use crate::app::{DexCall, Install};
+use super::{Check, CheckId, Diagnosis, Id, Live, verdict};
 use crate::plan::predict::{Outcome, Status};
 use crate::probe::class::Class;
 
@@ -37,7 +36,7 @@ pub fn merge(d: &mut Diagnosis, obs: Vec<Check>) {
             continue;
         }
         if c.status >= Status::Warn && c.remedy.is_none() {
-            c.remedy = remedy(&d.install, &c, host_port.as_ref());
+            c.remedy = crate::knowledge::remedy::observed(&d.install, &c, host_port.as_ref());
         }
         match d.checks.iter().position(|p| p.id == c.id) {
             Some(i) => {
@@ -151,122 +150,6 @@ fn disagreement(predicted: &Check, observed: &Check) -> Option<Check> {
     c.expected = Some(format!("{:?}", predicted.status).to_lowercase());
     c.actual = Some(format!("{:?}", observed.status).to_lowercase());
     Some(c)
-}
-
-/// A concrete next step for an observed failure, in the operator's own names.
-fn remedy(i: &Install, o: &Check, base: Option<&(String, u16)>) -> Option<String> {
-    let p = i.profile();
-    let rewrites = p.dex_call == DexCall::Rewrite;
-    let o_url = o.url.as_deref().unwrap_or("");
-    let url = url::Url::parse(o_url).ok();
-    let host = url
-        .as_ref()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default();
-    let port = url
-        .as_ref()
-        .and_then(|u| u.port_or_known_default())
-        .unwrap_or(80);
-    let class = o.class?;
-    // From inside a pod the same classes call for other fixes.
-    if o.vantage == Vantage::AppPod {
-        let loopback =
-            crate::plan::predict::host_kind(&host) == crate::plan::predict::HostKind::Loopback;
-        let r = match class {
-            Class::Refused if loopback => crate::remedy::port_forward_own(i),
-            Class::Dns | Class::ConnectTimeout | Class::Unreachable | Class::Reset => {
-                Some(format!(
-                    "Make {host} reach the ingress from inside the cluster: {}; or per Deployment: {}",
-                    crate::remedy::coredns_rewrite(&host),
-                    crate::remedy::host_aliases(i, &host)
-                ))
-            }
-            Class::Proxy => Some(crate::remedy::no_proxy(i, Some(&host))),
-            Class::HttpToHttps if rewrites => Some(crate::remedy::dex_tls_pair(i, false)),
-            Class::IssuerMismatch | Class::NOT_FOUND => Some(format!(
-                "Dex runs with another issuer than URL implies: save the SSO config again, then restart: {}",
-                i.restart()
-            )),
-            c if c.is_server_error() && rewrites => Some(crate::remedy::app_protocol_tcp(i)),
-            _ => None,
-        };
-        if r.is_some() {
-            return r;
-        }
-    }
-    if o.vantage == Vantage::DexPod && class == Class::Dns {
-        return Some(format!(
-            "Dex's pod cannot resolve {host}: make the IdP's name resolvable in the cluster (CoreDNS forward or stub domain for its zone), then restart Dex"
-        ));
-    }
-    let (kubectl, svc) = (i.kubectl(), p.server.service);
-    let setting = p.url_setting;
-    let loopback =
-        crate::plan::predict::host_kind(&host) == crate::plan::predict::HostKind::Loopback;
-    Some(match class {
-        Class::Dns => format!(
-            "{host} does not resolve on this machine: fix its DNS record, or test one ingress address before DNS changes with --resolve {host}:{port}:<ingress IP>"
-        ),
-        Class::Refused if loopback => format!(
-            "Nothing listens on local port {port}: start the port-forward first: {}", i.port_forward(port)
-        ),
-        Class::Refused => format!("Nothing listens on {host}:{port}: check the LoadBalancer/ingress address and that its port is open"),
-        Class::ConnectTimeout | Class::Unreachable => format!(
-            "Packets to {host}:{port} are dropped or not routed: check security groups, firewalls and IP allow-lists (Devtron's FAQ: allow the cluster's NAT gateway IPs as well)"
-        ),
-        Class::ReadTimeout => "The server accepted the connection but did not answer in time: check the app/Dex pods and the ingress's upstream timeouts".into(),
-        Class::TlsUnknownCa => format!(
-            "Trust the CA that signed {host}'s certificate (--cacert ca.pem here; the browser and the app pod need it too), or serve a publicly trusted certificate"
-        ),
-        Class::TlsNameMismatch => format!("Issue the certificate with {host} in subjectAltName (or open the app by a name the certificate lists)"),
-        Class::TlsExpired => format!("Renew {host}'s certificate (with cert-manager: kubectl describe certificate -A)"),
-        Class::Tls => o.message.clone(),
-        Class::HttpToHttps => format!("Use the scheme {host}:{port} speaks: https:// for a TLS port, http:// for a plain one"),
-        Class::Proxy => format!(
-            "The request went through the proxy from the environment: add {host} to NO_PROXY (e.g. export NO_PROXY={host},$NO_PROXY), or fix the proxy"
-        ),
-        Class::IssuerMismatch => match (p.path_prefix, base) {
-            (Some(prefix), Some((h, _))) => format!(
-                "Make {setting} + /api/dex equal the issuer Dex serves: set {setting} to the address users open (here {h}) ending in {prefix}, save the SSO config, then restart Dex and {}: {}",
-                p.server_name,
-                i.restart()
-            ),
-            _ => format!(
-                "Make {setting} + /api/dex equal the issuer Dex serves (set {setting} in {}, then restart: {})",
-                p.url_where,
-                i.restart()
-            ),
-        },
-        Class::NotJson | Class::TooLarge => format!(
-            "Something other than Dex answers {}: route the issuer path to Dex (the ingress must send {} to {svc})",
-            o_url,
-            p.path_prefix.unwrap_or("/api/dex")
-        ),
-        Class::RedirectLoop => "The redirects go round: typically TLS terminated at the ingress while the backend redirects to https (set X-Forwarded-Proto, or the app's insecure/plain-HTTP mode behind the ingress)".into(),
-        Class::UnregisteredRedirectUri | Class::InvalidClientId => format!(
-            "Dex runs a config generated for another {setting}: check {setting} in {}, save the SSO config again, then restart Dex and {}: {}",
-            p.url_where,
-            p.server_name,
-            i.restart()
-        ),
-        Class::NoSigningKeys => "Dex serves no usable signing key: check Dex's storage and logs (key rotation)".into(),
-        c if c.is_server_error() => format!(
-            "The ingress or proxy in front of {host} cannot reach the service behind it: check the Service's endpoints ({kubectl} get endpoints {svc}); under a mesh, set appProtocol: TCP on Dex's port"
-        ),
-        Class::NOT_FOUND => match p.path_prefix {
-            Some(prefix) => format!(
-                "Dex is not served at this path: {setting} must end in {prefix}, and the ingress must route {prefix} to {svc}"
-            ),
-            None => format!(
-                "Dex is not served at this path: check {setting} in {} and that {} proxies /api/dex",
-                p.url_where, p.server_name
-            ),
-        },
-        c if c.status().is_some_and(|n| (400..410).contains(&n)) => format!(
-            "Something refuses the request ({c}): an auth proxy, WAF or HTTP proxy in front of {host}; let the discovery, keys and token paths through"
-        ),
-        _ => return None,
-    })
 }
 
 /// Says why the pod rows stay predictions (no cluster, `--no-pods`).

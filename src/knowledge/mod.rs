@@ -1,0 +1,6 @@
+//! The knowledge base, as data: what each error shape means (`explain`) and what fixes each
+//! failure, keyed by class, vantage and the app's profile (`remedy`). `check` and `explain` both
+//! draw their remedies from here.
+
+pub mod explain;
+pub mod remedy;

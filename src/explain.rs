@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::app::{App, Install};
+use crate::app::{App, DexCall, Install};
 use crate::knowledge::explain::{MESSAGES, Message, TRANSPORT, Transport, matches, s};
 use crate::probe::class::Class;
 
@@ -68,14 +68,15 @@ pub(crate) struct Ctx {
     pub port: Option<u16>,
     pub path: Option<Path>,
     pub app: Option<App>,
-    pub argocd_31: bool,
+    /// The app whose log head this is, when the head alone tells (Argo CD ≥ 3.1 lower-cases it).
+    pub head_of: Option<App>,
     /// The namespace the operator named (`-n`); else the app's default.
     pub ns: Option<String>,
 }
 
 impl Ctx {
     pub fn app(&self) -> App {
-        self.app.unwrap_or(App::DEVTRON)
+        self.app.unwrap_or(App::ALL[0])
     }
     pub fn install(&self) -> Install {
         Install::new(self.app(), self.ns.as_deref())
@@ -115,54 +116,7 @@ fn context(text: &str) -> Ctx {
     let mut c = Ctx::default();
     let lower = text.to_ascii_lowercase();
     if let Some(i) = lower.find("failed to query provider") {
-        c.argocd_31 = text[i..].starts_with("failed");
-        let rest = &text[i + "failed to query provider ".len().min(text.len() - i)..];
-        c.issuer = rest
-            .strip_prefix('"')
-            .and_then(|r| r.find('"').map(|e| r[..e].to_string()))
-            .or_else(|| rest.split([':', ' ']).next().map(str::to_string));
-        c.get = quoted_after(text, "Get ");
-        let (ih, _) = c.issuer.as_deref().map(host_port).unwrap_or((None, None));
-        let (gh, gp) = c.get.as_deref().map(host_port).unwrap_or((None, None));
-        c.host = gh.clone().or(ih.clone());
-        c.port = gp.or_else(|| c.issuer.as_deref().and_then(|i| host_port(i).1));
-        let argocd_like = c
-            .issuer
-            .as_deref()
-            .is_some_and(|i| !i.contains("/orchestrator"));
-        // Argo CD with dex.config sends every server→Dex call through the rewrite; a status
-        // error has no Get part to show it.
-        let rewrite = gh
-            .as_deref()
-            .is_some_and(|h| h.starts_with("argocd-dex-server"))
-            || (gh.is_none()
-                && argocd_like
-                && (c.argocd_31
-                    || c.issuer
-                        .as_deref()
-                        .is_some_and(|i| i.contains("://") || i.starts_with('<'))));
-        c.path = Some(if rewrite {
-            Path::ArgoRewrite
-        } else {
-            Path::AppPodDex
-        });
-        let orchestrator = c
-            .issuer
-            .as_deref()
-            .is_some_and(|i| i.contains("/orchestrator"));
-        c.app = Some(
-            if rewrite
-                || c.argocd_31
-                || (!orchestrator && c.issuer.as_deref().is_some_and(|i| i.contains("://")))
-            {
-                App::ARGOCD
-            } else {
-                App::DEVTRON
-            },
-        );
-        if orchestrator {
-            c.app = Some(App::DEVTRON);
-        }
+        query_provider(&mut c, text, i);
     } else if lower.contains("failed to get provider") || lower.contains("failed to open connector")
     {
         c.path = Some(Path::DexUpstream);
@@ -171,13 +125,9 @@ fn context(text: &str) -> Ctx {
             let i = text.find("Get ")? + 4;
             text[i..].split(": ").next().map(str::to_string)
         });
-        let (h, p) = c.get.as_deref().map(host_port).unwrap_or((None, None));
-        c.host = h;
-        c.port = p;
+        (c.host, c.port) = c.get.as_deref().map(host_port).unwrap_or((None, None));
     } else if let Some(get) = quoted_after(text, "Get ").or_else(|| quoted_after(text, "Post ")) {
-        let (h, p) = host_port(&get);
-        c.host = h;
-        c.port = p;
+        (c.host, c.port) = host_port(&get);
         c.get = Some(get);
     } else if let Some(i) = lower.find("dial tcp") {
         // A bare `dial tcp HOST:PORT: …`.
@@ -194,6 +144,60 @@ fn context(text: &str) -> Ctx {
         c.host = text[i + 7..].split([' ', ':']).next().map(str::to_string);
     }
     c
+}
+
+/// `Failed to query provider "ISSUER": Get "URL": …` at byte `i`: the issuer, the URL, and which
+/// app printed it, read from the profiles (the log's exact head, the issuer's path, a rewrite to
+/// the app's Dex service).
+fn query_provider(c: &mut Ctx, text: &str, i: usize) {
+    let head = App::ALL
+        .iter()
+        .copied()
+        .find(|a| text[i..].starts_with(a.profile().query_provider_head));
+    c.head_of = head.filter(|a| a.profile().head_label.is_some());
+    let rest = &text[i + "failed to query provider ".len().min(text.len() - i)..];
+    c.issuer = rest
+        .strip_prefix('"')
+        .and_then(|r| r.find('"').map(|e| r[..e].to_string()))
+        .or_else(|| rest.split([':', ' ']).next().map(str::to_string));
+    c.get = quoted_after(text, "Get ");
+    let (ih, ip) = c.issuer.as_deref().map(host_port).unwrap_or((None, None));
+    let (gh, gp) = c.get.as_deref().map(host_port).unwrap_or((None, None));
+    c.host = gh.clone().or(ih);
+    c.port = gp.or(ip);
+    let issuer = c.issuer.clone().unwrap_or_default();
+    let by_path = App::ALL.iter().copied().find(|a| {
+        a.profile()
+            .path_prefix
+            .is_some_and(|p| issuer.contains(&format!("{p}/")) || issuer.ends_with(p))
+    });
+    let rewriter = App::ALL
+        .iter()
+        .copied()
+        .find(|a| a.profile().dex_call == DexCall::Rewrite);
+    // A rewriting app sends every server→Dex call to its Dex service; a status error has no
+    // Get part to show it, but an absolute (or redacted `<…>`) issuer outside any app's path does.
+    let to_dex_service = |a: App| {
+        gh.as_deref()
+            .is_some_and(|h| h.starts_with(a.profile().dex.service))
+    };
+    let rewrite = rewriter.filter(|a| {
+        to_dex_service(*a)
+            || (gh.is_none()
+                && by_path.is_none()
+                && (c.head_of == Some(*a) || issuer.contains("://") || issuer.starts_with('<')))
+    });
+    c.path = Some(if rewrite.is_some() {
+        Path::ArgoRewrite
+    } else {
+        Path::AppPodDex
+    });
+    let absolute_elsewhere = by_path.is_none() && issuer.contains("://");
+    c.app = by_path
+        .or(rewrite)
+        .or(c.head_of)
+        .or(rewriter.filter(|_| absolute_elsewhere))
+        .or(Some(App::ALL[0]));
 }
 
 /// The text as matched: JSON logs' escapes undone (`\"`, `\u0026`), typographic quotes made
@@ -255,7 +259,7 @@ fn explain_transport(t: &Transport, c: &Ctx) -> Explanation {
     let path = c.path.unwrap_or(Path::AppPodDex);
     let app = match (c.path, c.app) {
         (Some(Path::DexUpstream), _) => Some("Dex"),
-        (_, Some(a)) if c.argocd_31 && a == App::ARGOCD => Some("Argo CD ≥ 3.1"),
+        (_, Some(a)) if c.head_of == Some(a) => a.profile().head_label.or(Some(a.name())),
         (_, Some(a)) => Some(a.name()),
         _ => None,
     };

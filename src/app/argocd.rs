@@ -47,6 +47,7 @@ pub static PROFILE: Profile = Profile {
     ],
     // Argo CD ≥ 3.1 lower-cases it
     query_provider_head: "failed to query provider",
+    head_label: Some("Argo CD ≥ 3.1"),
     url_setting: "url",
     url_where: "argocd-cm",
     example_url: "https://argocd.example.com",

@@ -51,6 +51,7 @@ pub static PROFILE: Profile = Profile {
         "openshift",
     ],
     query_provider_head: "Failed to query provider",
+    head_label: None,
     url_setting: "URL",
     url_where: "Global Configurations → SSO",
     example_url: "https://devtron.example.com/orchestrator",

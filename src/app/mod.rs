@@ -114,6 +114,8 @@ pub struct Profile {
     pub overwrites_redirect_uri: &'static [&'static str],
     /// How the app's log starts a failed discovery (`Failed to query provider`).
     pub query_provider_head: &'static str,
+    /// Who prints that head, when the head alone tells (`Argo CD ≥ 3.1`).
+    pub head_label: Option<&'static str>,
     /// The name of the base URL setting in the app's words (`URL`, `url`).
     pub url_setting: &'static str,
     /// Where an operator sets it.
@@ -349,6 +351,7 @@ mod tests {
         return_path: ReturnPath::Fixed("/third/home"),
         overwrites_redirect_uri: &["oidc"],
         query_provider_head: "third: failed to query provider",
+        head_label: None,
         url_setting: "baseURL",
         url_where: "third-cm",
         example_url: "https://third.example.com/third",

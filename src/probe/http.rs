@@ -170,126 +170,35 @@ pub async fn fetch(s: &Settings, req: &Request) -> Fetched {
         elapsed: Duration::ZERO,
         proxy: None,
     };
-    let parsed = match url::Url::parse(&req.url) {
-        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
-        Ok(u) => {
-            out.result = Err(Failure::new(
-                Class::UnsupportedScheme,
-                format!("unsupported protocol scheme {:?}", u.scheme()),
-                "only http and https URLs can be fetched",
-            ));
-            return out;
-        }
-        Err(e) => {
-            let scheme = req.url.split_once("://").map(|(s, _)| s).unwrap_or("");
-            out.result = Err(Failure::new(
-                Class::UnsupportedScheme,
-                format!("unsupported protocol scheme {scheme:?}"),
-                format!("{:?} is not an absolute http(s) URL: {e}", req.url),
-            ));
-            return out;
-        }
-    };
+    out.result = run(s, req, start, &mut out).await;
+    out.elapsed = start.elapsed();
+    out
+}
+
+/// The request itself; what it learns on the way (proxy, redirects) goes into `out`.
+async fn run(
+    s: &Settings,
+    req: &Request,
+    start: Instant,
+    out: &mut Fetched,
+) -> Result<Response, Failure> {
+    let parsed = target(&req.url)?;
     let scheme = parsed.scheme().to_string();
     let host = host_of(&parsed);
     let port = parsed.port_or_known_default().unwrap_or(80);
     let remaining = s.deadline.saturating_duration_since(Instant::now());
     let timeout = s.timeout.min(remaining).max(Duration::from_millis(50));
-
     let proxy = s.proxy.proxy_for(&scheme, &host, parsed.port());
     out.proxy = proxy.as_deref().map(redact_userinfo);
     let (dial, proxy_ctx) = match &proxy {
-        Some(p) => {
-            let pu = url::Url::parse(p).ok();
-            let phost = pu.as_ref().map(host_of).unwrap_or_default();
-            let pport = pu
-                .as_ref()
-                .and_then(|u| u.port_or_known_default())
-                .unwrap_or(80);
-            let ip = s
-                .resolver
-                .lookup(&phost, Some(pport))
-                .await
-                .ok()
-                .and_then(|v| v.first().copied());
-            let paddr = ip
-                .map(|ip| dial_addr(ip, pport))
-                .unwrap_or(format!("{phost}:{pport}"));
-            (paddr.clone(), Some((redact_userinfo(p), paddr)))
-        }
-        None => match tokio::time::timeout(timeout, s.resolver.lookup(&host, Some(port))).await {
-            Ok(Ok(ips)) => (dial_addr(ips[0], port), None),
-            Ok(Err(e)) => {
-                out.elapsed = start.elapsed();
-                out.result = Err(Failure::new(
-                    Class::Dns,
-                    format!("dial tcp: lookup {host}: {e}"),
-                    format!("{host} does not resolve from here"),
-                ));
-                return out;
-            }
-            Err(_) => {
-                out.elapsed = start.elapsed();
-                out.result = Err(Failure::new(
-                    Class::Dns,
-                    format!("dial tcp: lookup {host}: i/o timeout"),
-                    format!("the resolver did not answer for {host} in time"),
-                ));
-                return out;
-            }
-        },
+        Some(p) => via_proxy(s, p).await,
+        None => (direct(s, &host, port, timeout).await?, None),
     };
-
     let hops: Arc<Mutex<Vec<String>>> = Arc::default();
-    let policy = match req.follow {
-        Follow::None => redirect::Policy::none(),
-        Follow::All => {
-            let hops = hops.clone();
-            redirect::Policy::custom(move |attempt| {
-                let next = attempt.url().to_string();
-                if let Ok(mut h) = hops.lock() {
-                    h.push(format!("{} → {next}", attempt.status().as_u16()));
-                }
-                if attempt.previous().iter().any(|p| p.as_str() == next) {
-                    attempt.error(RedirectStop("redirect loop"))
-                } else if attempt.previous().len() > MAX_REDIRECTS {
-                    attempt.error(RedirectStop("too many redirects"))
-                } else {
-                    attempt.follow()
-                }
-            })
-        }
-    };
     let remaining = timeout
         .saturating_sub(start.elapsed())
         .max(Duration::from_millis(50));
-    let builder = reqwest::Client::builder()
-        .user_agent(concat!("dexcheck/", env!("CARGO_PKG_VERSION")))
-        .http1_only()
-        .pool_max_idle_per_host(0)
-        // A little under the total, so a black hole is reported as the connect timeout it is
-        // rather than as the total deadline firing at the same instant.
-        .connect_timeout(
-            remaining
-                .saturating_sub(Duration::from_millis(150))
-                .max(remaining / 2),
-        )
-        .read_timeout(remaining)
-        .timeout(remaining)
-        .redirect(policy)
-        .dns_resolver(s.resolver.clone())
-        .tls_backend_preconfigured(s.tls.clone());
-    let client = match s.proxy.configure(builder).build() {
-        Ok(c) => c,
-        Err(e) => {
-            out.result = Err(Failure::new(
-                Class::Other,
-                e.to_string(),
-                "the HTTP client could not be set up",
-            ));
-            return out;
-        }
-    };
+    let client = client(s, remaining, redirect_policy(req.follow, hops.clone()))?;
     let mut ctx = Context {
         scheme: &scheme,
         host: &host,
@@ -308,24 +217,146 @@ pub async fn fetch(s: &Settings, req: &Request) -> Fetched {
         .send()
         .await;
     out.hops = hops.lock().map(|h| h.clone()).unwrap_or_default();
-    let mut resp = match sent {
+    let resp = match sent {
         Ok(r) => r,
         Err(e) => {
             ctx.elapsed = start.elapsed();
-            out.elapsed = ctx.elapsed;
-            out.result = Err(if e.is_redirect() {
-                redirect_failure(parsed.as_str(), &out.hops)
-            } else {
-                let f = classify(&e, &ctx);
-                if scheme == "http" && matches!(f.class, Class::Other | Class::Reset) {
-                    sniff_tls(&dial, ctx.proxy.is_none()).await.unwrap_or(f)
-                } else {
-                    f
-                }
-            });
-            return out;
+            if e.is_redirect() {
+                return Err(redirect_failure(parsed.as_str(), &out.hops));
+            }
+            let f = classify(&e, &ctx);
+            if scheme == "http" && matches!(f.class, Class::Other | Class::Reset) {
+                return Err(sniff_tls(&dial, ctx.proxy.is_none()).await.unwrap_or(f));
+            }
+            return Err(f);
         }
     };
+    ctx.in_body = true;
+    response(resp, &mut ctx, start).await
+}
+
+/// Only absolute http(s) URLs can be fetched.
+fn target(url: &str) -> Result<url::Url, Failure> {
+    match url::Url::parse(url) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Ok(u),
+        Ok(u) => Err(Failure::new(
+            Class::UnsupportedScheme,
+            format!("unsupported protocol scheme {:?}", u.scheme()),
+            "only http and https URLs can be fetched",
+        )),
+        Err(e) => {
+            let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("");
+            Err(Failure::new(
+                Class::UnsupportedScheme,
+                format!("unsupported protocol scheme {scheme:?}"),
+                format!("{url:?} is not an absolute http(s) URL: {e}"),
+            ))
+        }
+    }
+}
+
+/// The proxy's dial address, and the proxy (credentials removed) for the classifier.
+async fn via_proxy(s: &Settings, p: &str) -> (String, Option<(String, String)>) {
+    let pu = url::Url::parse(p).ok();
+    let phost = pu.as_ref().map(host_of).unwrap_or_default();
+    let pport = pu
+        .as_ref()
+        .and_then(|u| u.port_or_known_default())
+        .unwrap_or(80);
+    let ip = s
+        .resolver
+        .lookup(&phost, Some(pport))
+        .await
+        .ok()
+        .and_then(|v| v.first().copied());
+    let paddr = ip
+        .map(|ip| dial_addr(ip, pport))
+        .unwrap_or(format!("{phost}:{pport}"));
+    (paddr.clone(), Some((redact_userinfo(p), paddr)))
+}
+
+/// The address dialled for `host`, resolved under the timeout.
+async fn direct(s: &Settings, host: &str, port: u16, timeout: Duration) -> Result<String, Failure> {
+    match tokio::time::timeout(timeout, s.resolver.lookup(host, Some(port))).await {
+        Ok(Ok(ips)) => match ips.first() {
+            Some(ip) => Ok(dial_addr(*ip, port)),
+            None => Err(Failure::new(
+                Class::Dns,
+                format!("dial tcp: lookup {host}: no such host"),
+                format!("{host} does not resolve from here"),
+            )),
+        },
+        Ok(Err(e)) => Err(Failure::new(
+            Class::Dns,
+            format!("dial tcp: lookup {host}: {e}"),
+            format!("{host} does not resolve from here"),
+        )),
+        Err(_) => Err(Failure::new(
+            Class::Dns,
+            format!("dial tcp: lookup {host}: i/o timeout"),
+            format!("the resolver did not answer for {host} in time"),
+        )),
+    }
+}
+
+/// Redirects followed as Go's client does, each recorded in `hops`; a loop or more than
+/// [`MAX_REDIRECTS`] stops.
+fn redirect_policy(follow: Follow, hops: Arc<Mutex<Vec<String>>>) -> redirect::Policy {
+    match follow {
+        Follow::None => redirect::Policy::none(),
+        Follow::All => redirect::Policy::custom(move |attempt| {
+            let next = attempt.url().to_string();
+            if let Ok(mut h) = hops.lock() {
+                h.push(format!("{} → {next}", attempt.status().as_u16()));
+            }
+            if attempt.previous().iter().any(|p| p.as_str() == next) {
+                attempt.error(RedirectStop("redirect loop"))
+            } else if attempt.previous().len() > MAX_REDIRECTS {
+                attempt.error(RedirectStop("too many redirects"))
+            } else {
+                attempt.follow()
+            }
+        }),
+    }
+}
+
+/// A client bounded by `remaining` for connect, read and total.
+fn client(
+    s: &Settings,
+    remaining: Duration,
+    policy: redirect::Policy,
+) -> Result<reqwest::Client, Failure> {
+    let builder = reqwest::Client::builder()
+        .user_agent(concat!("dexcheck/", env!("CARGO_PKG_VERSION")))
+        .http1_only()
+        .pool_max_idle_per_host(0)
+        // A little under the total, so a black hole is reported as the connect timeout it is
+        // rather than as the total deadline firing at the same instant.
+        .connect_timeout(
+            remaining
+                .saturating_sub(Duration::from_millis(150))
+                .max(remaining / 2),
+        )
+        .read_timeout(remaining)
+        .timeout(remaining)
+        .redirect(policy)
+        .dns_resolver(s.resolver.clone())
+        .tls_backend_preconfigured(s.tls.clone());
+    s.proxy.configure(builder).build().map_err(|e| {
+        Failure::new(
+            Class::Other,
+            e.to_string(),
+            "the HTTP client could not be set up",
+        )
+    })
+}
+
+/// The answer: status, the headers that matter, and a body of at most [`MAX_BODY`] bytes.
+async fn response(
+    mut resp: reqwest::Response,
+    ctx: &mut Context<'_>,
+    start: Instant,
+) -> Result<Response, Failure> {
     let status = resp.status().as_u16();
     let header = |name: &str| {
         resp.headers()
@@ -337,42 +368,33 @@ pub async fn fetch(s: &Settings, req: &Request) -> Fetched {
     let location = header("location");
     let final_url = resp.url().to_string();
     let mut body: Vec<u8> = Vec::new();
-    ctx.in_body = true;
     loop {
         match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_BODY {
-                    out.elapsed = start.elapsed();
-                    out.result = Err(Failure::new(
-                        Class::TooLarge,
-                        format!("http: response body too large (more than {MAX_BODY} bytes)"),
-                        format!(
-                            "the response is larger than {} MiB (counted after decompression): not a discovery document or key set; dexcheck stopped reading",
-                            MAX_BODY / (1024 * 1024),
-                        ),
-                    ));
-                    return out;
-                }
-                body.extend_from_slice(&chunk);
+            Ok(Some(chunk)) if body.len() + chunk.len() > MAX_BODY => {
+                return Err(Failure::new(
+                    Class::TooLarge,
+                    format!("http: response body too large (more than {MAX_BODY} bytes)"),
+                    format!(
+                        "the response is larger than {} MiB (counted after decompression): not a discovery document or key set; dexcheck stopped reading",
+                        MAX_BODY / (1024 * 1024),
+                    ),
+                ));
             }
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
             Ok(None) => break,
             Err(e) => {
                 ctx.elapsed = start.elapsed();
-                out.elapsed = ctx.elapsed;
-                out.result = Err(classify(&e, &ctx));
-                return out;
+                return Err(classify(&e, ctx));
             }
         }
     }
-    out.elapsed = start.elapsed();
-    out.result = Ok(Response {
+    Ok(Response {
         status,
         content_type,
         location,
         body,
         final_url,
-    });
-    out
+    })
 }
 
 /// The policy stops on a repeated URL (a loop) or after [`MAX_REDIRECTS`]: say which.

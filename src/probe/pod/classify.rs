@@ -13,6 +13,76 @@ pub struct Classified {
     pub note: String,
 }
 
+/// What the classifier knows about one probe besides its line.
+struct Seen<'a> {
+    line: &'a Line,
+    report: &'a Report,
+    host: String,
+    port: u16,
+    /// `ip:port` as Go prints it in `dial tcp …`.
+    dial: String,
+    scheme: String,
+    /// The error text, lower case.
+    e: String,
+    curl: bool,
+    proxied: Option<String>,
+}
+
+impl<'a> Seen<'a> {
+    fn new(line: &'a Line, url: &str, tool: &str, report: &'a Report) -> Self {
+        let u = url::Url::parse(url).ok();
+        let host = u.as_ref().map(host_of).unwrap_or_default();
+        let port = u
+            .as_ref()
+            .and_then(|u| u.port_or_known_default())
+            .unwrap_or(80);
+        let ip = if !line.addr.is_empty() {
+            line.addr.clone()
+        } else if host.eq_ignore_ascii_case("localhost") {
+            "::1".into()
+        } else {
+            host.clone()
+        };
+        let dial = if ip.contains(':') {
+            format!("[{ip}]:{port}")
+        } else {
+            format!("{ip}:{port}")
+        };
+        let scheme = u
+            .as_ref()
+            .map(|u| u.scheme().to_string())
+            .unwrap_or_default();
+        let proxied = report
+            .proxy
+            .proxy_for(&scheme, &host, u.as_ref().and_then(|u| u.port()));
+        Seen {
+            line,
+            report,
+            host,
+            port,
+            dial,
+            scheme,
+            e: line.err.to_ascii_lowercase(),
+            curl: tool == "curl",
+            proxied,
+        }
+    }
+    fn has(&self, needle: &str) -> bool {
+        self.e.contains(needle)
+    }
+    fn curl_exit(&self, rc: i32) -> bool {
+        self.curl && self.line.rc == rc
+    }
+}
+
+fn fail(class: Class, go: impl Into<String>, note: impl Into<String>) -> Classified {
+    Classified {
+        class: Some(class),
+        go_error: go.into(),
+        note: note.into(),
+    }
+}
+
 /// Maps a line to a class, as the app (a Go program) would have failed.
 pub fn classify(
     line: &Line,
@@ -21,246 +91,258 @@ pub fn classify(
     report: &Report,
     expect_issuer: Option<&str>,
 ) -> Classified {
-    let u = url::Url::parse(url).ok();
-    let host = u.as_ref().map(host_of).unwrap_or_default();
-    let port = u
-        .as_ref()
-        .and_then(|u| u.port_or_known_default())
-        .unwrap_or(80);
-    let ip = if !line.addr.is_empty() {
-        line.addr.clone()
-    } else if host.eq_ignore_ascii_case("localhost") {
-        "::1".into()
-    } else {
-        host.clone()
-    };
-    let dial = if ip.contains(':') {
-        format!("[{ip}]:{port}")
-    } else {
-        format!("{ip}:{port}")
-    };
-    let e = line.err.to_ascii_lowercase();
-    let scheme = u
-        .as_ref()
-        .map(|u| u.scheme().to_string())
-        .unwrap_or_default();
-    let proxied = report
-        .proxy
-        .proxy_for(&scheme, &host, u.as_ref().and_then(|u| u.port()));
-    let c = |class: Class, go: String, note: String| Classified {
-        class: Some(class),
-        go_error: go,
-        note,
-    };
-    let ns = if report.nameserver.is_empty() {
-        String::new()
-    } else {
-        format!(" on {}:53", report.nameserver)
-    };
-    let curl = tool == "curl";
+    let s = Seen::new(line, url, tool, report);
     if line.rc != 0 {
-        if let Some(p) = &proxied
-            && (line.rc == 5 || line.rc == 7 || e.contains("proxy"))
-        {
-            let p = redact_userinfo(p);
-            return c(
-                Class::Proxy,
-                format!("proxyconnect tcp: {}", line.err),
-                format!(
-                    "the pod's environment sends this request through the proxy {p}, which failed: add {host} to the pod's NO_PROXY"
-                ),
-            );
-        }
-        let dns = (curl && line.rc == 6)
-            || e.contains("bad address")
-            || e.contains("unable to resolve")
-            || e.contains("could not resolve");
-        if dns {
-            return c(
-                Class::Dns,
-                format!("dial tcp: lookup {host}{ns}: no such host"),
-                format!(
-                    "{host} does not resolve inside the pod (cluster DNS{})",
-                    if report.search.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", search {}", report.search)
-                    }
-                ),
-            );
-        }
-        if e.contains("no route to host") || e.contains("network is unreachable") {
-            return c(
-                Class::Unreachable,
-                format!("dial tcp {dial}: connect: no route to host"),
-                format!("no route from the pod to {dial}"),
-            );
-        }
-        if (curl && line.rc == 7) || e.contains("connection refused") {
-            let note = if crate::plan::predict::host_kind(&host)
-                == crate::plan::predict::HostKind::Loopback
-            {
-                format!(
-                    "inside the pod {host} is the pod itself, and nothing listens on port {port} there"
-                )
-            } else {
-                format!("nothing listens on {dial} as seen from the pod")
-            };
-            return c(
-                Class::Refused,
-                format!("dial tcp {dial}: connect: connection refused"),
-                note,
-            );
-        }
-        let timed_out = (curl && line.rc == 28) || e.contains("timed out") || e.contains("timeout");
-        if timed_out {
-            let connect = line.code == 0
-                && !e.contains("read error")
-                && !e.contains("bytes received")
-                && (e.contains("connect") || e.contains("resolving"));
-            return if connect {
-                c(
-                    Class::ConnectTimeout,
-                    format!("dial tcp {dial}: i/o timeout"),
-                    format!(
-                        "the pod's connection attempt to {dial} got no answer (NetworkPolicy, firewall, hairpin routing)"
-                    ),
-                )
-            } else {
-                c(
-                    Class::ReadTimeout,
-                    "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
-                        .into(),
-                    format!("connected to {dial}, but no answer in time"),
-                )
-            };
-        }
-        if (curl && line.rc == 35)
-            || e.contains("ssl")
-            || e.contains("tls")
-            || e.contains("certificate")
-            || (curl && line.rc == 60)
-        {
-            if e.contains("wrong version number")
-                || e.contains("record layer")
-                || e.contains("packet length")
-                || e.contains("unexpected eof") && line.rc == 35
-            {
-                return c(
-                    Class::HttpToHttps,
-                    "http: server gave HTTP response to HTTPS client".into(),
-                    "an https URL on a port that speaks plain HTTP".into(),
-                );
-            }
-            if e.contains("expired") {
-                return c(Class::TlsExpired, "tls: failed to verify certificate: x509: certificate has expired or is not yet valid".into(), "the certificate has expired".into());
-            }
-            if e.contains("subject name")
-                || e.contains("does not match")
-                || e.contains("doesn't match")
-            {
-                return c(
-                    Class::TlsNameMismatch,
-                    format!(
-                        "tls: failed to verify certificate: x509: certificate is not valid for {host}"
-                    ),
-                    format!("the certificate does not name {host}"),
-                );
-            }
-            if e.contains("self-signed")
-                || e.contains("self signed")
-                || e.contains("local issuer")
-                || e.contains("unknown ca")
-                || e.contains("verify")
-            {
-                return c(Class::TlsUnknownCa, "tls: failed to verify certificate: x509: certificate signed by unknown authority".into(), "the pod does not trust the certificate's CA (mount the CA into the pod, or fix the chain)".into());
-            }
-            return c(Class::Tls, format!("tls: {}", line.err), line.err.clone());
-        }
-        if curl && line.rc == 47 {
-            return c(
-                Class::RedirectLoop,
-                "stopped after 10 redirects".into(),
-                "the redirects go round".into(),
-            );
-        }
-        if curl && line.rc == 63 {
-            return c(
-                Class::TooLarge,
-                "http: response body too large".into(),
-                "the answer exceeds 1 MiB".into(),
-            );
-        }
-        if curl && (line.rc == 52 || line.rc == 56) {
-            return c(
-                Class::Reset,
-                "EOF".into(),
-                "the server closed the connection without answering".into(),
-            );
-        }
-        if curl && line.rc == 1 {
-            return c(
-                Class::UnsupportedScheme,
-                format!("unsupported protocol scheme {scheme:?}"),
-                "not an http(s) URL".into(),
-            );
-        }
-        // wget reports HTTP errors as failures.
-        let status = http_code_in(&line.err);
-        if let Some(code) = status {
-            return c(
-                Class::HttpStatus(code),
-                status_line(code),
-                format!("answered {}", status_line(code)),
-            );
-        }
-        return c(
-            Class::Other,
-            line.err.clone(),
-            format!("the probe failed (exit {}): {}", line.rc, line.err),
-        );
+        return connection(&s)
+            .or_else(|| tls(&s))
+            .unwrap_or_else(|| other_exit(&s));
     }
     if !(200..300).contains(&line.code) {
-        let body = line.body.clone();
-        if body.contains("Client sent an HTTP request to an HTTPS server") {
-            return c(
-                Class::HttpToHttps,
-                format!("{}: {body}", status_line(line.code)),
-                "an http URL on a TLS port".into(),
-            );
-        }
-        return c(
-            Class::HttpStatus(line.code),
-            format!("{}: {body}", status_line(line.code)),
-            format!("answered {} as seen from the pod", status_line(line.code)),
+        return status(line);
+    }
+    expect_issuer
+        .and_then(|want| document(line, want))
+        .unwrap_or_else(|| answered(line))
+}
+
+/// Failures before an answer: proxy, DNS, routing, refused, timeouts.
+fn connection(s: &Seen) -> Option<Classified> {
+    let (host, dial, line) = (&s.host, &s.dial, s.line);
+    if let Some(p) = &s.proxied
+        && (line.rc == 5 || line.rc == 7 || s.has("proxy"))
+    {
+        let p = redact_userinfo(p);
+        return Some(fail(
+            Class::Proxy,
+            format!("proxyconnect tcp: {}", line.err),
+            format!(
+                "the pod's environment sends this request through the proxy {p}, which failed: add {host} to the pod's NO_PROXY"
+            ),
+        ));
+    }
+    if s.curl_exit(6)
+        || s.has("bad address")
+        || s.has("unable to resolve")
+        || s.has("could not resolve")
+    {
+        return Some(dns(s));
+    }
+    if s.has("no route to host") || s.has("network is unreachable") {
+        return Some(fail(
+            Class::Unreachable,
+            format!("dial tcp {dial}: connect: no route to host"),
+            format!("no route from the pod to {dial}"),
+        ));
+    }
+    if s.curl_exit(7) || s.has("connection refused") {
+        return Some(refused(s));
+    }
+    if s.curl_exit(28) || s.has("timed out") || s.has("timeout") {
+        return Some(timeout(s));
+    }
+    None
+}
+
+fn dns(s: &Seen) -> Classified {
+    let r = s.report;
+    let ns = if r.nameserver.is_empty() {
+        String::new()
+    } else {
+        format!(" on {}:53", r.nameserver)
+    };
+    let search = if r.search.is_empty() {
+        String::new()
+    } else {
+        format!(", search {}", r.search)
+    };
+    let host = &s.host;
+    fail(
+        Class::Dns,
+        format!("dial tcp: lookup {host}{ns}: no such host"),
+        format!("{host} does not resolve inside the pod (cluster DNS{search})"),
+    )
+}
+
+fn refused(s: &Seen) -> Classified {
+    let (host, port, dial) = (&s.host, s.port, &s.dial);
+    let note = if crate::plan::predict::host_kind(host) == crate::plan::predict::HostKind::Loopback
+    {
+        format!("inside the pod {host} is the pod itself, and nothing listens on port {port} there")
+    } else {
+        format!("nothing listens on {dial} as seen from the pod")
+    };
+    fail(
+        Class::Refused,
+        format!("dial tcp {dial}: connect: connection refused"),
+        note,
+    )
+}
+
+fn timeout(s: &Seen) -> Classified {
+    let dial = &s.dial;
+    let connect = s.line.code == 0
+        && !s.has("read error")
+        && !s.has("bytes received")
+        && (s.has("connect") || s.has("resolving"));
+    if connect {
+        fail(
+            Class::ConnectTimeout,
+            format!("dial tcp {dial}: i/o timeout"),
+            format!(
+                "the pod's connection attempt to {dial} got no answer (NetworkPolicy, firewall, hairpin routing)"
+            ),
+        )
+    } else {
+        fail(
+            Class::ReadTimeout,
+            "context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+            format!("connected to {dial}, but no answer in time"),
+        )
+    }
+}
+
+/// TLS failures, in Go's crypto/tls and x509 words.
+fn tls(s: &Seen) -> Option<Classified> {
+    let (host, line) = (&s.host, s.line);
+    if !(s.curl_exit(35) || s.curl_exit(60) || s.has("ssl") || s.has("tls") || s.has("certificate"))
+    {
+        return None;
+    }
+    const X509: &str = "tls: failed to verify certificate: x509:";
+    let plain = s.has("wrong version number")
+        || s.has("record layer")
+        || s.has("packet length")
+        || s.has("unexpected eof") && line.rc == 35;
+    Some(if plain {
+        fail(
+            Class::HttpToHttps,
+            "http: server gave HTTP response to HTTPS client",
+            "an https URL on a port that speaks plain HTTP",
+        )
+    } else if s.has("expired") {
+        fail(
+            Class::TlsExpired,
+            format!("{X509} certificate has expired or is not yet valid"),
+            "the certificate has expired",
+        )
+    } else if s.has("subject name") || s.has("does not match") || s.has("doesn't match") {
+        fail(
+            Class::TlsNameMismatch,
+            format!("{X509} certificate is not valid for {host}"),
+            format!("the certificate does not name {host}"),
+        )
+    } else if [
+        "self-signed",
+        "self signed",
+        "local issuer",
+        "unknown ca",
+        "verify",
+    ]
+    .iter()
+    .any(|n| s.has(n))
+    {
+        fail(
+            Class::TlsUnknownCa,
+            format!("{X509} certificate signed by unknown authority"),
+            "the pod does not trust the certificate's CA (mount the CA into the pod, or fix the chain)",
+        )
+    } else {
+        fail(Class::Tls, format!("tls: {}", line.err), line.err.clone())
+    })
+}
+
+/// The client's other exits: curl's codes, wget's HTTP errors, anything else.
+fn other_exit(s: &Seen) -> Classified {
+    let line = s.line;
+    if s.curl_exit(47) {
+        return fail(
+            Class::RedirectLoop,
+            "stopped after 10 redirects",
+            "the redirects go round",
         );
     }
-    if let Some(want) = expect_issuer {
-        if line.issuer.is_empty() {
-            let ct = &line.content_type;
-            return c(
-                Class::NotJson,
-                format!(
-                    "oidc: failed to decode provider discovery object: expected Content-Type = application/json, got {ct:?}: invalid character '{}' looking for beginning of value",
-                    line.body.chars().next().unwrap_or(' ')
-                ),
-                "something other than Dex answered (no issuer in the answer)".into(),
-            );
-        }
-        if line.issuer != want {
-            return c(
-                Class::IssuerMismatch,
-                format!(
-                    "oidc: issuer did not match the issuer returned by provider, expected {want:?} got {:?}",
-                    line.issuer
-                ),
-                format!(
-                    "the document fetched from the pod names issuer {:?}, not {want:?}",
-                    line.issuer
-                ),
-            );
-        }
+    if s.curl_exit(63) {
+        return fail(
+            Class::TooLarge,
+            "http: response body too large",
+            "the answer exceeds 1 MiB",
+        );
     }
+    if s.curl_exit(52) || s.curl_exit(56) {
+        return fail(
+            Class::Reset,
+            "EOF",
+            "the server closed the connection without answering",
+        );
+    }
+    if s.curl_exit(1) {
+        return fail(
+            Class::UnsupportedScheme,
+            format!("unsupported protocol scheme {:?}", s.scheme),
+            "not an http(s) URL",
+        );
+    }
+    // wget reports HTTP errors as failures.
+    if let Some(code) = http_code_in(&line.err) {
+        return fail(
+            Class::HttpStatus(code),
+            status_line(code),
+            format!("answered {}", status_line(code)),
+        );
+    }
+    fail(
+        Class::Other,
+        line.err.clone(),
+        format!("the probe failed (exit {}): {}", line.rc, line.err),
+    )
+}
+
+/// A non-2xx answer.
+fn status(line: &Line) -> Classified {
+    let body = &line.body;
+    if body.contains("Client sent an HTTP request to an HTTPS server") {
+        return fail(
+            Class::HttpToHttps,
+            format!("{}: {body}", status_line(line.code)),
+            "an http URL on a TLS port",
+        );
+    }
+    fail(
+        Class::HttpStatus(line.code),
+        format!("{}: {body}", status_line(line.code)),
+        format!("answered {} as seen from the pod", status_line(line.code)),
+    )
+}
+
+/// A discovery document that is no JSON or names another issuer, in go-oidc's words.
+fn document(line: &Line, want: &str) -> Option<Classified> {
+    if line.issuer.is_empty() {
+        let ct = &line.content_type;
+        return Some(fail(
+            Class::NotJson,
+            format!(
+                "oidc: failed to decode provider discovery object: expected Content-Type = application/json, got {ct:?}: invalid character '{}' looking for beginning of value",
+                line.body.chars().next().unwrap_or(' ')
+            ),
+            "something other than Dex answered (no issuer in the answer)",
+        ));
+    }
+    (line.issuer != want).then(|| {
+        fail(
+            Class::IssuerMismatch,
+            format!(
+                "oidc: issuer did not match the issuer returned by provider, expected {want:?} got {:?}",
+                line.issuer
+            ),
+            format!(
+                "the document fetched from the pod names issuer {:?}, not {want:?}",
+                line.issuer
+            ),
+        )
+    })
+}
+
+fn answered(line: &Line) -> Classified {
     Classified {
         class: None,
         go_error: String::new(),

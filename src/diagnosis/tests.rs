@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::app::App;
+use crate::probe::class::Class;
 
 fn load(name: &str, text: &str) -> Setup {
     crate::setup::load_str(name, text, None, None).unwrap()

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::app::DexCall;
+
 use super::{Classified, Line, PodRun, PodTargets, Probe, Report, Tls, argv, classify, parse};
 use crate::diagnosis::{Check, CheckId};
 use crate::plan::predict::Outcome;
@@ -127,177 +129,192 @@ pub async fn run(
     client: &kube::Client,
     t: &PodTargets,
 ) -> Result<PodRun, crate::cluster::ClusterError> {
-    use crate::app::DexCall;
-    let e = &t.endpoints;
-    let install = crate::app::Install::new(t.app, Some(&t.namespace));
-    let profile = t.app.profile();
     let mut run = PodRun::default();
+    let profile = t.app.profile();
     let app_pod = crate::cluster::find_pod(client, &t.namespace, profile.server.selector).await?;
-    // Devtron fetches the public URL itself, TLS unverified (NewClientApp); Argo CD rewrites every
-    // server→Dex call to the in-cluster Dex service.
-    let internal_base = e
-        .internal_discovery
-        .trim_end_matches("/.well-known/openid-configuration")
-        .to_string();
-    let (discovery, token, keys) = match profile.dex_call {
-        DexCall::PublicUrl => (e.discovery.clone(), e.token.clone(), e.keys.clone()),
-        DexCall::Rewrite => (
-            e.internal_discovery.clone(),
-            format!("{internal_base}/token"),
-            format!("{internal_base}/keys"),
-        ),
+    let urls = AppUrls::new(t);
+    let probes = urls.probes(t);
+    let checks = match run_in(client, t, &app_pod, &probes, &mut run.notes).await? {
+        Err(why) => vec![
+            Check::not_run(CheckId::PodDiscovery, why.clone()),
+            Check::not_run(CheckId::PodTokenKeys, why),
+        ],
+        Ok(report) => app_pod_checks(t, &urls, &probes, &report),
     };
-    let mut probes = vec![
-        Probe {
-            url: discovery.clone(),
-            tls: Tls::Insecure,
-            expect_issuer: Some(e.issuer.clone()),
-        },
-        Probe {
-            url: token.clone(),
-            tls: Tls::Insecure,
-            expect_issuer: None,
-        },
-        Probe {
-            url: keys.clone(),
-            tls: Tls::Insecure,
-            expect_issuer: None,
-        },
-    ];
-    if profile.proxies_dex {
-        probes.push(Probe {
-            url: e.internal_discovery.clone(),
-            tls: Tls::Insecure,
-            expect_issuer: Some(e.issuer.clone()),
-        });
-    }
-    match run_in(client, t, &app_pod, &probes, &mut run.notes).await? {
-        Err(why) => {
-            run.observations
-                .push(Check::not_run(CheckId::PodDiscovery, why.clone()));
-            run.observations
-                .push(Check::not_run(CheckId::PodTokenKeys, why));
-        }
-        Ok(report) => {
-            let tool = report.tool.clone().unwrap_or_default();
-            let cls = |i: usize| {
-                classify(
-                    &report.lines[i],
-                    &probes[i].url,
-                    &tool,
-                    &report,
-                    probes[i].expect_issuer.as_deref(),
-                )
-            };
-            let d = cls(0);
-            let disc_ok = d.class.is_none();
-            let wrap = |url: String| {
-                let install = install.clone();
-                move |go: &str| install.query_provider_error(&e.issuer, &url, go)
-            };
-            run.observations.push(observation(
-                CheckId::PodDiscovery,
-                &discovery,
-                d,
-                wrap(discovery.clone()),
-                &report.lines[0],
-            ));
-            let tk_url = format!("{token} , {keys}");
-            if !disc_ok {
-                run.observations.push(Check::not_run(
-                    CheckId::PodTokenKeys,
-                    "depends on discovery from the pod, which fails".into(),
-                ));
-            } else {
-                let reach = |i: usize| {
-                    let mut c = cls(i);
-                    // Any OAuth answer proves the token endpoint is reachable (GET gets an error).
-                    if matches!(c.class, Some(Class::HttpStatus(400..=405))) && i == 1 {
-                        c = Classified {
-                            class: None,
-                            go_error: String::new(),
-                            note: format!(
-                                "the token endpoint answers ({})",
-                                status_line(report.lines[i].code)
-                            ),
-                        };
-                    }
-                    c
-                };
-                let (tc, kc) = (reach(1), reach(2));
-                let (worst, line, url) = if tc.class.is_some() {
-                    (tc, &report.lines[1], token.clone())
-                } else if kc.class.is_some() {
-                    (kc, &report.lines[2], keys.clone())
-                } else {
-                    (
-                        Classified {
-                            class: None,
-                            go_error: String::new(),
-                            note: format!("token: {}; keys: {}", tc.note, kc.note),
-                        },
-                        &report.lines[1],
-                        token.clone(),
-                    )
-                };
-                let wrapper = move |go: &str| format!("Get {url:?}: {go}");
-                run.observations.push(observation(
-                    CheckId::PodTokenKeys,
-                    &tk_url,
-                    worst,
-                    wrapper,
-                    line,
-                ));
-            }
-            if profile.proxies_dex {
-                let c = cls(3);
-                let url = e.internal_discovery.clone();
-                run.observations.push(observation(
-                    CheckId::PodInternalDex,
-                    &url,
-                    c,
-                    wrap(url.clone()),
-                    &report.lines[3],
-                ));
-            }
-        }
-    }
-
+    run.observations.extend(checks);
     if let Some(issuer) = &t.idp_issuer {
         let dex_pod = crate::cluster::find_pod(client, &t.namespace, profile.dex.selector).await?;
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        );
-        let probes = [Probe {
-            url: url.clone(),
-            tls: Tls::Verify,
-            expect_issuer: Some(issuer.clone()),
-        }];
-        match run_in(client, t, &dex_pod, &probes, &mut run.notes).await? {
-            Err(why) => run
-                .observations
-                .push(Check::not_run(CheckId::DexpodIdpDiscovery, why)),
-            Ok(report) => {
-                let tool = report.tool.clone().unwrap_or_default();
-                let c = classify(&report.lines[0], &url, &tool, &report, Some(issuer));
-                let u = url.clone();
-                let wrap = move |go: &str| {
-                    if go.starts_with("oidc:") {
-                        format!("failed to get provider: {go}")
-                    } else {
-                        format!("failed to get provider: Get {u:?}: {go}")
-                    }
-                };
-                run.observations.push(observation(
-                    CheckId::DexpodIdpDiscovery,
-                    &url,
-                    c,
-                    wrap,
-                    &report.lines[0],
-                ));
-            }
-        }
+        let check = dex_pod_check(client, t, &dex_pod, issuer, &mut run.notes).await?;
+        run.observations.push(check);
     }
     Ok(run)
+}
+
+/// The URLs the app's server fetches: Devtron its public URL (TLS unverified, as NewClientApp),
+/// a rewriting app (Argo CD) its in-cluster Dex service.
+struct AppUrls {
+    discovery: String,
+    token: String,
+    keys: String,
+}
+
+impl AppUrls {
+    fn new(t: &PodTargets) -> AppUrls {
+        let e = &t.endpoints;
+        let internal_base = e
+            .internal_discovery
+            .trim_end_matches("/.well-known/openid-configuration");
+        match t.app.profile().dex_call {
+            DexCall::PublicUrl => AppUrls {
+                discovery: e.discovery.clone(),
+                token: e.token.clone(),
+                keys: e.keys.clone(),
+            },
+            DexCall::Rewrite => AppUrls {
+                discovery: e.internal_discovery.clone(),
+                token: format!("{internal_base}/token"),
+                keys: format!("{internal_base}/keys"),
+            },
+        }
+    }
+    /// Discovery, token, keys, and (where the app proxies Dex) the in-cluster Dex service.
+    fn probes(&self, t: &PodTargets) -> Vec<Probe> {
+        let issuer = Some(t.endpoints.issuer.clone());
+        let probe = |url: &str, expect_issuer: Option<String>| Probe {
+            url: url.to_string(),
+            tls: Tls::Insecure,
+            expect_issuer,
+        };
+        let mut v = vec![
+            probe(&self.discovery, issuer.clone()),
+            probe(&self.token, None),
+            probe(&self.keys, None),
+        ];
+        if t.app.profile().proxies_dex {
+            v.push(probe(&t.endpoints.internal_discovery, issuer));
+        }
+        v
+    }
+}
+
+/// The app pod's rows from one exec's report, in the app's log words.
+fn app_pod_checks(t: &PodTargets, urls: &AppUrls, probes: &[Probe], report: &Report) -> Vec<Check> {
+    let install = crate::app::Install::new(t.app, Some(&t.namespace));
+    let tool = report.tool.clone().unwrap_or_default();
+    let cls = |i: usize| {
+        let p = &probes[i];
+        classify(
+            &report.lines[i],
+            &p.url,
+            &tool,
+            report,
+            p.expect_issuer.as_deref(),
+        )
+    };
+    let issuer = &t.endpoints.issuer;
+    let wrap = |url: String| {
+        let install = install.clone();
+        move |go: &str| install.query_provider_error(issuer, &url, go)
+    };
+    let d = cls(0);
+    let discovery_ok = d.class.is_none();
+    let mut out = vec![observation(
+        CheckId::PodDiscovery,
+        &urls.discovery,
+        d,
+        wrap(urls.discovery.clone()),
+        &report.lines[0],
+    )];
+    out.push(if discovery_ok {
+        token_keys(urls, report, cls(1), cls(2))
+    } else {
+        Check::not_run(
+            CheckId::PodTokenKeys,
+            "depends on discovery from the pod, which fails".into(),
+        )
+    });
+    if t.app.profile().proxies_dex {
+        let url = t.endpoints.internal_discovery.clone();
+        out.push(observation(
+            CheckId::PodInternalDex,
+            &url,
+            cls(3),
+            wrap(url.clone()),
+            &report.lines[3],
+        ));
+    }
+    out
+}
+
+/// One row for token and keys: the first that fails, else both answers. Any OAuth answer proves
+/// the token endpoint reachable (a GET gets an error).
+fn token_keys(urls: &AppUrls, report: &Report, token: Classified, keys: Classified) -> Check {
+    let token = if matches!(token.class, Some(Class::HttpStatus(400..=405))) {
+        Classified {
+            class: None,
+            go_error: String::new(),
+            note: format!(
+                "the token endpoint answers ({})",
+                status_line(report.lines[1].code)
+            ),
+        }
+    } else {
+        token
+    };
+    let (worst, line, url) = if token.class.is_some() {
+        (token, &report.lines[1], urls.token.clone())
+    } else if keys.class.is_some() {
+        (keys, &report.lines[2], urls.keys.clone())
+    } else {
+        let note = format!("token: {}; keys: {}", token.note, keys.note);
+        let both = Classified {
+            class: None,
+            go_error: String::new(),
+            note,
+        };
+        (both, &report.lines[1], urls.token.clone())
+    };
+    let wrapper = move |go: &str| format!("Get {url:?}: {go}");
+    let tk_url = format!("{} , {}", urls.token, urls.keys);
+    observation(CheckId::PodTokenKeys, &tk_url, worst, wrapper, line)
+}
+
+/// The Dex pod's view of the upstream IdP's discovery, in Dex's words.
+async fn dex_pod_check(
+    client: &kube::Client,
+    t: &PodTargets,
+    dex_pod: &crate::cluster::PodRef,
+    issuer: &str,
+    notes: &mut Vec<String>,
+) -> Result<Check, crate::cluster::ClusterError> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let probes = [Probe {
+        url: url.clone(),
+        tls: Tls::Verify,
+        expect_issuer: Some(issuer.to_string()),
+    }];
+    let report = match run_in(client, t, dex_pod, &probes, notes).await? {
+        Err(why) => return Ok(Check::not_run(CheckId::DexpodIdpDiscovery, why)),
+        Ok(report) => report,
+    };
+    let tool = report.tool.clone().unwrap_or_default();
+    let c = classify(&report.lines[0], &url, &tool, &report, Some(issuer));
+    let u = url.clone();
+    let wrap = move |go: &str| {
+        if go.starts_with("oidc:") {
+            format!("failed to get provider: {go}")
+        } else {
+            format!("failed to get provider: Get {u:?}: {go}")
+        }
+    };
+    Ok(observation(
+        CheckId::DexpodIdpDiscovery,
+        &url,
+        c,
+        wrap,
+        &report.lines[0],
+    ))
 }

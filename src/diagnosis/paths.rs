@@ -1,0 +1,208 @@
+//! The path matrix predicted from the config: browser → app, app pod → Dex, the return-URL rule,
+//! browser → Dex's authorization endpoint.
+
+use super::{BrowserOrigin, Check, CheckId, Options, normalise_return_url, origin_of};
+use crate::app::{DexCall, Install};
+use crate::knowledge::remedy;
+use crate::plan::endpoints::Endpoints;
+use crate::plan::gourl::GoUrl;
+use crate::plan::predict::{self, Outcome, Status};
+use crate::plan::redirect::{self, INVALID_REDIRECT};
+use crate::probe::class::Class;
+use crate::setup::Setup;
+
+/// What every row is predicted from.
+pub(super) struct Plan<'a> {
+    pub setup: &'a Setup,
+    pub opts: &'a Options,
+    pub install: &'a Install,
+    pub base: Option<GoUrl>,
+    pub eps: Option<Endpoints>,
+    pub origin: Option<BrowserOrigin>,
+}
+
+/// The browser's origin: `--browser-url`, else the connector's redirectURI when it names
+/// another origin than URL (the operator browses there), else URL's own.
+pub(super) fn browser_origin(setup: &Setup, opts: &Options) -> Option<BrowserOrigin> {
+    let redirect_origin = setup
+        .connectors
+        .first()
+        .and_then(|c| c.config.redirect_uri.as_deref())
+        .and_then(origin_of);
+    let url_origin = setup.url.as_deref().and_then(origin_of);
+    let (origin, source) = if let Some(b) = &opts.browser_url {
+        (origin_of(b), "from --browser-url")
+    } else if redirect_origin.is_some() && redirect_origin != url_origin {
+        (
+            redirect_origin,
+            "from the connector's redirectURI, which names another origin than URL",
+        )
+    } else {
+        (url_origin, "the origin a browser shows for URL")
+    };
+    origin.map(|origin| BrowserOrigin { origin, source })
+}
+
+pub(super) fn browser_app(p: &Plan) -> Check {
+    let Some(o) = p.origin.as_ref().and_then(|o| GoUrl::parse(&o.origin).ok()) else {
+        return Check::new(
+            CheckId::BrowserApp,
+            Outcome::skip("no browser origin: URL is missing and no --browser-url was given"),
+        );
+    };
+    let outcome = predict::workstation(&o);
+    let rem = remedy::workstation(p.install, &outcome, &o);
+    Check::new(CheckId::BrowserApp, outcome)
+        .url(&o.to_go_string())
+        .remedy(rem)
+}
+
+/// Discovery, and token and keys on the same host, as the app's server fetches them.
+pub(super) fn app_pod(p: &Plan) -> [Check; 2] {
+    let eps = p.eps.as_ref();
+    let mut pod = pod_to_dex(p.install, eps, p.base.as_ref());
+    let issuer = eps
+        .map(|e| e.issuer.clone())
+        .unwrap_or_else(|| "api/dex".into());
+    let fetched = match p.install.profile().dex_call {
+        DexCall::PublicUrl => eps.map(|e| e.discovery.clone()),
+        DexCall::Rewrite => eps.map(|e| e.internal_discovery.clone()),
+    }
+    .unwrap_or_default();
+    if let Some(e) = pod.go_error.take() {
+        pod.go_error = Some(p.install.query_provider_error(&issuer, &fetched, &e));
+    }
+    let rem = remedy::pod(p.install, &pod, p.base.as_ref());
+    let mut token_keys = pod.clone();
+    token_keys.note = format!("same host as discovery: {}", token_keys.note);
+    let tk_url = eps
+        .map(|e| format!("{} , {}", e.token, e.keys))
+        .unwrap_or_default();
+    [
+        Check::new(CheckId::PodDiscovery, pod)
+            .url(&fetched)
+            .remedy(rem.clone()),
+        Check::new(CheckId::PodTokenKeys, token_keys)
+            .url(&tk_url)
+            .remedy(rem),
+    ]
+}
+
+/// The app pod's step to Dex's discovery; where the app serves Dex only under its path prefix
+/// (Devtron's `/orchestrator/api/dex`), also that rule.
+pub(super) fn pod_to_dex(
+    install: &Install,
+    eps: Option<&Endpoints>,
+    base: Option<&GoUrl>,
+) -> Outcome {
+    let parse = |u: Option<&String>| u.and_then(|u| GoUrl::parse(u).ok()).unwrap_or_default();
+    let discovery = parse(eps.map(|e| &e.discovery));
+    let internal = parse(eps.map(|e| &e.internal_discovery));
+    let p = install.profile();
+    let pod = predict::app_to_dex(p, &discovery, &internal);
+    if pod.status == Status::Pass && !install.path_ok(base) {
+        let prefix = p.path_prefix.unwrap_or("");
+        return Outcome::fail(
+            Class::NOT_FOUND,
+            "404 Not Found: 404 page not found",
+            format!(
+                "{} and Dex serve Dex only under {prefix}/api/dex; this URL's path puts the issuer elsewhere",
+                p.server_name
+            ),
+        );
+    }
+    pod
+}
+
+/// The return URL to check (given, or what the login page sends) and where it came from.
+fn return_url(p: &Plan) -> Option<(String, String)> {
+    match (&p.opts.return_url, &p.origin) {
+        (Some(r), _) => {
+            let (v, note) = normalise_return_url(r);
+            Some((v, note.unwrap_or("given with --return-url").to_string()))
+        }
+        (None, Some(o)) => Some((
+            p.install.return_url_for(&o.origin, p.base.as_ref()),
+            format!("what the login page sends for a browser at {}", o.origin),
+        )),
+        (None, None) => None,
+    }
+}
+
+/// The app's return-URL rule on the login's `return_url`, naming the sub-rule that decided.
+pub(super) fn return_url_row(p: &Plan) -> Check {
+    let allowed: Vec<&str> = p
+        .setup
+        .url
+        .iter()
+        .chain(p.setup.additional_urls.iter())
+        .map(String::as_str)
+        .collect();
+    let Some((r, note)) = return_url(p).filter(|_| !allowed.is_empty()) else {
+        return Check::new(
+            CheckId::BrowserReturnUrl,
+            Outcome::skip("no URL to compare the return URL with"),
+        );
+    };
+    let v = redirect::check(&r, &allowed);
+    let outcome = if v.valid {
+        Outcome::pass(v.explanation.clone())
+    } else {
+        Outcome::fail(
+            Class::InvalidRedirect,
+            INVALID_REDIRECT,
+            v.explanation.clone(),
+        )
+    };
+    let rem = (!v.valid).then(|| remedy::redirect(p.install, &v, p.origin.as_ref()));
+    let mut c = Check::new(CheckId::BrowserReturnUrl, outcome)
+        .url(&r)
+        .values(&v.expected, &v.actual)
+        .remedy(rem);
+    c.rule = Some(v.rule.id());
+    c.message = format!("{} (return URL {note})", c.message);
+    c
+}
+
+/// The browser at Dex's authorization endpoint; the app's path rule applies there too.
+pub(super) fn dex_auth(p: &Plan) -> Check {
+    let auth = p
+        .eps
+        .as_ref()
+        .and_then(|e| GoUrl::parse(&e.authorization).ok())
+        .filter(|a| !a.host.is_empty());
+    let Some(auth) = auth else {
+        let url = p
+            .eps
+            .as_ref()
+            .map(|e| e.authorization.as_str())
+            .unwrap_or("");
+        return Check::new(
+            CheckId::BrowserDexAuth,
+            Outcome::fail(
+                Class::UnsupportedScheme,
+                "unsupported protocol scheme \"\"",
+                "no absolute authorization endpoint: URL is missing or relative",
+            ),
+        )
+        .url(url);
+    };
+    let mut outcome = predict::workstation(&auth);
+    if outcome.status != Status::Fail && !p.install.path_ok(p.base.as_ref()) {
+        let profile = p.install.profile();
+        outcome = Outcome::fail(
+            Class::NOT_FOUND,
+            "404 page not found",
+            format!(
+                "{} routes only {}/... to {}; Dex is not served at this path",
+                profile.name,
+                profile.path_prefix.unwrap_or(""),
+                profile.server_name
+            ),
+        );
+    }
+    let rem = remedy::workstation(p.install, &outcome, &auth);
+    Check::new(CheckId::BrowserDexAuth, outcome)
+        .url(&auth.to_go_string())
+        .remedy(rem)
+}

@@ -1,0 +1,162 @@
+//! What-if columns: each candidate URL predicted for the browser, the pod and the return-URL
+//! rule, the first that works recommended.
+
+use super::{BrowserOrigin, Candidate, Cell, Options, origin_of, paths::pod_to_dex};
+use crate::app::{Install, Seen};
+use crate::plan::endpoints;
+use crate::plan::gourl::GoUrl;
+use crate::plan::predict::{self, HostKind, Outcome, Status, host_kind};
+use crate::plan::redirect;
+use crate::setup::Setup;
+
+fn cell(status: Status, label: impl Into<String>) -> Cell {
+    Cell {
+        status,
+        label: label.into(),
+    }
+}
+
+fn short(o: &Outcome) -> String {
+    match o.status {
+        Status::Pass => "ok".into(),
+        Status::Unknown => "needs live check".into(),
+        Status::Skip => "skipped".into(),
+        _ => match o.class {
+            Some(c) => c.label(),
+            None => o.note.clone(),
+        },
+    }
+}
+
+pub(super) fn candidates(
+    setup: &Setup,
+    install: &Install,
+    opts: &Options,
+    origin: Option<&BrowserOrigin>,
+    internal: &str,
+) -> Vec<Candidate> {
+    let mut urls: Vec<String> = Vec::new();
+    let push = |u: String, urls: &mut Vec<String>| {
+        if !urls.contains(&u) {
+            urls.push(u);
+        }
+    };
+    if opts.auto_candidates {
+        for u in auto_candidates(setup, install, origin) {
+            push(u, &mut urls);
+        }
+    }
+    for u in &opts.candidates {
+        push(u.clone(), &mut urls);
+    }
+    let mut out: Vec<Candidate> = urls
+        .iter()
+        .map(|u| candidate(install, opts, origin, internal, u))
+        .collect();
+    // Recommend the first candidate that works outright, else the first that may work.
+    let pick = out
+        .iter()
+        .position(|c| c.result.status == Status::Pass)
+        .or_else(|| out.iter().position(|c| c.result.status == Status::Unknown));
+    if let Some(i) = pick {
+        out[i].recommended = true;
+    }
+    out
+}
+
+fn auto_candidates(
+    setup: &Setup,
+    install: &Install,
+    origin: Option<&BrowserOrigin>,
+) -> Vec<String> {
+    let seen = Seen {
+        urls: [
+            setup.url.clone(),
+            origin.map(|o| o.origin.clone()),
+            setup
+                .connectors
+                .first()
+                .and_then(|c| c.config.redirect_uri.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|u| GoUrl::parse(&u).ok())
+        .filter(|u| !u.host.is_empty())
+        .collect(),
+    };
+    setup
+        .url
+        .iter()
+        .cloned()
+        .chain(install.candidates(&seen))
+        .collect()
+}
+
+fn candidate(
+    install: &Install,
+    opts: &Options,
+    origin: Option<&BrowserOrigin>,
+    internal: &str,
+    url: &str,
+) -> Candidate {
+    let parsed = GoUrl::parse(url).unwrap_or_default();
+    let browser = predict::workstation(&parsed);
+    let eps = endpoints::derive(install, url, internal).ok();
+    let pod = pod_to_dex(install, eps.as_ref(), Some(&parsed));
+    // The browser opens the candidate itself when it can reach it, else it stays where it is.
+    let browser_origin = match (&opts.browser_url, browser.status) {
+        (Some(b), _) => origin_of(b),
+        (None, Status::Fail) => origin.map(|o| o.origin.clone()).or_else(|| origin_of(url)),
+        (None, _) => origin_of(url),
+    };
+    let ret = match browser_origin {
+        Some(o) => {
+            let v = redirect::check(&install.return_url_for(&o, Some(&parsed)), &[url]);
+            if v.valid {
+                cell(Status::Pass, format!("ok ({o})"))
+            } else {
+                cell(
+                    Status::Fail,
+                    format!(
+                        "{} {} ≠ {}",
+                        v.rule.id().replace('_', " "),
+                        v.actual,
+                        v.expected
+                    ),
+                )
+            }
+        }
+        None => cell(Status::Skip, "no browser origin"),
+    };
+    let first_fail = if pod.status == Status::Fail {
+        Some(short(&pod))
+    } else if ret.status == Status::Fail {
+        Some("Invalid redirect URL".into())
+    } else if browser.status == Status::Fail {
+        Some(format!("browser: {}", short(&browser)))
+    } else {
+        None
+    };
+    let result = match first_fail {
+        Some(f) => cell(Status::Fail, f),
+        None if browser.status == Status::Unknown || pod.status == Status::Unknown => {
+            cell(Status::Unknown, "may work: needs live check")
+        }
+        None => cell(Status::Pass, "works"),
+    };
+    let requires = (host_kind(parsed.hostname()) == HostKind::Loopback
+        && result.status != Status::Fail)
+        .then(|| {
+            let port = install.profile().server.service_port;
+            install.port_forward(parsed.effective_port().unwrap_or(port))
+        });
+    Candidate {
+        url: url.to_string(),
+        browser: cell(browser.status, short(&browser)),
+        pod: cell(pod.status, short(&pod)),
+        return_url: ret,
+        result,
+        recommended: false,
+        requires,
+    }
+}

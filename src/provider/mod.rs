@@ -366,7 +366,8 @@ async fn auth_connector(
         return error_page(&p, StatusCode::BAD_REQUEST, "Unregistered redirect_uri.");
     }
     let state = get("state");
-    let fail = |error: &str, desc: &str| {
+    // Past the client checks, Dex sends errors back to the client's redirect URI.
+    let fail = |(error, desc): (&str, String)| {
         redirect(
             StatusCode::SEE_OTHER,
             &with_query(
@@ -374,53 +375,24 @@ async fn auth_connector(
                 &[
                     ("state", &state),
                     ("error", error),
-                    ("error_description", desc),
+                    ("error_description", &desc),
                 ],
             ),
         )
     };
     let Some(connector) = p.config.connectors.iter().find(|c| c.id == conn) else {
-        return fail("invalid_request", "Invalid ConnectorID");
+        return fail(("invalid_request", "Invalid ConnectorID".into()));
     };
-    let scopes: Vec<String> = get("scope")
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    if !scopes.iter().any(|s| s == "openid") {
-        return fail("invalid_scope", "Missing required scope(s) [\"openid\"].");
-    }
-    let unknown: Vec<&String> = scopes
-        .iter()
-        .filter(|s| !SCOPES.contains(&s.as_str()) && !s.starts_with("audience:server:client_id:"))
-        .collect();
-    if !unknown.is_empty() {
-        return fail(
-            "invalid_scope",
-            &format!("Unrecognized scope(s) {unknown:?}"),
-        );
-    }
-    match get("response_type").as_str() {
-        "code" => {}
-        "" => return fail("invalid_request", "No response_type provided"),
-        other => {
-            return fail(
-                "unsupported_response_type",
-                &format!("Unsupported response type {other:?}"),
-            );
-        }
-    }
-    let challenge = match (get("code_challenge"), get("code_challenge_method")) {
-        (c, _) if c.is_empty() => None,
-        (c, m) if m.is_empty() || m == "plain" => Some((c, "plain".to_string())),
-        (c, m) if m == "S256" => Some((c, m)),
-        (_, m) => {
-            return fail(
-                "invalid_request",
-                &format!("Unsupported PKCE challenge method ({m:?})."),
-            );
-        }
+    let parsed = scopes(&get("scope")).and_then(|scopes| {
+        response_type(&get("response_type"))?;
+        let challenge = pkce(&get("code_challenge"), &get("code_challenge_method"))?;
+        Ok((scopes, challenge))
+    });
+    let (scopes, challenge) = match parsed {
+        Ok(v) => v,
+        Err(e) => return fail(e),
     };
-    let mut req = AuthRequest {
+    let req = AuthRequest {
         client_id: client.id.clone(),
         redirect_uri: redirect_uri.clone(),
         scopes,
@@ -430,6 +402,58 @@ async fn auth_connector(
         conn_id: connector.id.clone(),
         upstream_verifier: None,
     };
+    login(&p, connector, req)
+}
+
+/// An OAuth error to send back: the `error` code and its description.
+type AuthError = (&'static str, String);
+
+fn scopes(scope: &str) -> Result<Vec<String>, AuthError> {
+    let scopes: Vec<String> = scope.split_whitespace().map(str::to_string).collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err((
+            "invalid_scope",
+            "Missing required scope(s) [\"openid\"].".into(),
+        ));
+    }
+    let unknown: Vec<&String> = scopes
+        .iter()
+        .filter(|s| !SCOPES.contains(&s.as_str()) && !s.starts_with("audience:server:client_id:"))
+        .collect();
+    if !unknown.is_empty() {
+        return Err((
+            "invalid_scope",
+            format!("Unrecognized scope(s) {unknown:?}"),
+        ));
+    }
+    Ok(scopes)
+}
+
+fn response_type(t: &str) -> Result<(), AuthError> {
+    match t {
+        "code" => Ok(()),
+        "" => Err(("invalid_request", "No response_type provided".into())),
+        other => Err((
+            "unsupported_response_type",
+            format!("Unsupported response type {other:?}"),
+        )),
+    }
+}
+
+fn pkce(challenge: &str, method: &str) -> Result<Option<(String, String)>, AuthError> {
+    match (challenge, method) {
+        ("", _) => Ok(None),
+        (c, "" | "plain") => Ok(Some((c.to_string(), "plain".to_string()))),
+        (c, "S256") => Ok(Some((c.to_string(), "S256".to_string()))),
+        (_, m) => Err((
+            "invalid_request",
+            format!("Unsupported PKCE challenge method ({m:?})."),
+        )),
+    }
+}
+
+/// The connector's login: the mock signs its user in at once; `oidc` sends the browser upstream.
+fn login(p: &Arc<Provider>, connector: &config::Connector, mut req: AuthRequest) -> Response {
     match &connector.kind {
         ConnectorKind::Mock(user) => {
             let identity = Identity {
@@ -440,14 +464,14 @@ async fn auth_connector(
                 email_verified: true,
                 groups: user.groups.clone(),
             };
-            finalize(&p, req, identity)
+            finalize(p, req, identity)
         }
         ConnectorKind::Oidc(o) => {
             // Dex compares the connector's redirectURI with issuer + /callback at login time.
             let expected = format!("{}/callback", p.config.issuer.trim_end_matches('/'));
             if o.redirect_uri != expected {
                 return error_page(
-                    &p,
+                    p,
                     StatusCode::INTERNAL_SERVER_ERROR,
                     &format!(
                         "Login error. (expected callback URL {expected:?} did not match the URL in the config {:?})",
@@ -456,7 +480,7 @@ async fn auth_connector(
                 );
             }
             let Some(up) = p.upstreams.get(&connector.id) else {
-                return error_page(&p, StatusCode::INTERNAL_SERVER_ERROR, "Login error.");
+                return error_page(p, StatusCode::INTERNAL_SERVER_ERROR, "Login error.");
             };
             let id = new_id();
             let (url, verifier) = up.login_url(&id);
@@ -576,17 +600,7 @@ async fn token(State(p): P, method: Method, headers: HeaderMap, body: String) ->
     if !supported.contains(&grant.as_str()) {
         return token_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "");
     }
-    let authenticated = p.client(&client_id).filter(|c| {
-        let want = c.secret.as_ref().map(|s| s.expose()).unwrap_or("");
-        // Constant-time enough for a test provider: compare lengths and every byte.
-        want.len() == secret.len()
-            && want
-                .bytes()
-                .zip(secret.bytes())
-                .fold(0u8, |a, (x, y)| a | (x ^ y))
-                == 0
-    });
-    let Some(client) = authenticated.cloned() else {
+    let Some(client) = authenticate(&p, &client_id, &secret) else {
         return token_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
@@ -594,123 +608,120 @@ async fn token(State(p): P, method: Method, headers: HeaderMap, body: String) ->
         );
     };
     match grant.as_str() {
-        "authorization_code" => {
-            let code = get("code");
-            if code.is_empty() {
-                return token_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "Required param: code.",
-                );
-            }
-            // Checked first, deleted once used (Dex keeps a code across a failed PKCE check).
-            let found = p.lock().codes.get(&code).cloned();
-            let Some(c) =
-                found.filter(|c| c.req.client_id == client.id && c.created.elapsed() < CODE_TTL)
-            else {
-                return token_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "Invalid or expired code parameter.",
-                );
-            };
-            let verifier = get("code_verifier");
-            match (&c.req.challenge, verifier.is_empty()) {
-                (None, false) => {
-                    return token_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_request",
-                        "No PKCE flow started. Cannot check code_verifier.",
-                    );
-                }
-                (Some(_), true) => {
-                    return token_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_grant",
-                        "Expecting parameter code_verifier in PKCE flow.",
-                    );
-                }
-                (Some((challenge, method)), false) => {
-                    let computed = if method == "S256" {
-                        URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
-                    } else {
-                        verifier.clone()
-                    };
-                    if &computed != challenge {
-                        return token_error(
-                            StatusCode::BAD_REQUEST,
-                            "invalid_grant",
-                            "Invalid code_verifier.",
-                        );
-                    }
-                }
-                (None, true) => {}
-            }
-            if get("redirect_uri") != c.req.redirect_uri {
-                return token_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "redirect_uri did not match URI from initial request.",
-                );
-            }
-            if p.lock().codes.remove(&code).is_none() {
-                return token_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "Invalid or expired code parameter.",
-                );
-            }
-            issue(
-                &p,
-                &client.id,
-                &c.req.conn_id,
-                &c.identity,
-                &c.req.scopes,
-                c.req.nonce.as_deref(),
-                Some(&code),
-            )
-        }
-        "refresh_token" => {
-            let rt = get("refresh_token");
-            if rt.is_empty() {
-                return token_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "No refresh token is found in request.",
-                );
-            }
-            let found = p.lock().refresh.remove(&rt);
-            let Some(r) = found else {
-                return token_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "Refresh token is invalid or has already been claimed by another client.",
-                );
-            };
-            if r.client_id != client.id {
-                p.lock().refresh.insert(rt, r);
-                return token_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "Refresh token is invalid or has already been claimed by another client.",
-                );
-            }
-            issue(
-                &p,
-                &client.id,
-                &r.conn_id,
-                &r.identity,
-                &r.scopes,
-                None,
-                None,
-            )
-        }
+        "authorization_code" => code_grant(&p, &client, &get),
+        "refresh_token" => refresh_grant(&p, &client, &get("refresh_token")),
         _ => token_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "Invalid Device code.",
         ),
     }
+}
+
+/// The client, when its secret matches (compared in constant time: lengths, then every byte).
+fn authenticate(p: &Provider, client_id: &str, secret: &str) -> Option<Client> {
+    p.client(client_id)
+        .filter(|c| {
+            let want = c.secret.as_ref().map(|s| s.expose()).unwrap_or("");
+            want.len() == secret.len()
+                && want
+                    .bytes()
+                    .zip(secret.bytes())
+                    .fold(0u8, |a, (x, y)| a | (x ^ y))
+                    == 0
+        })
+        .cloned()
+}
+
+fn bad_request(error: &str, description: &str) -> Response {
+    token_error(StatusCode::BAD_REQUEST, error, description)
+}
+
+/// `grant_type=authorization_code`: the code (checked first, deleted once used, as Dex keeps a
+/// code across a failed PKCE check), PKCE, the redirect URI.
+fn code_grant(p: &Provider, client: &Client, get: &dyn Fn(&str) -> String) -> Response {
+    let code = get("code");
+    if code.is_empty() {
+        return bad_request("invalid_request", "Required param: code.");
+    }
+    let found = p.lock().codes.get(&code).cloned();
+    let Some(c) = found.filter(|c| c.req.client_id == client.id && c.created.elapsed() < CODE_TTL)
+    else {
+        return bad_request("invalid_grant", "Invalid or expired code parameter.");
+    };
+    if let Err(r) = check_pkce(&c, &get("code_verifier")) {
+        return r;
+    }
+    if get("redirect_uri") != c.req.redirect_uri {
+        return bad_request(
+            "invalid_request",
+            "redirect_uri did not match URI from initial request.",
+        );
+    }
+    if p.lock().codes.remove(&code).is_none() {
+        return bad_request("invalid_grant", "Invalid or expired code parameter.");
+    }
+    issue(
+        p,
+        &client.id,
+        &c.req.conn_id,
+        &c.identity,
+        &c.req.scopes,
+        c.req.nonce.as_deref(),
+        Some(&code),
+    )
+}
+
+/// PKCE as Dex checks it, with Dex's error descriptions.
+fn check_pkce(c: &Code, verifier: &str) -> Result<(), Response> {
+    match (&c.req.challenge, verifier.is_empty()) {
+        (None, false) => Err(bad_request(
+            "invalid_request",
+            "No PKCE flow started. Cannot check code_verifier.",
+        )),
+        (Some(_), true) => Err(bad_request(
+            "invalid_grant",
+            "Expecting parameter code_verifier in PKCE flow.",
+        )),
+        (Some((challenge, method)), false) => {
+            let computed = if method == "S256" {
+                URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+            } else {
+                verifier.to_string()
+            };
+            if &computed == challenge {
+                Ok(())
+            } else {
+                Err(bad_request("invalid_grant", "Invalid code_verifier."))
+            }
+        }
+        (None, true) => Ok(()),
+    }
+}
+
+/// `grant_type=refresh_token`: single use, for the client it was issued to.
+fn refresh_grant(p: &Provider, client: &Client, rt: &str) -> Response {
+    if rt.is_empty() {
+        return bad_request("invalid_request", "No refresh token is found in request.");
+    }
+    let claimed = "Refresh token is invalid or has already been claimed by another client.";
+    let found = p.lock().refresh.remove(rt);
+    let Some(r) = found else {
+        return bad_request("invalid_request", claimed);
+    };
+    if r.client_id != client.id {
+        p.lock().refresh.insert(rt.to_string(), r);
+        return bad_request("invalid_grant", claimed);
+    }
+    issue(
+        p,
+        &client.id,
+        &r.conn_id,
+        &r.identity,
+        &r.scopes,
+        None,
+        None,
+    )
 }
 
 /// The token response: an access token, an ID token (at_hash, and c_hash for a code) and, with

@@ -72,11 +72,6 @@ pub fn load_str(
     url_flag: Option<&str>,
     app: Option<App>,
 ) -> Result<Setup, InputError> {
-    let err_field = |field: &str, message: String| InputError::Field {
-        input: source.to_string(),
-        field: field.to_string(),
-        message,
-    };
     if text.trim().is_empty() {
         return Err(InputError::Empty {
             input: source.to_string(),
@@ -86,108 +81,17 @@ pub fn load_str(
         input: source.to_string(),
         message: yaml_message(&e),
     })?;
-    let mut candidates: Vec<(InputKind, &Map<String, Value>)> = Vec::new();
-    for doc in &docs {
-        collect(doc, &mut candidates);
-    }
-    if candidates.is_empty() {
-        let what = match docs.iter().find(|d| !d.is_null()) {
-            None => "the input holds no YAML document".to_string(),
-            Some(Value::Object(_)) => "no document is recognised".to_string(),
-            Some(other) => format!("the document is a {}, not a mapping", kind_of(other)),
-        };
-        return Err(InputError::Unrecognised {
-            input: source.to_string(),
-            message: format!(
-                "{what}; expected a Devtron SSO connector (name, id, config), a Dex config \
-                 (connectors:), a Secret devtron-secret or a ConfigMap argocd-cm"
-            ),
-        });
-    }
-    // devtron-secret wins over argocd-cm (Devtron migrates from the latter), then plain configs.
-    candidates.sort_by_key(|(k, _)| match k {
-        InputKind::DevtronSecret => 0,
-        InputKind::ArgocdCm => 1,
-        InputKind::DexConfig => 2,
-        InputKind::DevtronSso => 3,
-    });
-    let (kind, obj) = candidates[0];
-
-    let mut url: Option<String> = None;
-    let mut url_source = UrlSource::Missing;
-    let mut additional_urls = Vec::new();
-    let connectors = match kind {
-        InputKind::DevtronSso => {
-            if let Some(v) = obj.get("url") {
-                url = Some(string_field(v, "url").map_err(|m| err_field("url", m))?);
-                url_source = UrlSource::UrlKey;
-            }
-            vec![connector(source, "", obj, Some("oidc"))?]
-        }
-        InputKind::DexConfig => {
-            if let Some(v) = obj.get("url") {
-                url = Some(string_field(v, "url").map_err(|m| err_field("url", m))?);
-                url_source = UrlSource::UrlKey;
-            }
-            dex_config(source, "", obj, &mut url, &mut url_source)?
-        }
-        InputKind::DevtronSecret | InputKind::ArgocdCm => {
-            let base64 = kind == InputKind::DevtronSecret;
-            let data = manifest_data(source, obj, base64)?;
-            if let Some(u) = data.iter().find(|(k, _)| k == "url") {
-                url = Some(u.1.clone());
-                url_source = UrlSource::UrlKey;
-            }
-            if let Some((_, extra)) = data.iter().find(|(k, _)| k == "additionalUrls") {
-                additional_urls = serde_saphyr::from_str::<Vec<String>>(extra).map_err(|e| {
-                    err_field(
-                        "data.additionalUrls",
-                        format!("expected a YAML list of URLs: {}", yaml_message(&e)),
-                    )
-                })?;
-            }
-            match data.iter().find(|(k, _)| k == "dex.config") {
-                None => {
-                    return Err(err_field(
-                        "data[\"dex.config\"]",
-                        "missing: without dex.config no connector is configured and SSO is off"
-                            .into(),
-                    ));
-                }
-                Some((_, dex_text)) => {
-                    let field = "data[\"dex.config\"]";
-                    let inner: Value = serde_saphyr::from_str(dex_text)
-                        .map_err(|e| err_field(field, format!("YAML: {}", yaml_message(&e))))?;
-                    let Value::Object(inner) = inner else {
-                        return Err(err_field(
-                            field,
-                            format!(
-                                "expected a mapping with connectors:, found {}",
-                                kind_of(&inner)
-                            ),
-                        ));
-                    };
-                    dex_config(
-                        source,
-                        &format!("{field}."),
-                        &inner,
-                        &mut url,
-                        &mut url_source,
-                    )?
-                }
-            }
-        }
-    };
+    let (kind, obj) = recognise(source, &docs)?;
+    let mut found = read(source, kind, obj)?;
     if let Some(flag) = url_flag {
-        url = Some(flag.to_string());
-        url_source = UrlSource::Flag;
-    } else if url.is_none()
+        found.url = Some(flag.to_string());
+        found.url_source = UrlSource::Flag;
+    } else if found.url.is_none()
         && let Some(c) = url_comment(text)
     {
-        url = Some(c);
-        url_source = UrlSource::Comment;
+        found.url = Some(c);
+        found.url_source = UrlSource::Comment;
     }
-    let url = url.filter(|u| !u.trim().is_empty());
     let app = app.unwrap_or(match kind {
         InputKind::ArgocdCm => App::ARGOCD,
         _ => App::DEVTRON,
@@ -202,12 +106,133 @@ pub fn load_str(
         app,
         source: source.to_string(),
         input_kind: kind,
-        url,
-        url_source,
-        additional_urls,
-        connectors,
+        url: found.url.filter(|u| !u.trim().is_empty()),
+        url_source: found.url_source,
+        additional_urls: found.additional_urls,
+        connectors: found.connectors,
         namespace,
     })
+}
+
+/// The document to read: devtron-secret wins over argocd-cm (Devtron migrates from the
+/// latter), then plain configs.
+fn recognise<'a>(
+    source: &str,
+    docs: &'a [Value],
+) -> Result<(InputKind, &'a Map<String, Value>), InputError> {
+    let mut candidates: Vec<(InputKind, &Map<String, Value>)> = Vec::new();
+    for doc in docs {
+        collect(doc, &mut candidates);
+    }
+    candidates.sort_by_key(|(k, _)| match k {
+        InputKind::DevtronSecret => 0,
+        InputKind::ArgocdCm => 1,
+        InputKind::DexConfig => 2,
+        InputKind::DevtronSso => 3,
+    });
+    if let Some(first) = candidates.first() {
+        return Ok(*first);
+    }
+    let what = match docs.iter().find(|d| !d.is_null()) {
+        None => "the input holds no YAML document".to_string(),
+        Some(Value::Object(_)) => "no document is recognised".to_string(),
+        Some(other) => format!("the document is a {}, not a mapping", kind_of(other)),
+    };
+    Err(InputError::Unrecognised {
+        input: source.to_string(),
+        message: format!(
+            "{what}; expected a Devtron SSO connector (name, id, config), a Dex config \
+             (connectors:), a Secret devtron-secret or a ConfigMap argocd-cm"
+        ),
+    })
+}
+
+/// What one recognised document says.
+struct Found {
+    url: Option<String>,
+    url_source: UrlSource,
+    additional_urls: Vec<String>,
+    connectors: Vec<Connector>,
+}
+
+fn read(source: &str, kind: InputKind, obj: &Map<String, Value>) -> Result<Found, InputError> {
+    let mut found = Found {
+        url: None,
+        url_source: UrlSource::Missing,
+        additional_urls: Vec::new(),
+        connectors: Vec::new(),
+    };
+    if matches!(kind, InputKind::DevtronSecret | InputKind::ArgocdCm) {
+        return manifest(source, kind, obj, found);
+    }
+    if let Some(v) = obj.get("url") {
+        let field = |m| InputError::Field {
+            input: source.to_string(),
+            field: "url".into(),
+            message: m,
+        };
+        found.url = Some(string_field(v, "url").map_err(field)?);
+        found.url_source = UrlSource::UrlKey;
+    }
+    found.connectors = match kind {
+        InputKind::DevtronSso => vec![connector(source, "", obj, Some("oidc"))?],
+        _ => dex_config(source, "", obj, &mut found.url, &mut found.url_source)?,
+    };
+    Ok(found)
+}
+
+/// A `devtron-secret` or `argocd-cm`: `url`, `additionalUrls` and the Dex config inside.
+fn manifest(
+    source: &str,
+    kind: InputKind,
+    obj: &Map<String, Value>,
+    mut found: Found,
+) -> Result<Found, InputError> {
+    let err_field = |field: &str, message: String| InputError::Field {
+        input: source.to_string(),
+        field: field.to_string(),
+        message,
+    };
+    let data = manifest_data(source, obj, kind == InputKind::DevtronSecret)?;
+    let value = |key: &str| data.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    if let Some(u) = value("url") {
+        found.url = Some(u.clone());
+        found.url_source = UrlSource::UrlKey;
+    }
+    if let Some(extra) = value("additionalUrls") {
+        found.additional_urls = serde_saphyr::from_str::<Vec<String>>(extra).map_err(|e| {
+            err_field(
+                "data.additionalUrls",
+                format!("expected a YAML list of URLs: {}", yaml_message(&e)),
+            )
+        })?;
+    }
+    let field = "data[\"dex.config\"]";
+    let Some(dex_text) = value("dex.config") else {
+        return Err(err_field(
+            field,
+            "missing: without dex.config no connector is configured and SSO is off".into(),
+        ));
+    };
+    let inner: Value = serde_saphyr::from_str(dex_text)
+        .map_err(|e| err_field(field, format!("YAML: {}", yaml_message(&e))))?;
+    let Value::Object(inner) = inner else {
+        return Err(err_field(
+            field,
+            format!(
+                "expected a mapping with connectors:, found {}",
+                kind_of(&inner)
+            ),
+        ));
+    };
+    found.connectors = dex_config(
+        source,
+        &format!("{field}."),
+        &inner,
+        &mut found.url,
+        &mut found.url_source,
+    )?;
+    Ok(found)
 }
 
 fn collect<'a>(doc: &'a Value, out: &mut Vec<(InputKind, &'a Map<String, Value>)>) {

@@ -649,8 +649,8 @@ fn code_grant(p: &Provider, client: &Client, get: &dyn Fn(&str) -> String) -> Re
     else {
         return bad_request("invalid_grant", "Invalid or expired code parameter.");
     };
-    if let Err(r) = check_pkce(&c, &get("code_verifier")) {
-        return r;
+    if let Err((error, description)) = check_pkce(&c, &get("code_verifier")) {
+        return bad_request(error, description);
     }
     if get("redirect_uri") != c.req.redirect_uri {
         return bad_request(
@@ -673,13 +673,13 @@ fn code_grant(p: &Provider, client: &Client, get: &dyn Fn(&str) -> String) -> Re
 }
 
 /// PKCE as Dex checks it, with Dex's error descriptions.
-fn check_pkce(c: &Code, verifier: &str) -> Result<(), Response> {
+fn check_pkce(c: &Code, verifier: &str) -> Result<(), (&'static str, &'static str)> {
     match (&c.req.challenge, verifier.is_empty()) {
-        (None, false) => Err(bad_request(
+        (None, false) => Err((
             "invalid_request",
             "No PKCE flow started. Cannot check code_verifier.",
         )),
-        (Some(_), true) => Err(bad_request(
+        (Some(_), true) => Err((
             "invalid_grant",
             "Expecting parameter code_verifier in PKCE flow.",
         )),
@@ -692,7 +692,7 @@ fn check_pkce(c: &Code, verifier: &str) -> Result<(), Response> {
             if &computed == challenge {
                 Ok(())
             } else {
-                Err(bad_request("invalid_grant", "Invalid code_verifier."))
+                Err(("invalid_grant", "Invalid code_verifier."))
             }
         }
         (None, true) => Ok(()),

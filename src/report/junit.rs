@@ -28,6 +28,19 @@ impl Render for Junit {
     }
 }
 
+type Xml = Writer<Vec<u8>>;
+
+/// `tests`, `failures` and `skipped` of a set of checks.
+fn counts(start: &mut BytesStart, checks: &[&Check]) {
+    let n = |pred: &dyn Fn(&Check) -> bool| checks.iter().filter(|c| pred(c)).count().to_string();
+    start.push_attribute(("tests", checks.len().to_string().as_str()));
+    start.push_attribute(("failures", n(&|c| c.status == Status::Fail).as_str()));
+    start.push_attribute((
+        "skipped",
+        n(&|c| matches!(c.status, Status::Skip | Status::Unknown)).as_str(),
+    ));
+}
+
 pub fn render(report: &Report) -> String {
     let d = report.diagnosis;
     let mut vantages: Vec<&str> = Vec::new();
@@ -37,8 +50,6 @@ pub fn render(report: &Report) -> String {
         }
     }
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
-    let count =
-        |pred: &dyn Fn(&Check) -> bool| d.checks.iter().filter(|c| pred(c)).count().to_string();
     let total_ms: u64 = d
         .checks
         .iter()
@@ -48,90 +59,17 @@ pub fn render(report: &Report) -> String {
     let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
     let mut root = BytesStart::new("testsuites");
     root.push_attribute(("name", "dexcheck"));
-    root.push_attribute(("tests", d.checks.len().to_string().as_str()));
-    root.push_attribute(("failures", count(&|c| c.status == Status::Fail).as_str()));
-    root.push_attribute((
-        "skipped",
-        count(&|c| matches!(c.status, Status::Skip | Status::Unknown)).as_str(),
-    ));
+    counts(&mut root, &d.checks.iter().collect::<Vec<_>>());
     root.push_attribute(("time", secs(Some(total_ms)).as_str()));
     let _ = w.write_event(Event::Start(root));
     for v in vantages {
         let cases: Vec<&Check> = d.checks.iter().filter(|c| c.vantage.label() == v).collect();
         let mut suite = BytesStart::new("testsuite");
         suite.push_attribute(("name", v));
-        suite.push_attribute(("tests", cases.len().to_string().as_str()));
-        suite.push_attribute((
-            "failures",
-            cases
-                .iter()
-                .filter(|c| c.status == Status::Fail)
-                .count()
-                .to_string()
-                .as_str(),
-        ));
-        suite.push_attribute((
-            "skipped",
-            cases
-                .iter()
-                .filter(|c| matches!(c.status, Status::Skip | Status::Unknown))
-                .count()
-                .to_string()
-                .as_str(),
-        ));
+        counts(&mut suite, &cases);
         let _ = w.write_event(Event::Start(suite));
         for c in cases {
-            let mut case = BytesStart::new("testcase");
-            case.push_attribute((
-                "classname",
-                format!("dexcheck.{}", c.vantage.label().replace(' ', "_")).as_str(),
-            ));
-            case.push_attribute(("name", format!("{}: {}", c.id, c.title).as_str()));
-            case.push_attribute(("time", secs(c.duration_ms).as_str()));
-            let _ = w.write_event(Event::Start(case));
-            let mut props: Vec<(&str, String)> = vec![("observed", c.observed.to_string())];
-            if let Some(class) = &c.class {
-                props.push(("class", class.to_string()));
-            }
-            if c.status == Status::Warn {
-                props.push(("warning", c.message.clone()));
-            }
-            let _ = w.write_event(Event::Start(BytesStart::new("properties")));
-            for (k, val) in props {
-                let mut p = BytesStart::new("property");
-                p.push_attribute(("name", k));
-                p.push_attribute(("value", val.as_str()));
-                let _ = w.write_event(Event::Empty(p));
-            }
-            let _ = w.write_event(Event::End(BytesEnd::new("properties")));
-            match c.status {
-                Status::Fail => {
-                    let mut f = BytesStart::new("failure");
-                    f.push_attribute((
-                        "type",
-                        c.class
-                            .map(|c| c.to_string())
-                            .as_deref()
-                            .unwrap_or("failure"),
-                    ));
-                    f.push_attribute(("message", c.error.as_deref().unwrap_or(&c.message)));
-                    let _ = w.write_event(Event::Start(f));
-                    let _ = w.write_event(Event::Text(BytesText::new(&details(c))));
-                    let _ = w.write_event(Event::End(BytesEnd::new("failure")));
-                }
-                Status::Skip | Status::Unknown => {
-                    let mut sk = BytesStart::new("skipped");
-                    sk.push_attribute(("message", c.message.as_str()));
-                    let _ = w.write_event(Event::Empty(sk));
-                }
-                Status::Warn => {
-                    let _ = w.write_event(Event::Start(BytesStart::new("system-out")));
-                    let _ = w.write_event(Event::Text(BytesText::new(&details(c))));
-                    let _ = w.write_event(Event::End(BytesEnd::new("system-out")));
-                }
-                Status::Pass => {}
-            }
-            let _ = w.write_event(Event::End(BytesEnd::new("testcase")));
+            case(&mut w, c);
         }
         let _ = w.write_event(Event::End(BytesEnd::new("testsuite")));
     }
@@ -139,4 +77,58 @@ pub fn render(report: &Report) -> String {
     let mut out = String::from_utf8(w.into_inner()).unwrap_or_default();
     out.push('\n');
     out
+}
+
+/// One test case: its properties, and a failure, a skip or the warning's details.
+fn case(w: &mut Xml, c: &Check) {
+    let mut case = BytesStart::new("testcase");
+    case.push_attribute((
+        "classname",
+        format!("dexcheck.{}", c.vantage.label().replace(' ', "_")).as_str(),
+    ));
+    case.push_attribute(("name", format!("{}: {}", c.id, c.title).as_str()));
+    case.push_attribute(("time", secs(c.duration_ms).as_str()));
+    let _ = w.write_event(Event::Start(case));
+    properties(w, c);
+    match c.status {
+        Status::Fail => {
+            let kind = c.class.map(|c| c.to_string());
+            let mut f = BytesStart::new("failure");
+            f.push_attribute(("type", kind.as_deref().unwrap_or("failure")));
+            f.push_attribute(("message", c.error.as_deref().unwrap_or(&c.message)));
+            let _ = w.write_event(Event::Start(f));
+            let _ = w.write_event(Event::Text(BytesText::new(&details(c))));
+            let _ = w.write_event(Event::End(BytesEnd::new("failure")));
+        }
+        Status::Skip | Status::Unknown => {
+            let mut sk = BytesStart::new("skipped");
+            sk.push_attribute(("message", c.message.as_str()));
+            let _ = w.write_event(Event::Empty(sk));
+        }
+        Status::Warn => {
+            let _ = w.write_event(Event::Start(BytesStart::new("system-out")));
+            let _ = w.write_event(Event::Text(BytesText::new(&details(c))));
+            let _ = w.write_event(Event::End(BytesEnd::new("system-out")));
+        }
+        Status::Pass => {}
+    }
+    let _ = w.write_event(Event::End(BytesEnd::new("testcase")));
+}
+
+fn properties(w: &mut Xml, c: &Check) {
+    let mut props: Vec<(&str, String)> = vec![("observed", c.observed.to_string())];
+    if let Some(class) = &c.class {
+        props.push(("class", class.to_string()));
+    }
+    if c.status == Status::Warn {
+        props.push(("warning", c.message.clone()));
+    }
+    let _ = w.write_event(Event::Start(BytesStart::new("properties")));
+    for (k, val) in props {
+        let mut p = BytesStart::new("property");
+        p.push_attribute(("name", k));
+        p.push_attribute(("value", val.as_str()));
+        let _ = w.write_event(Event::Empty(p));
+    }
+    let _ = w.write_event(Event::End(BytesEnd::new("properties")));
 }

@@ -56,11 +56,21 @@ fn new_table(style: Style) -> Grid {
 }
 
 pub fn render(report: &Report, style: Style) -> String {
-    let d = report.diagnosis;
     let mut out = String::new();
+    header(&mut out, report, style);
+    matrix(&mut out, report.diagnosis, style);
+    failures(&mut out, report.diagnosis, style);
+    candidates(&mut out, report.diagnosis, style);
+    verdict(&mut out, report, style);
+    out
+}
+
+/// Who checked what: the tool, the input, URL, issuer and the browser's origin.
+fn header(out: &mut String, report: &Report, style: Style) {
+    let d = report.diagnosis;
     let head = |s: &str| super::rows::bold(s, style);
     let _ = writeln!(
-        out,
+        *out,
         "{} {} · {} · {} ({}) · {}",
         head("dexcheck"),
         report.tool.version,
@@ -70,19 +80,22 @@ pub fn render(report: &Report, style: Style) -> String {
         report.mode
     );
     let _ = writeln!(
-        out,
+        *out,
         "URL      {}  ({})",
         d.url.as_deref().unwrap_or("(none)"),
         d.url_source
     );
     if let Some(e) = &d.endpoints {
-        let _ = writeln!(out, "Issuer   {}", e.issuer);
+        let _ = writeln!(*out, "Issuer   {}", e.issuer);
     }
     if let Some(b) = &d.browser_origin {
-        let _ = writeln!(out, "Browser  {}  ({})", b.origin, b.source);
+        let _ = writeln!(*out, "Browser  {}  ({})", b.origin, b.source);
     }
     out.push('\n');
+}
 
+/// The path matrix; in a live run, rows that are still predictions say so.
+fn matrix(out: &mut String, d: &crate::diagnosis::Diagnosis, style: Style) {
     let mut t = new_table(style);
     t.set_header(
         vec!["", "Path", "From", "Result"]
@@ -107,8 +120,12 @@ pub fn render(report: &Report, style: Style) -> String {
             tcell(label, c.status, style),
         ]);
     }
-    let _ = writeln!(out, "{t}");
+    let _ = writeln!(*out, "{t}");
+}
 
+/// Every check that is not a plain pass, with its details and fix.
+fn failures(out: &mut String, d: &crate::diagnosis::Diagnosis, style: Style) {
+    let head = |s: &str| super::rows::bold(s, style);
     let failing: Vec<&Check> = d
         .checks
         .iter()
@@ -120,14 +137,18 @@ pub fn render(report: &Report, style: Style) -> String {
     }
     for c in failing {
         let g = paint(glyph(c.status, style.ascii), c.status, style);
-        let _ = writeln!(out, "{g} {}  [{}]", head(&c.title), c.id);
+        let _ = writeln!(*out, "{g} {}  [{}]", head(&c.title), c.id);
         for (label, text) in details(c) {
-            let _ = writeln!(out, "    {:<10}{text}", format!("{label}:"));
+            let _ = writeln!(*out, "    {:<10}{text}", format!("{label}:"));
         }
     }
+}
 
+/// The what-if columns and what each needs.
+fn candidates(out: &mut String, d: &crate::diagnosis::Diagnosis, style: Style) {
+    let head = |s: &str| super::rows::bold(s, style);
     if !d.candidates.is_empty() {
-        let _ = writeln!(out, "\n{}", head("What if URL were…"));
+        let _ = writeln!(*out, "\n{}", head("What if URL were…"));
         let mut t = new_table(style);
         let star = if style.ascii {
             "(recommended) "
@@ -160,30 +181,34 @@ pub fn render(report: &Report, style: Style) -> String {
         t.add_row(row("pod access", &|c| &c.pod));
         t.add_row(row("return-URL check", &|c| &c.return_url));
         t.add_row(row("result", &|c| &c.result));
-        let _ = writeln!(out, "{t}");
+        let _ = writeln!(*out, "{t}");
         for c in d.candidates.iter().filter(|c| c.requires.is_some()) {
             let _ = writeln!(
-                out,
+                *out,
                 "  {} needs: {}",
                 c.url,
                 c.requires.as_deref().unwrap_or("")
             );
         }
     }
+}
 
+/// The verdict and the counts.
+fn verdict(out: &mut String, report: &Report, style: Style) {
+    let d = report.diagnosis;
+    let head = |s: &str| super::rows::bold(s, style);
     out.push('\n');
     let s = &report.summary;
     let v = &d.verdict;
     let _ = writeln!(
-        out,
+        *out,
         "{} {}",
         paint(glyph(v.status, style.ascii), v.status, style),
         head(&v.summary)
     );
     let _ = writeln!(
-        out,
+        *out,
         "{} passed, {} warnings, {} failed, {} need a live check, {} skipped — exit {}",
         s.passed, s.warnings, s.failed, s.unknown, s.skipped, s.exit_code
     );
-    out
 }

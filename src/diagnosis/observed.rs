@@ -168,85 +168,78 @@ pub fn note_pods_not_run(d: &mut Diagnosis, why: &str) {
 
 /// Where the file and the cluster's live config disagree: the app runs with the cluster's copy.
 pub fn drift(d: &mut Diagnosis, file: &crate::setup::Setup, live: &crate::setup::Setup) {
-    let mut push = |id: CheckId, status: Status, note: String, expected: &str, actual: &str| {
+    let row = |id: CheckId, status: Status, note: String, expected: &str, actual: &str| {
+        let class = (status >= Status::Warn).then_some(Class::Drift);
+        let remedy = (status >= Status::Warn).then(|| {
+            format!(
+                "Decide which is right and make both say it: save the SSO config in the app (it rewrites {}), or fix the file",
+                live.source
+            )
+        });
         let mut c = Check::new(
             id,
             Outcome {
                 status,
-                class: (status == Status::Fail || status == Status::Warn).then_some(Class::Drift),
+                class,
                 go_error: None,
                 note,
             },
-        );
-        c.expected = Some(expected.to_string());
-        c.actual = Some(actual.to_string());
-        if status >= Status::Warn {
-            c.remedy = Some(format!(
-                "Decide which is right and make both say it: save the SSO config in the app (it rewrites {}), or fix the file",
-                live.source
-            ));
-        }
-        d.checks.push(c);
+        )
+        .values(expected, actual);
+        c.remedy = remedy;
+        c
     };
     let (f, l) = (
         file.url.as_deref().unwrap_or(""),
         live.url.as_deref().unwrap_or(""),
     );
-    if f == l {
-        push(
-            CheckId::DriftUrl,
-            Status::Pass,
-            format!("{} says the same URL", live.source),
-            f,
-            l,
-        );
+    let (status, note) = if f == l {
+        (Status::Pass, format!("{} says the same URL", live.source))
     } else {
-        push(
-            CheckId::DriftUrl,
+        (
             Status::Fail,
             format!(
                 "the file says URL {f:?}, but {} says {l:?}: the app runs with the cluster's",
                 live.source
             ),
-            f,
-            l,
-        );
-    }
+        )
+    };
+    d.checks.push(row(CheckId::DriftUrl, status, note, f, l));
     let Some(fc) = file.connectors.first() else {
         return;
     };
+    let (status, note, other) = connector_drift(fc, live);
+    d.checks
+        .push(row(CheckId::DriftConnector, status, note, &fc.id, &other));
+}
+
+/// The file's first connector against the cluster's of the same id (or its first): the fields
+/// that differ, and the cluster's connector id.
+fn connector_drift(
+    fc: &crate::setup::Connector,
+    live: &crate::setup::Setup,
+) -> (Status, String, String) {
     let Some(lc) = live
         .connectors
         .iter()
         .find(|c| c.id == fc.id)
         .or(live.connectors.first())
     else {
-        push(
-            CheckId::DriftConnector,
-            Status::Warn,
-            format!(
-                "the file has connector {:?}, {} has none",
-                fc.id, live.source
-            ),
-            &fc.id,
-            "",
+        let note = format!(
+            "the file has connector {:?}, {} has none",
+            fc.id, live.source
         );
-        return;
+        return (Status::Warn, note, String::new());
     };
     let fields = |c: &crate::setup::Connector| {
+        let cfg = &c.config;
         vec![
             ("id", c.id.clone()),
             ("type", c.kind.clone()),
-            ("issuer", c.config.issuer.clone().unwrap_or_default()),
-            ("clientID", c.config.client_id.clone().unwrap_or_default()),
-            (
-                "redirectURI",
-                c.config.redirect_uri.clone().unwrap_or_default(),
-            ),
-            (
-                "scopes",
-                c.config.scopes.clone().unwrap_or_default().join(" "),
-            ),
+            ("issuer", cfg.issuer.clone().unwrap_or_default()),
+            ("clientID", cfg.client_id.clone().unwrap_or_default()),
+            ("redirectURI", cfg.redirect_uri.clone().unwrap_or_default()),
+            ("scopes", cfg.scopes.clone().unwrap_or_default().join(" ")),
         ]
     };
     let differ: Vec<String> = fields(fc)
@@ -256,26 +249,15 @@ pub fn drift(d: &mut Diagnosis, file: &crate::setup::Setup, live: &crate::setup:
         .map(|(a, b)| format!("{}: file {:?}, cluster {:?}", a.0, a.1, b.1))
         .collect();
     if differ.is_empty() {
-        push(
-            CheckId::DriftConnector,
-            Status::Pass,
-            "the connector's issuer, clientID, redirectURI and scopes match".into(),
-            &fc.id,
-            &lc.id,
-        );
-    } else {
-        push(
-            CheckId::DriftConnector,
-            Status::Warn,
-            format!(
-                "the connector differs from {}: {}",
-                live.source,
-                differ.join("; ")
-            ),
-            &fc.id,
-            &lc.id,
-        );
+        let note = "the connector's issuer, clientID, redirectURI and scopes match".to_string();
+        return (Status::Pass, note, lc.id.clone());
     }
+    let note = format!(
+        "the connector differs from {}: {}",
+        live.source,
+        differ.join("; ")
+    );
+    (Status::Warn, note, lc.id.clone())
 }
 
 /// The file could not be compared with the cluster's copy: say why, so silence is not agreement.

@@ -182,55 +182,79 @@ pub(crate) fn redirect(
 }
 
 /// A concrete next step for an observed failure, in the operator's own names.
-pub(crate) fn observed(i: &Install, o: &Check, base: Option<&(String, u16)>) -> Option<String> {
-    let p = i.profile();
-    let rewrites = p.dex_call == DexCall::Rewrite;
-    let o_url = o.url.as_deref().unwrap_or("");
-    let url = url::Url::parse(o_url).ok();
-    let host = url
-        .as_ref()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default();
-    let port = url
-        .as_ref()
-        .and_then(|u| u.port_or_known_default())
-        .unwrap_or(80);
-    let class = o.class?;
-    // From inside a pod the same classes call for other fixes.
-    if o.vantage == Vantage::AppPod {
-        let loopback =
-            crate::plan::predict::host_kind(&host) == crate::plan::predict::HostKind::Loopback;
-        let r = match class {
-            Class::Refused if loopback => port_forward_own(i),
-            Class::Dns | Class::ConnectTimeout | Class::Unreachable | Class::Reset => {
-                Some(format!(
-                    "Make {host} reach the ingress from inside the cluster: {}; or per Deployment: {}",
-                    coredns_rewrite(&host),
-                    host_aliases(i, &host)
-                ))
-            }
-            Class::Proxy => Some(no_proxy(i, Some(&host))),
-            Class::HttpToHttps if rewrites => Some(dex_tls_pair(i, false)),
-            Class::IssuerMismatch | Class::NOT_FOUND => Some(format!(
-                "Dex runs with another issuer than URL implies: save the SSO config again, then restart: {}",
-                i.restart()
-            )),
-            c if c.is_server_error() && rewrites => Some(app_protocol_tcp(i)),
-            _ => None,
-        };
-        if r.is_some() {
-            return r;
+/// What an observed check's URL names.
+struct Seen {
+    url: String,
+    host: String,
+    port: u16,
+    loopback: bool,
+}
+
+impl Seen {
+    fn of(o: &Check) -> Seen {
+        let url = o.url.clone().unwrap_or_default();
+        let parsed = url::Url::parse(&url).ok();
+        let host = parsed
+            .as_ref()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let port = parsed
+            .as_ref()
+            .and_then(|u| u.port_or_known_default())
+            .unwrap_or(80);
+        let loopback = host_kind(&host) == HostKind::Loopback;
+        Seen {
+            url,
+            host,
+            port,
+            loopback,
         }
     }
-    if o.vantage == Vantage::DexPod && class == Class::Dns {
-        return Some(format!(
-            "Dex's pod cannot resolve {host}: make the IdP's name resolvable in the cluster (CoreDNS forward or stub domain for its zone), then restart Dex"
-        ));
+}
+
+/// The fix for an observed failure, by class and vantage, in the install's names. `base` is
+/// URL's host and port.
+pub(crate) fn observed(i: &Install, o: &Check, base: Option<&(String, u16)>) -> Option<String> {
+    let class = o.class?;
+    let seen = Seen::of(o);
+    let from_pod = match o.vantage {
+        Vantage::AppPod => from_app_pod(i, class, &seen),
+        Vantage::DexPod if class == Class::Dns => Some(format!(
+            "Dex's pod cannot resolve {}: make the IdP's name resolvable in the cluster (CoreDNS forward or stub domain for its zone), then restart Dex",
+            seen.host
+        )),
+        _ => None,
+    };
+    from_pod
+        .or_else(|| transport(i, class, &seen, o))
+        .or_else(|| answer(i, class, &seen, base))
+}
+
+/// From inside the app pod the same classes call for other fixes.
+fn from_app_pod(i: &Install, class: Class, seen: &Seen) -> Option<String> {
+    let host = &seen.host;
+    let rewrites = i.profile().dex_call == DexCall::Rewrite;
+    match class {
+        Class::Refused if seen.loopback => port_forward_own(i),
+        Class::Dns | Class::ConnectTimeout | Class::Unreachable | Class::Reset => Some(format!(
+            "Make {host} reach the ingress from inside the cluster: {}; or per Deployment: {}",
+            coredns_rewrite(host),
+            host_aliases(i, host)
+        )),
+        Class::Proxy => Some(no_proxy(i, Some(host))),
+        Class::HttpToHttps if rewrites => Some(dex_tls_pair(i, false)),
+        Class::IssuerMismatch | Class::NOT_FOUND => Some(format!(
+            "Dex runs with another issuer than URL implies: save the SSO config again, then restart: {}",
+            i.restart()
+        )),
+        c if c.is_server_error() && rewrites => Some(app_protocol_tcp(i)),
+        _ => None,
     }
-    let (kubectl, svc) = (i.kubectl(), p.server.service);
-    let setting = p.url_setting;
-    let loopback =
-        crate::plan::predict::host_kind(&host) == crate::plan::predict::HostKind::Loopback;
+}
+
+/// Failures on the way: name resolution, connection, TLS, proxy.
+fn transport(i: &Install, class: Class, seen: &Seen, o: &Check) -> Option<String> {
+    let (host, port, loopback) = (&seen.host, seen.port, seen.loopback);
     Some(match class {
         Class::Dns => format!(
             "{host} does not resolve on this machine: fix its DNS record, or test one ingress address before DNS changes with --resolve {host}:{port}:<ingress IP>"
@@ -253,6 +277,17 @@ pub(crate) fn observed(i: &Install, o: &Check, base: Option<&(String, u16)>) -> 
         Class::Proxy => format!(
             "The request went through the proxy from the environment: add {host} to NO_PROXY (e.g. export NO_PROXY={host},$NO_PROXY), or fix the proxy"
         ),
+        _ => return None,
+    })
+}
+
+/// Answers that are not Dex's, or Dex's with another config.
+fn answer(i: &Install, class: Class, seen: &Seen, base: Option<&(String, u16)>) -> Option<String> {
+    let p = i.profile();
+    let (host, o_url) = (&seen.host, &seen.url);
+    let (kubectl, svc) = (i.kubectl(), p.server.service);
+    let setting = p.url_setting;
+    Some(match class {
         Class::IssuerMismatch => match (p.path_prefix, base) {
             (Some(prefix), Some((h, _))) => format!(
                 "Make {setting} + /api/dex equal the issuer Dex serves: set {setting} to the address users open (here {h}) ending in {prefix}, save the SSO config, then restart Dex and {}: {}",

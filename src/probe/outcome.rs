@@ -199,101 +199,126 @@ fn io_failure(e: &std::io::Error, ctx: &Context) -> Option<Failure> {
     Some(f)
 }
 
+/// What the source chain of an error holds: the first TLS, I/O and DNS errors, and every text.
+#[derive(Default)]
+struct Chain {
+    tls: Option<Failure>,
+    io: Option<Failure>,
+    dns: Option<String>,
+    texts: Vec<String>,
+}
+
+impl Chain {
+    /// Walks the chain; rustls errors hide inside `io::Error::get_ref`, and
+    /// `io::Error::source` skips the error it wraps, so descend through `get_ref` (hyper-util
+    /// wraps rustls's error in two io::Errors).
+    fn walk(err: &reqwest::Error, ctx: &Context) -> Chain {
+        let mut ch = Chain::default();
+        let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+        while let Some(e) = cur {
+            ch.texts.push(e.to_string());
+            if let Some(r) = e.downcast_ref::<rustls::Error>() {
+                ch.tls.get_or_insert_with(|| tls_error(r, ctx.host));
+            }
+            if let Some(d) = e.downcast_ref::<super::resolve::DnsError>() {
+                ch.dns.get_or_insert_with(|| d.to_string());
+            }
+            let mut io_err = e.downcast_ref::<std::io::Error>();
+            while let Some(i) = io_err {
+                if let Some(f) = io_failure(i, ctx) {
+                    ch.io.get_or_insert(f);
+                }
+                let inner = i.get_ref();
+                if let Some(r) = inner.and_then(|x| x.downcast_ref::<rustls::Error>()) {
+                    ch.tls.get_or_insert_with(|| tls_error(r, ctx.host));
+                }
+                io_err = inner.and_then(|x| x.downcast_ref::<std::io::Error>());
+            }
+            cur = e.source();
+        }
+        ch
+    }
+}
+
 /// Classifies a reqwest error.
 pub fn classify(err: &reqwest::Error, ctx: &Context) -> Failure {
-    // Walk the source chain; rustls errors hide inside io::Error::get_ref.
-    let mut tls: Option<Failure> = None;
-    let mut io: Option<Failure> = None;
-    let mut dns: Option<String> = None;
-    let mut texts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
-    while let Some(e) = cur {
-        texts.push(e.to_string());
-        if let Some(r) = e.downcast_ref::<rustls::Error>() {
-            tls.get_or_insert_with(|| tls_error(r, ctx.host));
-        }
-        if let Some(d) = e.downcast_ref::<super::resolve::DnsError>() {
-            dns.get_or_insert_with(|| d.to_string());
-        }
-        // io::Error::source skips the error it wraps: descend through get_ref instead, as
-        // hyper-util wraps rustls's error in two io::Errors.
-        let mut io_err = e.downcast_ref::<std::io::Error>();
-        while let Some(i) = io_err {
-            if let Some(f) = io_failure(i, ctx) {
-                io.get_or_insert(f);
-            }
-            let inner = i.get_ref();
-            if let Some(r) = inner.and_then(|x| x.downcast_ref::<rustls::Error>()) {
-                tls.get_or_insert_with(|| tls_error(r, ctx.host));
-            }
-            io_err = inner.and_then(|x| x.downcast_ref::<std::io::Error>());
-        }
-        cur = e.source();
-    }
-    let all = texts.join(": ");
-    let lower = all.to_ascii_lowercase();
-
-    if let Some(d) = dns {
+    let ch = Chain::walk(err, ctx);
+    if let Some(d) = &ch.dns {
         return Failure::new(
             Class::Dns,
             format!("dial tcp: lookup {}: {d}", ctx.host),
             format!("{} does not resolve from here", ctx.host),
         );
     }
-    if let Some((proxy, paddr)) = &ctx.proxy
-        && err.is_connect()
-    {
-        let inner = match &io {
-            Some(f) => f.go_error.replace(&ctx.dial_addr, paddr),
-            None if err.is_timeout() => format!("dial tcp {paddr}: i/o timeout"),
-            None => format!(
-                "dial tcp {paddr}: {}",
-                texts.last().cloned().unwrap_or_default()
-            ),
-        };
-        return Failure::new(
-            Class::Proxy,
-            format!("proxyconnect tcp: {inner}"),
-            format!(
-                "the request went to the proxy {proxy} (from the proxy environment) and failed there; add the host to NO_PROXY if it should be reached directly"
-            ),
-        );
+    if let Some(f) = proxy_failure(err, ctx, &ch) {
+        return f;
     }
-    if let Some(t) = tls {
+    if let Some(t) = ch.tls {
         return t;
     }
     if err.is_timeout() {
-        if err.is_connect() {
-            return Failure::new(
-                Class::ConnectTimeout,
-                format!("dial tcp {}: i/o timeout", ctx.dial_addr),
-                format!(
-                    "no answer to the connection attempt to {} within {:.1} s (packets dropped: firewall, security group, wrong address)",
-                    ctx.dial_addr,
-                    ctx.timeout.as_secs_f64()
-                ),
-            );
-        }
-        let (go, note) = if ctx.in_body || err.is_body() || err.is_decode() {
-            (
-                "context deadline exceeded (Client.Timeout or context cancellation while reading body)",
-                "the server sent headers, then the body stalled or dripped past the deadline",
-            )
-        } else {
-            (
-                "context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
-                "the connection opened but no response arrived in time (a hung backend, or a proxy waiting on one)",
-            )
-        };
-        return Failure::new(
-            Class::ReadTimeout,
-            go,
-            format!("{note} ({:.1} s)", ctx.elapsed.as_secs_f64()),
-        );
+        return timeout_failure(err, ctx);
     }
-    if let Some(f) = io {
+    if let Some(f) = ch.io {
         return f;
     }
+    other_failure(ctx, &ch.texts.join(": "))
+}
+
+/// A failure at the proxy from the environment, in Go's `proxyconnect tcp:` words.
+fn proxy_failure(err: &reqwest::Error, ctx: &Context, ch: &Chain) -> Option<Failure> {
+    let (proxy, paddr) = ctx.proxy.as_ref().filter(|_| err.is_connect())?;
+    let inner = match &ch.io {
+        Some(f) => f.go_error.replace(&ctx.dial_addr, paddr),
+        None if err.is_timeout() => format!("dial tcp {paddr}: i/o timeout"),
+        None => format!(
+            "dial tcp {paddr}: {}",
+            ch.texts.last().cloned().unwrap_or_default()
+        ),
+    };
+    Some(Failure::new(
+        Class::Proxy,
+        format!("proxyconnect tcp: {inner}"),
+        format!(
+            "the request went to the proxy {proxy} (from the proxy environment) and failed there; add the host to NO_PROXY if it should be reached directly"
+        ),
+    ))
+}
+
+/// A timeout: the connection attempt, the headers, or the body.
+fn timeout_failure(err: &reqwest::Error, ctx: &Context) -> Failure {
+    if err.is_connect() {
+        return Failure::new(
+            Class::ConnectTimeout,
+            format!("dial tcp {}: i/o timeout", ctx.dial_addr),
+            format!(
+                "no answer to the connection attempt to {} within {:.1} s (packets dropped: firewall, security group, wrong address)",
+                ctx.dial_addr,
+                ctx.timeout.as_secs_f64()
+            ),
+        );
+    }
+    let (go, note) = if ctx.in_body || err.is_body() || err.is_decode() {
+        (
+            "context deadline exceeded (Client.Timeout or context cancellation while reading body)",
+            "the server sent headers, then the body stalled or dripped past the deadline",
+        )
+    } else {
+        (
+            "context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+            "the connection opened but no response arrived in time (a hung backend, or a proxy waiting on one)",
+        )
+    };
+    Failure::new(
+        Class::ReadTimeout,
+        go,
+        format!("{note} ({:.1} s)", ctx.elapsed.as_secs_f64()),
+    )
+}
+
+/// What is left: an unsupported scheme, a connection closed without an answer, anything else.
+fn other_failure(ctx: &Context, all: &str) -> Failure {
+    let lower = all.to_ascii_lowercase();
     if lower.contains("builder error") && lower.contains("scheme")
         || lower.contains("url scheme is not allowed")
     {
@@ -312,5 +337,5 @@ pub fn classify(err: &reqwest::Error, ctx: &Context) -> Failure {
             "the server closed the connection without answering",
         );
     }
-    Failure::new(Class::Other, all.clone(), all)
+    Failure::new(Class::Other, all, all)
 }

@@ -635,7 +635,19 @@ async fn probe_auth(s: &Settings, endpoint: &str, callback: &str, issuer: &str) 
         .await;
         elapsed += f.elapsed;
     }
-    let outcome = match &f.result {
+    let outcome = auth_outcome(&f, callback);
+    let mut o = from_fetch(CheckId::BrowserDexAuth, &f, outcome);
+    o.url = Some(first);
+    o.duration_ms = Some(elapsed.as_millis() as u64);
+    hops.extend(o.redirects);
+    o.redirects = hops;
+    o
+}
+
+/// What Dex's authorization endpoint said to the app's client: its refusals in its words, or
+/// the login page, or the redirect onward to the connector's IdP.
+fn auth_outcome(f: &Fetched, callback: &str) -> Outcome {
+    match &f.result {
         Err(e) => fail(e.clone(), &f.url),
         Ok(r) => {
             let body = r.body_excerpt(200);
@@ -674,13 +686,7 @@ async fn probe_auth(s: &Settings, endpoint: &str, callback: &str, issuer: &str) 
                 fail(status_failure(r, "the authorization endpoint"), &f.url)
             }
         }
-    };
-    let mut o = from_fetch(CheckId::BrowserDexAuth, &f, outcome);
-    o.url = Some(first);
-    o.duration_ms = Some(elapsed.as_millis() as u64);
-    hops.extend(o.redirects);
-    o.redirects = hops;
-    o
+    }
 }
 
 async fn probe_idp(s: &Settings, connector: &str, issuer: &str) -> Check {

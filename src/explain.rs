@@ -244,8 +244,8 @@ fn explain_message(m: &Message, text: &str, c: &Ctx, namespace: Option<&str>) ->
         .unwrap_or(c.app());
     let (what, causes, remedy) = (m.explain)(text, &Install::new(app, namespace));
     Explanation {
-        id: m.id.to_string(),
-        class: m.class,
+        id: m.key.id(),
+        class: m.key.class(),
         what,
         path: m.path,
         app: m.app,
@@ -338,8 +338,12 @@ mod tests {
         for m in MESSAGES {
             for all in m.patterns {
                 let got = explain_line(&sample(all), None);
-                if got.as_ref().map(|e| e.id.as_str()) != Some(m.id) {
-                    unreachable.push(format!("message {} {all:?}: {:?}", m.id, got.map(|e| e.id)));
+                if got.as_ref().map(|e| e.id.clone()) != Some(m.key.id()) {
+                    unreachable.push(format!(
+                        "message {:?} {all:?}: {:?}",
+                        m.key,
+                        got.map(|e| e.id)
+                    ));
                 }
             }
         }

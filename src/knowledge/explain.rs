@@ -28,11 +28,32 @@ pub(crate) struct Transport {
     pub explain: fn(&Ctx) -> (String, Vec<String>, String),
 }
 
+/// What a message is: a failure class of `check`'s, or a shape of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Key {
+    Class(Class),
+    Shape(&'static str),
+}
+
+impl Key {
+    pub fn id(self) -> String {
+        match self {
+            Key::Class(c) => c.to_string(),
+            Key::Shape(s) => s.to_string(),
+        }
+    }
+    pub fn class(self) -> Option<Class> {
+        match self {
+            Key::Class(c) => Some(c),
+            Key::Shape(_) => None,
+        }
+    }
+}
+
 /// A message the app, Dex or go-oidc prints itself: its shape's id, the class when it is one,
 /// its precedence (lower wins), whether it wins over a transport error around it.
 pub(crate) struct Message {
-    pub id: &'static str,
-    pub class: Option<Class>,
+    pub key: Key,
     pub rank: u16,
     pub wins_when_wrapped: bool,
     pub patterns: Patterns,
@@ -585,8 +606,7 @@ fn reset(c: &Ctx) -> (String, Vec<String>, String) {
 /// Messages the apps print themselves.
 pub(crate) const MESSAGES: &[Message] = &[
     Message {
-        id: "invalid_redirect",
-        class: Some(Class::InvalidRedirect),
+        key: Key::Class(Class::InvalidRedirect),
         rank: 10,
         wins_when_wrapped: false,
         patterns: &[&["invalid redirect url"]],
@@ -601,8 +621,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "invalid_redirect",
-        class: Some(Class::InvalidRedirect),
+        key: Key::Class(Class::InvalidRedirect),
         rank: 20,
         wins_when_wrapped: false,
         patterns: &[&["invalid return url"]],
@@ -617,8 +636,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "invalid_redirect",
-        class: Some(Class::InvalidRedirect),
+        key: Key::Class(Class::InvalidRedirect),
         rank: 30,
         wins_when_wrapped: false,
         patterns: &[&["got invalid redirecturl"]],
@@ -633,8 +651,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "unregistered_redirect_uri",
-        class: Some(Class::UnregisteredRedirectUri),
+        key: Key::Class(Class::UnregisteredRedirectUri),
         rank: 40,
         wins_when_wrapped: false,
         patterns: &[&["unregistered redirect_uri"]],
@@ -655,8 +672,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "invalid_client_id",
-        class: Some(Class::InvalidClientId),
+        key: Key::Class(Class::InvalidClientId),
         rank: 50,
         wins_when_wrapped: false,
         patterns: &[&["invalid client_id"]],
@@ -671,8 +687,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "callback_mismatch",
-        class: Some(Class::CallbackMismatch),
+        key: Key::Class(Class::CallbackMismatch),
         rank: 60,
         wins_when_wrapped: false,
         patterns: &[&[
@@ -697,8 +712,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "login_error",
-        class: None,
+        key: Key::Shape("login_error"),
         rank: 70,
         wins_when_wrapped: false,
         patterns: &[&["login error."]],
@@ -715,8 +729,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "different_provider",
-        class: None,
+        key: Key::Shape("different_provider"),
         rank: 80,
         wins_when_wrapped: true,
         patterns: &[&["id token issued by a different provider"]],
@@ -731,8 +744,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "invalid_client",
-        class: None,
+        key: Key::Shape("invalid_client"),
         rank: 90,
         wins_when_wrapped: false,
         patterns: &[&["invalid_client"]],
@@ -754,8 +766,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "invalid_client",
-        class: None,
+        key: Key::Shape("invalid_client"),
         rank: 100,
         wins_when_wrapped: false,
         patterns: &[&["invalid client credentials"]],
@@ -774,8 +785,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "no_user",
-        class: None,
+        key: Key::Shape("no_user"),
         rank: 110,
         wins_when_wrapped: false,
         patterns: &[&["no_user"], &["no user found"]],
@@ -784,8 +794,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         explain: no_user,
     },
     Message {
-        id: "email_verified",
-        class: None,
+        key: Key::Shape("email_verified"),
         rank: 130,
         wins_when_wrapped: true,
         patterns: &[&["missing \"email_verified\" claim"]],
@@ -800,8 +809,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "missing_claim",
-        class: None,
+        key: Key::Shape("missing_claim"),
         rank: 140,
         wins_when_wrapped: true,
         patterns: &[&["missing \"", "claim"]],
@@ -824,8 +832,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "no_token_provided",
-        class: None,
+        key: Key::Shape("no_token_provided"),
         rank: 150,
         wins_when_wrapped: false,
         patterns: &[&["no token provided"]],
@@ -843,8 +850,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "unknown_app_state",
-        class: None,
+        key: Key::Shape("unknown_app_state"),
         rank: 160,
         wins_when_wrapped: false,
         patterns: &[&["unknown app state"]],
@@ -862,8 +868,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "session_lost",
-        class: None,
+        key: Key::Shape("session_lost"),
         rank: 170,
         wins_when_wrapped: false,
         patterns: &[
@@ -875,8 +880,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         explain: dex_state,
     },
     Message {
-        id: "callback_failed",
-        class: None,
+        key: Key::Shape("callback_failed"),
         rank: 190,
         wins_when_wrapped: false,
         patterns: &[&["authentication failed. please contact your administrator"]],
@@ -899,8 +903,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "dex_start",
-        class: None,
+        key: Key::Shape("dex_start"),
         rank: 200,
         wins_when_wrapped: false,
         patterns: &[&["failed to initialize server"]],
@@ -915,8 +918,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "audience",
-        class: None,
+        key: Key::Shape("audience"),
         rank: 210,
         wins_when_wrapped: false,
         patterns: &[&["oidc: expected audience"]],
@@ -931,8 +933,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "expired_token",
-        class: None,
+        key: Key::Shape("expired_token"),
         rank: 220,
         wins_when_wrapped: false,
         patterns: &[&["oidc: token is expired"]],
@@ -950,8 +951,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "signature",
-        class: None,
+        key: Key::Shape("signature"),
         rank: 230,
         wins_when_wrapped: false,
         patterns: &[&["failed to verify signature"]],
@@ -970,8 +970,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "idp_redirect_mismatch",
-        class: None,
+        key: Key::Shape("idp_redirect_mismatch"),
         rank: 240,
         wins_when_wrapped: false,
         patterns: &[
@@ -984,8 +983,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         explain: idp_callback,
     },
     Message {
-        id: "no_id_token",
-        class: None,
+        key: Key::Shape("no_id_token"),
         rank: 270,
         wins_when_wrapped: false,
         patterns: &[&["no id_token in token response"]],
@@ -1000,8 +998,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "dex_not_configured",
-        class: None,
+        key: Key::Shape("dex_not_configured"),
         rank: 280,
         wins_when_wrapped: false,
         patterns: &[&["dex is not configured"]],
@@ -1016,8 +1013,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "cors",
-        class: None,
+        key: Key::Shape("cors"),
         rank: 290,
         wins_when_wrapped: false,
         patterns: &[&["blocked by cors policy"]],
@@ -1035,8 +1031,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "invalid_client",
-        class: None,
+        key: Key::Shape("invalid_client"),
         rank: 300,
         wins_when_wrapped: false,
         patterns: &[&["invalid client_secret"]],
@@ -1054,8 +1049,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "invalid_grant",
-        class: None,
+        key: Key::Shape("invalid_grant"),
         rank: 310,
         wins_when_wrapped: false,
         patterns: &[&["invalid or expired code"]],
@@ -1075,8 +1069,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "clock",
-        class: None,
+        key: Key::Shape("clock"),
         rank: 320,
         wins_when_wrapped: false,
         patterns: &[&["before the nbf"]],
@@ -1091,8 +1084,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "malformed_jwt",
-        class: None,
+        key: Key::Shape("malformed_jwt"),
         rank: 330,
         wins_when_wrapped: false,
         patterns: &[&["oidc: malformed jwt"]],
@@ -1110,8 +1102,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "keys",
-        class: None,
+        key: Key::Shape("keys"),
         rank: 340,
         wins_when_wrapped: false,
         patterns: &[&["get keys failed"]],
@@ -1129,8 +1120,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "token_exchange",
-        class: None,
+        key: Key::Shape("token_exchange"),
         rank: 350,
         wins_when_wrapped: false,
         patterns: &[&["cannot fetch token"]],
@@ -1163,8 +1153,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "id_token_verify",
-        class: None,
+        key: Key::Shape("id_token_verify"),
         rank: 360,
         wins_when_wrapped: false,
         patterns: &[&["failed to verify id token"]],
@@ -1183,8 +1172,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "missing_claim",
-        class: None,
+        key: Key::Shape("missing_claim"),
         rank: 370,
         wins_when_wrapped: true,
         patterns: &[&["missing email claim"]],
@@ -1202,8 +1190,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "groups",
-        class: None,
+        key: Key::Shape("groups"),
         rank: 380,
         wins_when_wrapped: false,
         patterns: &[&["malformed \"groups\" claim"]],
@@ -1218,8 +1205,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "groups",
-        class: None,
+        key: Key::Shape("groups"),
         rank: 390,
         wins_when_wrapped: false,
         patterns: &[&["not a member of"]],
@@ -1237,8 +1223,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "auth_request",
-        class: None,
+        key: Key::Shape("auth_request"),
         rank: 400,
         wins_when_wrapped: false,
         patterns: &[&["missing required scope"]],
@@ -1253,8 +1238,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "auth_request",
-        class: None,
+        key: Key::Shape("auth_request"),
         rank: 410,
         wins_when_wrapped: false,
         patterns: &[&["unrecognized scope"]],
@@ -1269,8 +1253,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "auth_request",
-        class: None,
+        key: Key::Shape("auth_request"),
         rank: 420,
         wins_when_wrapped: false,
         patterns: &[&["unsupported response type"]],
@@ -1285,8 +1268,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "auth_request",
-        class: None,
+        key: Key::Shape("auth_request"),
         rank: 430,
         wins_when_wrapped: false,
         patterns: &[&["no redirect_uri provided"]],
@@ -1303,8 +1285,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "auth_request",
-        class: None,
+        key: Key::Shape("auth_request"),
         rank: 440,
         wins_when_wrapped: false,
         patterns: &[&["connector id does not match"]],
@@ -1319,8 +1300,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "auth_request",
-        class: None,
+        key: Key::Shape("auth_request"),
         rank: 450,
         wins_when_wrapped: false,
         patterns: &[&["invalid connectorid"]],
@@ -1335,8 +1315,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "unknown_app_state",
-        class: None,
+        key: Key::Shape("unknown_app_state"),
         rank: 460,
         wins_when_wrapped: false,
         patterns: &[&["invalid app state"]],
@@ -1353,8 +1332,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "session_cookie",
-        class: None,
+        key: Key::Shape("session_cookie"),
         rank: 470,
         wins_when_wrapped: false,
         patterns: &[&["argocd.token' cookie"]],
@@ -1372,8 +1350,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        id: "malformed_dex_config",
-        class: None,
+        key: Key::Shape("malformed_dex_config"),
         rank: 480,
         wins_when_wrapped: false,
         patterns: &[&["malformed dex configuration"]],

@@ -434,3 +434,56 @@ fn unknown_text_is_not_recognised_and_exits_1() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "no text is a usage error");
 }
+
+/// A log with one invalid byte is still explained line by line (read lossily), not refused.
+#[test]
+fn a_log_with_an_invalid_byte_is_explained_around_it() {
+    let mut log = b"garbage \xff\xfe here\n".to_vec();
+    log.extend_from_slice(b"dial tcp [::1]:8082: connect: connection refused\n");
+    let out = cargo_bin_cmd!("dexcheck")
+        .args(["explain", "-o", "json", "-"])
+        .write_stdin(log)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["lines"], 2);
+    assert_eq!(v["lines"][1]["id"], "refused");
+}
+
+/// `-o`, `--color` and `--ascii` work for explain as for check; `-n` reaches the remedy.
+#[test]
+fn explain_prints_every_format_in_the_namespace_given() {
+    let line = "Failed to query provider \"http://localhost:8082/orchestrator/api/dex\": Get \"http://localhost:8082/orchestrator/api/dex/.well-known/openid-configuration\": dial tcp [::1]:8082: connect: connection refused";
+    let run = |args: &[&str]| {
+        let out = cargo_bin_cmd!("dexcheck")
+            .arg("explain")
+            .args(args)
+            .arg(line)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(&["--color", "never", "--ascii", "-n", "devtron-prod"]);
+    assert!(text.starts_with("FAIL line 1: "), "{text}");
+    assert!(
+        text.contains("kubectl -n devtron-prod port-forward svc/devtron-service 8080:80"),
+        "{text}"
+    );
+    assert!(!text.contains("devtroncd"), "{text}");
+    let yaml: Value = serde_saphyr::from_str(&run(&["-o", "yaml"])).unwrap();
+    assert_eq!(yaml["lines"][0]["class"], "refused");
+    let junit = run(&["-o", "junit"]);
+    assert!(junit.contains("<failure type=\"refused\""), "{junit}");
+    let github = run(&["-o", "github"]);
+    assert!(
+        github.starts_with("::error title=dexcheck explain%3A line 1"),
+        "{github}"
+    );
+}

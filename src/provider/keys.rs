@@ -73,9 +73,15 @@ pub fn subject(user_id: &str, conn_id: &str) -> String {
 
 pub struct Keys {
     pub kid: String,
-    signing: CoreRsaPrivateSigningKey,
+    /// `None` for the control, which serves keys but never signs.
+    signing: Option<CoreRsaPrivateSigningKey>,
     jwks: String,
 }
+
+/// The control's public key, made once (`openssl genrsa 2048`) and kept without its private
+/// half: the control serves a well-formed key set but never signs, so no run pays for a key.
+const CONTROL_N: &str = "yb349fcLXn5Ry_lzJSc8QAfYw_pjuda32lj5aV9tEimO6v06NX0GFrpTiL9qu63gcJNzJgQAWYFlon2SjrI3EaJi8Yer-EjXaZVqRZMGtdPDjxt_tfbjZ6S58o_C8YX0O9ZSbGAgn15Jp4_w-EUNfWFhv3dkYnn5nCXvmbaFshN3jI6iIoewMr2jzs_rRvJjVp0Rhi2DV8A8ZBwB66f3fAZBvFPzVVZ-DMYzXIxb4Co2EBZjsuRmqG_DsxA28V62O83ABLPHc7wuDssf50qVKvbVN36_a6Iv_XheTeg67MJnWyfmPaPa47OkrEeZO9htzaNGJZogUOJFmztfi-NyjQ";
+const CONTROL_KID: &str = "d3c0c7e1a9b2f4056c8d1e2f3a4b5c6d7e8f9a0b";
 
 /// Who signed in, as a connector reports it.
 #[derive(Debug, Clone, Default)]
@@ -122,7 +128,28 @@ impl Keys {
             "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
         }]});
         let jwks = serde_json::to_string_pretty(&jwks).map_err(|e| e.to_string())?;
-        Ok(Keys { kid, signing, jwks })
+        Ok(Keys {
+            kid,
+            signing: Some(signing),
+            jwks,
+        })
+    }
+
+    /// The control's key set: a fixed public key, nothing to sign with.
+    pub fn public_only() -> Keys {
+        let jwks = serde_json::json!({"keys": [{
+            "use": "sig",
+            "kty": "RSA",
+            "kid": CONTROL_KID,
+            "alg": "RS256",
+            "n": CONTROL_N,
+            "e": "AQAB",
+        }]});
+        Keys {
+            kid: CONTROL_KID.to_string(),
+            signing: None,
+            jwks: serde_json::to_string_pretty(&jwks).unwrap_or_default(),
+        }
     }
 
     pub fn jwks(&self) -> &str {
@@ -131,6 +158,9 @@ impl Keys {
 
     /// Signs an ID token (or, without `code`/`access_token`, an access token) with Dex's claims.
     pub fn sign(&self, t: &TokenRequest) -> Result<String, String> {
+        let Some(signing) = &self.signing else {
+            return Err("this provider holds no signing key (the control never signs)".into());
+        };
         let now = chrono::Utc::now();
         let mut standard = StandardClaims::new(SubjectIdentifier::new(subject(
             &t.identity.user_id,
@@ -175,7 +205,7 @@ impl Keys {
             CoreJwsSigningAlgorithm,
         >::new(
             claims,
-            &self.signing,
+            signing,
             CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
             access.as_ref(),
             code.as_ref(),
@@ -197,6 +227,30 @@ mod tests {
             subject("08a8684b-db88-4b73-90a9-3cd1661f5466", "local"),
             "CiQwOGE4Njg0Yi1kYjg4LTRiNzMtOTBhOS0zY2QxNjYxZjU0NjYSBWxvY2Fs"
         );
+    }
+
+    #[test]
+    fn the_control_key_is_a_well_formed_rsa_2048_key_that_never_signs() {
+        let k = Keys::public_only();
+        let v: serde_json::Value = serde_json::from_str(k.jwks()).unwrap();
+        let n = URL_SAFE_NO_PAD
+            .decode(v["keys"][0]["n"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(n.len(), 256);
+        assert_eq!(v["keys"][0]["kid"].as_str().unwrap().len(), 40);
+        let id = Identity::default();
+        let t = TokenRequest {
+            issuer: "http://127.0.0.1/x",
+            client_id: "argo-cd",
+            conn_id: "mock",
+            identity: &id,
+            scopes: &[],
+            nonce: None,
+            access_token: None,
+            code: None,
+            lifetime: chrono::Duration::minutes(1),
+        };
+        assert!(k.sign(&t).is_err());
     }
 
     #[test]

@@ -5,12 +5,13 @@
 
 pub mod config;
 pub mod keys;
+pub mod store;
 pub mod upstream;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -24,10 +25,11 @@ use sha2::Digest;
 
 use config::{Client, Config, ConnectorKind, redirect_allowed};
 use keys::{Identity, Keys, TokenRequest, new_id};
+use store::Bounded;
 use upstream::Upstream;
 
-/// Authorization codes live 30 minutes (Dex's fixed value).
-const CODE_TTL: Duration = Duration::from_secs(30 * 60);
+/// The largest request body the provider reads (token and form posts).
+const MAX_REQUEST_BODY: usize = 64 * 1024;
 /// Scopes Dex accepts.
 const SCOPES: &[&str] = &[
     "openid",
@@ -65,12 +67,23 @@ struct Refresh {
     identity: Identity,
 }
 
-#[derive(Default)]
+/// The provider's state, every map bounded and expiring (`store.rs` has the bounds).
 struct Store {
-    auth: HashMap<String, AuthRequest>,
-    codes: HashMap<String, Code>,
-    refresh: HashMap<String, Refresh>,
-    access: HashMap<String, Value>,
+    auth: Bounded<AuthRequest>,
+    codes: Bounded<Code>,
+    refresh: Bounded<Refresh>,
+    access: Bounded<Value>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            auth: Bounded::new(store::AUTH_TTL, store::CAP),
+            codes: Bounded::new(store::CODE_TTL, store::CAP),
+            refresh: Bounded::new(store::REFRESH_TTL, store::CAP),
+            access: Bounded::new(store::ACCESS_TTL, store::CAP),
+        }
+    }
 }
 
 pub struct Provider {
@@ -118,6 +131,11 @@ impl Provider {
         let keys = tokio::task::spawn_blocking(Keys::generate)
             .await
             .map_err(|e| e.to_string())??;
+        Provider::with_keys(config, keys).await
+    }
+
+    /// The provider with the keys given (the control's public-only key set).
+    async fn with_keys(config: Config, keys: Keys) -> Result<Arc<Provider>, String> {
         let mut upstreams = HashMap::new();
         for c in &config.connectors {
             if let ConnectorKind::Oidc(o) = &c.kind {
@@ -161,6 +179,8 @@ impl Provider {
             .route(&format!("{p}/device/code"), any(device_code))
             .route(&format!("{p}/healthz"), any(healthz))
             .fallback(not_found)
+            // Dex's forms are small: a token request is a few hundred bytes.
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
             .with_state(self.clone())
     }
 
@@ -618,17 +638,15 @@ async fn token(State(p): P, method: Method, headers: HeaderMap, body: String) ->
     }
 }
 
-/// The client, when its secret matches (compared in constant time: lengths, then every byte).
+/// The client, when its secret matches. Both sides are hashed first and the digests compared
+/// in constant time, so neither the secret's bytes nor its length show in the timing.
 fn authenticate(p: &Provider, client_id: &str, secret: &str) -> Option<Client> {
+    use subtle::ConstantTimeEq;
+    let digest = |s: &str| sha2::Sha256::digest(s.as_bytes());
     p.client(client_id)
         .filter(|c| {
             let want = c.secret.as_ref().map(|s| s.expose()).unwrap_or("");
-            want.len() == secret.len()
-                && want
-                    .bytes()
-                    .zip(secret.bytes())
-                    .fold(0u8, |a, (x, y)| a | (x ^ y))
-                    == 0
+            bool::from(digest(want).as_slice().ct_eq(digest(secret).as_slice()))
         })
         .cloned()
 }
@@ -645,7 +663,8 @@ fn code_grant(p: &Provider, client: &Client, get: &dyn Fn(&str) -> String) -> Re
         return bad_request("invalid_request", "Required param: code.");
     }
     let found = p.lock().codes.get(&code).cloned();
-    let Some(c) = found.filter(|c| c.req.client_id == client.id && c.created.elapsed() < CODE_TTL)
+    let Some(c) =
+        found.filter(|c| c.req.client_id == client.id && c.created.elapsed() < store::CODE_TTL)
     else {
         return bad_request("invalid_grant", "Invalid or expired code parameter.");
     };
@@ -865,7 +884,8 @@ pub async fn start_control(target_issuer: &str) -> Result<(String, ControlGuard)
         )],
         connectors: vec![config::mock_connector()],
     };
-    let provider = Provider::new(config).await?;
+    // The control never signs: a fixed public key, so no run generates an RSA key.
+    let provider = Provider::with_keys(config, Keys::public_only()).await?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = provider

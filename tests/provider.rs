@@ -556,3 +556,65 @@ fn readme_serve_example_stays_on_loopback() {
     assert!(all.contains("secret from the config"), "{all}");
     assert!(!all.contains("FIXTURE-SECRET-federated"), "{all}");
 }
+
+/// A flood of concurrent logins (wrk, 32 connections) against `dexcheck serve`: every answer is
+/// a login redirect (no errors), and after 50,000 logins or more the resident memory stays under
+/// 48 MiB: the authorization codes live in a bounded store.
+#[test]
+fn a_flood_of_logins_keeps_memory_bounded() {
+    if !procs::tool_or_skip("wrk", "a_flood_of_logins_keeps_memory_bounded") {
+        return;
+    }
+    let s = serve(&[]);
+    let pid = s._child.0.id();
+    let callback = format!("{}/auth/callback", s.base);
+    let login = format!(
+        "{}/auth/mock?client_id=argo-cd&response_type=code&scope=openid+email+offline_access&state=s&redirect_uri={}",
+        s.issuer,
+        url::form_urlencoded::byte_serialize(callback.as_bytes()).collect::<String>()
+    );
+    let mut logins = 0u64;
+    for _ in 0..20 {
+        let out = Command::new("wrk")
+            .args(["-t2", "-c32", "-d3s", "--timeout", "5s", &login])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{text}");
+        assert!(
+            !text.contains("Non-2xx or 3xx"),
+            "errors under load:\n{text}"
+        );
+        assert!(
+            !text.contains("Socket errors"),
+            "socket errors under load:\n{text}"
+        );
+        let done: u64 = text
+            .lines()
+            .find(|l| l.contains("requests in"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(done > 0, "{text}");
+        logins += done;
+        if logins >= 50_000 {
+            break;
+        }
+    }
+    assert!(logins >= 50_000, "only {logins} logins");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let rss_kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    eprintln!(
+        "{logins} logins: resident {:.1} MiB",
+        rss_kib as f64 / 1024.0
+    );
+    assert!(
+        rss_kib < 48 * 1024,
+        "{logins} logins: resident {rss_kib} KiB"
+    );
+}

@@ -92,3 +92,22 @@ pub fn node_or_skip(test: &str) -> bool {
     eprintln!("{msg}");
     false
 }
+
+/// Whether `tool` runs here; without it the test says so and returns early, unless
+/// `DEXCHECK_REQUIRE_LAB=1` (CI), where a missing tool fails the test.
+#[allow(dead_code)]
+pub fn tool_or_skip(tool: &str, test: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", "command -v \"$1\" >/dev/null 2>&1", "sh", tool])
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return true;
+    }
+    let msg = format!("{test}: needs {tool}; skipped");
+    if std::env::var("DEXCHECK_REQUIRE_LAB").is_ok_and(|v| v == "1") {
+        panic!("{msg} (DEXCHECK_REQUIRE_LAB=1 forbids skipping)");
+    }
+    eprintln!("{msg}");
+    false
+}

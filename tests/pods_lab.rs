@@ -189,6 +189,48 @@ fn image_without_curl_uses_wget_with_the_same_classes() {
     );
 }
 
+/// The lab's minimal image is real busybox (sh, wget, sed, tr, cat, rm): its wget crashes on
+/// `-T`; the probe says so, naming the signal, and still reports each row in Devtron's words.
+#[test]
+fn real_busybox_image_survives_its_wget_crash() {
+    if !support::lab_or_skip("real_busybox_image_survives_its_wget_crash")
+        || !support::procs::tool_or_skip("busybox", "real_busybox_image_survives_its_wget_crash")
+    {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    lab.busybox_image().expect("busybox image");
+    let r = dexcheck(&lab, &[]);
+    let pod = r.check("pod.discovery");
+    assert_eq!(pod["class"], "refused", "{pod:#}");
+    assert!(
+        pod["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("connect: connection refused"),
+        "{pod:#}"
+    );
+    assert!(
+        pod["message"]
+            .as_str()
+            .unwrap()
+            .contains("crashed with SIGSEGV (signal 11)"),
+        "{pod:#}"
+    );
+    assert_eq!(r.status("dexpod.idp_discovery"), "pass", "{:#}", r.report);
+    let notes = r.report["live"]["pods"].to_string();
+    assert!(notes.contains("probed with wget"), "{notes}");
+    // Through the port the orchestrator listens on, every row passes with busybox too.
+    lab.set_url(&format!("http://{SERVICE_NAME}/orchestrator"));
+    let r = dexcheck(&lab, &[]);
+    assert_eq!(
+        r.status("pod.discovery"),
+        "pass",
+        "{:#}",
+        r.check("pod.discovery")
+    );
+}
+
 #[test]
 fn exec_forbidden_exits_3_naming_the_permission() {
     if !support::lab_or_skip("exec_forbidden_exits_3_naming_the_permission") {

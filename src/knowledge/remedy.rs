@@ -273,6 +273,7 @@ fn transport(i: &Install, class: Class, seen: &Seen, o: &Check) -> Option<String
         Class::TlsNameMismatch => format!("Issue the certificate with {host} in subjectAltName (or open the app by a name the certificate lists)"),
         Class::TlsExpired => format!("Renew {host}'s certificate (with cert-manager: kubectl describe certificate -A)"),
         Class::Tls => o.message.clone(),
+        Class::TlsUnverified => "Probe from a client that verifies TLS (an image with curl, or --ephemeral --ephemeral-image with curl in it): Dex itself verifies the IdP's certificate, so what busybox accepts can still fail the login".into(),
         Class::HttpToHttps => format!("Use the scheme {host}:{port} speaks: https:// for a TLS port, http:// for a plain one"),
         Class::Proxy => format!(
             "The request went through the proxy from the environment: add {host} to NO_PROXY (e.g. export NO_PROXY={host},$NO_PROXY), or fix the proxy"

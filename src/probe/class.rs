@@ -26,6 +26,8 @@ pub enum Class {
     Tls,
     /// Plain HTTP sent to a TLS port, or TLS to a plain HTTP port.
     HttpToHttps,
+    /// An https answer from a client that cannot verify certificates (busybox wget): a warning.
+    TlsUnverified,
     /// The failure happened at the proxy taken from `HTTP(S)_PROXY`.
     Proxy,
     UnsupportedScheme,
@@ -81,6 +83,7 @@ impl Class {
         Class::TlsExpired,
         Class::Tls,
         Class::HttpToHttps,
+        Class::TlsUnverified,
         Class::Proxy,
         Class::UnsupportedScheme,
         Class::RedirectLoop,
@@ -146,6 +149,7 @@ impl Class {
             Class::TlsExpired => "tls_expired",
             Class::Tls => "tls",
             Class::HttpToHttps => "http_to_https",
+            Class::TlsUnverified => "tls_unverified",
             Class::Proxy => "proxy",
             Class::UnsupportedScheme => "unsupported_scheme",
             Class::RedirectLoop => "redirect_loop",

@@ -260,6 +260,25 @@ impl Lab {
         Ok(())
     }
 
+    /// A minimal image of real busybox applets (Debian's `busybox`): `sh`, `wget`, `sed`, `tr`,
+    /// `cat`, `rm`, nothing else, with busybox's own bugs (its wget dies of SIGSEGV on `-T`).
+    #[allow(dead_code)]
+    pub fn busybox_image(&self) -> io::Result<()> {
+        let busybox = ["/usr/bin/busybox", "/bin/busybox"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .ok_or_else(|| io::Error::other("no busybox (apt-get install busybox)"))?;
+        let bin = self.dir.join("image-busybox");
+        std::fs::create_dir_all(&bin)?;
+        for t in ["sh", "wget", "sed", "tr", "cat", "rm"] {
+            let _ = std::os::unix::fs::symlink(busybox, bin.join(t));
+        }
+        if let Ok(mut p) = self.state.image_path.lock() {
+            *p = bin.display().to_string();
+        }
+        Ok(())
+    }
+
     /// An app image with a shell but neither curl nor wget.
     pub fn image_without_clients(&self) -> io::Result<()> {
         let path = self.make_image("image-bare", |t| t != "curl" && t != "wget")?;

@@ -102,7 +102,24 @@ pub fn classify(
     }
     expect_issuer
         .and_then(|want| document(line, want))
+        .or_else(|| unverified(&s, url))
         .unwrap_or_else(|| answered(line))
+}
+
+/// An https answer fetched by a client that cannot verify certificates (busybox wget says
+/// "TLS certificate validation not implemented"): never a pass of verification.
+fn unverified(s: &Seen, url: &str) -> Option<Classified> {
+    let https = url.starts_with("https:");
+    (https && s.has("certificate validation not implemented")).then(|| {
+        fail(
+            Class::TlsUnverified,
+            "",
+            format!(
+                "TLS not verified from this pod: busybox wget cannot (it {}); the certificate may be anything",
+                answered(s.line).note
+            ),
+        )
+    })
 }
 
 /// Failures before an answer: proxy, DNS, routing, refused, timeouts.
@@ -210,6 +227,7 @@ fn tls(s: &Seen) -> Option<Classified> {
     }
     const X509: &str = "tls: failed to verify certificate: x509:";
     let plain = s.has("wrong version number")
+        || s.has("bad tls record")
         || s.has("record layer")
         || s.has("packet length")
         || s.has("unexpected eof") && line.rc == 35;
@@ -422,5 +440,66 @@ mod tests {
             c.go_error,
             "dial tcp [::1]:8082: connect: connection refused"
         );
+    }
+
+    fn busybox(rc: i32, err: &str) -> (Line, Report) {
+        let r = Report {
+            tool: Some("wget".into()),
+            flavour: "busybox".into(),
+            ..Default::default()
+        };
+        let l = Line {
+            rc,
+            code: if rc == 0 { 200 } else { 0 },
+            err: err.into(),
+            ..Default::default()
+        };
+        (l, r)
+    }
+
+    #[test]
+    fn busybox_bad_tls_record_is_plain_http_on_an_https_url() {
+        let (l, r) = busybox(
+            1,
+            "wget: note: TLS certificate validation not implemented wget: got bad TLS record (len:369) while expecting handshake record",
+        );
+        let c = classify(&l, "https://idp.lab.test/x", "wget", &r, None);
+        assert_eq!(c.class, Some(Class::HttpToHttps));
+        assert_eq!(
+            c.go_error,
+            "http: server gave HTTP response to HTTPS client"
+        );
+    }
+
+    #[test]
+    fn busybox_cannot_verify_tls_and_says_so() {
+        let (l, r) = busybox(0, "wget: note: TLS certificate validation not implemented");
+        let c = classify(
+            &l,
+            "https://idp.example.com/.well-known/x",
+            "wget",
+            &r,
+            None,
+        );
+        assert_eq!(c.class, Some(Class::TlsUnverified));
+        assert!(
+            c.note
+                .starts_with("TLS not verified from this pod: busybox wget cannot"),
+            "{}",
+            c.note
+        );
+        // Plain http has nothing to verify.
+        let c = classify(&l, "http://idp.example.com/x", "wget", &r, None);
+        assert_eq!(c.class, None);
+    }
+
+    #[test]
+    fn a_crashed_client_is_reported_with_its_signal() {
+        let out = "T\twget\tbusybox\nR\t1\t1\t\t\t\t\t\t\twget: can't connect to remote host (127.0.0.1): Connection refused\t\nW\t1\t11\tSEGV\n";
+        let r = parse(out, 1);
+        assert_eq!(r.flavour, "busybox");
+        assert_eq!(r.lines[0].crashed.as_deref(), Some("SIGSEGV (signal 11)"));
+        let c = classify(&r.lines[0], "http://localhost:8082/x", "wget", &r, None);
+        assert_eq!(c.class, Some(Class::Refused));
     }
 }

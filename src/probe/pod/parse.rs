@@ -1,5 +1,6 @@
 //! What one exec of the probe script printed: `E` (proxy environment), `S` (resolver), `T`
-//! (tool), `N` (no client) and one `R` line per URL, tab-separated.
+//! (tool and flavour), `N` (no client), one `R` line per URL and a `W` line for a URL whose
+//! client crashed, tab-separated.
 
 use crate::probe::proxy::ProxyEnv;
 
@@ -15,12 +16,17 @@ pub struct Line {
     pub content_type: String,
     pub err: String,
     pub body: String,
+    /// The client crashed on the first try (`SIGSEGV`), and the probe was made again without the
+    /// option that crashes it.
+    pub crashed: Option<String>,
 }
 
 /// Everything one exec printed.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub tool: Option<String>,
+    /// `gnu` or `busybox` for wget.
+    pub flavour: String,
     pub no_client: bool,
     pub proxy: ProxyEnv,
     pub search: String,
@@ -32,6 +38,7 @@ pub fn parse(stdout: &str, n: usize) -> Report {
     let mut r = Report::default();
     let mut env: Vec<(String, String)> = Vec::new();
     let mut lines: Vec<Option<Line>> = vec![None; n];
+    let mut crashes: Vec<(String, &str, &str)> = Vec::new();
     for l in stdout.lines() {
         let f: Vec<&str> = l.split('\t').collect();
         match f.first().copied() {
@@ -40,7 +47,11 @@ pub fn parse(stdout: &str, n: usize) -> Report {
                 r.search = f.get(1).unwrap_or(&"").trim().to_string();
                 r.nameserver = f.get(2).unwrap_or(&"").trim().to_string();
             }
-            Some("T") => r.tool = f.get(1).map(|s| s.to_string()),
+            Some("T") => {
+                r.tool = f.get(1).map(|s| s.to_string());
+                r.flavour = f.get(2).unwrap_or(&"").trim().to_string();
+            }
+            Some("W") if f.len() >= 4 => crashes.push((f[1].to_string(), f[2].trim(), f[3].trim())),
             Some("N") => r.no_client = true,
             Some("R") if f.len() >= 11 => {
                 let Ok(i) = f[1].parse::<usize>() else {
@@ -59,9 +70,19 @@ pub fn parse(stdout: &str, n: usize) -> Report {
                     content_type: f[8].to_string(),
                     err: f[9].trim().to_string(),
                     body: f[10].trim().to_string(),
+                    crashed: None,
                 });
             }
             _ => {}
+        }
+    }
+    for (i, signal, name) in crashes {
+        if let Some(Some(l)) = i
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| lines.get_mut(i.wrapping_sub(1)))
+        {
+            l.crashed = Some(format!("SIG{name} (signal {signal})"));
         }
     }
     r.proxy = ProxyEnv::from_lookup(&|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));

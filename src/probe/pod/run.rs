@@ -18,9 +18,22 @@ pub fn observation(
     wrap: impl Fn(&str) -> String,
     line: &Line,
 ) -> Check {
-    let outcome = match &cls.class {
-        None => Outcome::pass(cls.note),
-        Some(class) => Outcome::fail(*class, wrap(&cls.go_error), cls.note),
+    let mut note = cls.note;
+    if let Some(crash) = &line.crashed {
+        note = format!(
+            "{note} (the pod's wget crashed with {crash} on its -T option; dexcheck probed again without it, under its own timeout)"
+        );
+    }
+    let outcome = match cls.class {
+        None => Outcome::pass(note),
+        // A client that cannot verify TLS: the answer came, but nothing was verified.
+        Some(Class::TlsUnverified) => Outcome {
+            status: crate::plan::predict::Status::Warn,
+            class: Some(Class::TlsUnverified),
+            go_error: None,
+            note,
+        },
+        Some(class) => Outcome::fail(class, wrap(&cls.go_error), note),
     };
     let mut o = Check::observed(id, url, outcome);
     o.duration_ms = Some(line.secs.map(|s| (s * 1000.0) as u64).unwrap_or(0));

@@ -10,10 +10,24 @@ fi
 if command -v curl >/dev/null 2>&1; then tool=curl
 elif command -v wget >/dev/null 2>&1; then tool=wget
 else printf 'N\tno curl or wget in this container\n'; exit 0; fi
-printf 'T\t%s\n' "$tool"
 # GNU wget is silent about errors under -q and retries timeouts: -nv -t 1 there.
-wq=-q
-if [ "$tool" = wget ]; then case "$(wget --version 2>/dev/null)" in *"GNU Wget"*) wq="-nv -t 1";; esac; fi
+wq=-q; flavour=""
+if [ "$tool" = wget ]; then
+  case "$(wget --version 2>/dev/null)" in *"GNU Wget"*) wq="-nv -t 1"; flavour=gnu;; *) flavour=busybox;; esac
+fi
+printf 'T\t%s\t%s\n' "$tool" "$flavour"
+# A command under the script's own bound of $t seconds, for a client whose own timeout option
+# cannot be used: it prints its pid, then its exit code; a reader that waits too long kills it.
+bounded() {
+  f="$1"; shift
+  { sh -c 'echo "$$"; exec "$@"' bounded "$@" 2>>"$f.err"; echo "$?"; } | {
+    read -r p
+    if read -t "$t" r; then exit "$r"; fi
+    kill "$p" 2>/dev/null
+    printf 'wget: timed out after %ss (stopped by dexcheck)\n' "$t" >>"$f.err"
+    exit 124
+  }
+}
 one() {
   i="$1"; mode="$2"; url="$3"; f="$tmp.$i"
   host=$(printf '%s' "$url" | sed -e 's|^[A-Za-z][A-Za-z0-9+.-]*://||' -e 's|[/?#].*$||' -e 's|^.*@||' -e '/^\[/!s|:[0-9]*$||' -e 's|^\[\(.*\)\].*$|\1|')
@@ -29,6 +43,14 @@ one() {
   else
     if [ "$mode" = insecure ]; then k=--no-check-certificate; else k=--header=Accept:*/*; fi
     wget $wq -O "$f.body" -T "$t" "$k" -- "$url" 2>"$f.err"; rc=$?
+    if [ "$rc" -gt 128 ]; then
+      # The client crashed (Debian's busybox wget dies of SIGSEGV on -T): say so, then probe
+      # again without -T under the script's own bound.
+      sig=$((rc-128))
+      printf 'W\t%s\t%s\t%s\n' "$i" "$sig" "$(kill -l "$sig" 2>/dev/null)" >"$f.warn"
+      : >"$f.err"
+      bounded "$f" wget $wq -O "$f.body" "$k" -- "$url"; rc=$?
+    fi
     [ "$rc" = 0 ] && code=200
   fi
   issuer=$(sed -n 's/.*"issuer"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$f.body" 2>/dev/null | sed -n 1p)
@@ -36,7 +58,8 @@ one() {
   body=$(sed -n '1,5p' "$f.body" 2>/dev/null | tr '\t\r\n' '   ' | sed 's/^\(.\{160\}\).*$/\1/')
   err=$(tr '\t\r\n' '   ' <"$f.err" 2>/dev/null | sed 's/^\(.\{300\}\).*$/\1/')
   printf 'R\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$rc" "$code" "$secs" "$addr" "$issuer" "$size" "$ctype" "$err" "$body" >"$f.line"
-  rm -f "$f.body" "$f.err"
+  if [ -f "$f.warn" ]; then cat "$f.warn" >>"$f.line"; fi
+  rm -f "$f.body" "$f.err" "$f.warn"
 }
 n=0
 while [ $# -ge 2 ]; do

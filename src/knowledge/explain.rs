@@ -542,6 +542,47 @@ pub(crate) const TRANSPORT: &[Transport] = &[
         ],
         explain: reset,
     },
+    Transport {
+        class: Class::MalformedResponse,
+        rank: 320,
+        patterns: &[
+            &["malformed http response"],
+            &["invalid byte in chunk length"],
+            &["malformed chunked encoding"],
+        ],
+        explain: |c| {
+            (
+                format!(
+                    "what answers at {} does not speak HTTP as a client expects",
+                    c.host()
+                ),
+                s(&[
+                    "another protocol listens on that port (SSH, a database, a TLS port reached with http://)",
+                    "a broken proxy or load balancer in front of the app",
+                ]),
+                format!(
+                    "Check what listens on {}:{} (kubectl get svc, the ingress's backend), and use the scheme and port of the app's HTTP endpoint",
+                    c.host(),
+                    c.port.unwrap_or(80)
+                ),
+            )
+        },
+    },
+    Transport {
+        class: Class::TruncatedBody,
+        rank: 330,
+        patterns: &[&["unexpected eof"]],
+        explain: |c| {
+            (
+                format!("{} cut its answer short", c.host()),
+                s(&[
+                    "a proxy or load balancer closes connections early (idle or response-size limits)",
+                    "the backend crashed mid-answer",
+                ]),
+                "Check the ingress's and proxy's timeouts and buffer limits, and the app and Dex pods' restarts (kubectl get pods)".into(),
+            )
+        },
+    },
 ];
 
 fn dns_failure(c: &Ctx) -> (String, Vec<String>, String) {

@@ -313,6 +313,12 @@ fn answer(i: &Install, class: Class, seen: &Seen, base: Option<&(String, u16)>) 
             p.server_name,
             i.restart()
         ),
+        Class::MalformedResponse => format!(
+            "Something other than an HTTP server answers {host}: check what listens there (the Service's targetPort, the ingress backend), and the URL's scheme and port"
+        ),
+        Class::TruncatedBody => format!(
+            "Answers from {host} are cut short: check the proxy's or ingress's timeouts and buffer limits, and whether the app or Dex pod restarts"
+        ),
         Class::NoSigningKeys => "Dex serves no usable signing key: check Dex's storage and logs (key rotation)".into(),
         c if c.is_server_error() => format!(
             "The ingress or proxy in front of {host} cannot reach the service behind it: check the Service's endpoints ({kubectl} get endpoints {svc}); under a mesh, set appProtocol: TCP on Dex's port"

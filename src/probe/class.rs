@@ -36,6 +36,10 @@ pub enum Class {
     HttpStatus(u16),
     NotJson,
     TooLarge,
+    /// An answer that is not HTTP, or breaks its framing (status line, chunk sizes).
+    MalformedResponse,
+    /// A body that ends before its `Content-Length`.
+    TruncatedBody,
     IssuerMismatch,
     /// A JWKS without a usable RSA signing key.
     NoSigningKeys,
@@ -89,6 +93,8 @@ impl Class {
         Class::RedirectLoop,
         Class::NotJson,
         Class::TooLarge,
+        Class::MalformedResponse,
+        Class::TruncatedBody,
         Class::IssuerMismatch,
         Class::NoSigningKeys,
         Class::DiffersFromDex,
@@ -156,6 +162,8 @@ impl Class {
             Class::HttpStatus(_) => "http_status",
             Class::NotJson => "not_json",
             Class::TooLarge => "too_large",
+            Class::MalformedResponse => "malformed_response",
+            Class::TruncatedBody => "truncated_body",
             Class::IssuerMismatch => "issuer_mismatch",
             Class::NoSigningKeys => "no_signing_keys",
             Class::DiffersFromDex => "differs_from_dex",

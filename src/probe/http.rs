@@ -228,6 +228,9 @@ async fn run(
             if scheme == "http" && matches!(f.class, Class::Other | Class::Reset) {
                 return Err(sniff_tls(&dial, ctx.proxy.is_none()).await.unwrap_or(f));
             }
+            if scheme == "https" && f.class == Class::ConnectTimeout && ctx.proxy.is_none() {
+                return Err(handshake_stalled(&dial).await.unwrap_or(f));
+            }
             return Err(f);
         }
     };
@@ -416,6 +419,26 @@ fn redirect_failure(start: &str, hops: &[String]) -> Failure {
             format!("more than {MAX_REDIRECTS} redirects: {}", hops.join(", "))
         },
     )
+}
+
+/// An https connection attempt timed out: if a plain TCP connection opens at once, the TCP
+/// dial worked and the TLS handshake is what stalled, as Go reports it.
+async fn handshake_stalled(dial: &str) -> Option<Failure> {
+    let addr: SocketAddr = dial.parse().ok()?;
+    tokio::time::timeout(
+        Duration::from_millis(300),
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    Some(Failure::new(
+        Class::ConnectTimeout,
+        "net/http: TLS handshake timeout",
+        format!(
+            "the TCP connection to {dial} opens, but the TLS handshake never finishes (a port that accepts and says nothing, or a middlebox holding TLS)"
+        ),
+    ))
 }
 
 /// A plain-HTTP request got no HTTP answer: look at the first bytes the server sends. A TLS

@@ -140,17 +140,10 @@ fn tls_certificate(e: &CertificateError, host: &str) -> Failure {
 fn tls_error(e: &rustls::Error, host: &str) -> Failure {
     match e {
         rustls::Error::InvalidCertificate(c) => tls_certificate(c, host),
-        rustls::Error::InvalidMessage(_) => Failure::new(
-            Class::HttpToHttps,
-            "http: server gave HTTP response to HTTPS client",
-            "this https URL points at a port that speaks plain HTTP: use http://, or the TLS port",
-        ),
+        rustls::Error::InvalidMessage(m) => invalid_message(m),
         rustls::Error::AlertReceived(a) => Failure::new(
             Class::Tls,
-            format!(
-                "remote error: tls: {}",
-                format!("{a:?}").to_ascii_lowercase()
-            ),
+            format!("remote error: tls: {}", words(&format!("{a:?}"))),
             format!("the server ended the TLS handshake with the alert {a:?}"),
         ),
         other => Failure::new(
@@ -159,6 +152,45 @@ fn tls_error(e: &rustls::Error, host: &str) -> Failure {
             format!("TLS failed: {other}"),
         ),
     }
+}
+
+/// A TLS record that makes no sense: plain HTTP where TLS was expected, or a handshake message
+/// beyond the limit (a huge certificate chain), in Go's words.
+fn invalid_message(m: &rustls::InvalidMessage) -> Failure {
+    use rustls::InvalidMessage as M;
+    match m {
+        M::InvalidContentType | M::UnknownProtocolVersion => Failure::new(
+            Class::HttpToHttps,
+            "http: server gave HTTP response to HTTPS client",
+            "this https URL points at a port that speaks plain HTTP: use http://, or the TLS port",
+        ),
+        M::HandshakePayloadTooLarge | M::CertificatePayloadTooLarge | M::MessageTooLarge => {
+            Failure::new(
+                Class::Tls,
+                "tls: handshake message exceeds the maximum of 65536 bytes",
+                "the server's handshake (its certificate chain) is larger than a TLS client accepts: serve the leaf and its intermediates only",
+            )
+        }
+        other => Failure::new(
+            Class::Tls,
+            format!("tls: {}", words(&format!("{other:?}"))),
+            format!("the server's TLS messages are malformed ({other:?})"),
+        ),
+    }
+}
+
+/// `HandshakeFailure` → `handshake failure`, as Go names alerts.
+fn words(camel: &str) -> String {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for ch in camel.chars() {
+        if ch.is_ascii_uppercase() && prev_lower {
+            out.push(' ');
+        }
+        prev_lower = ch.is_ascii_lowercase();
+        out.push(ch.to_ascii_lowercase());
+    }
+    out
 }
 
 fn io_failure(e: &std::io::Error, ctx: &Context) -> Option<Failure> {
@@ -187,6 +219,22 @@ fn io_failure(e: &std::io::Error, ctx: &Context) -> Option<Failure> {
             ),
             format!("no route to {addr} from here"),
         ),
+        K::UnexpectedEof => Failure::new(
+            Class::TruncatedBody,
+            "unexpected EOF",
+            "the body ended before the length the server announced (Content-Length), or the connection was cut mid-answer",
+        ),
+        K::InvalidData | K::InvalidInput
+            if e.to_string().to_ascii_lowercase().contains("chunk") =>
+        {
+            Failure::new(
+                Class::MalformedResponse,
+                "invalid byte in chunk length",
+                format!(
+                    "the chunked body is broken ({e}): not Dex, or a broken proxy in front of it"
+                ),
+            )
+        }
         K::TimedOut => Failure::new(
             Class::ConnectTimeout,
             format!("dial tcp {addr}: i/o timeout"),
@@ -205,6 +253,8 @@ struct Chain {
     tls: Option<Failure>,
     io: Option<Failure>,
     dns: Option<String>,
+    /// What the HTTP client (hyper) said of the answer's framing.
+    framing: Option<Failure>,
     texts: Vec<String>,
 }
 
@@ -222,6 +272,11 @@ impl Chain {
             }
             if let Some(d) = e.downcast_ref::<super::resolve::DnsError>() {
                 ch.dns.get_or_insert_with(|| d.to_string());
+            }
+            if let Some(h) = e.downcast_ref::<hyper::Error>()
+                && let Some(f) = framing(h)
+            {
+                ch.framing.get_or_insert(f);
             }
             let mut io_err = e.downcast_ref::<std::io::Error>();
             while let Some(i) = io_err {
@@ -259,10 +314,38 @@ pub fn classify(err: &reqwest::Error, ctx: &Context) -> Failure {
     if err.is_timeout() {
         return timeout_failure(err, ctx);
     }
-    if let Some(f) = ch.io {
+    if let Some(f) = ch.framing.or(ch.io) {
         return f;
     }
     other_failure(ctx, &ch.texts.join(": "))
+}
+
+/// Go's words for a broken answer: too large a head, no HTTP at all, a cut message.
+fn framing(h: &hyper::Error) -> Option<Failure> {
+    const BROKEN: &str = "net/http: HTTP/1.x transport connection broken";
+    if h.is_parse_too_large() {
+        return Some(Failure::new(
+            Class::TooLarge,
+            format!(
+                "{BROKEN}: net/http: server response headers exceeded the client's limit ({h})"
+            ),
+            "the response's status line and headers are too large (an endless header line, or thousands of headers): not Dex, or a broken proxy in front of it",
+        ));
+    }
+    if h.is_parse() || h.is_parse_status() {
+        return Some(Failure::new(
+            Class::MalformedResponse,
+            format!("{BROKEN}: malformed HTTP response ({h})"),
+            "what answered is not an HTTP server (another protocol on this port, or a proxy speaking something else)",
+        ));
+    }
+    h.is_incomplete_message().then(|| {
+        Failure::new(
+            Class::TruncatedBody,
+            "unexpected EOF",
+            "the server closed the connection before its answer was complete",
+        )
+    })
 }
 
 /// A failure at the proxy from the environment, in Go's `proxyconnect tcp:` words.

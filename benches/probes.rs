@@ -1,9 +1,11 @@
-//! Probe timing figures (printed, not asserted): `scripts/bench` or
-//! `cargo bench --profile dev --bench probes`.
+//! Probe timing figures (printed, not asserted): `scripts/bench` (`cargo bench --bench probes`).
 //!
 //! 1. A black-holed endpoint costs at most `--timeout` + 0.5 s (needs root for the namespace).
 //! 2. Ten endpoints that each answer after 1 s finish in about 1 s, not 10.
 //! 3. A whole `check` against a Dex whose every endpoint answers after 1 s.
+//! 4. On the lab (root): a live check with the pod vantage against the operator's manual
+//!    sequence (curl per URL from the workstation, `kubectl exec … curl` per URL in the app and
+//!    Dex pods), and against its slowest single probe plus process start, as ratios.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -131,13 +133,108 @@ fn slow_dex_check() {
     );
 }
 
+/// The median of `n` runs of `f`, in seconds.
+fn median(n: usize, mut f: impl FnMut()) -> f64 {
+    let mut v: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[n / 2]
+}
+
+fn live_check_against_the_manual_sequence() {
+    use support::lab::{APP_POD, DEX_POD, IDP_ISSUER, SERVICE_NAME};
+    let lab = match support::lab::Lab::start() {
+        Ok(l) => l,
+        Err(e) => {
+            println!("live check vs manual sequence: skipped ({e}; needs root and ip)");
+            return;
+        }
+    };
+    // The seed's working setup: the in-cluster name, reachable from the pod; the browser side
+    // through the relay.
+    let url = format!("http://{SERVICE_NAME}/orchestrator");
+    lab.set_url(&url);
+    let k = lab.kubeconfig.display().to_string();
+    let check = || {
+        let _ = lab
+            .in_ws(BIN)
+            .args(["check", "--kubeconfig", &k, "-o", "json", "--timeout", "2"])
+            .output();
+    };
+    let issuer = format!("{url}/api/dex");
+    let pf = lab.pf_url();
+    let ws_urls = [
+        pf.clone(),
+        format!("{pf}/api/dex/.well-known/openid-configuration"),
+        format!("{pf}/api/dex/keys"),
+        format!("{pf}/api/dex/token"),
+        format!("{pf}/api/dex/auth"),
+        format!("{IDP_ISSUER}/.well-known/openid-configuration"),
+    ];
+    let pod_urls = [
+        format!("{issuer}/.well-known/openid-configuration"),
+        format!("{issuer}/token"),
+        format!("{issuer}/keys"),
+        "http://argocd-dex-server.devtroncd:5556/orchestrator/api/dex/.well-known/openid-configuration".to_string(),
+    ];
+    let curl = |u: &str| {
+        let _ = lab
+            .in_ws("curl")
+            .args(["-s", "-o", "/dev/null", "-m", "2", u])
+            .output();
+    };
+    let exec = |pod: &str, u: &str| {
+        let _ = lab
+            .kubectl(&[
+                "exec",
+                pod,
+                "--",
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-m",
+                "2",
+                u,
+            ])
+            .output();
+    };
+    let n = 5;
+    let live = median(n, check);
+    let mut steps: Vec<f64> = ws_urls.iter().map(|u| median(n, || curl(u))).collect();
+    steps.extend(pod_urls.iter().map(|u| median(n, || exec(APP_POD, u))));
+    let idp = format!("{IDP_ISSUER}/.well-known/openid-configuration");
+    steps.push(median(n, || exec(DEX_POD, &idp)));
+    let manual: f64 = steps.iter().sum();
+    let slowest = steps.iter().cloned().fold(0.0, f64::max);
+    let start = median(n, || {
+        let _ = Command::new(BIN).arg("--version").output();
+    });
+    println!(
+        "live check with both pods on the lab: {live:.3} s; the manual sequence ({} curls, {} kubectl exec curls): {manual:.3} s; ratio {:.2} (goal ≤ 0.3)",
+        ws_urls.len(),
+        pod_urls.len() + 1,
+        live / manual
+    );
+    println!(
+        "live check against its slowest probe ({slowest:.3} s) plus process start ({start:.3} s): ratio {:.2} (goal ≤ 1.2)",
+        live / (slowest + start)
+    );
+}
+
 fn main() {
     // `cargo test --all-targets` runs this binary without --bench: nothing to measure then.
     if !std::env::args().any(|a| a == "--bench") {
-        println!("probe figures: run scripts/bench (cargo bench --profile dev --bench probes)");
+        println!("probe figures: run scripts/bench (cargo bench --bench probes)");
         return;
     }
     ten_slow_endpoints();
     slow_dex_check();
     black_hole();
+    live_check_against_the_manual_sequence();
 }

@@ -212,7 +212,16 @@ fn check_discovery(
     whose: &str,
 ) -> Result<(Discovery, String), Failure> {
     let r = ok_2xx(f, "the discovery document")?;
-    let doc = json_object(&r, "provider discovery object")?;
+    discovery_in(&r, expected_issuer, whose)
+}
+
+/// The discovery document in an answer, whose issuer must equal `expected_issuer` byte for byte.
+fn discovery_in(
+    r: &Response,
+    expected_issuer: &str,
+    whose: &str,
+) -> Result<(Discovery, String), Failure> {
+    let doc = json_object(r, "provider discovery object")?;
     let got = doc
         .get("issuer")
         .and_then(Value::as_str)
@@ -502,31 +511,53 @@ fn document_findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Check> {
     out
 }
 
+/// The discovery document's checks on an answer already fetched: the issuer, then the
+/// document's own findings and its differences from Dex's. For tests and fuzzing as well.
+pub fn discovery_answer(r: &Response, issuer: &str, url: &str) -> Result<Vec<Check>, Failure> {
+    let (doc, issuer) = discovery_in(r, issuer, "Dex")?;
+    let mut out = document_findings(&doc, &issuer, url);
+    out.extend(compare_with_reference(&doc, &issuer, url));
+    Ok(out)
+}
+
+/// The usable RSA signing keys (with a `kid`) in a key set answer.
+pub fn key_set_answer(r: &Response) -> Result<usize, Failure> {
+    let doc = json_object(r, "keys")?;
+    let keys = doc
+        .get("keys")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let usable = keys
+        .iter()
+        .filter(|k| {
+            k.get("kty").and_then(Value::as_str) == Some("RSA")
+                && k.get("kid")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !s.is_empty())
+                && k.get("use")
+                    .and_then(Value::as_str)
+                    .is_none_or(|u| u == "sig")
+                && k.get("n").is_some()
+                && k.get("e").is_some()
+        })
+        .count();
+    if usable == 0 {
+        return Err(Failure::new(
+            Class::NoSigningKeys,
+            "failed to verify signature: fetching keys oidc: no RSA signing key with a kid in the key set",
+            format!(
+                "the key set has {} key(s) but no RSA signing key with a kid: ID tokens cannot be verified",
+                keys.len()
+            ),
+        ));
+    }
+    Ok(usable)
+}
+
 async fn probe_keys(s: &Settings, url: &str) -> Check {
     let f = fetch(s, &Request::get(url)).await;
-    let res = ok_2xx(&f, "the key set").and_then(|r| {
-        let doc = json_object(&r, "keys")?;
-        let keys = doc.get("keys").and_then(Value::as_array).cloned().unwrap_or_default();
-        let usable = keys
-            .iter()
-            .filter(|k| {
-                k.get("kty").and_then(Value::as_str) == Some("RSA")
-                    && k.get("kid").and_then(Value::as_str).is_some_and(|s| !s.is_empty())
-                    && k.get("use").and_then(Value::as_str).is_none_or(|u| u == "sig")
-                    && k.get("n").is_some()
-                    && k.get("e").is_some()
-            })
-            .count();
-        if usable == 0 {
-            Err(Failure::new(
-                Class::NoSigningKeys,
-                "failed to verify signature: fetching keys oidc: no RSA signing key with a kid in the key set",
-                format!("the key set has {} key(s) but no RSA signing key with a kid: ID tokens cannot be verified", keys.len()),
-            ))
-        } else {
-            Ok(usable)
-        }
-    });
+    let res = ok_2xx(&f, "the key set").and_then(|r| key_set_answer(&r));
     let outcome = match res {
         Ok(n) => Outcome::pass(format!(
             "{n} RSA signing key(s) with kid in {}",

@@ -142,25 +142,50 @@ pub async fn run(
     client: &kube::Client,
     t: &PodTargets,
 ) -> Result<PodRun, crate::cluster::ClusterError> {
+    // The app pod and the Dex pod are probed at the same time: the run costs the slower exec.
+    let (app, dex) = tokio::join!(app_pod(client, t), async {
+        match &t.idp_issuer {
+            Some(issuer) => Some(dex_pod(client, t, issuer).await),
+            None => None,
+        }
+    });
     let mut run = PodRun::default();
-    let profile = t.app.profile();
-    let app_pod = crate::cluster::find_pod(client, &t.namespace, profile.server.selector).await?;
+    let (checks, notes) = app?;
+    run.observations.extend(checks);
+    run.notes.extend(notes);
+    if let Some(dex) = dex {
+        let (check, notes) = dex?;
+        run.observations.push(check);
+        run.notes.extend(notes);
+    }
+    Ok(run)
+}
+
+type Probed<T> = Result<(T, Vec<String>), crate::cluster::ClusterError>;
+
+/// The app pod's rows and what ran there.
+async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
+    let pod =
+        crate::cluster::find_pod(client, &t.namespace, t.app.profile().server.selector).await?;
     let urls = AppUrls::new(t);
     let probes = urls.probes(t);
-    let checks = match run_in(client, t, &app_pod, &probes, &mut run.notes).await? {
+    let mut notes = Vec::new();
+    let checks = match run_in(client, t, &pod, &probes, &mut notes).await? {
         Err(why) => vec![
             Check::not_run(CheckId::PodDiscovery, why.clone()),
             Check::not_run(CheckId::PodTokenKeys, why),
         ],
         Ok(report) => app_pod_checks(t, &urls, &probes, &report),
     };
-    run.observations.extend(checks);
-    if let Some(issuer) = &t.idp_issuer {
-        let dex_pod = crate::cluster::find_pod(client, &t.namespace, profile.dex.selector).await?;
-        let check = dex_pod_check(client, t, &dex_pod, issuer, &mut run.notes).await?;
-        run.observations.push(check);
-    }
-    Ok(run)
+    Ok((checks, notes))
+}
+
+/// The Dex pod's row and what ran there.
+async fn dex_pod(client: &kube::Client, t: &PodTargets, issuer: &str) -> Probed<Check> {
+    let pod = crate::cluster::find_pod(client, &t.namespace, t.app.profile().dex.selector).await?;
+    let mut notes = Vec::new();
+    let check = dex_pod_check(client, t, &pod, issuer, &mut notes).await?;
+    Ok((check, notes))
 }
 
 /// The URLs the app's server fetches: Devtron its public URL (TLS unverified, as NewClientApp),

@@ -1,0 +1,14 @@
+//! `explain` on any text: every line is either recognised, with an id, a path and a remedy,
+//! or not, and nothing panics.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    for line in dexcheck::explain::explain_text(&text, Some("devtron-prod")) {
+        if let Some(e) = &line.explanation {
+            assert!(!e.id.is_empty() && !e.remedy.is_empty());
+        }
+    }
+});

@@ -17,6 +17,9 @@ pub struct GoUrl {
     pub userinfo: Option<String>,
     pub host: String,
     pub path: String,
+    /// The path as written, when it differs from the default escaping of `path` (Go's
+    /// `RawPath`, from `setPath`); printing uses it only while it still decodes to `path`.
+    pub raw_path: String,
     pub raw_query: String,
     pub force_query: bool,
     pub fragment: String,
@@ -58,7 +61,22 @@ impl GoUrl {
         Ok(url)
     }
 
-    /// Go's `URL.String()` for URLs without a `RawPath` (the case after a path assignment).
+    /// Go's `EscapedPath()`: the raw path while it is a valid encoding of `path`, else `path`
+    /// escaped (so a path assigned after parsing, as Devtron's `path.Join`, prints escaped).
+    pub fn escaped_path(&self) -> String {
+        if !self.raw_path.is_empty()
+            && valid_encoded(&self.raw_path)
+            && unescape(&self.raw_path, Mode::Path).is_ok_and(|p| p == self.path)
+        {
+            return self.raw_path.clone();
+        }
+        if self.path == "*" {
+            return "*".into();
+        }
+        escape(&self.path, Mode::Path)
+    }
+
+    /// Go's `URL.String()`.
     pub fn to_go_string(&self) -> String {
         let mut buf = String::new();
         if !self.scheme.is_empty() {
@@ -78,7 +96,7 @@ impl GoUrl {
                 }
                 buf.push_str(&escape(&self.host, Mode::Host));
             }
-            let path = escape(&self.path, Mode::Path);
+            let path = self.escaped_path();
             if !path.is_empty() && !path.starts_with('/') && !self.host.is_empty() {
                 buf.push('/');
             }
@@ -179,7 +197,16 @@ fn parse_no_fragment(raw: &str) -> Result<GoUrl, String> {
         rest = r;
     }
     url.path = unescape(rest, Mode::Path)?;
+    if escape(&url.path, Mode::Path) != rest {
+        url.raw_path = rest.to_string();
+    }
     Ok(url)
+}
+
+/// Go's `validEncoded` for paths: only bytes a path may hold unescaped, and `%`.
+fn valid_encoded(s: &str) -> bool {
+    s.bytes()
+        .all(|c| b"!$&'()*+,;=:@[]%".contains(&c) || !should_escape(c, Mode::Path))
 }
 
 fn get_scheme(raw: &str) -> Result<(&str, &str), String> {
@@ -376,6 +403,21 @@ pub fn join(elems: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (fuzz/fuzz_targets/go_url.rs): `/%2F` decodes to `//`, which printed
+    /// bare reads back as an empty authority. Go keeps the raw path and prints `/%2F`.
+    #[test]
+    fn an_escaped_slash_round_trips_through_the_raw_path() {
+        let u = GoUrl::parse("/%2F").unwrap();
+        assert_eq!(u.path, "//");
+        assert_eq!(u.to_go_string(), "/%2F");
+        assert_eq!(GoUrl::parse(&u.to_go_string()).unwrap(), u);
+        // A path assigned after parsing prints escaped (Devtron's path.Join).
+        let mut v = GoUrl::parse("https://h/a%2Fb").unwrap();
+        assert_eq!(v.to_go_string(), "https://h/a%2Fb");
+        v.path = join(&[&v.path, "api/dex"]);
+        assert_eq!(v.to_go_string(), "https://h/a/b/api/dex");
+    }
 
     #[test]
     fn keeps_host_raw() {

@@ -155,7 +155,9 @@ fn query_provider(c: &mut Ctx, text: &str, i: usize) {
         .copied()
         .find(|a| text[i..].starts_with(a.profile().query_provider_head));
     c.head_of = head.filter(|a| a.profile().head_label.is_some());
-    let rest = &text[i + "failed to query provider ".len().min(text.len() - i)..];
+    // The head is ASCII, so its end is a char boundary; what follows may not be a space.
+    let after = &text[i + "failed to query provider".len()..];
+    let rest = after.strip_prefix(' ').unwrap_or(after);
     c.issuer = rest
         .strip_prefix('"')
         .and_then(|r| r.find('"').map(|e| r[..e].to_string()))
@@ -407,5 +409,14 @@ mod tests {
         let wrapped = "Failed to query provider \"https://d/orchestrator/api/dex\": oidc: issuer did not match the issuer returned by provider, expected \"https://d/orchestrator/api/dex\" got \"http://d/orchestrator/api/dex\"";
         let e = explain_line(wrapped, None).unwrap();
         assert_eq!(e.class, Some(Class::IssuerMismatch));
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/explain.rs): text after the head that is not a
+    /// space but a multi-byte character must not split it.
+    #[test]
+    fn a_multibyte_character_after_the_head_does_not_panic() {
+        let line = "Failed to query provider\u{fffd}\u{fffd} \"https://<argocd_url>/api/dex\": 400 Bad Request";
+        let _ = explain_line(line, None);
+        let _ = explain_line("failed to query provider", None);
     }
 }

@@ -13,6 +13,11 @@ fuzz_target!(|data: &[u8]| {
     let (a, b) = text.split_once('\n').unwrap_or((text, "https://d.example.com/orchestrator"));
     if let Ok(u) = GoUrl::parse(a) {
         let printed = u.to_go_string();
+        // Go's String has the same ambiguity: a host-less path that still starts with "//"
+        // once escaped reads back as an authority. Go does not round-trip it either.
+        if u.scheme.is_empty() && u.host.is_empty() && printed.starts_with("//") {
+            return;
+        }
         let again = GoUrl::parse(&printed).expect("a printed URL parses again");
         assert_eq!(again.to_go_string(), printed, "round trip of {a:?}");
     }

@@ -264,6 +264,16 @@ fn tls(s: &Seen) -> Option<Classified> {
             format!("{X509} certificate signed by unknown authority"),
             "the pod does not trust the certificate's CA (mount the CA into the pod, or fix the chain)",
         )
+    } else if line.err.is_empty() {
+        // Found by fuzzing (fuzz/fuzz_targets/pod_output.rs): a TLS exit with no text.
+        fail(
+            Class::Tls,
+            "tls: handshake failed",
+            format!(
+                "the TLS handshake failed in the pod (exit {}), and the client said nothing more",
+                line.rc
+            ),
+        )
     } else {
         fail(Class::Tls, format!("tls: {}", line.err), line.err.clone())
     })
@@ -501,5 +511,21 @@ mod tests {
         assert_eq!(r.lines[0].crashed.as_deref(), Some("SIGSEGV (signal 11)"));
         let c = classify(&r.lines[0], "http://localhost:8082/x", "wget", &r, None);
         assert_eq!(c.class, Some(Class::Refused));
+    }
+
+    /// Found by fuzzing: curl's TLS exit 35 with no error text still says what failed.
+    #[test]
+    fn a_silent_tls_failure_is_still_explained() {
+        let r = Report {
+            tool: Some("curl".into()),
+            ..Default::default()
+        };
+        let l = Line {
+            rc: 35,
+            ..Default::default()
+        };
+        let c = classify(&l, "https://idp.example.com/x", "curl", &r, None);
+        assert_eq!(c.class, Some(Class::Tls));
+        assert!(!c.note.is_empty());
     }
 }

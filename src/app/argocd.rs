@@ -1,7 +1,10 @@
 //! Argo CD: Dex at `url + "/api/dex"`; argocd-server rewrites its own calls to Dex to the
 //! in-cluster `argocd-dex-server:5556` (reference/argocd.md).
 
-use super::{ConfigStore, DexCall, Install, IssuerRule, Profile, ReturnPath, Seen, Workload};
+use super::{
+    ARGOCD_DEX_SERVER, ConfigStore, DexCall, Install, IssuerRule, Profile, ReturnPath, Seen,
+    Workload,
+};
 use crate::plan::predict::HostKind;
 
 pub static PROFILE: Profile = Profile {
@@ -18,12 +21,7 @@ pub static PROFILE: Profile = Profile {
     },
     container_port: None,
     server_name: "argocd-server",
-    dex: Workload {
-        selector: "app.kubernetes.io/name=argocd-dex-server",
-        deployment: "argocd-dex-server",
-        service: "argocd-dex-server",
-        service_port: 5556,
-    },
+    dex: ARGOCD_DEX_SERVER,
     // argocd-server's --dex-server default; Dex serves TLS by default since Argo CD 2.5
     internal_dex: |_| "https://argocd-dex-server:5556".to_string(),
     issuer: IssuerRule::Concat,

@@ -2,7 +2,8 @@
 //! that same public URL from inside its pod (reference/devtron.md).
 
 use super::{
-    ConfigStore, DexAddress, DexCall, Install, IssuerRule, Profile, ReturnPath, Seen, Workload,
+    ARGOCD_DEX_SERVER, ConfigStore, DexAddress, DexCall, Install, IssuerRule, Profile, ReturnPath,
+    Seen, Workload,
 };
 use crate::plan::predict::HostKind;
 
@@ -26,12 +27,8 @@ pub static PROFILE: Profile = Profile {
     // App.go: `port := 8080`
     container_port: Some(8080),
     server_name: "the orchestrator",
-    dex: Workload {
-        selector: "app.kubernetes.io/name=argocd-dex-server",
-        deployment: "argocd-dex-server",
-        service: "argocd-dex-server",
-        service_port: 5556,
-    },
+    // Devtron installs Argo CD's Dex.
+    dex: ARGOCD_DEX_SERVER,
     internal_dex: |ns| format!("http://argocd-dex-server.{ns}:5556"),
     issuer: IssuerRule::PathJoin,
     dex_call: DexCall::PublicUrl,

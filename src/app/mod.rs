@@ -51,6 +51,14 @@ pub struct Workload {
     pub service_port: u16,
 }
 
+/// Argo CD's Dex (`argocd-dex-server`), which Devtron installs as well.
+pub const ARGOCD_DEX_SERVER: Workload = Workload {
+    selector: "app.kubernetes.io/name=argocd-dex-server",
+    deployment: "argocd-dex-server",
+    service: "argocd-dex-server",
+    service_port: 5556,
+};
+
 /// Where the live SSO config is kept in the cluster.
 #[derive(Debug, Clone, Copy)]
 pub enum ConfigStore {

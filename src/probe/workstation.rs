@@ -347,8 +347,7 @@ async fn probe_dex(s: &Settings, e: &Endpoints) -> Vec<Check> {
         ));
         return out;
     };
-    out.extend(document_findings(&doc, &issuer, &e.discovery));
-    out.extend(compare_with_reference(&doc, &issuer, &e.discovery));
+    out.extend(findings(&doc, &issuer, &e.discovery));
 
     let named =
         |key: &str, derived: &str| doc.str(key).filter(|u| *u != derived).map(str::to_string);
@@ -515,9 +514,14 @@ fn document_findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Check> {
 /// document's own findings and its differences from Dex's. For tests and fuzzing as well.
 pub fn discovery_answer(r: &Response, issuer: &str, url: &str) -> Result<Vec<Check>, Failure> {
     let (doc, issuer) = discovery_in(r, issuer, "Dex")?;
-    let mut out = document_findings(&doc, &issuer, url);
-    out.extend(compare_with_reference(&doc, &issuer, url));
-    Ok(out)
+    Ok(findings(&doc, &issuer, url))
+}
+
+/// A discovery document's own findings, then where it differs from what Dex serves.
+fn findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Check> {
+    let mut out = document_findings(doc, issuer, url);
+    out.extend(compare_with_reference(doc, issuer, url));
+    out
 }
 
 /// The usable RSA signing keys (with a `kid`) in a key set answer.

@@ -37,6 +37,7 @@ fn black_hole() {
         c.args([
             "check",
             "fixtures/dex-github.yaml",
+            "--no-idp",
             "--url",
             &format!("http://{hole}/orchestrator"),
             "--timeout",
@@ -120,6 +121,7 @@ fn slow_dex_check() {
         .args([
             "check",
             "fixtures/dex-github.yaml",
+            "--no-idp",
             "--url",
             &format!("http://{addr}/orchestrator"),
             "-o",

@@ -235,6 +235,14 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_pods: bool,
 
+    /// Do not contact the upstream IdP at all (no discovery, authorization or token probes).
+    #[arg(long)]
+    pub no_idp: bool,
+
+    /// Never send the connector's client secret: skip the token-endpoint probes (idp.client_auth, dexpod.idp_client_auth).
+    #[arg(long)]
+    pub no_secret_probe: bool,
+
     /// When the app container has no shell, curl or wget: add an ephemeral debug container to the pod and probe from it.
     #[arg(long)]
     pub ephemeral: bool,

@@ -55,6 +55,7 @@ fn json_outputs_validate_against_the_schema() {
         run(&[
             "check",
             "fixtures/dex-github.yaml",
+            "--no-idp",
             "--url",
             "http://127.0.0.1:1/orchestrator",
             "--timeout",

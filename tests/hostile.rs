@@ -54,6 +54,7 @@ fn discovery_row_at(url: &str) -> (Value, Duration) {
         .args([
             "check",
             "fixtures/dex-github.yaml",
+            "--no-idp",
             "--url",
             url,
             "--no-pods",

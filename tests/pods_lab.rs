@@ -76,6 +76,7 @@ const EVERY_ROW: &[&str] = &[
     "idp.callback",
     "browser.idp_discovery",
     "dexpod.idp_discovery",
+    "idp.authorize",
 ];
 
 #[test]
@@ -157,6 +158,13 @@ fn port_forward_on_8080_passes_every_row() {
     let r = dexcheck(&lab, &[]);
     r.all_pass(EVERY_ROW);
     assert_eq!(r.code, 0, "{:#}", r.report);
+    // The lab's IdP is plain http on a lab address: the secret is not sent there.
+    let auth = r.check("idp.client_auth");
+    assert_eq!(auth["status"], "skip", "{auth:#}");
+    assert!(
+        auth["message"].as_str().unwrap().contains("is not https"),
+        "{auth:#}"
+    );
 }
 
 #[test]
@@ -279,6 +287,7 @@ fn no_kubeconfig_says_not_run() {
     c.args([
         "check",
         "fixtures/dex-github.yaml",
+        "--no-idp",
         "--url",
         &url,
         "-o",

@@ -48,7 +48,7 @@ impl Run {
 fn run_with(url: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = cargo_bin_cmd!("dexcheck");
     cmd.arg("check")
-        .arg("fixtures/dex-github.yaml")
+        .args(["fixtures/dex-github.yaml", "--no-idp"])
         .args([
             "--url",
             url,

@@ -56,7 +56,14 @@ fn black_holed_address_is_connect_timeout_within_the_deadline() {
     let url = format!("http://{hole}/orchestrator");
     let (r, code, elapsed) = json(dexcheck_in_ws(
         &lab,
-        &["fixtures/dex-github.yaml", "--url", &url, "--timeout", "1"],
+        &[
+            "fixtures/dex-github.yaml",
+            "--no-idp",
+            "--url",
+            &url,
+            "--timeout",
+            "1",
+        ],
     ));
     let c = check(&r, "browser.discovery");
     assert_eq!(c["class"], "connect_timeout", "{c:#}");
@@ -89,7 +96,24 @@ fn ingress(lab: &Lab, pki: &Pki, discovery_issuer: &str) -> Web {
     let idp = "https://cognito-idp.REGION.amazonaws.com/USER-POOL-ID";
     routes.insert(
         "/USER-POOL-ID/.well-known/openid-configuration".into(),
-        Reply::json(serde_json::json!({"issuer": idp, "authorization_endpoint": format!("{idp}/authorize"), "jwks_uri": format!("{idp}/.well-known/jwks.json"), "response_types_supported": ["code"], "id_token_signing_alg_values_supported": ["RS256"]}).to_string()),
+        Reply::json(serde_json::json!({"issuer": idp, "authorization_endpoint": format!("{idp}/authorize"), "token_endpoint": format!("{idp}/token"), "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"], "jwks_uri": format!("{idp}/.well-known/jwks.json"), "response_types_supported": ["code"], "id_token_signing_alg_values_supported": ["RS256"]}).to_string()),
+    );
+    // As Cognito answers a valid request: on to its hosted sign-in page; and a made-up code from
+    // an accepted client: invalid_grant.
+    routes.insert(
+        "/USER-POOL-ID/authorize".into(),
+        Reply::new(302, "text/html", "").header(
+            "location",
+            "/login?client_id=4ex4mpl3cl13nt1d&response_type=code",
+        ),
+    );
+    routes.insert(
+        "/USER-POOL-ID/token".into(),
+        Reply::new(
+            400,
+            "application/json;charset=UTF-8",
+            r#"{"error":"invalid_grant"}"#,
+        ),
     );
     web.serve_https(
         l,
@@ -141,6 +165,8 @@ fn seed_ingress_case_pinned_with_resolve() {
         "browser.token",
         "browser.dex_auth",
         "browser.idp_discovery",
+        "idp.authorize",
+        "idp.client_auth",
     ] {
         let c = check(&r, id);
         assert_eq!(c["status"], "pass", "{id}: {c:#}");
@@ -177,7 +203,7 @@ fn port_forward_case_workstation_side_passes_through_the_relay() {
     let url = lab.pf_url();
     let (r, code, _) = json(dexcheck_in_ws(
         &lab,
-        &["fixtures/dex-github.yaml", "--url", &url],
+        &["fixtures/dex-github.yaml", "--no-idp", "--url", &url],
     ));
     for id in [
         "browser.app",

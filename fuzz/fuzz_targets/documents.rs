@@ -10,6 +10,7 @@ fuzz_target!(|data: &[u8]| {
         status: 200,
         content_type: Some("application/json".into()),
         location: None,
+        date: None,
         body: data.to_vec(),
         final_url: "http://dex.example.com/dex/.well-known/openid-configuration".into(),
     };

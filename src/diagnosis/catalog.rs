@@ -54,6 +54,8 @@ pub enum CheckId {
     UrlTrailingSlash,
     UrlPlainHttp,
     ConnectorScopes,
+    IdpIssuer,
+    IdpConnector,
     BrowserApp,
     BrowserDiscovery,
     BrowserKeys,
@@ -66,6 +68,9 @@ pub enum CheckId {
     IdpCallback,
     BrowserIdpDiscovery,
     DexpodIdpDiscovery,
+    IdpAuthorize,
+    DexpodIdpClientAuth,
+    IdpClientAuth,
     DriftUrl,
     DriftConnector,
     DriftNotChecked,
@@ -80,6 +85,8 @@ pub enum CheckId {
     DiscoveryEndpoints,
     DiscoverySigningAlg,
     DiscoveryResponseType,
+    IdpClaims,
+    ClockSkew,
     PodsNotRun,
 }
 
@@ -212,6 +219,22 @@ pub const CATALOG: &[Spec] = &[
         false,
     ),
     spec(
+        C::IdpIssuer,
+        "idp.issuer",
+        "issuer in its IdP's published form",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::IdpConnector,
+        "idp.connector",
+        "connector has what its type needs",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
         C::BrowserApp,
         "browser.app",
         "browser → app",
@@ -232,7 +255,7 @@ pub const CATALOG: &[Spec] = &[
         "browser.keys",
         "browser → Dex keys",
         V::Workstation,
-        Some(12),
+        Some(15),
         true,
     ),
     spec(
@@ -240,7 +263,7 @@ pub const CATALOG: &[Spec] = &[
         "browser.token",
         "browser → Dex token endpoint",
         V::Workstation,
-        Some(11),
+        Some(14),
         true,
     ),
     spec(
@@ -258,7 +281,7 @@ pub const CATALOG: &[Spec] = &[
             "pod.token_keys",
             "app pod → Dex token and keys",
             V::AppPod,
-            Some(10),
+            Some(13),
             true,
         )
     },
@@ -310,6 +333,39 @@ pub const CATALOG: &[Spec] = &[
         Some(8),
         true,
     ),
+    Spec {
+        depends_on: &[C::BrowserIdpDiscovery],
+        ..spec(
+            C::IdpAuthorize,
+            "idp.authorize",
+            "IdP accepts Dex's client and callback",
+            V::Workstation,
+            Some(10),
+            true,
+        )
+    },
+    Spec {
+        depends_on: &[C::DexpodIdpDiscovery],
+        ..spec(
+            C::DexpodIdpClientAuth,
+            "dexpod.idp_client_auth",
+            "Dex pod → IdP token endpoint (client secret)",
+            V::DexPod,
+            Some(11),
+            true,
+        )
+    },
+    Spec {
+        depends_on: &[C::BrowserIdpDiscovery],
+        ..spec(
+            C::IdpClientAuth,
+            "idp.client_auth",
+            "IdP accepts Dex's client secret",
+            V::Workstation,
+            Some(12),
+            true,
+        )
+    },
     spec(
         C::DriftUrl,
         "drift.url",
@@ -418,6 +474,22 @@ pub const CATALOG: &[Spec] = &[
         C::DiscoveryResponseType,
         "discovery.response_type",
         "discovery: response type code",
+        V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::IdpClaims,
+        "idp.claims",
+        "IdP offers the claims Dex needs",
+        V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::ClockSkew,
+        "clock.skew",
+        "clocks agree within a token's leeway",
         V::Workstation,
         None,
         false,

@@ -47,6 +47,9 @@ pub struct Check {
     /// An observation that could not be made (no client in the pod, …): the prediction stands.
     #[serde(skip)]
     pub not_run: bool,
+    /// The clock of whoever answered, as seconds ahead of this machine's (`clock.skew`).
+    #[serde(skip)]
+    pub clock_ahead_s: Option<i64>,
 }
 
 impl Check {
@@ -72,6 +75,7 @@ impl Check {
             redirects: Vec::new(),
             matrix: spec.matrix,
             not_run: false,
+            clock_ahead_s: None,
         }
     }
     /// An observed check of `url`.

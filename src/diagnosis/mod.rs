@@ -2,7 +2,9 @@
 
 pub mod catalog;
 mod check;
+mod clock;
 mod config;
+mod idp_rules;
 mod observed;
 mod paths;
 mod what_if;
@@ -83,6 +85,9 @@ pub struct Diagnosis {
     pub endpoints: Option<Endpoints>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub browser_origin: Option<BrowserOrigin>,
+    /// The callback the upstream IdP must have registered, and where its console keeps it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback: Option<Callback>,
     pub checks: Vec<Check>,
     pub verdict: Verdict,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -161,6 +166,15 @@ pub fn normalise_return_url(input: &str) -> (String, Option<&'static str>) {
     (input.to_string(), None)
 }
 
+/// The callback to register at the IdP (Dex's `issuer/callback`, as Dex sends it).
+#[derive(Debug, Clone, Serialize)]
+pub struct Callback {
+    pub url: String,
+    /// Where the IdP's console registers it, when the IdP is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub register_at: Option<String>,
+}
+
 /// The offline diagnosis: config checks, the path matrix, what-if columns and the verdict.
 pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
     let app = setup.app;
@@ -187,7 +201,10 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
     checks.push(paths::return_url_row(&plan));
     checks.push(paths::dex_auth(&plan));
     checks.extend(config::connector_callback(setup, plan.eps.as_ref()));
+    checks.extend(idp_rules::checks(setup));
+    checks.sort_by_key(|c| c.id.rank());
     skip_dependents(&mut checks);
+    let callback = idp_rules::callback(setup, plan.eps.as_ref());
     let verdict = verdict(&checks);
     let candidates = what_if::candidates(setup, &install, opts, plan.origin.as_ref(), &internal);
     let paths::Plan { eps, origin, .. } = plan;
@@ -200,6 +217,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
         url_source: setup.url_source.describe(),
         endpoints: eps,
         browser_origin: origin,
+        callback,
         checks,
         verdict,
         candidates,

@@ -61,6 +61,9 @@ pub fn merge(d: &mut Diagnosis, obs: Vec<Check>) {
 
 /// Draws the verdict of a live run, once, after every observation is in.
 pub fn conclude(d: &mut Diagnosis) {
+    if let Some(c) = super::clock::clock_skew(&d.checks) {
+        merge(d, vec![c]);
+    }
     excuse_control_behind_proxy(d);
     d.verdict = verdict(&d.checks);
     blame_workstation(d);

@@ -3,4 +3,5 @@
 //! draw their remedies from here.
 
 pub mod explain;
+pub mod idp;
 pub mod remedy;

@@ -60,6 +60,29 @@ pub enum Class {
     InvalidClientId,
     /// The connector's `redirectURI` is not issuer + `/callback`.
     CallbackMismatch,
+    // The upstream IdP's refusals and dexcheck's rules about it.
+    /// The IdP refused Dex's callback as a redirect URI.
+    IdpRedirectUri,
+    /// The IdP does not know the connector's client id.
+    IdpUnknownClient,
+    /// The IdP's token endpoint refused the client id or secret (`invalid_client`).
+    InvalidClient,
+    /// The IdP refused a scope the connector asks for.
+    IdpScope,
+    /// The IdP refused `response_type=code` for the client.
+    IdpResponseType,
+    /// Another OAuth 2.0 error from the IdP.
+    IdpError,
+    /// The answer proves neither acceptance nor refusal.
+    Inconclusive,
+    /// The issuer is not in the form its IdP family publishes.
+    IssuerForm,
+    /// A connector field its type needs is missing or wrong.
+    ConnectorField,
+    /// The IdP does not say it sends a claim the connector needs.
+    ClaimNotOffered,
+    /// A clock differs from this machine's by more than a token's leeway.
+    ClockSkew,
     // The app's own logic.
     /// The return-URL rule refuses the login's `return_url`.
     InvalidRedirect,
@@ -105,6 +128,17 @@ impl Class {
         Class::UnregisteredRedirectUri,
         Class::InvalidClientId,
         Class::CallbackMismatch,
+        Class::IdpRedirectUri,
+        Class::IdpUnknownClient,
+        Class::InvalidClient,
+        Class::IdpScope,
+        Class::IdpResponseType,
+        Class::IdpError,
+        Class::Inconclusive,
+        Class::IssuerForm,
+        Class::ConnectorField,
+        Class::ClaimNotOffered,
+        Class::ClockSkew,
         Class::InvalidRedirect,
         Class::Drift,
         Class::PredictionDiffers,
@@ -174,6 +208,17 @@ impl Class {
             Class::UnregisteredRedirectUri => "unregistered_redirect_uri",
             Class::InvalidClientId => "invalid_client_id",
             Class::CallbackMismatch => "callback_mismatch",
+            Class::IdpRedirectUri => "idp_redirect_uri",
+            Class::IdpUnknownClient => "idp_unknown_client",
+            Class::InvalidClient => "invalid_client",
+            Class::IdpScope => "idp_scope",
+            Class::IdpResponseType => "idp_response_type",
+            Class::IdpError => "idp_error",
+            Class::Inconclusive => "inconclusive",
+            Class::IssuerForm => "issuer_form",
+            Class::ConnectorField => "connector_field",
+            Class::ClaimNotOffered => "claim_not_offered",
+            Class::ClockSkew => "clock_skew",
             Class::InvalidRedirect => "invalid_redirect",
             Class::Drift => "drift",
             Class::PredictionDiffers => "prediction_differs",

@@ -78,6 +78,8 @@ pub struct Request {
     /// `Some` makes it a form POST.
     pub form: Option<Vec<(String, String)>>,
     pub follow: Follow,
+    /// HTTP Basic credentials, already escaped as the client would (`client_secret_basic`).
+    pub basic: Option<(String, crate::secret::Secret)>,
 }
 
 impl Request {
@@ -86,6 +88,7 @@ impl Request {
             url: url.into(),
             form: None,
             follow: Follow::All,
+            basic: None,
         }
     }
 }
@@ -95,6 +98,8 @@ pub struct Response {
     pub status: u16,
     pub content_type: Option<String>,
     pub location: Option<String>,
+    /// The `Date` header: the server's clock.
+    pub date: Option<String>,
     pub body: Vec<u8>,
     pub final_url: String,
 }
@@ -208,10 +213,13 @@ async fn run(
         timeout: remaining,
         in_body: false,
     };
-    let builder = match &req.form {
+    let mut builder = match &req.form {
         Some(form) => client.post(parsed.clone()).form(form),
         None => client.get(parsed.clone()),
     };
+    if let Some((user, password)) = &req.basic {
+        builder = builder.basic_auth(user, Some(password.expose()));
+    }
     let sent = builder
         .header("accept", "application/json, text/html;q=0.5, */*;q=0.1")
         .send()
@@ -369,6 +377,7 @@ async fn response(
     };
     let content_type = header("content-type");
     let location = header("location");
+    let date = header("date");
     let final_url = resp.url().to_string();
     let mut body: Vec<u8> = Vec::new();
     loop {
@@ -395,6 +404,7 @@ async fn response(
         status,
         content_type,
         location,
+        date,
         body,
         final_url,
     })

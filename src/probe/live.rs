@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{http, pod, proxy, resolve, workstation};
+use super::{http, idp, pod, proxy, resolve, workstation};
 use crate::cli::CheckArgs;
 use crate::diagnosis::{self, Check, Diagnosis};
 use crate::error::RunError;
@@ -42,14 +42,11 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
         extra_roots(&args.cacert)?,
     )
     .map_err(RunError::Local)?;
-    let idp = plan.setup.connectors.iter().find_map(|c| {
-        c.config
-            .issuer
-            .clone()
-            .filter(|_| c.kind == "oidc")
-            .map(|i| (c.id.clone(), i))
-    });
     let endpoints = d.endpoints.clone().filter(|e| e.discovery.contains("://"));
+    let upstream = endpoints
+        .as_ref()
+        .filter(|_| !args.no_idp)
+        .and_then(|e| idp::Upstream::from_setup(plan.setup, e, !args.no_secret_probe));
     let target = workstation::Target {
         base: plan
             .setup
@@ -57,13 +54,16 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
             .clone()
             .filter(|u| url::Url::parse(u).is_ok()),
         endpoints: endpoints.clone(),
-        idp: idp.clone(),
+        idp: upstream.clone(),
     };
     let pod_targets = endpoints.as_ref().map(|e| pod::PodTargets {
         app: plan.setup.app,
         namespace: plan.pods.namespace.clone(),
         endpoints: e.clone(),
-        idp_issuer: idp.map(|(_, i)| i),
+        idp_issuer: upstream
+            .as_ref()
+            .filter(|u| u.kind == "oidc")
+            .and_then(|u| u.issuer.clone()),
         timeout: args.timeout,
         ephemeral: args.ephemeral.then(|| args.ephemeral_image.clone()),
     });

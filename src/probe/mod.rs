@@ -2,6 +2,7 @@
 
 pub mod class;
 pub mod http;
+pub mod idp;
 pub mod live;
 pub mod outcome;
 pub mod pod;

@@ -21,8 +21,8 @@ pub struct Target {
     /// The app's base URL (`browser.app`).
     pub base: Option<String>,
     pub endpoints: Option<Endpoints>,
-    /// The first connector's id and upstream issuer.
-    pub idp: Option<(String, String)>,
+    /// The first connector dexcheck can probe at its IdP.
+    pub idp: Option<super::idp::Upstream>,
 }
 
 /// A check observed from a fetch: its time, proxy and redirects.
@@ -31,6 +31,7 @@ fn from_fetch(id: CheckId, f: &Fetched, outcome: Outcome) -> Check {
     o.duration_ms = Some(f.elapsed.as_millis() as u64);
     o.proxy = f.proxy.clone();
     o.redirects = f.hops.clone();
+    o.clock_ahead_s = f.result.as_ref().ok().and_then(clock_ahead);
     if !o.redirects.is_empty() {
         o.message = format!("{} (redirects: {})", o.message, o.redirects.join(", "));
     }
@@ -38,6 +39,13 @@ fn from_fetch(id: CheckId, f: &Fetched, outcome: Outcome) -> Check {
         o.message = format!("{} (via proxy {p})", o.message);
     }
     o
+}
+
+/// How far the answering server's clock (its `Date` header) is ahead of this machine's, in
+/// seconds; the header has one-second resolution.
+pub fn clock_ahead(r: &Response) -> Option<i64> {
+    let date = chrono::DateTime::parse_from_rfc2822(r.date.as_deref()?).ok()?;
+    Some(date.timestamp() - chrono::Utc::now().timestamp())
 }
 
 fn fail(f: Failure, get: &str) -> Outcome {
@@ -249,8 +257,8 @@ pub async fn probe(s: &Settings, t: &Target) -> Vec<Check> {
     };
     let idp = async {
         match &t.idp {
-            Some((id, issuer)) => Some(probe_idp(s, id, issuer).await),
-            None => None,
+            Some(u) => probe_upstream(s, u).await,
+            None => Vec::new(),
         }
     };
     let (app, dex, idp) = tokio::join!(app, dex, idp);
@@ -591,6 +599,7 @@ async fn probe_token(s: &Settings, url: &str, callback: &str) -> Check {
             ("client_id".into(), APP_CLIENT_ID.into()),
         ]),
         follow: Follow::None,
+        basic: None,
     };
     let f = fetch(s, &req).await;
     let outcome = match &f.result {
@@ -643,6 +652,7 @@ async fn probe_auth(s: &Settings, endpoint: &str, callback: &str, issuer: &str) 
             url: first.clone(),
             form: None,
             follow: Follow::None,
+            basic: None,
         },
     )
     .await;
@@ -665,6 +675,7 @@ async fn probe_auth(s: &Settings, endpoint: &str, callback: &str, issuer: &str) 
                 url: next.to_string(),
                 form: None,
                 follow: Follow::None,
+                basic: None,
             },
         )
         .await;
@@ -724,25 +735,48 @@ fn auth_outcome(f: &Fetched, callback: &str) -> Outcome {
     }
 }
 
-async fn probe_idp(s: &Settings, connector: &str, issuer: &str) -> Check {
+/// The upstream IdP: its discovery (for connectors that discover), then the authorization and
+/// client-authentication probes against the endpoints it names, and the claims it offers.
+async fn probe_upstream(s: &Settings, u: &super::idp::Upstream) -> Vec<Check> {
+    use super::idp::{self, IdpEndpoints};
+    let Some(issuer) = &u.issuer else {
+        return match IdpEndpoints::fixed(u) {
+            Some(e) => idp::probe(s, u, &e).await,
+            None => Vec::new(),
+        };
+    };
+    let (check, doc) = probe_idp(s, &u.connector_id, issuer).await;
+    let mut out = vec![check];
+    if let Some(doc) = doc {
+        let e = IdpEndpoints::from_discovery(&doc.doc);
+        out.extend(idp::probe(s, u, &e).await);
+        out.extend(idp::claims_check(u, &e));
+    }
+    out
+}
+
+async fn probe_idp(s: &Settings, connector: &str, issuer: &str) -> (Check, Option<Discovery>) {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
     let f = fetch(s, &Request::get(&url)).await;
-    let outcome = match check_discovery(&f, issuer, "the upstream IdP") {
-        Ok(_) => Outcome::pass(format!(
-            "the upstream IdP's discovery answered with issuer {issuer} in {}",
-            ms(f.elapsed)
-        )),
+    let (outcome, doc) = match check_discovery(&f, issuer, "the upstream IdP") {
+        Ok((doc, _)) => (
+            Outcome::pass(format!(
+                "the upstream IdP's discovery answered with issuer {issuer} in {}",
+                ms(f.elapsed)
+            )),
+            Some(doc),
+        ),
         Err(e) => {
             let mut o = fail(e, &url);
             o.go_error = o.go_error.map(|g| format!("failed to get provider: {g}"));
             o.note = format!("connector {connector:?}: {}", o.note);
-            o
+            (o, None)
         }
     };
     let mut o = from_fetch(CheckId::BrowserIdpDiscovery, &f, outcome);
     o.expected = Some(issuer.to_string());
-    o
+    (o, doc)
 }

@@ -91,6 +91,13 @@ fn header(out: &mut String, report: &Report, style: Style) {
     if let Some(b) = &d.browser_origin {
         let _ = writeln!(*out, "Browser  {}  ({})", b.origin, b.source);
     }
+    if let Some(c) = &d.callback {
+        let at = c
+            .register_at
+            .as_deref()
+            .unwrap_or("the IdP's client settings");
+        let _ = writeln!(*out, "Callback {}  (register at {at})", c.url);
+    }
     out.push('\n');
 }
 

@@ -89,7 +89,7 @@ fn junit_fails_the_failing_check_with_its_class() {
 #[test]
 fn github_escapes_commands_and_ends_with_the_verdict() {
     let g = render(OutputFormat::Github, Style::default());
-    let first = g.lines().next().unwrap();
+    let first = g.lines().find(|l| l.starts_with("::error")).unwrap();
     assert!(
         first.starts_with("::error file=seed-localhost.yaml,title=dexcheck pod.discovery"),
         "{first}"

@@ -54,6 +54,29 @@ pub struct ConnectorConfig {
     #[serde(default)]
     pub claim_mapping: BTreeMap<String, String>,
     pub user_name_key: Option<String>,
+    /// `gitlab`: the GitLab instance (default `https://gitlab.com`).
+    #[serde(rename = "baseURL")]
+    pub base_url: Option<String>,
+    /// `github`: a GitHub Enterprise host (default `github.com`).
+    pub host_name: Option<String>,
+    /// `microsoft`: the tenant (default `common`).
+    pub tenant: Option<String>,
+    /// `oidc`: `true` sends the client secret as form parameters (`client_secret_post`).
+    pub basic_auth_unsupported: Option<bool>,
+    pub insecure_skip_email_verified: Option<bool>,
+    pub insecure_enable_groups: Option<bool>,
+    pub get_user_info: Option<bool>,
+    /// `github`: the organisations (and teams) allowed in.
+    pub orgs: Option<Vec<serde_json::Value>>,
+    /// `github`: every org and team becomes a group.
+    pub load_all_groups: Option<bool>,
+    /// `microsoft`, `google`: groups to fetch or require.
+    pub groups: Option<Vec<serde_json::Value>>,
+    /// `google`: the service account that reads groups.
+    pub service_account_file_path: Option<String>,
+    /// `google`: the admin a service account impersonates to read groups.
+    pub domain_to_admin_email: Option<BTreeMap<String, String>>,
+    pub admin_email: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -114,12 +114,9 @@ fn redirect(to: &str) -> Response<Full<Bytes>> {
         .unwrap_or_default()
 }
 
-/// An upstream IdP's discovery document for `issuer`, served under its path.
+/// The lab's upstream IdP under `issuer`'s path (see [`idp_answer`]).
 pub async fn serve_idp(listener: TcpListener, issuer: String) {
-    let path = format!(
-        "{}/.well-known/openid-configuration",
-        url_path(&issuer).trim_end_matches('/')
-    );
+    let base = url_path(&issuer).trim_end_matches('/').to_string();
     let doc = serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/auth"),
@@ -127,32 +124,59 @@ pub async fn serve_idp(listener: TcpListener, issuer: String) {
         "jwks_uri": format!("{issuer}/certs"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"]
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]
     })
     .to_string();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let (path, doc) = (path.clone(), doc.clone());
+        let (base, doc) = (base.clone(), doc.clone());
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let reply = if req.uri().path() == path {
-                    text(StatusCode::OK, "application/json", doc.clone())
-                } else {
-                    text(
-                        StatusCode::NOT_FOUND,
-                        "text/plain; charset=utf-8",
-                        "404 page not found\n".into(),
-                    )
-                };
-                async move { Ok::<_, Infallible>(reply) }
+                let (base, doc) = (base.clone(), doc.clone());
+                async move { Ok::<_, Infallible>(idp_answer(req, &base, doc)) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
                 .await;
         });
     }
+}
+
+/// The lab IdP's client.
+pub const IDP_CLIENT: &str = "lab-client";
+
+/// Discovery, and a sign-in page for the lab client (any callback, as an IdP that registered the
+/// lab's URLs). Its token endpoint is plain http on a lab address, where dexcheck sends no
+/// secret, so it has none.
+fn idp_answer(req: Request<Incoming>, base: &str, doc: String) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    let query = req.uri().query().unwrap_or("");
+    if path == format!("{base}/.well-known/openid-configuration") {
+        return text(StatusCode::OK, "application/json", doc);
+    }
+    if path == format!("{base}/auth") {
+        return if query.contains(&format!("client_id={IDP_CLIENT}")) {
+            text(
+                StatusCode::OK,
+                "text/html",
+                "<html><form method=post><input name=password type=password></form></html>".into(),
+            )
+        } else {
+            text(
+                StatusCode::BAD_REQUEST,
+                "application/json",
+                r#"{"error":"invalid_client","error_description":"unknown client"}"#.into(),
+            )
+        };
+    }
+    text(
+        StatusCode::NOT_FOUND,
+        "text/plain; charset=utf-8",
+        "404 page not found\n".into(),
+    )
 }
 
 fn url_path(u: &str) -> &str {

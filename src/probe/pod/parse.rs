@@ -1,5 +1,5 @@
 //! What one exec of the probe script printed: `E` (proxy environment), `S` (resolver), `T`
-//! (tool and flavour), `N` (no client), one `R` line per URL and a `W` line for a URL whose
+//! (tool and flavour), `D` (the pod's clock, Unix seconds), `N` (no client), one `R` line per URL and a `W` line for a URL whose
 //! client crashed, tab-separated.
 
 use crate::probe::proxy::ProxyEnv;
@@ -31,6 +31,8 @@ pub struct Report {
     pub proxy: ProxyEnv,
     pub search: String,
     pub nameserver: String,
+    /// The pod's clock when the script started, in Unix seconds.
+    pub clock: Option<i64>,
     pub lines: Vec<Line>,
 }
 
@@ -51,6 +53,7 @@ pub fn parse(stdout: &str, n: usize) -> Report {
                 r.tool = f.get(1).map(|s| s.to_string());
                 r.flavour = f.get(2).unwrap_or(&"").trim().to_string();
             }
+            Some("D") => r.clock = f.get(1).and_then(|s| s.trim().parse().ok()),
             Some("W") if f.len() >= 4 => crashes.push((f[1].to_string(), f[2].trim(), f[3].trim())),
             Some("N") => r.no_client = true,
             Some("R") if f.len() >= 11 => {

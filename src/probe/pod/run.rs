@@ -175,7 +175,13 @@ async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
             Check::not_run(CheckId::PodDiscovery, why.clone()),
             Check::not_run(CheckId::PodTokenKeys, why),
         ],
-        Ok(report) => app_pod_checks(t, &urls, &probes, &report),
+        Ok(report) => {
+            let mut checks = app_pod_checks(t, &urls, &probes, &report);
+            if let Some(first) = checks.first_mut() {
+                first.clock_ahead_s = clock_ahead(&report);
+            }
+            checks
+        }
     };
     Ok((checks, notes))
 }
@@ -348,11 +354,12 @@ async fn dex_pod_check(
             format!("failed to get provider: Get {u:?}: {go}")
         }
     };
-    Ok(observation(
-        CheckId::DexpodIdpDiscovery,
-        &url,
-        c,
-        wrap,
-        &report.lines[0],
-    ))
+    let mut check = observation(CheckId::DexpodIdpDiscovery, &url, c, wrap, &report.lines[0]);
+    check.clock_ahead_s = clock_ahead(&report);
+    Ok(check)
+}
+
+/// How far the pod's clock (read by the script as it started) is ahead of this machine's.
+fn clock_ahead(r: &Report) -> Option<i64> {
+    r.clock.map(|c| c - chrono::Utc::now().timestamp())
 }

@@ -16,6 +16,7 @@ if [ "$tool" = wget ]; then
   case "$(wget --version 2>/dev/null)" in *"GNU Wget"*) wq="-nv -t 1"; flavour=gnu;; *) flavour=busybox;; esac
 fi
 printf 'T\t%s\t%s\n' "$tool" "$flavour"
+printf 'D\t%s\n' "$(date +%s 2>/dev/null)"
 # A command under the script's own bound of $t seconds, for a client whose own timeout option
 # cannot be used: it prints its pid, then its exit code; a reader that waits too long kills it.
 bounded() {

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::app::{App, DexCall, Install};
 use crate::knowledge::explain::{MESSAGES, Message, TRANSPORT, Transport, matches, s};
+use crate::knowledge::idp;
 use crate::probe::class::Class;
 
 /// The network or logic path a failure belongs to.
@@ -226,15 +227,60 @@ pub fn explain_line(raw: &str, namespace: Option<&str>) -> Option<Explanation> {
     let mut c = context(&text);
     c.ns = namespace.map(str::to_string);
     let wrapped = c.path.is_some();
-    // A message the app or Dex prints itself wins, unless a transport error wraps it.
+    let refusal = idp::refusal_in(&text).filter(|r| r.family != Some("dex"));
+    // A message the app or Dex prints itself wins, unless a transport error wraps it or an IdP
+    // family's own words say more.
     if let Some(m) = best(MESSAGES, |m| m.rank, |m| matches(m.patterns, &lower))
         && (!wrapped || m.wins_when_wrapped)
+        && (refusal.is_none() || m.rank < idp::REFUSAL_RANK)
     {
         return Some(explain_message(m, &text, &c, namespace));
+    }
+    if let Some(r) = refusal {
+        return Some(explain_refusal(&r));
     }
     match best(TRANSPORT, |t| t.rank, |t| matches(t.patterns, &lower)) {
         Some(t) => Some(explain_transport(t, &c)),
         None => wrapper_only(&c, &lower),
+    }
+}
+
+/// An upstream IdP's refusal in its family's words (`knowledge::idp`).
+fn explain_refusal(r: &idp::Said) -> Explanation {
+    let family = r.family.and_then(idp::family);
+    let name = family.map(|f| f.name).unwrap_or("the upstream IdP");
+    let register = family
+        .map(|f| f.register)
+        .unwrap_or("the IdP's client settings");
+    let at_token = r.cause == idp::Cause::ClientCredentials;
+    let class = r.cause.class(at_token);
+    let mut causes = vec![r.cause.describe().to_string()];
+    causes.extend(match r.cause {
+        idp::Cause::RedirectUri => s(&[
+            "URL changed (a port-forward address, another host) after the client was registered",
+            "the registered callback differs in scheme, host, port, path or a trailing slash",
+        ]),
+        idp::Cause::ClientCredentials => s(&[
+            "the secret was rotated or expired at the IdP",
+            "the secret's id was copied instead of its value",
+        ]),
+        idp::Cause::UnknownClient => {
+            s(&["the client lives in another tenant, realm or pool than the issuer names"])
+        }
+        _ => Vec::new(),
+    });
+    Explanation {
+        id: class.to_string(),
+        class: Some(class),
+        what: format!("{name} refused Dex: {}", r.words),
+        path: if at_token {
+            Path::DexUpstream
+        } else {
+            Path::IdpCallback
+        },
+        app: Some(name),
+        causes,
+        remedy: r.cause.remedy(register),
     }
 }
 

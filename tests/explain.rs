@@ -327,11 +327,84 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "dex_upstream",
         "explain",
     ),
+    // Upstream IdPs, each in its family's words (knowledge::idp).
     (
         "Error 400: redirect_uri_mismatch",
+        "idp_redirect_uri",
+        "idp_callback",
+        "Google Cloud console",
+    ),
+    (
+        "redirect_uri_mismatch",
         "idp_redirect_mismatch",
         "idp_callback",
         "/callback",
+    ),
+    (
+        "AADSTS50011: The redirect URI 'https://devtron.example.com/orchestrator/api/dex/callback' specified in the request does not match the redirect URIs configured for the application 'a1b2'.",
+        "idp_redirect_uri",
+        "idp_callback",
+        "App registrations",
+    ),
+    (
+        "AADSTS700016: Application with identifier 'dex' was not found in the directory 'Contoso'.",
+        "idp_unknown_client",
+        "idp_callback",
+        "clientID",
+    ),
+    (
+        "oidc: failed to get token: oauth2: \"invalid_client\" \"AADSTS7000215: Invalid client secret provided.\"",
+        "invalid_client",
+        "dex_upstream",
+        "clientSecret",
+    ),
+    (
+        "Invalid parameter: redirect_uri",
+        "idp_redirect_uri",
+        "idp_callback",
+        "Valid redirect URIs",
+    ),
+    (
+        "Client not found.",
+        "idp_unknown_client",
+        "idp_callback",
+        "Keycloak",
+    ),
+    (
+        "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings",
+        "idp_redirect_uri",
+        "idp_callback",
+        "Sign-in redirect URIs",
+    ),
+    (
+        "Callback URL mismatch. The provided redirect_uri is not in the list of allowed callback URLs.",
+        "idp_redirect_uri",
+        "idp_callback",
+        "Allowed Callback URLs",
+    ),
+    (
+        "The redirect URI included is not valid.",
+        "idp_redirect_uri",
+        "idp_callback",
+        "GitLab",
+    ),
+    (
+        "Failed to authenticate: redirect_uri_mismatch: The redirect_uri MUST match the registered callback URL for this application.",
+        "idp_redirect_uri",
+        "idp_callback",
+        "Authorization callback URL",
+    ),
+    (
+        "oauth2: \"incorrect_client_credentials\" \"The client_id and/or client_secret passed are incorrect.\"",
+        "invalid_client",
+        "dex_upstream",
+        "GitHub",
+    ),
+    (
+        "https://acme.auth.eu-west-1.amazoncognito.com/error?error=redirect_mismatch&client_id=4ex4mpl3",
+        "idp_redirect_uri",
+        "idp_callback",
+        "Allowed callback URLs",
     ),
 ];
 

@@ -1014,11 +1014,8 @@ pub(crate) const MESSAGES: &[Message] = &[
         key: Key::Shape("idp_redirect_mismatch"),
         rank: 240,
         wins_when_wrapped: false,
-        patterns: &[
-            &["redirect_uri_mismatch"],
-            &["aadsts50011"],
-            &["redirect_uri must match the registered callback url"],
-        ],
+        // Each family's own words are in `knowledge::idp` (they outrank this entry).
+        patterns: &[&["redirect_uri_mismatch"]],
         path: Path::IdpCallback,
         app: Some("Google"),
         explain: idp_callback,

@@ -24,6 +24,34 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// The failure class, at the authorization endpoint or (`at_token`) the token endpoint,
+    /// where any refusal of the client means its credentials.
+    pub fn class(self, at_token: bool) -> crate::probe::class::Class {
+        use crate::probe::class::Class;
+        match self {
+            Cause::RedirectUri => Class::IdpRedirectUri,
+            Cause::UnknownClient if !at_token => Class::IdpUnknownClient,
+            Cause::UnknownClient | Cause::ClientCredentials => Class::InvalidClient,
+            Cause::Scope => Class::IdpScope,
+            Cause::ResponseType => Class::IdpResponseType,
+            Cause::Other => Class::IdpError,
+        }
+    }
+
+    /// What to do about it, `register` being where the family's console keeps the client.
+    pub fn remedy(self, register: &str) -> String {
+        match self {
+            Cause::RedirectUri => format!(
+                "Register exactly URL/api/dex/callback (what Dex sends as redirect_uri; dexcheck check prints it) as a redirect URI of the client: {register}"
+            ),
+            Cause::UnknownClient => "Set the connector's clientID to the client id the IdP lists for this application (not its name or object id), or create the client".into(),
+            Cause::ClientCredentials => "Copy the client secret's value (not its id) from the IdP into the connector's clientSecret; it may have been rotated or expired; then restart Dex".into(),
+            Cause::Scope => "Allow the connector's scopes for this client at the IdP, or remove the refused scope from the connector's scopes".into(),
+            Cause::ResponseType => format!("Enable the authorization code flow for the client: {register}"),
+            Cause::Other => "Read the IdP's error description; dexcheck check shows the request Dex sends".into(),
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Cause::RedirectUri => "Dex's callback is not a registered redirect URI of this client",
@@ -285,6 +313,10 @@ pub const REFUSALS: &[Refusal] = &[
         source: GITHUB_TOKEN,
     },
 ];
+
+/// `explain` prefers an IdP family's own words (any [`REFUSALS`] entry but Dex's, whose strings
+/// the message table reads as Dex answering the app) over message entries of this rank or more.
+pub const REFUSAL_RANK: u16 = 85;
 
 /// OAuth 2.0 error codes of a token endpoint that mean the client was authenticated and only the
 /// (made-up) code was refused.

@@ -228,7 +228,7 @@ async fn authorize(s: &Settings, u: &Upstream, e: &IdpEndpoints) -> Check {
     for _ in 0..MAX_HOPS {
         let f = fetch(s, &no_follow(&url)).await;
         elapsed += f.elapsed;
-        hop = read_hop(&f, u);
+        hop = read_hop(&f, u, &e.authorization);
         last = Some(f);
         match &hop {
             Hop::Follow(next) => {
@@ -269,7 +269,7 @@ fn without_query(u: &url::Url) -> String {
 
 /// One answer: a redirect back to Dex (or to another callback with an error), a redirect to an
 /// error page (followed), to a login page (accepted), or a page that says yes or no.
-fn read_hop(f: &Fetched, u: &Upstream) -> Hop {
+fn read_hop(f: &Fetched, u: &Upstream, authorization: &str) -> Hop {
     let r = match &f.result {
         Err(e) => return Hop::Failed(e.clone()),
         Ok(r) => r,
@@ -282,12 +282,12 @@ fn read_hop(f: &Fetched, u: &Upstream) -> Hop {
         else {
             return Hop::Inconclusive(format!("{} without a Location", r.status_line()));
         };
-        return redirect_hop(&f.url, next, u);
+        return redirect_hop(&f.url, next, u, authorization);
     }
     page_hop(r)
 }
 
-fn redirect_hop(from: &str, next: url::Url, u: &Upstream) -> Hop {
+fn redirect_hop(from: &str, next: url::Url, u: &Upstream, authorization: &str) -> Hop {
     if let Some(said) = error_in_url(&next) {
         return Hop::Refused(said);
     }
@@ -297,7 +297,13 @@ fn redirect_hop(from: &str, next: url::Url, u: &Upstream) -> Hop {
         );
     }
     let same_origin = url::Url::parse(from).is_ok_and(|f| f.origin() == next.origin());
-    if same_origin && next.path().to_ascii_lowercase().contains("error") {
+    // An error page is read; so is a step of the authorization endpoint itself (Dex's
+    // `/auth` → `/auth/<connector>`, where it checks the client and the redirect URI).
+    let auth_step = url::Url::parse(authorization).is_ok_and(|a| {
+        next.path()
+            .starts_with(&format!("{}/", a.path().trim_end_matches('/')))
+    });
+    if same_origin && (auth_step || next.path().to_ascii_lowercase().contains("error")) {
         return Hop::Follow(next);
     }
     Hop::Accepted(format!(
@@ -405,17 +411,6 @@ fn oauth_error_in(raw: &str, text: &str) -> Option<Said> {
     ))
 }
 
-fn cause_class(cause: Cause, at_token: bool) -> Class {
-    match cause {
-        Cause::RedirectUri => Class::IdpRedirectUri,
-        Cause::UnknownClient if !at_token => Class::IdpUnknownClient,
-        Cause::UnknownClient | Cause::ClientCredentials => Class::InvalidClient,
-        Cause::Scope => Class::IdpScope,
-        Cause::ResponseType => Class::IdpResponseType,
-        Cause::Other => Class::IdpError,
-    }
-}
-
 fn family_name(said: &Said, u: &Upstream) -> String {
     said.family
         .and_then(idp::family)
@@ -434,13 +429,13 @@ fn authorize_outcome(hop: Hop, u: &Upstream, e: &IdpEndpoints) -> Outcome {
             let who = family_name(&said, u);
             let source = said
                 .source
-                .map(|s| format!(" (the words of {who}: {s})"))
+                .map(|s| format!(" ({who}'s words, as in {s})"))
                 .unwrap_or_default();
             Outcome::fail(
-                cause_class(said.cause, false),
+                said.cause.class(false),
                 said.words.clone(),
                 format!(
-                    "{who} refused Dex's authorization request for client {}: {}{source}; the callback Dex sends is {}",
+                    "{who} refused the authorization request Dex sends for client {}: {}{source}; the callback Dex sends is {}",
                     u.client_id,
                     said.cause.describe(),
                     u.callback

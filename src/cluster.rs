@@ -278,7 +278,9 @@ pub struct ExecOutput {
 
 const MAX_OUTPUT: u64 = 256 * 1024;
 
-/// Runs `argv` (each element a separate argument, no shell line built) in `pod`.
+/// Runs `argv` (each element a separate argument, no shell line built) in `pod`; `stdin`, when
+/// given, is written to the command's standard input and closed (secrets go this way, never in
+/// argv).
 pub async fn exec(
     client: &kube::Client,
     ns: &str,
@@ -286,11 +288,12 @@ pub async fn exec(
     container: &str,
     argv: Vec<String>,
     deadline: Duration,
+    stdin: Option<&crate::secret::Secret>,
 ) -> Result<ExecOutput, ClusterError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let ap = AttachParams::default()
         .container(container)
-        .stdin(false)
+        .stdin(stdin.is_some())
         .stdout(true)
         .stderr(true);
     let run = async {
@@ -298,6 +301,12 @@ pub async fn exec(
             .exec(&pod.name, argv, &ap)
             .await
             .map_err(|e| ClusterError::from_kube(e, "create", "pods/exec", ns))?;
+        if let (Some(input), Some(mut w)) = (stdin, proc.stdin()) {
+            use tokio::io::AsyncWriteExt;
+            let _ = w.write_all(input.expose().as_bytes()).await;
+            let _ = w.shutdown().await;
+            // Dropping the writer closes the command's stdin.
+        }
         let status = proc.take_status();
         let mut out = String::new();
         let mut err = String::new();

@@ -606,3 +606,80 @@ fn a_name_the_pod_cannot_resolve_gets_the_dns_remedies_with_its_name() {
         "{fix}"
     );
 }
+
+/// The Dex pod's token request (`dexpod.idp_client_auth`) against panva oidc-provider on
+/// loopback in the pods' namespace (and the workstation's): the secret travels on the exec's
+/// stdin, never in its argv as the lab's API server received it, nor in the report.
+#[test]
+fn dex_pod_token_request_sends_the_secret_on_stdin() {
+    if !support::lab_or_skip("dex_pod_token_request_sends_the_secret_on_stdin")
+        || !support::procs::node_or_skip("dex_pod_token_request_sends_the_secret_on_stdin")
+    {
+        return;
+    }
+    const SECRET: &str = "LAB-SECRET-stdin-5e2f";
+    let mut lab = Lab::start().expect("lab");
+    lab.forward(8080).expect("forward 8080");
+    let url = "http://localhost:8080/orchestrator";
+    lab.set_url(url);
+    let port = support::procs::free_port().to_string();
+    let callback = format!("{url}/api/dex/callback");
+    let idp = |mut c: Command| {
+        c.args([
+            "tests/js/upstream.mjs",
+            &port,
+            "lab-client",
+            SECRET,
+            &callback,
+        ]);
+        support::procs::start(c, "ready")
+    };
+    let (_ws_idp, lines) = idp(lab.in_ws("node"));
+    let (_pod_idp, _) = idp(lab.in_pod("node"));
+    let issuer = lines
+        .last()
+        .unwrap()
+        .trim_start_matches("ready ")
+        .to_string();
+    for (secret, want) in [(SECRET, "pass"), ("LAB-SECRET-wrong-77aa", "fail")] {
+        lab.put_devtron_secret_for(url, &issuer, secret);
+        lab.state.exec_argv.lock().unwrap().clear();
+        let r = dexcheck(&lab, &[]);
+        let c = r.check("dexpod.idp_client_auth");
+        assert_eq!(c["status"], want, "{c:#}");
+        assert_eq!(r.status("dexpod.idp_discovery"), "pass");
+        assert_eq!(r.status("idp.client_auth"), want);
+        if want == "fail" {
+            assert_eq!(c["class"], "invalid_client", "{c:#}");
+        }
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("on the exec's stdin"),
+            "{c:#}"
+        );
+        let argv = lab.state.exec_argv.lock().unwrap().clone();
+        assert_eq!(argv.len(), 2, "one exec per pod: {argv:?}");
+        assert!(argv.iter().flatten().all(|a| !a.contains(secret)));
+        let all = format!("{}{}", r.report, r.stderr);
+        assert!(!all.contains(secret), "{all}");
+    }
+    // Real busybox: wget takes the form body from a file only it can read (never argv); it
+    // hides error bodies, so a right secret is only a 400 (not conclusive) and a wrong one its
+    // 401.
+    if !support::procs::tool_or_skip("busybox", "dex_pod_token_request_sends_the_secret_on_stdin") {
+        return;
+    }
+    lab.busybox_image().expect("busybox image");
+    for (secret, want) in [(SECRET, "warn"), ("LAB-SECRET-wrong-77aa", "fail")] {
+        lab.put_devtron_secret_for(url, &issuer, secret);
+        lab.state.exec_argv.lock().unwrap().clear();
+        let r = dexcheck(&lab, &[]);
+        let c = r.check("dexpod.idp_client_auth");
+        assert_eq!(c["status"], want, "{c:#}");
+        let argv = lab.state.exec_argv.lock().unwrap().clone();
+        assert!(argv.iter().flatten().all(|a| !a.contains(secret)));
+        assert!(!format!("{}{}", r.report, r.stderr).contains(secret));
+    }
+}

@@ -679,7 +679,7 @@ pub fn token_request(u: &Upstream, e: &IdpEndpoints, style: AuthStyle) -> Reques
 }
 
 /// Why the client-auth probe does not run, if it does not.
-fn client_auth_skipped(u: &Upstream, e: &IdpEndpoints, styles: &[AuthStyle]) -> Option<String> {
+pub fn client_auth_skipped(u: &Upstream, e: &IdpEndpoints, styles: &[AuthStyle]) -> Option<String> {
     if !u.send_secret {
         return Some("--no-secret-probe: no client secret was sent anywhere".into());
     }
@@ -741,34 +741,61 @@ async fn client_auth(s: &Settings, u: &Upstream, e: &IdpEndpoints) -> Check {
         .as_ref()
         .ok()
         .and_then(super::workstation::clock_ahead);
-    let remedy = Some(format!(
-        "Copy the client secret of client {} from the IdP again (a secret's value, not its id; it may have been rotated or expired) into the connector's clientSecret, then restart Dex",
+    if c.class == Some(Class::InvalidClient) {
+        c.remedy = Some(secret_remedy(u));
+    }
+    c
+}
+
+/// The fix for a refused client id or secret.
+pub fn secret_remedy(u: &Upstream) -> String {
+    format!(
+        "Check the connector's clientID {:?}, and copy the client secret of that client from the IdP again (a secret's value, not its id; it may have been rotated or expired) into the connector's clientSecret, then restart Dex",
         u.client_id
-    ));
-    c.remedy(remedy)
+    )
 }
 
 /// A token endpoint's answer to a made-up code: the client was authenticated when only the code
 /// is refused.
 pub fn token_answer(f: &Fetched, u: &Upstream, e: &IdpEndpoints, style: AuthStyle) -> Outcome {
-    let r = match &f.result {
-        Err(err) => {
-            return Outcome::fail(
-                err.class,
-                format!("Post {:?}: {}", e.token, err.go_error),
-                err.note.clone(),
-            );
-        }
-        Ok(r) => r,
+    match &f.result {
+        Err(err) => Outcome::fail(
+            err.class,
+            format!("Post {:?}: {}", e.token, err.go_error),
+            err.note.clone(),
+        ),
+        Ok(r) => token_verdict(r.status, &r.body, u, style),
+    }
+}
+
+/// The IdP's answer text with the secret (as sent, and escaped) taken out: an IdP that echoes
+/// the request must not carry it into a report.
+fn scrub(text: &str, u: &Upstream) -> String {
+    let Some(secret) = u.secret.as_ref().filter(|s| s.expose().len() >= 4) else {
+        return text.to_string();
     };
-    let (code, desc) = oauth_error_fields(r);
+    let raw = secret.expose();
+    let forms = [
+        raw.to_string(),
+        go_query_escape(raw),
+        url::form_urlencoded::byte_serialize(raw.as_bytes()).collect(),
+    ];
+    forms.iter().fold(text.to_string(), |t, f| {
+        t.replace(f.as_str(), crate::secret::REDACTED)
+    })
+}
+
+/// What a status and body from the token endpoint say about the client's credentials.
+pub fn token_verdict(status: u16, body: &[u8], u: &Upstream, style: AuthStyle) -> Outcome {
+    let text = scrub(&String::from_utf8_lossy(body), u);
+    let (code, desc) = oauth_error_fields(text.as_bytes());
+    let status_line = super::http::status_line(status);
     let words = match (&code, desc.is_empty()) {
         (Some(c), false) => format!("oauth2: {c:?} {desc:?}"),
         (Some(c), true) => format!("oauth2: {c:?}"),
         (None, _) => format!(
-            "oauth2: cannot fetch token: {}\nResponse: {}",
-            r.status_line(),
-            r.body_excerpt(160)
+            "oauth2: cannot fetch token: {status_line}\nResponse: {}",
+            text.trim().chars().take(160).collect::<String>()
         ),
     };
     let refusal = idp::refusal_in(&format!("{} {desc}", code.as_deref().unwrap_or("")));
@@ -779,7 +806,11 @@ pub fn token_answer(f: &Fetched, u: &Upstream, e: &IdpEndpoints, style: AuthStyl
     let code_refused = code
         .as_deref()
         .is_some_and(|c| idp::CODE_REFUSED.contains(&c));
-    if matches!(cause, Some(Cause::ClientCredentials | Cause::UnknownClient)) && !code_refused {
+    // RFC 6749 §5.2: a failed client authentication may answer 401 with no body a client reads.
+    let bare_401 = code.is_none() && status == 401;
+    if (matches!(cause, Some(Cause::ClientCredentials | Cause::UnknownClient)) && !code_refused)
+        || bare_401
+    {
         return Outcome::fail(
             Class::InvalidClient,
             format!("oidc: failed to get token: {words}"),
@@ -804,24 +835,55 @@ pub fn token_answer(f: &Fetched, u: &Upstream, e: &IdpEndpoints, style: AuthStyl
         class: Some(Class::Inconclusive),
         go_error: Some(words),
         note: format!(
-            "the token endpoint answered {} to a made-up code without saying whether it accepted the client",
-            r.status_line()
+            "the token endpoint answered {status_line} to a made-up code without saying whether it accepted the client"
         ),
     }
 }
 
 /// `error` and `error_description` of a token answer, JSON or form-encoded (GitHub's default).
-fn oauth_error_fields(r: &Response) -> (Option<String>, String) {
-    if let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(&r.body) {
+fn oauth_error_fields(body: &[u8]) -> (Option<String>, String) {
+    if let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(body) {
         let s = |k: &str| doc.get(k).and_then(Value::as_str).map(String::from);
         return (s("error"), s("error_description").unwrap_or_default());
     }
-    let text = String::from_utf8_lossy(&r.body);
+    let text = String::from_utf8_lossy(body);
+    if text.trim_start().starts_with('<') {
+        return (None, String::new());
+    }
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(text.trim().as_bytes())
         .into_owned()
         .collect();
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     (get("error"), get("error_description").unwrap_or_default())
+}
+
+/// What the Dex pod sends on stdin for its token request: curl config (`C ` lines: the form,
+/// Basic credentials when that is the style, JSON wanted) and, when the IdP takes form
+/// credentials, the body for wget (`B `). Nothing of it reaches the pod's argv.
+pub fn pod_token_input(u: &Upstream, e: &IdpEndpoints) -> Option<(Secret, AuthStyle)> {
+    let styles = auth_styles(u, e);
+    let style = *styles.first()?;
+    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let form = |r: &Request| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(r.form.iter().flatten())
+            .finish()
+    };
+    let first = token_request(u, e, style);
+    let mut lines = vec![
+        format!("C data = {}", quote(&form(&first))),
+        "C header = \"Accept: application/json\"".to_string(),
+    ];
+    if let Some((user, pass)) = &first.basic {
+        lines.push(format!(
+            "C user = {}",
+            quote(&format!("{user}:{}", pass.expose()))
+        ));
+    }
+    if styles.contains(&AuthStyle::Post) {
+        lines.push(format!("B {}", form(&token_request(u, e, AuthStyle::Post))));
+    }
+    Some((Secret::new(lines.join("\n") + "\n"), style))
 }
 
 #[cfg(test)]

@@ -64,15 +64,18 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
             .as_ref()
             .filter(|u| u.kind == "oidc")
             .and_then(|u| u.issuer.clone()),
+        upstream: upstream.clone(),
         timeout: args.timeout,
         ephemeral: args.ephemeral.then(|| args.ephemeral_image.clone()),
     });
     let issuer = endpoints.map(|e| e.issuer).unwrap_or_default();
+    // The IdP's endpoints, once this machine has read its discovery, for the Dex pod's token request.
+    let (idp_tx, idp_rx) = tokio::sync::oneshot::channel();
     let spinner = crate::progress::Spinner::start("probing from this machine and the pods");
     let (control, observations, in_pods) = tokio::join!(
         control(&settings, &issuer),
-        from_workstation(&settings, &target, budget),
-        from_pods(plan.pods.client, pod_targets.as_ref()),
+        from_workstation(&settings, &target, budget, idp_tx),
+        from_pods(plan.pods.client, pod_targets.as_ref(), idp_rx),
     );
     spinner.finish();
     let (pod_checks, pod_notes) = pod_outcome(in_pods, &plan.pods)?;
@@ -149,10 +152,11 @@ async fn from_workstation(
     settings: &http::Settings,
     target: &workstation::Target,
     budget: Duration,
+    idp: tokio::sync::oneshot::Sender<idp::IdpEndpoints>,
 ) -> Vec<Check> {
     tokio::time::timeout(
         budget + Duration::from_millis(500),
-        workstation::probe(settings, target),
+        workstation::probe(settings, target, Some(idp)),
     )
     .await
     .unwrap_or_default()
@@ -161,9 +165,10 @@ async fn from_workstation(
 async fn from_pods(
     client: Option<&kube::Client>,
     targets: Option<&pod::PodTargets>,
+    idp: tokio::sync::oneshot::Receiver<idp::IdpEndpoints>,
 ) -> Option<Result<pod::PodRun, crate::cluster::ClusterError>> {
     match (client, targets) {
-        (Some(client), Some(t)) => Some(pod::run(client, t).await),
+        (Some(client), Some(t)) => Some(pod::run(client, t, Some(idp)).await),
         _ => None,
     }
 }

@@ -242,7 +242,12 @@ fn discovery_in(
 }
 
 /// Probes everything; the result is in matrix order with the document findings after.
-pub async fn probe(s: &Settings, t: &Target) -> Vec<Check> {
+/// `idp` receives the upstream IdP's endpoints as soon as its discovery is read.
+pub async fn probe(
+    s: &Settings,
+    t: &Target,
+    idp: Option<tokio::sync::oneshot::Sender<super::idp::IdpEndpoints>>,
+) -> Vec<Check> {
     let app = async {
         match &t.base {
             Some(base) => Some(probe_app(s, base).await),
@@ -257,7 +262,7 @@ pub async fn probe(s: &Settings, t: &Target) -> Vec<Check> {
     };
     let idp = async {
         match &t.idp {
-            Some(u) => probe_upstream(s, u).await,
+            Some(u) => probe_upstream(s, u, idp).await,
             None => Vec::new(),
         }
     };
@@ -737,7 +742,11 @@ fn auth_outcome(f: &Fetched, callback: &str) -> Outcome {
 
 /// The upstream IdP: its discovery (for connectors that discover), then the authorization and
 /// client-authentication probes against the endpoints it names, and the claims it offers.
-async fn probe_upstream(s: &Settings, u: &super::idp::Upstream) -> Vec<Check> {
+async fn probe_upstream(
+    s: &Settings,
+    u: &super::idp::Upstream,
+    tx: Option<tokio::sync::oneshot::Sender<super::idp::IdpEndpoints>>,
+) -> Vec<Check> {
     use super::idp::{self, IdpEndpoints};
     let Some(issuer) = &u.issuer else {
         return match IdpEndpoints::fixed(u) {
@@ -749,6 +758,9 @@ async fn probe_upstream(s: &Settings, u: &super::idp::Upstream) -> Vec<Check> {
     let mut out = vec![check];
     if let Some(doc) = doc {
         let e = IdpEndpoints::from_discovery(&doc.doc);
+        if let Some(tx) = tx {
+            let _ = tx.send(e.clone());
+        }
         out.extend(idp::probe(s, u, &e).await);
         out.extend(idp::claims_check(u, &e));
     }

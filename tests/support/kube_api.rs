@@ -34,6 +34,8 @@ pub struct State {
     pub objects: Mutex<HashMap<(String, String, String), Value>>,
     /// Exec calls per `namespace/pod`.
     pub execs: Mutex<HashMap<String, usize>>,
+    /// Every exec's argv, as the API server received it.
+    pub exec_argv: Mutex<Vec<Vec<String>>>,
     pub faults: Faults,
     /// The namespace where exec'd commands run.
     pub pod_netns: String,
@@ -404,6 +406,9 @@ async fn exec(req: Request<Incoming>, state: Arc<State>, ns: String, name: Strin
             ),
         );
     };
+    if let Ok(mut all) = state.exec_argv.lock() {
+        all.push(argv.clone());
+    }
     if let Ok(mut m) = state.execs.lock() {
         *m.entry(format!("{ns}/{name}")).or_default() += 1;
     }

@@ -122,6 +122,7 @@ impl Lab {
                 pods: Mutex::new(Vec::new()),
                 objects: Mutex::new(Default::default()),
                 execs: Mutex::new(Default::default()),
+                exec_argv: Mutex::new(Vec::new()),
                 faults: Default::default(),
                 pod_netns: pod.clone(),
                 image_path: Mutex::new(String::new()),
@@ -402,6 +403,13 @@ impl Lab {
         c
     }
 
+    /// A command run inside the pods' namespace (where exec'd commands run).
+    pub fn in_pod(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.pod]).arg(program);
+        c
+    }
+
     /// The real `kubectl` in the workstation namespace, pointed at the lab.
     pub fn kubectl(&self, args: &[&str]) -> Command {
         let mut c = self.in_ws("kubectl");
@@ -423,9 +431,14 @@ impl Lab {
     /// Writes `devtron-secret` for `url`: the `url` key and a `dex.config` whose connector's
     /// redirectURI is `url/api/dex/callback`.
     pub fn put_devtron_secret(&self, url: &str) {
+        self.put_devtron_secret_for(url, IDP_ISSUER, "LAB-SECRET-do-not-print");
+    }
+
+    /// `devtron-secret` for `url` with a connector to `issuer` and its client secret.
+    pub fn put_devtron_secret_for(&self, url: &str, issuer: &str, secret: &str) {
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
         let dex = format!(
-            "connectors:\n- type: oidc\n  id: lab-idp\n  name: Lab IdP\n  config:\n    clientID: lab-client\n    clientSecret: LAB-SECRET-do-not-print\n    issuer: {IDP_ISSUER}\n    redirectURI: {url}/api/dex/callback\n"
+            "connectors:\n- type: oidc\n  id: lab-idp\n  name: Lab IdP\n  config:\n    clientID: lab-client\n    clientSecret: {secret}\n    issuer: {issuer}\n    redirectURI: {url}/api/dex/callback\n"
         );
         self.state.put("secrets", "devtroncd", "devtron-secret", json!({
             "apiVersion": "v1", "kind": "Secret", "type": "Opaque",

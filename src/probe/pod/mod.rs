@@ -19,7 +19,8 @@ pub use classify::{Classified, classify};
 pub use parse::{Line, Report, parse};
 pub use run::{observation, run};
 
-/// The script. `$1` is the timeout in seconds; then pairs of MODE (`insecure`/`verify`) and URL.
+/// The script. `$1` is the timeout in seconds; then pairs of MODE (`insecure`/`verify`/`post`)
+/// and URL; a `post` probe reads its credentials from stdin.
 pub const SCRIPT: &str = include_str!("script.sh");
 
 /// Whether the pod's client verifies TLS (Dex's connector does; Devtron's OIDC client does not).
@@ -27,6 +28,8 @@ pub const SCRIPT: &str = include_str!("script.sh");
 pub enum Tls {
     Insecure,
     Verify,
+    /// Verified, and a form POST whose body and credentials come on stdin (a token request).
+    Post,
 }
 
 /// One URL to fetch from a pod.
@@ -51,6 +54,7 @@ pub fn argv(timeout: Duration, probes: &[Probe]) -> Vec<String> {
         v.push(match p.tls {
             Tls::Insecure => "insecure".into(),
             Tls::Verify => "verify".into(),
+            Tls::Post => "post".into(),
         });
         v.push(p.url.clone());
     }
@@ -65,6 +69,8 @@ pub struct PodTargets {
     pub endpoints: crate::plan::endpoints::Endpoints,
     /// The upstream IdP's issuer (an `oidc` connector's), probed from the Dex pod.
     pub idp_issuer: Option<String>,
+    /// The connector, for the Dex pod's token request (`dexpod.idp_client_auth`).
+    pub upstream: Option<crate::probe::idp::Upstream>,
     pub timeout: Duration,
     /// `Some(image)`: add an ephemeral debug container when the app container cannot probe.
     pub ephemeral: Option<String>,

@@ -8,7 +8,9 @@ use super::{Classified, Line, PodRun, PodTargets, Probe, Report, Tls, argv, clas
 use crate::diagnosis::{Check, CheckId};
 use crate::plan::predict::Outcome;
 use crate::probe::http::status_line;
+use crate::probe::idp::{self, IdpEndpoints};
 use crate::probe::outcome::Class;
+use crate::secret::Secret;
 
 /// Turns a classified line into an observation row.
 pub fn observation(
@@ -71,6 +73,7 @@ async fn run_in(
     t: &PodTargets,
     pod: &crate::cluster::PodRef,
     probes: &[Probe],
+    stdin: Option<&Secret>,
     notes: &mut Vec<String>,
 ) -> Result<Result<Report, String>, crate::cluster::ClusterError> {
     let deadline = t.timeout * 2 + Duration::from_secs(15);
@@ -82,6 +85,7 @@ async fn run_in(
         &pod.container,
         argv.clone(),
         deadline,
+        stdin,
     )
     .await?;
     let report = parse(&out.stdout, probes.len());
@@ -119,7 +123,7 @@ async fn run_in(
     };
     let name = crate::cluster::ephemeral(client, &t.namespace, pod, image, Duration::from_secs(60))
         .await?;
-    let out = crate::cluster::exec(client, &t.namespace, pod, &name, argv, deadline).await?;
+    let out = crate::cluster::exec(client, &t.namespace, pod, &name, argv, deadline, stdin).await?;
     let report = parse(&out.stdout, probes.len());
     if report.tool.is_none() {
         return Ok(Err(format!(
@@ -138,14 +142,17 @@ async fn run_in(
 
 /// Probes from the app pod (discovery, token, keys, the in-cluster Dex) and from the Dex pod (the
 /// upstream IdP): one exec per pod.
+/// `idp` delivers the IdP's endpoints once this machine has read its discovery: the Dex pod's
+/// token request goes only to the token endpoint named there.
 pub async fn run(
     client: &kube::Client,
     t: &PodTargets,
+    idp: Option<tokio::sync::oneshot::Receiver<IdpEndpoints>>,
 ) -> Result<PodRun, crate::cluster::ClusterError> {
     // The app pod and the Dex pod are probed at the same time: the run costs the slower exec.
     let (app, dex) = tokio::join!(app_pod(client, t), async {
         match &t.idp_issuer {
-            Some(issuer) => Some(dex_pod(client, t, issuer).await),
+            Some(issuer) => Some(dex_pod(client, t, issuer, idp).await),
             None => None,
         }
     });
@@ -154,8 +161,8 @@ pub async fn run(
     run.observations.extend(checks);
     run.notes.extend(notes);
     if let Some(dex) = dex {
-        let (check, notes) = dex?;
-        run.observations.push(check);
+        let (checks, notes) = dex?;
+        run.observations.extend(checks);
         run.notes.extend(notes);
     }
     Ok(run)
@@ -170,7 +177,7 @@ async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
     let urls = AppUrls::new(t);
     let probes = urls.probes(t);
     let mut notes = Vec::new();
-    let checks = match run_in(client, t, &pod, &probes, &mut notes).await? {
+    let checks = match run_in(client, t, &pod, &probes, None, &mut notes).await? {
         Err(why) => vec![
             Check::not_run(CheckId::PodDiscovery, why.clone()),
             Check::not_run(CheckId::PodTokenKeys, why),
@@ -186,12 +193,63 @@ async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
     Ok((checks, notes))
 }
 
-/// The Dex pod's row and what ran there.
-async fn dex_pod(client: &kube::Client, t: &PodTargets, issuer: &str) -> Probed<Check> {
-    let pod = crate::cluster::find_pod(client, &t.namespace, t.app.profile().dex.selector).await?;
+/// The Dex pod's rows and what ran there: its fetch of the IdP's discovery and, when the
+/// secret may be sent, its token request.
+async fn dex_pod(
+    client: &kube::Client,
+    t: &PodTargets,
+    issuer: &str,
+    idp: Option<tokio::sync::oneshot::Receiver<IdpEndpoints>>,
+) -> Probed<Vec<Check>> {
+    let (pod, token) = tokio::join!(
+        crate::cluster::find_pod(client, &t.namespace, t.app.profile().dex.selector),
+        token_probe(t, idp)
+    );
+    let pod = pod?;
     let mut notes = Vec::new();
-    let check = dex_pod_check(client, t, &pod, issuer, &mut notes).await?;
-    Ok((check, notes))
+    let checks = dex_pod_checks(client, t, &pod, issuer, token, &mut notes).await?;
+    Ok((checks, notes))
+}
+
+/// The Dex pod's token request: its URL, what goes on stdin, and the style; or why it is not
+/// made (a row that says so).
+enum TokenProbe {
+    Run {
+        url: String,
+        input: Secret,
+        style: idp::AuthStyle,
+        upstream: Box<idp::Upstream>,
+    },
+    NotRun(String),
+    Nothing,
+}
+
+async fn token_probe(
+    t: &PodTargets,
+    idp: Option<tokio::sync::oneshot::Receiver<IdpEndpoints>>,
+) -> TokenProbe {
+    let (Some(u), Some(rx)) = (&t.upstream, idp) else {
+        return TokenProbe::Nothing;
+    };
+    let not_sent = |why: String| TokenProbe::NotRun(why);
+    if !u.send_secret {
+        return not_sent("--no-secret-probe: no client secret was sent anywhere".into());
+    }
+    let Ok(Ok(e)) = tokio::time::timeout(t.timeout + Duration::from_secs(1), rx).await else {
+        return not_sent("this machine could not read the IdP's discovery, which names the only token endpoint dexcheck sends a secret to".into());
+    };
+    if let Some(why) = idp::client_auth_skipped(u, &e, &idp::auth_styles(u, &e)) {
+        return not_sent(why);
+    }
+    match idp::pod_token_input(u, &e) {
+        Some((input, style)) => TokenProbe::Run {
+            url: e.token.clone(),
+            input,
+            style,
+            upstream: Box::new(u.clone()),
+        },
+        None => TokenProbe::Nothing,
+    }
 }
 
 /// The URLs the app's server fetches: Devtron its public URL (TLS unverified, as NewClientApp),
@@ -324,29 +382,53 @@ fn token_keys(urls: &AppUrls, report: &Report, token: Classified, keys: Classifi
 }
 
 /// The Dex pod's view of the upstream IdP's discovery, in Dex's words.
-async fn dex_pod_check(
+async fn dex_pod_checks(
     client: &kube::Client,
     t: &PodTargets,
     dex_pod: &crate::cluster::PodRef,
     issuer: &str,
+    token: TokenProbe,
     notes: &mut Vec<String>,
-) -> Result<Check, crate::cluster::ClusterError> {
+) -> Result<Vec<Check>, crate::cluster::ClusterError> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
-    let probes = [Probe {
+    let mut probes = vec![Probe {
         url: url.clone(),
         tls: Tls::Verify,
         expect_issuer: Some(issuer.to_string()),
     }];
-    let report = match run_in(client, t, dex_pod, &probes, notes).await? {
-        Err(why) => return Ok(Check::not_run(CheckId::DexpodIdpDiscovery, why)),
+    let stdin = match &token {
+        TokenProbe::Run { url, input, .. } => {
+            probes.push(Probe {
+                url: url.clone(),
+                tls: Tls::Post,
+                expect_issuer: None,
+            });
+            Some(input)
+        }
+        _ => None,
+    };
+    let report = match run_in(client, t, dex_pod, &probes, stdin, notes).await? {
+        Err(why) => {
+            return Ok(vec![
+                Check::not_run(CheckId::DexpodIdpDiscovery, why.clone()),
+                Check::not_run(CheckId::DexpodIdpClientAuth, why),
+            ]);
+        }
         Ok(report) => report,
     };
+    let mut checks = vec![dex_discovery_check(&report, &url, issuer)];
+    checks.extend(dex_token_check(&report, token));
+    Ok(checks)
+}
+
+/// The Dex pod's fetch of the IdP's discovery, in Dex's log words.
+fn dex_discovery_check(report: &Report, url: &str, issuer: &str) -> Check {
     let tool = report.tool.clone().unwrap_or_default();
-    let c = classify(&report.lines[0], &url, &tool, &report, Some(issuer));
-    let u = url.clone();
+    let c = classify(&report.lines[0], url, &tool, report, Some(issuer));
+    let u = url.to_string();
     let wrap = move |go: &str| {
         if go.starts_with("oidc:") {
             format!("failed to get provider: {go}")
@@ -354,9 +436,90 @@ async fn dex_pod_check(
             format!("failed to get provider: Get {u:?}: {go}")
         }
     };
-    let mut check = observation(CheckId::DexpodIdpDiscovery, &url, c, wrap, &report.lines[0]);
-    check.clock_ahead_s = clock_ahead(&report);
-    Ok(check)
+    let mut check = observation(CheckId::DexpodIdpDiscovery, url, c, wrap, &report.lines[0]);
+    check.clock_ahead_s = clock_ahead(report);
+    check
+}
+
+/// The Dex pod's token request: the IdP's answer read as the workstation's is; a transport
+/// failure in Dex's words.
+fn dex_token_check(report: &Report, token: TokenProbe) -> Option<Check> {
+    let (url, style, u) = match token {
+        TokenProbe::Nothing => return None,
+        TokenProbe::NotRun(why) => {
+            return Some(Check::observed(
+                CheckId::DexpodIdpClientAuth,
+                "",
+                Outcome::skip(why),
+            ));
+        }
+        TokenProbe::Run {
+            url,
+            style,
+            upstream,
+            ..
+        } => (url, style, upstream),
+    };
+    let line = report.lines.get(1)?;
+    let status = if line.code != 0 {
+        line.code
+    } else {
+        status_in(&line.err)
+    };
+    if line.rc == 254 {
+        let why = format!("{} in this pod", line.err);
+        return Some(Check::observed(
+            CheckId::DexpodIdpClientAuth,
+            &url,
+            Outcome::skip(why),
+        ));
+    }
+    if !line.body.contains("error") && status == 0 {
+        let tool = report.tool.clone().unwrap_or_default();
+        let c = classify(line, &url, &tool, report, None);
+        let wrap = |go: &str| format!("oidc: failed to get token: Post {url:?}: {go}");
+        let o = observation(CheckId::DexpodIdpClientAuth, &url, c, wrap, line);
+        return Some(o.remedy(Some(
+            "Let the Dex pod reach the IdP's token endpoint (egress, proxy, DNS, CA): the code exchange after every login happens there".into(),
+        )));
+    }
+    // wget sends the form body only (`B`); curl the first style Dex would try.
+    let wget = report.tool.as_deref() == Some("wget");
+    let style = if wget { idp::AuthStyle::Post } else { style };
+    let mut o = idp::token_verdict(status, line.body.as_bytes(), &u, style);
+    if o.class == Some(Class::Inconclusive) && wget && line.body.is_empty() {
+        o.note = format!(
+            "this pod's wget shows no body of an error answer, and {} alone does not say whether the client was accepted (a wrong secret is usually 401)",
+            status_line(status)
+        );
+    }
+    o.note = format!(
+        "{} (client secret sent from the Dex pod to {url} by {}, on the exec's stdin)",
+        o.note,
+        style.name()
+    );
+    let mut c = Check::observed(CheckId::DexpodIdpClientAuth, &url, o);
+    c.duration_ms = Some(line.secs.map(|s| (s * 1000.0) as u64).unwrap_or(0));
+    if c.class == Some(Class::InvalidClient) {
+        c.remedy = Some(idp::secret_remedy(&u));
+    }
+    Some(c)
+}
+
+/// The status in a wget error line (`server returned error: HTTP/1.1 401 Unauthorized`,
+/// GNU's `ERROR 401: Unauthorized.`).
+fn status_in(err: &str) -> u16 {
+    let after = err
+        .find("HTTP/1.")
+        .map(|i| &err[i + 8..])
+        .or_else(|| err.find("ERROR ").map(|i| &err[i + 6..]))
+        .unwrap_or("");
+    after
+        .trim_start()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// How far the pod's clock (read by the script as it started) is ahead of this machine's.

@@ -1,5 +1,10 @@
+set -f
 t="$1"; shift
 tmp="${TMPDIR:-/tmp}/dexcheck.$$"
+# A `post` probe (a token request) takes its credentials from stdin, never from argv: `C ` lines
+# are curl config (data, user, header), a `B ` line the form body for wget (secret included).
+input=""
+for a in "$@"; do if [ "$a" = post ]; then input=$(cat); break; fi; done
 for v in HTTP_PROXY http_proxy HTTPS_PROXY https_proxy NO_PROXY no_proxy; do
   eval "val=\${$v-}"
   if [ -n "$val" ]; then printf 'E\t%s\t%s\n' "$v" "$val" | tr -d '\r'; fi
@@ -35,28 +40,44 @@ one() {
   addr=""
   if command -v getent >/dev/null 2>&1; then addr=$(getent hosts "$host" 2>/dev/null | sed -n '1s/[[:space:]].*//p'); fi
   code=""; secs=""; ctype=""
-  if [ "$tool" = curl ]; then
+  if [ "$tool" = curl ] && [ "$mode" = post ]; then
+    # Never follows a redirect: the credentials go to this URL only.
+    out=$(printf '%s\n' "$input" | sed -n 's/^C //p' | curl -sS --no-insecure -K - --max-filesize 1048576 --connect-timeout "$t" --max-time "$t" -o "$f.body" -w '%{http_code} %{time_total} %{content_type}' --url "$url" 2>"$f.err")
+    rc=$?
+    code=${out%% *}; rest=${out#* }; secs=${rest%% *}; ctype=${rest#* }
+    [ "$ctype" = "$rest" ] && ctype=""
+  elif [ "$tool" = curl ]; then
     if [ "$mode" = insecure ]; then k=--insecure; else k=--no-insecure; fi
     out=$(curl -sS "$k" -L --max-redirs 5 --max-filesize 1048576 --connect-timeout "$t" --max-time "$t" -o "$f.body" -w '%{http_code} %{time_total} %{content_type}' --url "$url" 2>"$f.err")
     rc=$?
     code=${out%% *}; rest=${out#* }; secs=${rest%% *}; ctype=${rest#* }
     [ "$ctype" = "$rest" ] && ctype=""
+  elif [ "$mode" = post ] && [ -z "$(printf '%s\n' "$input" | sed -n 's/^B //p')" ]; then
+    rc=254; printf 'wget cannot send Basic credentials without putting them on its command line\n' >"$f.err"
   else
     if [ "$mode" = insecure ]; then k=--no-check-certificate; else k=--header=Accept:*/*; fi
-    wget $wq -O "$f.body" -T "$t" "$k" -- "$url" 2>"$f.err"; rc=$?
+    if [ "$mode" = post ]; then
+      # The form body (secret included) in a file only this user can read, removed at once.
+      (umask 077; printf '%s\n' "$input" | sed -n 's/^B //p' | tr -d '\n' >"$f.post")
+      k="--post-file=$f.post"
+      [ "$flavour" = gnu ] && k="$k --content-on-error"
+    fi
+    wget $wq -O "$f.body" -T "$t" $k -- "$url" 2>"$f.err"; rc=$?
     if [ "$rc" -gt 128 ]; then
       # The client crashed (Debian's busybox wget dies of SIGSEGV on -T): say so, then probe
       # again without -T under the script's own bound.
       sig=$((rc-128))
       printf 'W\t%s\t%s\t%s\n' "$i" "$sig" "$(kill -l "$sig" 2>/dev/null)" >"$f.warn"
       : >"$f.err"
-      bounded "$f" wget $wq -O "$f.body" "$k" -- "$url"; rc=$?
+      bounded "$f" wget $wq -O "$f.body" $k -- "$url"; rc=$?
     fi
+    rm -f "$f.post"
     [ "$rc" = 0 ] && code=200
   fi
   issuer=$(sed -n 's/.*"issuer"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$f.body" 2>/dev/null | sed -n 1p)
   size=""
-  body=$(sed -n '1,5p' "$f.body" 2>/dev/null | tr '\t\r\n' '   ' | sed 's/^\(.\{160\}\).*$/\1/')
+  max=160; [ "$mode" = post ] && max=600
+  body=$(sed -n '1,5p' "$f.body" 2>/dev/null | tr '\t\r\n' '   ' | sed "s/^\(.\{$max\}\).*\$/\1/")
   err=$(tr '\t\r\n' '   ' <"$f.err" 2>/dev/null | sed 's/^\(.\{300\}\).*$/\1/')
   printf 'R\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$rc" "$code" "$secs" "$addr" "$issuer" "$size" "$ctype" "$err" "$body" >"$f.line"
   if [ -f "$f.warn" ]; then cat "$f.warn" >>"$f.line"; fi

@@ -337,3 +337,49 @@ fn kubectl_plugin_help_reads_as_a_plugin() {
     assert!(help.contains("Usage: kubectl dexcheck"), "{help}");
     assert!(help.contains("kubectl plugin"), "{help}");
 }
+
+/// The seed's Cognito connector, offline: the issuer in Cognito's form (its placeholders named),
+/// and the callback to register, with where Cognito's console keeps it.
+#[test]
+fn seed_cognito_issuer_and_the_callback_to_register() {
+    let out = cargo_bin_cmd!("dexcheck")
+        .args([
+            "check",
+            "fixtures/seed-ingress.yaml",
+            "--offline",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let issuer = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "idp.issuer")
+        .expect("idp.issuer");
+    assert_eq!(issuer["status"], "pass", "{issuer:#}");
+    assert!(issuer["title"].as_str().unwrap().contains("Amazon Cognito"));
+    let cb = &r["callback"];
+    assert_eq!(
+        cb["url"],
+        "https://devtron.example.com/orchestrator/api/dex/callback"
+    );
+    assert!(
+        cb["register_at"]
+            .as_str()
+            .unwrap()
+            .contains("Allowed callback URLs"),
+        "{cb:#}"
+    );
+    let table = cargo_bin_cmd!("dexcheck")
+        .args(["check", "fixtures/seed-ingress.yaml", "--offline"])
+        .output()
+        .unwrap();
+    let t = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        t.contains("Callback https://devtron.example.com/orchestrator/api/dex/callback  (register at Amazon Cognito"),
+        "{t}"
+    );
+}

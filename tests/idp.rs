@@ -42,10 +42,11 @@ fn config(
 
 fn check(cfg: &std::path::Path, extra: &[&str]) -> (Value, std::process::Output) {
     let mut c = Command::new(BIN);
-    c.arg("check")
-        .arg(cfg)
-        .args(["--no-pods", "--timeout", "3", "-o", "json"])
-        .args(extra);
+    c.arg("check").arg(cfg).args(["--no-pods", "-o", "json"]);
+    if !extra.contains(&"--timeout") {
+        c.args(["--timeout", "3"]);
+    }
+    c.args(extra);
     for k in support::PROXY_VARS {
         c.env_remove(k);
     }
@@ -288,4 +289,48 @@ fn no_output_of_the_idp_probes_shows_a_secret() {
             assert!(!all.contains("FIXTURE-SECRET"), "-o {output}: {all}");
         }
     }
+}
+
+/// An IdP whose authorization and token endpoints never answer: both rows fail as read timeouts
+/// within --timeout, and the run stays inside its budget.
+#[test]
+fn silent_idp_endpoints_fail_within_the_timeout() {
+    let web = Web::new();
+    let silent = web.silent();
+    let addr = web.http(|a| {
+        let issuer = format!("http://{a}");
+        let mut r = Routes::new();
+        r.insert(
+            "/.well-known/openid-configuration".into(),
+            Reply::json(
+                serde_json::json!({
+                    "issuer": issuer,
+                    "authorization_endpoint": format!("http://{silent}/authorize"),
+                    "token_endpoint": format!("http://{silent}/token"),
+                    "jwks_uri": format!("{issuer}/keys"),
+                    "response_types_supported": ["code"],
+                })
+                .to_string(),
+            ),
+        );
+        r
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        "silent",
+        URL,
+        CLIENT,
+        SECRET,
+        &format!("http://{addr}"),
+    );
+    let start = std::time::Instant::now();
+    let (r, _) = check(&cfg, &["--timeout", "1"]);
+    let took = start.elapsed();
+    for id in ["idp.authorize", "idp.client_auth"] {
+        let c = row(&r, id);
+        assert_eq!(c["class"], "read_timeout", "{c:#}");
+        assert!(c["duration_ms"].as_u64().unwrap() <= 1500, "{c:#}");
+    }
+    assert!(took < std::time::Duration::from_secs(3), "{took:?}");
 }

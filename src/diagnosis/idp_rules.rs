@@ -392,3 +392,115 @@ fn connector_check(c: &Connector, problems: Vec<Problem>) -> Check {
     check.error = None;
     check.remedy(Some(format!("In connector {:?}: {fix}", c.id)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(iss: &str) -> (Status, Option<String>, String) {
+        let text = format!(
+            "connectors:\n- type: oidc\n  id: up\n  name: Up\n  config:\n    issuer: {iss}\n    clientID: c\n    clientSecret: s\n"
+        );
+        let setup = crate::setup::load_str(
+            "t.yaml",
+            &text,
+            Some("http://127.0.0.1:1/orchestrator"),
+            None,
+        )
+        .unwrap();
+        let c = issuer(&setup.connectors[0]).expect("an idp.issuer check");
+        (c.status, c.expected, c.message)
+    }
+
+    #[test]
+    fn cognito_issuer_form() {
+        let good = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyZ";
+        assert_eq!(rule(good).0, Status::Pass);
+        let (s, _, m) = rule("https://cognito-idp.REGION.amazonaws.com/USER-POOL-ID");
+        assert_eq!(s, Status::Pass, "{m}");
+        assert!(m.contains("placeholders"), "{m}");
+        let (s, fix, _) = rule("https://cognito-idp.eu-west-1.amazonaws.com/us-east-1_AbC");
+        assert_eq!(s, Status::Fail);
+        assert_eq!(
+            fix.as_deref(),
+            Some("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC")
+        );
+        assert_eq!(rule(&format!("{good}/")).0, Status::Fail);
+        let (s, _, m) = rule("https://acme.auth.eu-west-1.amazoncognito.com");
+        assert_eq!(s, Status::Fail);
+        assert!(m.contains("hosted UI"), "{m}");
+    }
+
+    #[test]
+    fn entra_issuer_forms() {
+        let tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        assert_eq!(
+            rule(&format!("https://login.microsoftonline.com/{tid}/v2.0")).0,
+            Status::Pass
+        );
+        let (s, fix, m) = rule(&format!("https://login.microsoftonline.com/{tid}"));
+        assert_eq!(s, Status::Fail);
+        assert!(m.contains("sts.windows.net"), "{m}");
+        assert_eq!(
+            fix,
+            Some(format!("https://login.microsoftonline.com/{tid}/v2.0"))
+        );
+        let (s, _, m) = rule("https://login.microsoftonline.com/common/v2.0");
+        assert_eq!(s, Status::Fail);
+        assert!(m.contains("{tenantid}"), "{m}");
+        assert_eq!(
+            rule(&format!("https://sts.windows.net/{tid}/")).0,
+            Status::Warn
+        );
+        assert_eq!(
+            rule(&format!("https://login.microsoftonline.com/{tid}/v2.0/")).0,
+            Status::Fail
+        );
+    }
+
+    #[test]
+    fn google_keycloak_okta_auth0_forms() {
+        assert_eq!(rule("https://accounts.google.com").0, Status::Pass);
+        assert_eq!(rule("https://accounts.google.com/").0, Status::Fail);
+        assert_eq!(rule("https://kc.example/realms/main").0, Status::Pass);
+        let (s, _, m) = rule("https://kc.example/auth/realms/main");
+        assert_eq!(s, Status::Pass);
+        assert!(m.contains("legacy"), "{m}");
+        let (s, fix, _) = rule("https://kc.example/realms/main/protocol/openid-connect");
+        assert_eq!(s, Status::Fail);
+        assert_eq!(fix.as_deref(), Some("https://kc.example/realms/main"));
+        assert_eq!(rule("https://acme.okta.com/oauth2/default").0, Status::Pass);
+        assert_eq!(rule("https://acme.okta.com").0, Status::Pass);
+        assert_eq!(
+            rule("https://acme.okta.com/oauth2/default/").0,
+            Status::Fail
+        );
+        assert_eq!(rule("https://acme.eu.auth0.com/").0, Status::Pass);
+        assert_eq!(rule("https://acme.eu.auth0.com").0, Status::Fail);
+    }
+
+    #[test]
+    fn connector_fields() {
+        let load = |cfg: &str| {
+            let text = format!("connectors:\n- type: oidc\n  id: up\n  name: Up\n  config:\n{cfg}");
+            let s = crate::setup::load_str(
+                "t.yaml",
+                &text,
+                Some("http://127.0.0.1:1/orchestrator"),
+                None,
+            )
+            .unwrap();
+            connector(&s.connectors[0]).unwrap()
+        };
+        let c = load("    issuer: https://idp.example\n    clientID: c\n    clientSecret: s\n");
+        assert_eq!(c.status, Status::Pass);
+        let c = load(
+            "    issuer: https://idp.example\n    clientID: c\n    clientSecret: s\n    claimMapping:\n      groups: cognito:groups\n",
+        );
+        assert_eq!(c.status, Status::Warn);
+        assert!(c.remedy.unwrap().contains("insecureEnableGroups: true"));
+        let c = load("    issuer: https://idp.example\n    clientSecret: s\n");
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.message.contains("clientID is missing"), "{}", c.message);
+    }
+}

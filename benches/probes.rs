@@ -3,9 +3,10 @@
 //! 1. A black-holed endpoint costs at most `--timeout` + 0.5 s (needs root for the namespace).
 //! 2. Ten endpoints that each answer after 1 s finish in about 1 s, not 10.
 //! 3. A whole `check` against a Dex whose every endpoint answers after 1 s.
-//! 4. On the lab (root): a live check with the pod vantage against the operator's manual
-//!    sequence (curl per URL from the workstation, `kubectl exec … curl` per URL in the app and
-//!    Dex pods), and against its slowest single probe plus process start, as ratios.
+//! 4. On the lab (root): a live check with the pod vantage and the IdP leg against the
+//!    operator's manual sequence (curl per URL from the workstation, the IdP's discovery and
+//!    authorization endpoint included, `kubectl exec … curl` per URL in the app and Dex pods), and
+//!    against its slowest single probe plus process start, as ratios.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -177,6 +178,7 @@ fn live_check_against_the_manual_sequence() {
         format!("{pf}/api/dex/token"),
         format!("{pf}/api/dex/auth"),
         format!("{IDP_ISSUER}/.well-known/openid-configuration"),
+        format!("{IDP_ISSUER}/auth?client_id=lab-client&response_type=code"),
     ];
     let pod_urls = [
         format!("{issuer}/.well-known/openid-configuration"),

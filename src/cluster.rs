@@ -278,9 +278,11 @@ pub struct ExecOutput {
 
 const MAX_OUTPUT: u64 = 256 * 1024;
 
+/// What a command gets on stdin once it is known (secrets go this way, never in argv).
+pub type Stdin = tokio::sync::watch::Receiver<Option<crate::secret::Secret>>;
+
 /// Runs `argv` (each element a separate argument, no shell line built) in `pod`; `stdin`, when
-/// given, is written to the command's standard input and closed (secrets go this way, never in
-/// argv).
+/// given, is written to the command's standard input as soon as it holds a value, and closed.
 pub async fn exec(
     client: &kube::Client,
     ns: &str,
@@ -288,7 +290,7 @@ pub async fn exec(
     container: &str,
     argv: Vec<String>,
     deadline: Duration,
-    stdin: Option<&crate::secret::Secret>,
+    stdin: Option<Stdin>,
 ) -> Result<ExecOutput, ClusterError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let ap = AttachParams::default()
@@ -301,12 +303,7 @@ pub async fn exec(
             .exec(&pod.name, argv, &ap)
             .await
             .map_err(|e| ClusterError::from_kube(e, "create", "pods/exec", ns))?;
-        if let (Some(input), Some(mut w)) = (stdin, proc.stdin()) {
-            use tokio::io::AsyncWriteExt;
-            let _ = w.write_all(input.expose().as_bytes()).await;
-            let _ = w.shutdown().await;
-            // Dropping the writer closes the command's stdin.
-        }
+        let writer = proc.stdin();
         let status = proc.take_status();
         let mut out = String::new();
         let mut err = String::new();
@@ -322,7 +319,22 @@ pub async fn exec(
                 let _ = s.take(MAX_OUTPUT).read_to_string(&mut err).await;
             }
         };
-        tokio::join!(read_out, read_err);
+        let feed = async {
+            use tokio::io::AsyncWriteExt;
+            if let (Some(mut rx), Some(mut w)) = (stdin, writer) {
+                let input = rx
+                    .wait_for(Option::is_some)
+                    .await
+                    .ok()
+                    .and_then(|v| v.clone());
+                if let Some(input) = input {
+                    let _ = w.write_all(input.expose().as_bytes()).await;
+                }
+                // Shutting down and dropping the writer closes the command's stdin.
+                let _ = w.shutdown().await;
+            }
+        };
+        tokio::join!(read_out, read_err, feed);
         let status = match status {
             Some(s) => s.await,
             None => None,

@@ -158,11 +158,16 @@ fn port_forward_on_8080_passes_every_row() {
     let r = dexcheck(&lab, &[]);
     r.all_pass(EVERY_ROW);
     assert_eq!(r.code, 0, "{:#}", r.report);
-    // The lab's IdP is plain http on a lab address: the secret is not sent there.
+    // The lab's IdP is plain http on a lab address: the secret is not sent there, from here or
+    // from the Dex pod.
+    assert_eq!(r.status("dexpod.idp_client_auth"), "skip");
     let auth = r.check("idp.client_auth");
     assert_eq!(auth["status"], "skip", "{auth:#}");
     assert!(
-        auth["message"].as_str().unwrap().contains("is not https"),
+        auth["message"]
+            .as_str()
+            .unwrap()
+            .contains("is neither https nor plain http to a loopback address"),
         "{auth:#}"
     );
 }
@@ -664,6 +669,28 @@ fn dex_pod_token_request_sends_the_secret_on_stdin() {
         assert!(argv.iter().flatten().all(|a| !a.contains(secret)));
         let all = format!("{}{}", r.report, r.stderr);
         assert!(!all.contains(secret), "{all}");
+    }
+    // Every output format of a run whose secret the Dex pod sent: none repeats it.
+    lab.put_devtron_secret_for(url, &issuer, SECRET);
+    for output in ["table", "json", "yaml", "junit", "github"] {
+        let mut c = lab.in_ws(BIN);
+        c.args(["check", "--timeout", "2", "-o", output])
+            .arg("--kubeconfig")
+            .arg(&lab.kubeconfig);
+        for k in support::PROXY_VARS {
+            c.env_remove(k);
+        }
+        let o = c.output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            all.contains("dexpod.idp_client_auth") || ["table", "github"].contains(&output),
+            "{all}"
+        );
+        assert!(!all.contains(SECRET), "-o {output}: {all}");
     }
     // Real busybox: wget takes the form body from a file only it can read (never argv); it
     // hides error bodies, so a right secret is only a 400 (not conclusive) and a wrong one its

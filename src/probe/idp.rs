@@ -251,6 +251,33 @@ async fn authorize(s: &Settings, u: &Upstream, e: &IdpEndpoints) -> Check {
     c.remedy(remedy)
 }
 
+/// One answer of the authorization endpoint at `url`, read as `idp.authorize` reads it, and what
+/// a token endpoint's `status` and `body` say (for the fuzz target `idp_answer`).
+pub fn read_answers(
+    url: &str,
+    r: Response,
+    token_status: u16,
+    token_body: &[u8],
+    u: &Upstream,
+) -> (Outcome, Outcome) {
+    let e = IdpEndpoints {
+        authorization: url.to_string(),
+        ..IdpEndpoints::default()
+    };
+    let f = Fetched {
+        url: url.to_string(),
+        result: Ok(r),
+        hops: Vec::new(),
+        elapsed: std::time::Duration::ZERO,
+        proxy: None,
+    };
+    let hop = read_hop(&f, u, url);
+    (
+        authorize_outcome(hop, u, &e),
+        token_verdict(token_status, token_body, u, AuthStyle::Basic),
+    )
+}
+
 fn no_follow(url: &str) -> Request {
     Request {
         url: url.to_string(),
@@ -643,7 +670,7 @@ pub fn secret_destination_refused(url: &str) -> Option<String> {
         "https" => None,
         "http" if loopback => None,
         _ => Some(format!(
-            "the token endpoint {url} is not https (nor plain http to a loopback address): dexcheck does not send a client secret there"
+            "{url} is neither https nor plain http to a loopback address: dexcheck sends no client secret there"
         )),
     }
 }
@@ -703,7 +730,7 @@ pub fn client_auth_skipped(u: &Upstream, e: &IdpEndpoints, styles: &[AuthStyle])
             e.auth_methods.join(", ")
         ));
     }
-    secret_destination_refused(&e.token)
+    secret_destination_refused(&e.token).map(|why| format!("the token endpoint {why}"))
 }
 
 async fn client_auth(s: &Settings, u: &Upstream, e: &IdpEndpoints) -> Check {
@@ -785,8 +812,16 @@ fn scrub(text: &str, u: &Upstream) -> String {
     })
 }
 
-/// What a status and body from the token endpoint say about the client's credentials.
+/// What a status and body from the token endpoint say about the client's credentials; the
+/// secret is scrubbed from the words however the IdP encoded an echo of it.
 pub fn token_verdict(status: u16, body: &[u8], u: &Upstream, style: AuthStyle) -> Outcome {
+    let mut o = token_words(status, body, u, style);
+    o.note = scrub(&o.note, u);
+    o.go_error = o.go_error.map(|g| scrub(&g, u));
+    o
+}
+
+fn token_words(status: u16, body: &[u8], u: &Upstream, style: AuthStyle) -> Outcome {
     let text = scrub(&String::from_utf8_lossy(body), u);
     let (code, desc) = oauth_error_fields(text.as_bytes());
     let status_line = super::http::status_line(status);
@@ -857,9 +892,9 @@ fn oauth_error_fields(body: &[u8]) -> (Option<String>, String) {
     (get("error"), get("error_description").unwrap_or_default())
 }
 
-/// What the Dex pod sends on stdin for its token request: curl config (`C ` lines: the form,
-/// Basic credentials when that is the style, JSON wanted) and, when the IdP takes form
-/// credentials, the body for wget (`B `). Nothing of it reaches the pod's argv.
+/// What the Dex pod sends on stdin for its token request: the URL (`U `), curl config (`C `
+/// lines: the form, Basic credentials when that is the style, JSON wanted) and, when the IdP
+/// takes form credentials, the body for wget (`B `). Nothing of it reaches the pod's argv.
 pub fn pod_token_input(u: &Upstream, e: &IdpEndpoints) -> Option<(Secret, AuthStyle)> {
     let styles = auth_styles(u, e);
     let style = *styles.first()?;
@@ -869,8 +904,13 @@ pub fn pod_token_input(u: &Upstream, e: &IdpEndpoints) -> Option<(Secret, AuthSt
             .extend_pairs(r.form.iter().flatten())
             .finish()
     };
+    // The script reads one line per field: a URL with a line break in it is not sent.
+    if e.token.chars().any(char::is_control) {
+        return None;
+    }
     let first = token_request(u, e, style);
     let mut lines = vec![
+        format!("U {}", e.token),
         format!("C data = {}", quote(&form(&first))),
         "C header = \"Accept: application/json\"".to_string(),
     ];

@@ -20,7 +20,7 @@ pub use parse::{Line, Report, parse};
 pub use run::{observation, run};
 
 /// The script. `$1` is the timeout in seconds; then pairs of MODE (`insecure`/`verify`/`post`)
-/// and URL; a `post` probe reads its credentials from stdin.
+/// and URL; a `post` probe reads its URL and credentials from stdin.
 pub const SCRIPT: &str = include_str!("script.sh");
 
 /// Whether the pod's client verifies TLS (Dex's connector does; Devtron's OIDC client does not).
@@ -28,7 +28,8 @@ pub const SCRIPT: &str = include_str!("script.sh");
 pub enum Tls {
     Insecure,
     Verify,
-    /// Verified, and a form POST whose body and credentials come on stdin (a token request).
+    /// Verified, and a form POST whose URL, body and credentials come on stdin (a token
+    /// request); its argv slot is `post -`.
     Post,
 }
 
@@ -56,7 +57,10 @@ pub fn argv(timeout: Duration, probes: &[Probe]) -> Vec<String> {
             Tls::Verify => "verify".into(),
             Tls::Post => "post".into(),
         });
-        v.push(p.url.clone());
+        v.push(match p.tls {
+            Tls::Post => "-".into(),
+            _ => p.url.clone(),
+        });
     }
     v
 }

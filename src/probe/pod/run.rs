@@ -73,7 +73,7 @@ async fn run_in(
     t: &PodTargets,
     pod: &crate::cluster::PodRef,
     probes: &[Probe],
-    stdin: Option<&Secret>,
+    stdin: Option<crate::cluster::Stdin>,
     notes: &mut Vec<String>,
 ) -> Result<Result<Report, String>, crate::cluster::ClusterError> {
     let deadline = t.timeout * 2 + Duration::from_secs(15);
@@ -85,7 +85,7 @@ async fn run_in(
         &pod.container,
         argv.clone(),
         deadline,
-        stdin,
+        stdin.clone(),
     )
     .await?;
     let report = parse(&out.stdout, probes.len());
@@ -201,14 +201,53 @@ async fn dex_pod(
     issuer: &str,
     idp: Option<tokio::sync::oneshot::Receiver<IdpEndpoints>>,
 ) -> Probed<Vec<Check>> {
-    let (pod, token) = tokio::join!(
-        crate::cluster::find_pod(client, &t.namespace, t.app.profile().dex.selector),
-        token_probe(t, idp)
-    );
-    let pod = pod?;
+    let pod = crate::cluster::find_pod(client, &t.namespace, t.app.profile().dex.selector).await?;
+    // The token request's slot is in the exec from the start; its URL and credentials follow on
+    // stdin once this machine has read the IdP's discovery, so the exec does not wait for it.
+    // An issuer that is neither https nor loopback names no token endpoint the secret may go to
+    // (the token row says why), and the exec does not wait.
+    let slot = idp.is_some()
+        && idp::secret_destination_refused(issuer).is_none()
+        && t.upstream.as_ref().is_some_and(|u| u.send_secret);
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    let refused = idp::secret_destination_refused(issuer);
+    let plan = async {
+        let p = match refused {
+            Some(why) if idp.is_some() && t.upstream.as_ref().is_some_and(|u| u.send_secret) => {
+                TokenProbe::NotRun(format!("the issuer {why}"))
+            }
+            _ => token_probe(t, idp).await,
+        };
+        let input = match &p {
+            TokenProbe::Run { input, .. } => input.clone(),
+            _ => Secret::default(),
+        };
+        let _ = tx.send(Some(input));
+        p
+    };
     let mut notes = Vec::new();
-    let checks = dex_pod_checks(client, t, &pod, issuer, token, &mut notes).await?;
+    let exec = dex_pod_exec(client, t, &pod, issuer, slot.then_some(rx), &mut notes);
+    let (report, token) = tokio::join!(exec, plan);
+    let url = idp_discovery_url(issuer);
+    let checks = match report? {
+        Err(why) => vec![
+            Check::not_run(CheckId::DexpodIdpDiscovery, why.clone()),
+            Check::not_run(CheckId::DexpodIdpClientAuth, why),
+        ],
+        Ok(report) => {
+            let mut v = vec![dex_discovery_check(&report, &url, issuer)];
+            v.extend(dex_token_check(&report, token));
+            v
+        }
+    };
     Ok((checks, notes))
+}
+
+fn idp_discovery_url(issuer: &str) -> String {
+    format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    )
 }
 
 /// The Dex pod's token request: its URL, what goes on stdin, and the style; or why it is not
@@ -381,47 +420,29 @@ fn token_keys(urls: &AppUrls, report: &Report, token: Classified, keys: Classifi
     observation(CheckId::PodTokenKeys, &tk_url, worst, wrapper, line)
 }
 
-/// The Dex pod's view of the upstream IdP's discovery, in Dex's words.
-async fn dex_pod_checks(
+/// One exec in the Dex pod: the IdP's discovery, and the token request's slot when `stdin` will
+/// bring its URL and credentials.
+async fn dex_pod_exec(
     client: &kube::Client,
     t: &PodTargets,
     dex_pod: &crate::cluster::PodRef,
     issuer: &str,
-    token: TokenProbe,
+    stdin: Option<crate::cluster::Stdin>,
     notes: &mut Vec<String>,
-) -> Result<Vec<Check>, crate::cluster::ClusterError> {
-    let url = format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
-    );
+) -> Result<Result<Report, String>, crate::cluster::ClusterError> {
     let mut probes = vec![Probe {
-        url: url.clone(),
+        url: idp_discovery_url(issuer),
         tls: Tls::Verify,
         expect_issuer: Some(issuer.to_string()),
     }];
-    let stdin = match &token {
-        TokenProbe::Run { url, input, .. } => {
-            probes.push(Probe {
-                url: url.clone(),
-                tls: Tls::Post,
-                expect_issuer: None,
-            });
-            Some(input)
-        }
-        _ => None,
-    };
-    let report = match run_in(client, t, dex_pod, &probes, stdin, notes).await? {
-        Err(why) => {
-            return Ok(vec![
-                Check::not_run(CheckId::DexpodIdpDiscovery, why.clone()),
-                Check::not_run(CheckId::DexpodIdpClientAuth, why),
-            ]);
-        }
-        Ok(report) => report,
-    };
-    let mut checks = vec![dex_discovery_check(&report, &url, issuer)];
-    checks.extend(dex_token_check(&report, token));
-    Ok(checks)
+    if stdin.is_some() {
+        probes.push(Probe {
+            url: "-".into(),
+            tls: Tls::Post,
+            expect_issuer: None,
+        });
+    }
+    run_in(client, t, dex_pod, &probes, stdin, notes).await
 }
 
 /// The Dex pod's fetch of the IdP's discovery, in Dex's log words.

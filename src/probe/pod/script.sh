@@ -1,10 +1,10 @@
 set -f
 t="$1"; shift
 tmp="${TMPDIR:-/tmp}/dexcheck.$$"
-# A `post` probe (a token request) takes its credentials from stdin, never from argv: `C ` lines
-# are curl config (data, user, header), a `B ` line the form body for wget (secret included).
+# A `post` probe (a token request) takes its URL and credentials from stdin, never from argv,
+# once the other probes are under way: a `U ` line is the URL, `C ` lines curl config (data,
+# user, header), a `B ` line the form body for wget (secret included). No `U ` line: not sent.
 input=""
-for a in "$@"; do if [ "$a" = post ]; then input=$(cat); break; fi; done
 for v in HTTP_PROXY http_proxy HTTPS_PROXY https_proxy NO_PROXY no_proxy; do
   eval "val=\${$v-}"
   if [ -n "$val" ]; then printf 'E\t%s\t%s\n' "$v" "$val" | tr -d '\r'; fi
@@ -83,11 +83,18 @@ one() {
   if [ -f "$f.warn" ]; then cat "$f.warn" >>"$f.line"; fi
   rm -f "$f.body" "$f.err" "$f.warn"
 }
-n=0
+n=0; post_at=""
 while [ $# -ge 2 ]; do
-  n=$((n+1)); one "$n" "$1" "$2" &
+  n=$((n+1))
+  if [ "$1" = post ]; then post_at=$n; else one "$n" "$1" "$2" & fi
   shift 2
 done
+if [ -n "$post_at" ]; then
+  input=$(cat)
+  purl=$(printf '%s\n' "$input" | sed -n 's/^U //p' | sed -n 1p)
+  if [ -n "$purl" ]; then one "$post_at" post "$purl" &
+  else printf 'R\t%s\t253\t\t\t\t\t\t\tnot sent\t\n' "$post_at" >"$tmp.$post_at.line"; fi
+fi
 wait
 i=1
 while [ "$i" -le "$n" ]; do

@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check an SSO configuration: the path matrix, the return-URL rule, what-if candidates.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Run the bundled Dex-compatible reference OIDC provider.
     Serve(ServeArgs),
     /// Stand in for a whole Devtron install on loopback and check it live: the quickest tour.
@@ -130,6 +130,8 @@ pub enum OutputFormat {
     Yaml,
     Junit,
     Github,
+    /// Prometheus text exposition (check only): for node_exporter's textfile collector.
+    Prometheus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -234,6 +236,14 @@ pub struct CheckArgs {
     /// Do not contact a cluster: no live config, no probes from inside pods.
     #[arg(long)]
     pub no_pods: bool,
+
+    /// Run the live probes N times and report each row's failures out of N (an intermittent row shows as 3/10 failed).
+    #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+
+    /// Seconds between the runs of --repeat.
+    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = parse_seconds)]
+    pub interval: std::time::Duration,
 
     /// Do not contact the upstream IdP at all (no discovery, authorization or token probes).
     #[arg(long)]

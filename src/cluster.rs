@@ -60,6 +60,21 @@ impl ClusterError {
 
 /// Builds the client: `--kubeconfig` or `KUBECONFIG`/`~/.kube/config` (exec plugins, client
 /// certificates and tokens as kubectl), `--context`, else the in-cluster service account.
+/// The context `client` uses: `--context`, else the kubeconfig's current one, else `in-cluster`.
+pub fn context_name(t: &Target) -> Option<String> {
+    if let Some(c) = &t.context {
+        return Some(c.clone());
+    }
+    let kc = match &t.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path).ok(),
+        None => Kubeconfig::read().ok(),
+    };
+    match kc {
+        Some(kc) => kc.current_context,
+        None => Some("in-cluster".into()),
+    }
+}
+
 pub async fn client(t: &Target) -> Result<kube::Client, ClusterError> {
     let options = KubeConfigOptions {
         context: t.context.clone(),

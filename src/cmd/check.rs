@@ -31,8 +31,8 @@ pub async fn check(args: &CheckArgs) -> Result<(String, i32), RunError> {
     let mode = if args.offline {
         "offline"
     } else {
-        let pods = pod_plan(args, &access, &d);
-        live::observe(&live::Plan::new(args, &loaded.setup, pods), &mut d).await?;
+        d = observe_repeatedly(args, &access, &loaded.setup, d).await?;
+        d.cluster = access.context.clone();
         "live"
     };
     let code = exit_code(&d, args.fail_on);
@@ -44,12 +44,37 @@ pub async fn check(args: &CheckArgs) -> Result<(String, i32), RunError> {
     Ok((text, code))
 }
 
+/// The live probes, `--repeat` times `--interval` apart, folded into one diagnosis.
+async fn observe_repeatedly(
+    args: &CheckArgs,
+    access: &Access,
+    setup: &Setup,
+    offline: Diagnosis,
+) -> Result<Diagnosis, RunError> {
+    let mut runs = Vec::new();
+    for i in 0..args.repeat {
+        if i > 0 {
+            tokio::time::sleep(args.interval).await;
+        }
+        let mut d = offline.clone();
+        let pods = pod_plan(args, access, &d);
+        live::observe(&live::Plan::new(args, setup, pods), &mut d).await?;
+        runs.push(d);
+    }
+    if runs.len() == 1 {
+        return Ok(runs.pop().unwrap_or(offline));
+    }
+    Ok(diagnosis::repeat::combine(runs).unwrap_or(offline))
+}
+
 /// The cluster client, or why there is none.
 pub struct Access {
     pub client: Option<kube::Client>,
     pub note: Option<String>,
     /// Whether the command line allows the cluster at all.
     pub allowed: bool,
+    /// The kubeconfig context in use (`in-cluster` inside a pod).
+    pub context: Option<String>,
 }
 
 async fn connect(args: &CheckArgs) -> Access {
@@ -59,6 +84,7 @@ async fn connect(args: &CheckArgs) -> Access {
             client: None,
             note: None,
             allowed,
+            context: None,
         };
     }
     let target = cluster::Target {
@@ -71,11 +97,13 @@ async fn connect(args: &CheckArgs) -> Access {
             client: Some(c),
             note: None,
             allowed,
+            context: cluster::context_name(&target),
         },
         Err(e) => Access {
             client: None,
             note: Some(e.to_string()),
             allowed,
+            context: None,
         },
     }
 }

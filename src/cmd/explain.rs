@@ -18,6 +18,11 @@ pub fn run(args: &ExplainArgs) -> i32 {
 }
 
 fn explain_text(args: &ExplainArgs) -> Result<i32, RunError> {
+    if args.print.output == crate::cli::OutputFormat::Prometheus {
+        return Err(RunError::Flag(
+            "-o prometheus is for check (explain prints table, json, yaml, junit or github)".into(),
+        ));
+    }
     let (text, source) = read_input(args)?;
     if text.trim().is_empty() {
         return Err(RunError::Usage(

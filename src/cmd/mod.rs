@@ -56,6 +56,9 @@ pub fn finish(prefix: &str, format: OutputFormat, result: Result<i32, RunError>)
             e.exit_code(),
         )),
         OutputFormat::Github => write_stdout(&report::github::error_command(&message)),
+        OutputFormat::Prometheus => {
+            write_stdout(&report::prometheus::render_error(e.kind(), e.exit_code()))
+        }
         _ => {}
     }
     e.exit_code()

@@ -28,6 +28,17 @@ pub enum Vantage {
 }
 
 impl Vantage {
+    /// The serialized name (`app_pod`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Vantage::Config => "config",
+            Vantage::Workstation => "workstation",
+            Vantage::AppPod => "app_pod",
+            Vantage::DexPod => "dex_pod",
+            Vantage::App => "app",
+            Vantage::Idp => "idp",
+        }
+    }
     pub fn label(self) -> &'static str {
         match self {
             Vantage::Config => "config",

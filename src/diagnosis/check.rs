@@ -50,6 +50,16 @@ pub struct Check {
     /// The clock of whoever answered, as seconds ahead of this machine's (`clock.skew`).
     #[serde(skip)]
     pub clock_ahead_s: Option<i64>,
+    /// With `--repeat`: in how many of the runs the check failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs: Option<Runs>,
+}
+
+/// A check's failures out of the runs it was made in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Runs {
+    pub failed: u32,
+    pub total: u32,
 }
 
 impl Check {
@@ -76,6 +86,7 @@ impl Check {
             matrix: spec.matrix,
             not_run: false,
             clock_ahead_s: None,
+            runs: None,
         }
     }
     /// An observed check of `url`.

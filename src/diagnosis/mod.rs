@@ -7,6 +7,7 @@ mod config;
 mod idp_rules;
 mod observed;
 mod paths;
+pub mod repeat;
 mod what_if;
 
 pub use catalog::{CheckId, Id, Vantage};
@@ -95,6 +96,9 @@ pub struct Diagnosis {
     /// How the live probes ran; absent offline.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<Live>,
+    /// The kubeconfig context the live config and the pod probes came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 impl Diagnosis {
@@ -222,6 +226,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
         verdict,
         candidates,
         live: None,
+        cluster: None,
     }
 }
 

@@ -22,6 +22,19 @@ pub enum Status {
     Fail,
 }
 
+impl Status {
+    /// The name every output format uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Unknown => "unknown",
+            Status::Skip => "skip",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+        }
+    }
+}
+
 /// A predicted or observed outcome of one step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {

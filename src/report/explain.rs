@@ -56,6 +56,8 @@ pub fn render(r: &ExplainReport, format: OutputFormat, style: Style) -> String {
         OutputFormat::Yaml => serde_saphyr::to_string(r).unwrap_or_default(),
         OutputFormat::Junit => junit(r),
         OutputFormat::Github => github(r),
+        // `explain -o prometheus` is refused before it gets here (`cmd::explain`).
+        OutputFormat::Prometheus => text(r, style),
     }
 }
 

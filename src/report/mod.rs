@@ -5,6 +5,7 @@ pub mod explain;
 pub mod github;
 pub mod json;
 pub mod junit;
+pub mod prometheus;
 pub mod rows;
 pub mod table;
 pub mod yaml;
@@ -30,6 +31,7 @@ pub fn renderer(format: OutputFormat, style: Style) -> Box<dyn Render> {
         OutputFormat::Yaml => Box::new(yaml::Yaml),
         OutputFormat::Junit => Box::new(junit::Junit),
         OutputFormat::Github => Box::new(github::Github),
+        OutputFormat::Prometheus => Box::new(prometheus::Prometheus),
     }
 }
 

@@ -23,6 +23,8 @@ pub struct Reply {
     pub body: Bytes,
     /// Wait this long before answering.
     pub delay: Duration,
+    /// Every Nth request to this route gets this status instead (an intermittent failure).
+    pub fail_every: Option<(usize, u16, Arc<std::sync::atomic::AtomicUsize>)>,
 }
 
 impl Reply {
@@ -32,7 +34,13 @@ impl Reply {
             headers: vec![("content-type".into(), content_type.into())],
             body: body.into(),
             delay: Duration::ZERO,
+            fail_every: None,
         }
+    }
+    /// Every `n`th request answers `status` (counting from the first).
+    pub fn fail_every(mut self, n: usize, status: u16) -> Reply {
+        self.fail_every = Some((n, status, Arc::default()));
+        self
     }
     pub fn json(body: impl Into<String>) -> Reply {
         Reply::new(200, "application/json", body.into())
@@ -271,6 +279,16 @@ where
             });
             if !reply.delay.is_zero() {
                 tokio::time::sleep(reply.delay).await;
+            }
+            if let Some((n, status, count)) = &reply.fail_every {
+                let i = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                if i % n == 0 {
+                    let b = Response::builder().status(*status);
+                    return Ok::<_, Infallible>(
+                        b.body(Full::new(Bytes::from_static(b"upstream connect error\n")))
+                            .unwrap_or_default(),
+                    );
+                }
             }
             let mut b = Response::builder().status(reply.status);
             for (k, v) in &reply.headers {

@@ -30,6 +30,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Explain an error from a log: what failed, on which path, why, and the fix.
     Explain(ExplainArgs),
+    /// Run the check every --interval and serve its metrics (/metrics) and /healthz.
+    Watch(Box<WatchArgs>),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -70,6 +72,16 @@ pub struct ExplainArgs {
 
     #[command(flatten)]
     pub print: PrintArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Address to serve /metrics and /healthz on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9477")]
+    pub listen: std::net::SocketAddr,
+
+    #[command(flatten)]
+    pub check: CheckArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -241,9 +253,9 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
 
-    /// Seconds between the runs of --repeat.
-    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = parse_seconds)]
-    pub interval: std::time::Duration,
+    /// Seconds between runs (--repeat: default 1; watch: default 60).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub interval: Option<std::time::Duration>,
 
     /// Do not contact the upstream IdP at all (no discovery, authorization or token probes).
     #[arg(long)]

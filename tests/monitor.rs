@@ -145,3 +145,145 @@ fn repeat_counts_an_intermittent_row() {
     let errors: Vec<String> = v.iter_errors(&r).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+fn curl(args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "-m", "2"])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// `dexcheck watch` scraped by a real Prometheus (Debian's package, started here on loopback):
+/// a PromQL query over its API finds the failing check; promtool accepts `/metrics`.
+#[test]
+fn prometheus_scrapes_watch_and_finds_the_failing_check() {
+    if !support::procs::tool_or_skip("prometheus", "prometheus_scrapes_watch")
+        || !support::procs::tool_or_skip("promtool", "prometheus_scrapes_watch")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::procs::free_port();
+    let watch = Command::new(env!("CARGO_BIN_EXE_dexcheck"))
+        .args([
+            "watch",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--interval",
+            "1",
+        ])
+        .args(["fixtures/seed-localhost.yaml", "--offline"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _watch = support::procs::Child(watch);
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: dexcheck\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .unwrap();
+    let prom_port = support::procs::free_port();
+    let prom = Command::new("prometheus")
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _prom = support::procs::Child(prom);
+    let api = format!("http://127.0.0.1:{prom_port}/api/v1/query");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        last = curl(&[
+            &api,
+            "--data-urlencode",
+            "query=dexcheck_check_status{status=\"fail\"} == 1",
+        ]);
+        if last.contains("\"check\":\"pod.discovery\"") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert!(last.contains("\"check\":\"pod.discovery\""), "{last}");
+    let runs = curl(&[&api, "--data-urlencode", "query=dexcheck_watch_runs_total"]);
+    assert!(runs.contains("\"job\":\"dexcheck\""), "{runs}");
+    let metrics = curl(&[&format!("http://127.0.0.1:{port}/metrics")]);
+    promtool_accepts(&metrics);
+    assert!(
+        metrics.contains("dexcheck_check_last_success_timestamp_seconds{"),
+        "{metrics}"
+    );
+    assert_eq!(curl(&[&format!("http://127.0.0.1:{port}/healthz")]), "ok\n");
+}
+
+/// A check slower than the interval: the next runs are skipped and counted, never stacked; no
+/// secret reaches the metrics or the log.
+#[test]
+fn watch_skips_a_run_that_would_overlap_and_counts_it() {
+    let web = Web::new();
+    let addr = web.http(|a| {
+        let issuer = format!("http://{a}/orchestrator/api/dex");
+        let mut r = dex_routes(&issuer);
+        for v in r.values_mut() {
+            v.delay = std::time::Duration::from_millis(2500);
+        }
+        r
+    });
+    let port = support::procs::free_port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dexcheck"));
+    c.args([
+        "watch",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--interval",
+        "1",
+    ])
+    .args([
+        "fixtures/dex-github.yaml",
+        "--no-idp",
+        "--no-pods",
+        "--timeout",
+        "5",
+    ])
+    .args(["--url", &format!("http://{addr}/orchestrator")])
+    .stdout(Stdio::null())
+    .stderr(log.reopen().unwrap());
+    for k in support::PROXY_VARS {
+        c.env_remove(k);
+    }
+    let watch = support::procs::Child(c.spawn().unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(6500));
+    let metrics = curl(&[&format!("http://127.0.0.1:{port}/metrics")]);
+    drop(watch);
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing: {metrics}"))
+    };
+    let (runs, skipped) = (
+        value("dexcheck_watch_runs_total"),
+        value("dexcheck_watch_skipped_runs_total"),
+    );
+    // Runs of about 2.5 s, one at a time, in 6.5 s: two finished, the ticks between skipped.
+    assert!((1..=3).contains(&runs), "{metrics}");
+    assert!(skipped >= 2, "{metrics}");
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(logged.contains("this one is skipped"), "{logged}");
+    for text in [&metrics, &logged] {
+        assert!(!text.contains("FIXTURE-SECRET"), "{text}");
+    }
+}

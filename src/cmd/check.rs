@@ -20,6 +20,17 @@ pub fn run(args: &CheckArgs) -> i32 {
 
 /// The whole check: the report text and the exit code.
 pub async fn check(args: &CheckArgs) -> Result<(String, i32), RunError> {
+    let (d, mode, code) = diagnosis_of(args).await?;
+    let rep = Report::new(&d, mode, code);
+    if args.print.output == OutputFormat::Github {
+        append_step_summary(&rep);
+    }
+    let text = report::renderer(args.print.output, Style::resolve(&args.print)).render(&rep);
+    Ok((text, code))
+}
+
+/// The check's diagnosis, its mode (`offline` or `live`) and its exit code.
+pub async fn diagnosis_of(args: &CheckArgs) -> Result<(Diagnosis, &'static str, i32), RunError> {
     let access = connect(args).await;
     let loaded = load(args, &access).await?;
     let mut d = diagnosis::diagnose(&loaded.setup, &options(args, &loaded));
@@ -36,12 +47,7 @@ pub async fn check(args: &CheckArgs) -> Result<(String, i32), RunError> {
         "live"
     };
     let code = exit_code(&d, args.fail_on);
-    let rep = Report::new(&d, mode, code);
-    if args.print.output == OutputFormat::Github {
-        append_step_summary(&rep);
-    }
-    let text = report::renderer(args.print.output, Style::resolve(&args.print)).render(&rep);
-    Ok((text, code))
+    Ok((d, mode, code))
 }
 
 /// The live probes, `--repeat` times `--interval` apart, folded into one diagnosis.
@@ -54,7 +60,7 @@ async fn observe_repeatedly(
     let mut runs = Vec::new();
     for i in 0..args.repeat {
         if i > 0 {
-            tokio::time::sleep(args.interval).await;
+            tokio::time::sleep(args.interval.unwrap_or(std::time::Duration::from_secs(1))).await;
         }
         let mut d = offline.clone();
         let pods = pod_plan(args, access, &d);

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod explain;
 pub mod meta;
 pub mod serve;
+pub mod watch;
 
 use std::io::Write;
 

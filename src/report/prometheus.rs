@@ -35,24 +35,60 @@ fn labels(pairs: &[(&str, &str)]) -> String {
     format!("{{{inner}}}")
 }
 
-/// One metric family: its HELP, TYPE and samples.
-struct Family<'a> {
-    name: &'a str,
-    help: &'a str,
-    samples: Vec<(String, String)>,
+/// One metric family: its HELP, TYPE and samples (label set, value).
+pub struct Family<'a> {
+    pub name: &'a str,
+    pub help: &'a str,
+    pub samples: Vec<(String, String)>,
+    /// `counter` for `_total` families; gauges otherwise.
+    pub counter: bool,
 }
 
-impl Family<'_> {
-    fn write(&self, out: &mut String) {
+impl<'a> Family<'a> {
+    pub fn gauge(name: &'a str, help: &'a str, samples: Vec<(String, String)>) -> Self {
+        Family {
+            name,
+            help,
+            samples,
+            counter: false,
+        }
+    }
+    pub fn counter(name: &'a str, help: &'a str, value: u64) -> Self {
+        Family {
+            name,
+            help,
+            samples: vec![("".into(), value.to_string())],
+            counter: true,
+        }
+    }
+    pub fn write(&self, out: &mut String) {
         if self.samples.is_empty() {
             return;
         }
+        let kind = if self.counter { "counter" } else { "gauge" };
         let _ = writeln!(out, "# HELP {} {}", self.name, self.help);
-        let _ = writeln!(out, "# TYPE {} gauge", self.name);
+        let _ = writeln!(out, "# TYPE {} {kind}", self.name);
         for (l, v) in &self.samples {
             let _ = writeln!(out, "{}{l} {v}", self.name);
         }
     }
+}
+
+/// Each check's label set (scope, check, vantage) and status, for callers that add series
+/// (`watch`'s last success per check).
+pub fn check_series(r: &Report) -> Vec<(String, Status)> {
+    let scope = Scope::of(r);
+    r.diagnosis
+        .checks
+        .iter()
+        .map(|c| {
+            let id = c.id.to_string();
+            (
+                scope.with(&[("check", &id), ("vantage", c.vantage.name())]),
+                c.status,
+            )
+        })
+        .collect()
 }
 
 /// The labels every sample of a run carries.
@@ -109,26 +145,26 @@ fn check_families(r: &Report, scope: &Scope) -> Vec<Family<'static>> {
         }
     }
     vec![
-        Family {
-            name: "dexcheck_check_status",
-            help: "Status of each check in the run: 1 for the status it has, 0 for the others.",
-            samples: status,
-        },
-        Family {
-            name: "dexcheck_check_duration_seconds",
-            help: "How long each observed check's probe took.",
-            samples: duration,
-        },
-        Family {
-            name: "dexcheck_check_failed_runs",
-            help: "Runs in which each check failed (with --repeat).",
-            samples: failed,
-        },
-        Family {
-            name: "dexcheck_check_runs",
-            help: "Runs each check was made in (with --repeat).",
-            samples: runs,
-        },
+        Family::gauge(
+            "dexcheck_check_status",
+            "Status of each check in the run: 1 for the status it has, 0 for the others.",
+            status,
+        ),
+        Family::gauge(
+            "dexcheck_check_duration_seconds",
+            "How long each observed check's probe took.",
+            duration,
+        ),
+        Family::gauge(
+            "dexcheck_check_failed_runs",
+            "Runs in which each check failed (with --repeat).",
+            failed,
+        ),
+        Family::gauge(
+            "dexcheck_check_runs",
+            "Runs each check was made in (with --repeat).",
+            runs,
+        ),
     ]
 }
 
@@ -150,49 +186,67 @@ fn run_families(r: &Report, scope: &Scope) -> Vec<Family<'static>> {
         .map(|l| vec![(scope.with(&[]), secs(l.elapsed_ms))])
         .unwrap_or_default();
     vec![
-        Family {
-            name: "dexcheck_run_verdict",
-            help: "The run's verdict: 1 for the one it drew (fail: SSO login fails at a check).",
-            samples: verdict,
-        },
-        Family {
-            name: "dexcheck_run_duration_seconds",
-            help: "How long the live probes of the run took.",
-            samples: duration,
-        },
-        Family {
-            name: "dexcheck_run_exit_code",
-            help: "The exit code dexcheck check returned (0 ok, 1 findings, 2 input, 3 cluster).",
-            samples: vec![(scope.with(&[]), r.summary.exit_code.to_string())],
-        },
-        Family {
-            name: "dexcheck_run_timestamp_seconds",
-            help: "When the run ended, in Unix seconds.",
-            samples: vec![(scope.with(&[]), chrono::Utc::now().timestamp().to_string())],
-        },
+        Family::gauge(
+            "dexcheck_run_verdict",
+            "The run's verdict: 1 for the one it drew (fail: SSO login fails at a check).",
+            verdict,
+        ),
+        Family::gauge(
+            "dexcheck_run_duration_seconds",
+            "How long the live probes of the run took.",
+            duration,
+        ),
+        Family::gauge(
+            "dexcheck_run_exit_code",
+            "The exit code dexcheck check returned (0 ok, 1 findings, 2 input, 3 cluster).",
+            vec![(scope.with(&[]), r.summary.exit_code.to_string())],
+        ),
+        Family::gauge(
+            "dexcheck_run_timestamp_seconds",
+            "When the run ended, in Unix seconds.",
+            vec![(scope.with(&[]), chrono::Utc::now().timestamp().to_string())],
+        ),
         build_info(),
     ]
 }
 
-fn build_info() -> Family<'static> {
-    Family {
-        name: "dexcheck_build_info",
-        help: "The dexcheck build that produced these metrics.",
-        samples: vec![(
+pub fn build_info() -> Family<'static> {
+    Family::gauge(
+        "dexcheck_build_info",
+        "The dexcheck build that produced these metrics.",
+        vec![(
             labels(&[("version", env!("CARGO_PKG_VERSION"))]),
             "1".into(),
         )],
+    )
+}
+
+/// Every family of a report, build info last.
+fn families(r: &Report, scope: &Scope) -> Vec<Family<'static>> {
+    let mut v = check_families(r, scope);
+    v.extend(run_families(r, scope));
+    v
+}
+
+/// The report's families without the build info (a caller that adds its own families writes
+/// the build info once, last).
+pub fn report_text(r: &Report) -> String {
+    let scope = Scope::of(r);
+    let mut out = String::new();
+    for f in families(r, &scope)
+        .iter()
+        .filter(|f| f.name != "dexcheck_build_info")
+    {
+        f.write(&mut out);
     }
+    out
 }
 
 impl Render for Prometheus {
     fn render(&self, r: &Report) -> String {
         let scope = Scope::of(r);
         let mut out = String::new();
-        for f in check_families(r, &scope)
-            .iter()
-            .chain(run_families(r, &scope).iter())
-        {
+        for f in families(r, &scope) {
             f.write(&mut out);
         }
         out
@@ -203,17 +257,17 @@ impl Render for Prometheus {
 /// collector shows the failure instead of stale numbers.
 pub fn render_error(kind: &str, exit_code: i32) -> String {
     let mut out = String::new();
-    Family {
-        name: "dexcheck_run_error",
-        help: "The run ended in an error of this kind before any check.",
-        samples: vec![(labels(&[("kind", kind)]), "1".into())],
-    }
+    Family::gauge(
+        "dexcheck_run_error",
+        "The run ended in an error of this kind before any check.",
+        vec![(labels(&[("kind", kind)]), "1".into())],
+    )
     .write(&mut out);
-    Family {
-        name: "dexcheck_run_exit_code",
-        help: "The exit code dexcheck check returned (0 ok, 1 findings, 2 input, 3 cluster).",
-        samples: vec![(labels(&[]), exit_code.to_string())],
-    }
+    Family::gauge(
+        "dexcheck_run_exit_code",
+        "The exit code dexcheck check returned (0 ok, 1 findings, 2 input, 3 cluster).",
+        vec![(labels(&[]), exit_code.to_string())],
+    )
     .write(&mut out);
     build_info().write(&mut out);
     out

@@ -1,0 +1,130 @@
+//! The manifests in `deploy/`: they parse, hold the kinds the README names, run dexcheck as the
+//! least-privileged ServiceAccount, and their RBAC grants exactly what dexcheck uses (no
+//! wildcard, no ClusterRole, secrets only by name). The lab's API server is a small fake that
+//! cannot dry-run arbitrary kinds, so `kubectl apply --dry-run=server` is not run here.
+
+use serde_json::Value;
+
+fn docs(path: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_saphyr::from_multiple::<Value>(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn kinds(docs: &[Value]) -> Vec<&str> {
+    docs.iter()
+        .map(|d| d["kind"].as_str().unwrap_or(""))
+        .collect()
+}
+
+fn strs(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn rbac_is_namespaced_least_privilege() {
+    let d = docs("deploy/rbac.yaml");
+    assert_eq!(kinds(&d), ["ServiceAccount", "Role", "RoleBinding"]);
+    for doc in &d {
+        assert_eq!(doc["metadata"]["namespace"], "devtroncd");
+    }
+    let rules = d[1]["rules"].as_array().unwrap();
+    let mut granted: Vec<(String, String)> = Vec::new();
+    for r in rules {
+        let resources = strs(&r["resources"]);
+        let verbs = strs(&r["verbs"]);
+        assert!(!resources.contains(&"*") && !verbs.contains(&"*"), "{r}");
+        assert_eq!(strs(&r["apiGroups"]), [""], "{r}");
+        if resources.contains(&"secrets") {
+            assert_eq!(strs(&r["resourceNames"]), ["devtron-secret"], "{r}");
+            assert_eq!(verbs, ["get"], "{r}");
+        }
+        for res in &resources {
+            for v in &verbs {
+                granted.push((res.to_string(), v.to_string()));
+            }
+        }
+    }
+    granted.sort();
+    let want: Vec<(String, String)> = [
+        ("configmaps", "get"),
+        ("pods", "list"),
+        ("pods/exec", "create"),
+        ("secrets", "get"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(granted, want);
+    let binding = &d[2];
+    assert_eq!(binding["roleRef"]["kind"], "Role");
+    assert_eq!(binding["subjects"][0]["name"], "dexcheck");
+}
+
+fn pod_spec_runs_dexcheck(spec: &Value, command: &str) {
+    assert_eq!(spec["serviceAccountName"], "dexcheck");
+    assert_eq!(spec["securityContext"]["runAsNonRoot"], true);
+    let c = &spec["containers"][0];
+    assert_eq!(strs(&c["args"])[0], command, "{c}");
+    assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+}
+
+#[test]
+fn cronjob_and_watch_run_as_the_service_account() {
+    let cron = docs("deploy/cronjob.yaml");
+    assert_eq!(kinds(&cron), ["CronJob"]);
+    let job = &cron[0]["spec"]["jobTemplate"]["spec"];
+    assert_eq!(job["backoffLimit"], 0);
+    assert_eq!(job["template"]["spec"]["restartPolicy"], "Never");
+    pod_spec_runs_dexcheck(&job["template"]["spec"], "check");
+    let watch = docs("deploy/watch.yaml");
+    assert_eq!(kinds(&watch), ["Deployment", "Service", "ServiceMonitor"]);
+    let spec = &watch[0]["spec"]["template"]["spec"];
+    pod_spec_runs_dexcheck(spec, "watch");
+    let args = strs(&spec["containers"][0]["args"]);
+    let listen = args.iter().position(|a| *a == "--listen").unwrap();
+    assert_eq!(args[listen + 1], "0.0.0.0:9477");
+    assert_eq!(
+        spec["containers"][0]["livenessProbe"]["httpGet"]["path"],
+        "/healthz"
+    );
+    assert_eq!(watch[1]["spec"]["ports"][0]["name"], "metrics");
+    assert_eq!(watch[2]["spec"]["endpoints"][0]["port"], "metrics");
+}
+
+/// The flags the manifests pass are flags dexcheck takes.
+#[test]
+fn manifest_arguments_parse() {
+    for (file, path) in [
+        (
+            "deploy/cronjob.yaml",
+            "/spec/jobTemplate/spec/template/spec/containers/0/args",
+        ),
+        ("deploy/watch.yaml", "/spec/template/spec/containers/0/args"),
+    ] {
+        let d = docs(file);
+        let args: Vec<String> = strs(d[0].pointer(path).unwrap())
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let out = assert_cmd::cargo::cargo_bin_cmd!("dexcheck")
+            .args(&args)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn dockerfile_copies_the_release_binary() {
+    let text = std::fs::read_to_string("deploy/Dockerfile").unwrap();
+    assert!(text.contains("COPY target/release/dexcheck /usr/local/bin/dexcheck"));
+    assert!(text.contains("USER 65532"));
+}

@@ -710,3 +710,43 @@ fn dex_pod_token_request_sends_the_secret_on_stdin() {
         assert!(!format!("{}{}", r.report, r.stderr).contains(secret));
     }
 }
+
+/// dexcheck run as a pod of the cluster: the service account's token and CA, the
+/// `KUBERNETES_SERVICE_*` variables, no kubeconfig. It reads the live config and probes the pods.
+#[test]
+fn in_a_pod_the_service_account_is_enough() {
+    if !support::lab_or_skip("in_a_pod_the_service_account_is_enough")
+        || !support::procs::tool_or_skip("unshare", "in_a_pod_the_service_account_is_enough")
+    {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    lab.set_url(&format!("http://{SERVICE_NAME}/orchestrator"));
+    let mut c = lab.as_pod(std::path::Path::new(BIN)).expect("pod command");
+    c.args(["check", "-o", "json", "--timeout", "2"]);
+    for k in support::PROXY_VARS {
+        c.env_remove(k);
+    }
+    let o = c.output().unwrap();
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    assert_eq!(
+        r["source"], "secret devtroncd/devtron-secret (live)",
+        "{r:#}"
+    );
+    assert_eq!(r["cluster"], "in-cluster", "{r:#}");
+    let pod = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "pod.discovery")
+        .unwrap();
+    assert_eq!(pod["observed"], true, "{pod:#}");
+    assert_eq!(pod["status"], "pass", "{pod:#}");
+    assert!(lab.state.exec_count("devtroncd", APP_POD) >= 1);
+}

@@ -49,6 +49,10 @@ pub struct Lab {
     /// The issuer the lab's Dex serves (tests may change it).
     pub issuer: Arc<RwLock<String>>,
     pub dir: PathBuf,
+    /// The API server's port on 127.0.0.1, in the workstation's namespace and the pods'.
+    pub api_port: u16,
+    /// The API server's CA (PEM).
+    pub ca_pem: String,
     ws_rt: Option<NsRuntime>,
     pod_rt: Option<NsRuntime>,
 }
@@ -131,6 +135,8 @@ impl Lab {
             }),
             issuer: Arc::new(RwLock::new(String::new())),
             dir,
+            api_port: 0,
+            ca_pem: String::new(),
             ws_rt: None,
             pod_rt: None,
         };
@@ -232,6 +238,17 @@ impl Lab {
         let api = ws_rt.run(async { tokio::net::TcpListener::bind("127.0.0.1:0").await })?;
         let api_port = api.local_addr()?.port();
         ws_rt.spawn(kube_api::serve(api, tls.config.clone(), self.state.clone()));
+        // The same API server on the pods' loopback, for dexcheck run as a pod would
+        // (`KUBERNETES_SERVICE_HOST`/`PORT` and a service-account token).
+        let in_pod = pod_rt
+            .run(async move { tokio::net::TcpListener::bind(("127.0.0.1", api_port)).await })?;
+        pod_rt.spawn(kube_api::serve(
+            in_pod,
+            tls.config.clone(),
+            self.state.clone(),
+        ));
+        self.api_port = api_port;
+        self.ca_pem = tls.ca_pem.clone();
         let ca = base64::engine::general_purpose::STANDARD.encode(tls.ca_pem.as_bytes());
         std::fs::write(
             &self.kubeconfig,
@@ -401,6 +418,31 @@ impl Lab {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.ws]).arg(program);
         c
+    }
+
+    /// `program` run as a pod of the lab cluster would be: in the pods' namespace, with
+    /// `KUBERNETES_SERVICE_HOST`/`PORT` and the service-account files (token, ca.crt, namespace)
+    /// at `/var/run/secrets/kubernetes.io/serviceaccount` (a tmpfs over `/run` in the command's
+    /// own mount namespace), and no kubeconfig anywhere.
+    pub fn as_pod(&self, program: &std::path::Path) -> io::Result<Command> {
+        let sa = self.dir.join("serviceaccount");
+        std::fs::create_dir_all(&sa)?;
+        std::fs::write(sa.join("token"), &self.state.token)?;
+        std::fs::write(sa.join("ca.crt"), &self.ca_pem)?;
+        std::fs::write(sa.join("namespace"), "devtroncd")?;
+        let home = self.dir.join("pod-home");
+        std::fs::create_dir_all(&home)?;
+        let mut c = self.in_pod("unshare");
+        c.args(["-m", "sh", "-c"])
+            .arg("mount --make-rprivate / && mount -t tmpfs tmpfs /run && d=/run/secrets/kubernetes.io/serviceaccount && mkdir -p \"$d\" && cp \"$1\"/token \"$1\"/ca.crt \"$1\"/namespace \"$d\"/ && shift && exec \"$@\"")
+            .arg("as-pod")
+            .arg(&sa)
+            .arg(program)
+            .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+            .env("KUBERNETES_SERVICE_PORT", self.api_port.to_string())
+            .env("HOME", &home)
+            .env_remove("KUBECONFIG");
+        Ok(c)
     }
 
     /// A command run inside the pods' namespace (where exec'd commands run).

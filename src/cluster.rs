@@ -233,6 +233,16 @@ pub async fn find_pod(
     ns: &str,
     selector: &str,
 ) -> Result<PodRef, ClusterError> {
+    let mut pods = find_pods(client, ns, selector).await?;
+    Ok(pods.remove(0))
+}
+
+/// Every running pod matching `selector`, by name (at least one, else why not).
+pub async fn find_pods(
+    client: &kube::Client,
+    ns: &str,
+    selector: &str,
+) -> Result<Vec<PodRef>, ClusterError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let list = pods
         .list(&ListParams::default().labels(selector))
@@ -243,11 +253,28 @@ pub async fn find_pod(
             "no pod matches -l {selector} in namespace {ns}"
         )));
     }
-    let running = list
+    let phase = |p: &Pod| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_else(|| "unknown".into())
+    };
+    let mut running: Vec<PodRef> = list
         .items
         .iter()
-        .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"));
-    let Some(p) = running else {
+        .filter(|p| phase(p) == "Running")
+        .map(|p| PodRef {
+            name: p.metadata.name.clone().unwrap_or_default(),
+            container: p
+                .spec
+                .as_ref()
+                .and_then(|s| s.containers.first())
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+            selector: selector.to_string(),
+        })
+        .collect();
+    if running.is_empty() {
         let phases: Vec<String> = list
             .items
             .iter()
@@ -255,10 +282,7 @@ pub async fn find_pod(
                 format!(
                     "{} is {}",
                     p.metadata.name.as_deref().unwrap_or("?"),
-                    p.status
-                        .as_ref()
-                        .and_then(|s| s.phase.as_deref())
-                        .unwrap_or("unknown")
+                    phase(p)
                 )
             })
             .collect();
@@ -266,18 +290,9 @@ pub async fn find_pod(
             "no running pod matches -l {selector} in namespace {ns} ({})",
             phases.join(", ")
         )));
-    };
-    let container = p
-        .spec
-        .as_ref()
-        .and_then(|s| s.containers.first())
-        .map(|c| c.name.clone())
-        .unwrap_or_default();
-    Ok(PodRef {
-        name: p.metadata.name.clone().unwrap_or_default(),
-        container,
-        selector: selector.to_string(),
-    })
+    }
+    running.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(running)
 }
 
 /// What one exec printed, and how it ended.

@@ -750,3 +750,51 @@ fn in_a_pod_the_service_account_is_enough() {
     assert_eq!(pod["status"], "pass", "{pod:#}");
     assert!(lab.state.exec_count("devtroncd", APP_POD) >= 1);
 }
+
+/// Every replica: three app pods, one of which sees another issuer; two Dex pods on the
+/// embedded Dex's in-memory storage. The discovery row fails naming that replica, the Dex
+/// replicas are a finding, and every pod gets exactly one exec.
+#[test]
+fn every_replica_is_probed_once_and_the_odd_one_named() {
+    if !support::lab_or_skip("every_replica_is_probed_once_and_the_odd_one_named") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    lab.set_url(&format!("http://{SERVICE_NAME}/orchestrator"));
+    let odd = "devtron-7d9f8b6c5-lab04";
+    lab.add_replica("devtron-7d9f8b6c5-lab03", false);
+    lab.add_replica(odd, false);
+    lab.add_replica("argocd-dex-server-5c6b7d8f9-lab05", true);
+    lab.replica_sees_issuer(odd, "http://stale.example/orchestrator/api/dex")
+        .expect("odd replica");
+    let r = dexcheck(&lab, &[]);
+    let pod = r.check("pod.discovery");
+    assert_eq!(pod["status"], "fail", "{pod:#}");
+    assert_eq!(pod["class"], "issuer_mismatch", "{pod:#}");
+    let msg = pod["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with(&format!("1 of 3 app pods ({odd})")),
+        "{msg}"
+    );
+    let dex = r.check("dex.replicas");
+    assert_eq!(dex["class"], "memory_storage", "{dex:#}");
+    assert!(
+        dex["message"].as_str().unwrap().starts_with("2 Dex pods"),
+        "{dex:#}"
+    );
+    assert!(
+        r.check("dexpod.idp_discovery")["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("all 2 Dex pods")
+    );
+    for p in [
+        APP_POD,
+        "devtron-7d9f8b6c5-lab03",
+        odd,
+        DEX_POD,
+        "argocd-dex-server-5c6b7d8f9-lab05",
+    ] {
+        assert_eq!(lab.state.exec_count("devtroncd", p), 1, "{p}");
+    }
+}

@@ -98,6 +98,7 @@ pub enum CheckId {
     DiscoveryResponseType,
     IdpClaims,
     ClockSkew,
+    DexReplicas,
     PodsNotRun,
 }
 
@@ -502,6 +503,14 @@ pub const CATALOG: &[Spec] = &[
         "clock.skew",
         "clocks agree within a token's leeway",
         V::Workstation,
+        None,
+        false,
+    ),
+    spec(
+        C::DexReplicas,
+        "dex.replicas",
+        "Dex replicas share their state",
+        V::DexPod,
         None,
         false,
     ),

@@ -83,6 +83,8 @@ pub enum Class {
     ClaimNotOffered,
     /// A clock differs from this machine's by more than a token's leeway.
     ClockSkew,
+    /// Several Dex replicas, each with its own in-memory state.
+    MemoryStorage,
     // The app's own logic.
     /// The return-URL rule refuses the login's `return_url`.
     InvalidRedirect,
@@ -139,6 +141,7 @@ impl Class {
         Class::ConnectorField,
         Class::ClaimNotOffered,
         Class::ClockSkew,
+        Class::MemoryStorage,
         Class::InvalidRedirect,
         Class::Drift,
         Class::PredictionDiffers,
@@ -219,6 +222,7 @@ impl Class {
             Class::ConnectorField => "connector_field",
             Class::ClaimNotOffered => "claim_not_offered",
             Class::ClockSkew => "clock_skew",
+            Class::MemoryStorage => "memory_storage",
             Class::InvalidRedirect => "invalid_redirect",
             Class::Drift => "drift",
             Class::PredictionDiffers => "prediction_differs",

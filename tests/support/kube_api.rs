@@ -45,6 +45,8 @@ pub struct State {
     pub debug_image_path: Mutex<String>,
     /// Container logs per `namespace/pod`.
     pub logs: Mutex<HashMap<String, String>>,
+    /// A pod whose commands see another `/etc/hosts` (a replica that resolves names elsewhere).
+    pub hosts_of: Mutex<HashMap<String, std::path::PathBuf>>,
 }
 
 impl State {
@@ -384,6 +386,11 @@ async fn exec(req: Request<Incoming>, state: Arc<State>, ns: String, name: Strin
         &state.image_path
     };
     let path = image.lock().map(|p| p.clone()).unwrap_or_default();
+    let hosts = state
+        .hosts_of
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&name).cloned());
     let offered = req
         .headers()
         .get("sec-websocket-protocol")
@@ -420,8 +427,7 @@ async fn exec(req: Request<Incoming>, state: Arc<State>, ns: String, name: Strin
         run_exec(
             ws,
             state,
-            path,
-            argv,
+            Exec { path, argv, hosts },
             want_stdin,
             protocol == "v5.channel.k8s.io",
         )
@@ -437,36 +443,40 @@ async fn exec(req: Request<Incoming>, state: Arc<State>, ns: String, name: Strin
         .unwrap_or_default()
 }
 
-async fn run_exec<S>(
-    ws: WebSocketStream<S>,
-    state: Arc<State>,
+/// What one exec runs: the image's PATH, the argv, and the pod's own hosts file if it has one.
+struct Exec {
     path: String,
     argv: Vec<String>,
-    want_stdin: bool,
-    v5: bool,
-) where
+    hosts: Option<std::path::PathBuf>,
+}
+
+async fn run_exec<S>(ws: WebSocketStream<S>, state: Arc<State>, e: Exec, want_stdin: bool, v5: bool)
+where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (mut tx, mut rx) = ws.split();
     let mut cmd = tokio::process::Command::new("ip");
-    cmd.args([
-        "netns",
-        "exec",
-        &state.pod_netns,
-        "env",
-        "-i",
-        &format!("PATH={path}"),
-        "HOME=/",
-    ])
-    .args(&argv)
-    .stdin(if want_stdin {
-        std::process::Stdio::piped()
-    } else {
-        std::process::Stdio::null()
-    })
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .kill_on_drop(true);
+    cmd.args(["netns", "exec", &state.pod_netns]);
+    if let Some(h) = &e.hosts {
+        cmd.args([
+            "unshare",
+            "-m",
+            "sh",
+            "-c",
+            "mount --make-rprivate / && mount --bind \"$0\" /etc/hosts && exec \"$@\"",
+        ])
+        .arg(h);
+    }
+    cmd.args(["env", "-i", &format!("PATH={}", e.path), "HOME=/"])
+        .args(&e.argv)
+        .stdin(if want_stdin {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -530,7 +540,7 @@ async fn run_exec<S>(
     } else {
         json!({
             "metadata": {}, "status": "Failure",
-            "message": format!("command terminated with non-zero exit code: error executing command [{}], exit code {code}", argv.join(" ")),
+            "message": format!("command terminated with non-zero exit code: error executing command [{}], exit code {code}", e.argv.join(" ")),
             "reason": "NonZeroExitCode",
             "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}
         })

@@ -132,6 +132,7 @@ impl Lab {
                 image_path: Mutex::new(String::new()),
                 debug_image_path: Mutex::new(String::new()),
                 logs: Mutex::new(Default::default()),
+                hosts_of: Mutex::new(Default::default()),
             }),
             issuer: Arc::new(RwLock::new(String::new())),
             dir,
@@ -443,6 +444,52 @@ impl Lab {
             .env("HOME", &home)
             .env_remove("KUBECONFIG");
         Ok(c)
+    }
+
+    /// Another replica of the app (`devtron`) or of Dex (`dex`), running, in the pods' namespace.
+    pub fn add_replica(&self, name: &str, dex: bool) {
+        let (labels, container) = if dex {
+            (
+                json!({"app.kubernetes.io/name": "argocd-dex-server"}),
+                "dex",
+            )
+        } else {
+            (json!({"app": "devtron", "release": "devtron"}), "devtron")
+        };
+        self.add_pod("devtroncd", name, labels, container);
+    }
+
+    /// Makes the app replica `pod` see the in-cluster service name at another address, where a
+    /// Dex serves `issuer`: a replica whose discovery names another issuer.
+    pub fn replica_sees_issuer(&self, pod: &str, issuer: &str) -> io::Result<()> {
+        let addr: SocketAddr = "127.0.0.2:80".parse().map_err(io::Error::other)?;
+        let rt = self
+            .pod_rt
+            .as_ref()
+            .ok_or_else(|| io::Error::other("lab not started"))?;
+        let l = rt.run(async move { tokio::net::TcpListener::bind(addr).await })?;
+        rt.spawn(servers::serve_dex(
+            l,
+            Arc::new(RwLock::new(issuer.to_string())),
+        ));
+        let hosts = std::fs::read_to_string(format!("/etc/netns/{}/hosts", self.pod))?;
+        let moved: String = hosts
+            .lines()
+            .map(|l| {
+                if l.contains(SERVICE_NAME) {
+                    l.replacen(SERVICE_ADDR, "127.0.0.2", 1)
+                } else {
+                    l.to_string()
+                }
+            })
+            .map(|l| l + "\n")
+            .collect();
+        let path = self.dir.join(format!("hosts-{pod}"));
+        std::fs::write(&path, moved)?;
+        if let Ok(mut m) = self.state.hosts_of.lock() {
+            m.insert(pod.to_string(), path);
+        }
+        Ok(())
     }
 
     /// A command run inside the pods' namespace (where exec'd commands run).

@@ -9,6 +9,7 @@
 
 mod classify;
 mod parse;
+mod replicas;
 mod run;
 
 use std::time::Duration;

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use crate::app::DexCall;
 
-use super::{Classified, Line, PodRun, PodTargets, Probe, Report, Tls, argv, classify, parse};
+use super::{
+    Classified, Line, PodRun, PodTargets, Probe, Report, Tls, argv, classify, parse, replicas,
+};
 use crate::diagnosis::{Check, CheckId};
 use crate::plan::predict::Outcome;
 use crate::probe::http::status_line;
@@ -172,25 +174,42 @@ type Probed<T> = Result<(T, Vec<String>), crate::cluster::ClusterError>;
 
 /// The app pod's rows and what ran there.
 async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
-    let pod =
-        crate::cluster::find_pod(client, &t.namespace, t.app.profile().server.selector).await?;
+    let pods =
+        crate::cluster::find_pods(client, &t.namespace, t.app.profile().server.selector).await?;
     let urls = AppUrls::new(t);
     let probes = urls.probes(t);
-    let mut notes = Vec::new();
-    let checks = match run_in(client, t, &pod, &probes, None, &mut notes).await? {
-        Err(why) => vec![
-            Check::not_run(CheckId::PodDiscovery, why.clone()),
-            Check::not_run(CheckId::PodTokenKeys, why),
-        ],
-        Ok(report) => {
-            let mut checks = app_pod_checks(t, &urls, &probes, &report);
-            if let Some(first) = checks.first_mut() {
-                first.clock_ahead_s = clock_ahead(&report);
+    let execs: Vec<_> = pods
+        .iter()
+        .map(|pod| {
+            let probes = &probes;
+            async move {
+                let mut notes = Vec::new();
+                let r = run_in(client, t, pod, probes, None, &mut notes).await;
+                (pod.name.clone(), r, notes)
             }
-            checks
-        }
-    };
-    Ok((checks, notes))
+        })
+        .collect();
+    let runs = replicas::buffered(execs).await;
+    let mut notes = Vec::new();
+    let mut rows = Vec::new();
+    for (pod, r, n) in runs {
+        notes.extend(n);
+        let checks = match r? {
+            Err(why) => vec![
+                Check::not_run(CheckId::PodDiscovery, why.clone()),
+                Check::not_run(CheckId::PodTokenKeys, why),
+            ],
+            Ok(report) => {
+                let mut checks = app_pod_checks(t, &urls, &probes, &report);
+                if let Some(first) = checks.first_mut() {
+                    first.clock_ahead_s = clock_ahead(&report);
+                }
+                checks
+            }
+        };
+        rows.push((pod, checks));
+    }
+    Ok((replicas::fold("app pods", rows), notes))
 }
 
 /// The Dex pod's rows and what ran there: its fetch of the IdP's discovery and, when the
@@ -201,7 +220,8 @@ async fn dex_pod(
     issuer: &str,
     idp: Option<tokio::sync::oneshot::Receiver<IdpEndpoints>>,
 ) -> Probed<Vec<Check>> {
-    let pod = crate::cluster::find_pod(client, &t.namespace, t.app.profile().dex.selector).await?;
+    let pods =
+        crate::cluster::find_pods(client, &t.namespace, t.app.profile().dex.selector).await?;
     // The token request's slot is in the exec from the start; its URL and credentials follow on
     // stdin once this machine has read the IdP's discovery, so the exec does not wait for it.
     // An issuer that is neither https nor loopback names no token endpoint the secret may go to
@@ -225,21 +245,38 @@ async fn dex_pod(
         let _ = tx.send(Some(input));
         p
     };
-    let mut notes = Vec::new();
-    let exec = dex_pod_exec(client, t, &pod, issuer, slot.then_some(rx), &mut notes);
-    let (report, token) = tokio::join!(exec, plan);
+    let execs: Vec<_> = pods
+        .iter()
+        .map(|pod| {
+            let rx = slot.then(|| rx.clone());
+            async move {
+                let mut notes = Vec::new();
+                let r = dex_pod_exec(client, t, pod, issuer, rx, &mut notes).await;
+                (pod.name.clone(), r, notes)
+            }
+        })
+        .collect();
+    let (runs, token) = tokio::join!(replicas::buffered(execs), plan);
     let url = idp_discovery_url(issuer);
-    let checks = match report? {
-        Err(why) => vec![
-            Check::not_run(CheckId::DexpodIdpDiscovery, why.clone()),
-            Check::not_run(CheckId::DexpodIdpClientAuth, why),
-        ],
-        Ok(report) => {
-            let mut v = vec![dex_discovery_check(&report, &url, issuer)];
-            v.extend(dex_token_check(&report, token));
-            v
-        }
-    };
+    let mut notes = Vec::new();
+    let mut rows = Vec::new();
+    for (pod, r, n) in runs {
+        notes.extend(n);
+        let checks = match r? {
+            Err(why) => vec![
+                Check::not_run(CheckId::DexpodIdpDiscovery, why.clone()),
+                Check::not_run(CheckId::DexpodIdpClientAuth, why),
+            ],
+            Ok(report) => {
+                let mut v = vec![dex_discovery_check(&report, &url, issuer)];
+                v.extend(dex_token_check(&report, token.clone()));
+                v
+            }
+        };
+        rows.push((pod, checks));
+    }
+    let mut checks = replicas::fold("Dex pods", rows);
+    checks.extend(replicas::memory_storage(&pods, t.app, &t.namespace));
     Ok((checks, notes))
 }
 
@@ -252,6 +289,7 @@ fn idp_discovery_url(issuer: &str) -> String {
 
 /// The Dex pod's token request: its URL, what goes on stdin, and the style; or why it is not
 /// made (a row that says so).
+#[derive(Clone)]
 enum TokenProbe {
     Run {
         url: String,

@@ -1,0 +1,131 @@
+//! Every replica: the pods of one workload probed concurrently (at most [`IN_FLIGHT`] execs at a
+//! time, one exec per pod), and their rows folded into one per check. A row fails if any replica
+//! fails, and says which (`1 of 3 app pods (devtron-…-x2): …`).
+
+use futures_util::stream::{self, StreamExt};
+
+use crate::diagnosis::Check;
+
+/// Execs in flight at once.
+pub const IN_FLIGHT: usize = 4;
+
+/// Awaits `futs` (one per pod), at most [`IN_FLIGHT`] at a time, in their order.
+pub async fn buffered<T>(futs: Vec<impl std::future::Future<Output = T>>) -> Vec<T> {
+    stream::iter(futs).buffered(IN_FLIGHT).collect().await
+}
+
+/// One row per check over the replicas' rows (`(pod name, its rows)`): the worst replica's row,
+/// naming the replicas that share its status when there is more than one replica.
+pub fn fold(what: &str, replicas: Vec<(String, Vec<Check>)>) -> Vec<Check> {
+    let total = replicas.len();
+    let Some((_, first)) = replicas.first() else {
+        return Vec::new();
+    };
+    if total == 1 {
+        return first.clone();
+    }
+    let ids: Vec<_> = first.iter().map(|c| c.id).collect();
+    ids.into_iter()
+        .filter_map(|id| {
+            let rows: Vec<(&str, &Check)> = replicas
+                .iter()
+                .filter_map(|(pod, rows)| {
+                    rows.iter().find(|c| c.id == id).map(|c| (pod.as_str(), c))
+                })
+                .collect();
+            fold_one(what, total, &rows)
+        })
+        .collect()
+}
+
+fn fold_one(what: &str, total: usize, rows: &[(&str, &Check)]) -> Option<Check> {
+    let worst = rows.iter().map(|(_, c)| c.status).max()?;
+    let (_, row) = *rows.iter().find(|(_, c)| c.status == worst)?;
+    let at: Vec<&str> = rows
+        .iter()
+        .filter(|(_, c)| c.status == worst)
+        .map(|(p, _)| *p)
+        .collect();
+    let mut c = row.clone();
+    c.message = if at.len() == total {
+        format!("all {total} {what}: {}", c.message)
+    } else {
+        format!(
+            "{} of {total} {what} ({}): {}",
+            at.len(),
+            at.join(", "),
+            c.message
+        )
+    };
+    c.duration_ms = rows.iter().filter_map(|(_, c)| c.duration_ms).max();
+    Some(c)
+}
+
+/// More than one Dex pod on the embedded Dex's `storage: memory` (Argo CD's generated config,
+/// which Devtron runs too): each replica keeps its own auth requests, codes and keys, so a login
+/// that crosses replicas fails.
+pub fn memory_storage(
+    pods: &[crate::cluster::PodRef],
+    app: crate::app::App,
+    namespace: &str,
+) -> Option<Check> {
+    use crate::diagnosis::CheckId;
+    use crate::plan::predict::Outcome;
+    use crate::probe::class::Class;
+    if pods.len() < 2 {
+        return None;
+    }
+    let names: Vec<&str> = pods.iter().map(|p| p.name.as_str()).collect();
+    let outcome = Outcome::fail(
+        Class::MemoryStorage,
+        "Requested resource does not exist.",
+        format!(
+            "{} Dex pods ({}) with the embedded Dex's storage: memory ({} generates it): a code or a login session issued by one replica is unknown to the others, so logins fail now and then (Invalid or expired code, User session error, failed to verify id token signature)",
+            pods.len(),
+            names.join(", "),
+            app.name()
+        ),
+    );
+    let workload = app.profile().dex.deployment;
+    let kubectl = crate::app::Install::new(app, Some(namespace)).kubectl();
+    Some(
+        Check::observed(CheckId::DexReplicas, "", outcome).remedy(Some(format!(
+            "Run one Dex replica: {kubectl} scale deployment {workload} --replicas=1 (the embedded Dex keeps its state in memory; several replicas need shared storage Argo CD does not configure)"
+        ))),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnosis::CheckId;
+    use crate::plan::predict::Outcome;
+    use crate::probe::class::Class;
+
+    #[test]
+    fn the_failing_replica_is_named() {
+        let ok = || Check::observed(CheckId::PodDiscovery, "u", Outcome::pass("fine"));
+        let bad = Check::observed(
+            CheckId::PodDiscovery,
+            "u",
+            Outcome::fail(
+                Class::IssuerMismatch,
+                "oidc: issuer did not match",
+                "other issuer",
+            ),
+        );
+        let rows = fold(
+            "app pods",
+            vec![
+                ("a-1".into(), vec![ok()]),
+                ("a-2".into(), vec![bad]),
+                ("a-3".into(), vec![ok()]),
+            ],
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].class, Some(Class::IssuerMismatch));
+        assert_eq!(rows[0].message, "1 of 3 app pods (a-2): other issuer");
+        let one = fold("app pods", vec![("a-1".into(), vec![ok()])]);
+        assert_eq!(one[0].message, "fine");
+    }
+}

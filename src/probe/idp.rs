@@ -311,7 +311,9 @@ fn read_hop(f: &Fetched, u: &Upstream, authorization: &str) -> Hop {
         };
         return redirect_hop(&f.url, next, u, authorization);
     }
-    page_hop(r)
+    let error_page =
+        url::Url::parse(&f.url).is_ok_and(|u| u.path().to_ascii_lowercase().contains("error"));
+    page_hop(r, error_page)
 }
 
 fn redirect_hop(from: &str, next: url::Url, u: &Upstream, authorization: &str) -> Hop {
@@ -386,8 +388,9 @@ fn said_for(code: &str, description: &str) -> Said {
     }
 }
 
-/// A page (or JSON) from the authorization endpoint.
-fn page_hop(r: &Response) -> Hop {
+/// A page (or JSON) from the authorization endpoint; `error_page`: one the IdP sent the browser
+/// to as its error page, which is never a sign-in page.
+fn page_hop(r: &Response, error_page: bool) -> Hop {
     let raw = String::from_utf8_lossy(&r.body);
     let text = idp::page_text(&raw);
     if let Some(said) = idp::refusal_in(&text) {
@@ -395,6 +398,17 @@ fn page_hop(r: &Response) -> Hop {
     }
     if let Some(said) = oauth_error_in(&raw, &text) {
         return Hop::Refused(said);
+    }
+    if error_page {
+        return Hop::Inconclusive(format!(
+            "the IdP sent the browser to its error page ({}) in words dexcheck does not know: {}",
+            r.status_line(),
+            idp::page_text(&raw)
+                .replace('\n', " ")
+                .chars()
+                .take(160)
+                .collect::<String>()
+        ));
     }
     match r.status {
         200..=299 => Hop::Accepted(format!(

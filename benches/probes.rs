@@ -7,6 +7,7 @@
 //!    operator's manual sequence (curl per URL from the workstation, the IdP's discovery and
 //!    authorization endpoint included, `kubectl exec … curl` per URL in the app and Dex pods), and
 //!    against its slowest single probe plus process start, as ratios.
+//! 5. Two lab clusters checked at once (`--context` twice) against each alone.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -231,6 +232,52 @@ fn live_check_against_the_manual_sequence() {
     );
 }
 
+/// Two lab clusters with `--context` twice against each alone: the fleet run should cost about
+/// the slower cluster, not the sum.
+fn fleet_against_the_slowest_cluster() {
+    use support::lab::{INGRESS_HOST, Lab};
+    let (a, b) = match (Lab::start(), Lab::start()) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => {
+            println!("fleet: skipped (needs root and ip)");
+            return;
+        }
+    };
+    a.set_url(&format!("http://{INGRESS_HOST}/orchestrator"));
+    b.set_url(&format!("http://{INGRESS_HOST}/orchestrator"));
+    let Ok(b_port) = b.serve_api_in(&a) else {
+        println!("fleet: skipped (lab b's API server)");
+        return;
+    };
+    let (ca, ua, xa) = a.kubeconfig_entries("lab-a", a.api_port);
+    let (cb, ub, xb) = b.kubeconfig_entries("lab-b", b_port);
+    let kc = a.dir.join("fleet-kubeconfig");
+    let _ = std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n{ca}{cb}users:\n{ua}{ub}contexts:\n{xa}{xb}current-context: lab-a\n"
+        ),
+    );
+    let run = |contexts: &[&str]| {
+        let mut c = a.in_ws(BIN);
+        c.args(["check", "--timeout", "2", "-o", "json", "--kubeconfig"])
+            .arg(&kc);
+        for ctx in contexts {
+            c.args(["--context", ctx]);
+        }
+        let _ = c.output();
+    };
+    let n = 5;
+    let one_a = median(n, || run(&["lab-a"]));
+    let one_b = median(n, || run(&["lab-b"]));
+    let both = median(n, || run(&["lab-a", "lab-b"]));
+    println!(
+        "two clusters at once: {both:.3} s; each alone {one_a:.3} s and {one_b:.3} s; against the slower: ratio {:.2}, against the sum: {:.2} (goal: about 1 and well under 1)",
+        both / one_a.max(one_b),
+        both / (one_a + one_b)
+    );
+}
+
 fn main() {
     // `cargo test --all-targets` runs this binary without --bench: nothing to measure then.
     if !std::env::args().any(|a| a == "--bench") {
@@ -240,5 +287,6 @@ fn main() {
     ten_slow_endpoints();
     slow_dex_check();
     black_hole();
+    fleet_against_the_slowest_cluster();
     live_check_against_the_manual_sequence();
 }

@@ -237,9 +237,13 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<std::path::PathBuf>,
 
-    /// Kubeconfig context to use.
+    /// Kubeconfig context to use; repeat it to check several clusters at once (one report each).
     #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
+    pub context: Vec<String>,
+
+    /// Check every context of the kubeconfig at once (one report per cluster).
+    #[arg(long)]
+    pub all_contexts: bool,
 
     /// Namespace of the install (default devtroncd for Devtron, argocd for Argo CD).
     #[arg(short = 'n', long, value_name = "NAMESPACE")]

@@ -60,6 +60,16 @@ impl ClusterError {
 
 /// Builds the client: `--kubeconfig` or `KUBECONFIG`/`~/.kube/config` (exec plugins, client
 /// certificates and tokens as kubectl), `--context`, else the in-cluster service account.
+/// Every context of the kubeconfig (`--kubeconfig`, else `KUBECONFIG`, else `~/.kube/config`).
+pub fn contexts(kubeconfig: Option<&std::path::Path>) -> Result<Vec<String>, ClusterError> {
+    let kc = match kubeconfig {
+        Some(path) => Kubeconfig::read_from(path),
+        None => Kubeconfig::read(),
+    }
+    .map_err(|e| ClusterError::NoConfig(format!("--all-contexts: {e}")))?;
+    Ok(kc.contexts.into_iter().map(|c| c.name).collect())
+}
+
 /// The context `client` uses: `--context`, else the kubeconfig's current one, else `in-cluster`.
 pub fn context_name(t: &Target) -> Option<String> {
     if let Some(c) = &t.context {

@@ -798,3 +798,72 @@ fn every_replica_is_probed_once_and_the_odd_one_named() {
         assert_eq!(lab.state.exec_count("devtroncd", p), 1, "{p}");
     }
 }
+
+/// Two lab clusters and a context nobody answers, from one workstation with `--all-contexts`:
+/// two reports and one "could not check", each cluster in its own column.
+#[test]
+fn all_contexts_checks_every_cluster_and_names_the_unreachable_one() {
+    if !support::lab_or_skip("all_contexts_checks_every_cluster") {
+        return;
+    }
+    let a = Lab::start().expect("lab a");
+    let b = Lab::start().expect("lab b");
+    a.set_url(&format!("http://{INGRESS_HOST}/orchestrator"));
+    b.set_url("http://localhost:8082/orchestrator");
+    let b_port = b.serve_api_in(&a).expect("b's API in a's workstation");
+    let dead = support::procs::free_port();
+    let (ca, ua, xa) = a.kubeconfig_entries("lab-a", a.api_port);
+    let (cb, ub, xb) = b.kubeconfig_entries("lab-b", b_port);
+    let (cd, ud, xd) = a.kubeconfig_entries("gone", dead);
+    let kc = a.dir.join("fleet-kubeconfig");
+    std::fs::write(
+        &kc,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n{ca}{cb}{cd}users:\n{ua}{ub}{ud}contexts:\n{xa}{xb}{xd}current-context: lab-a\n"),
+    )
+    .unwrap();
+    let run = |output: &str| {
+        let mut c = a.in_ws(BIN);
+        c.args(["check", "--all-contexts", "--timeout", "2", "-o", output])
+            .arg("--kubeconfig")
+            .arg(&kc);
+        for k in support::PROXY_VARS {
+            c.env_remove(k);
+        }
+        c.output().unwrap()
+    };
+    let o = run("json");
+    let r: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(r["schema"], "dexcheck/fleet/v1");
+    let clusters = r["clusters"].as_array().unwrap();
+    let names: Vec<&str> = clusters
+        .iter()
+        .map(|c| c["context"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["lab-a", "lab-b", "gone"]);
+    assert_eq!(clusters[0]["report"]["cluster"], "lab-a");
+    assert_ne!(
+        clusters[0]["report"]["verdict"]["status"], "fail",
+        "{:#}",
+        clusters[0]
+    );
+    // Lab b's pods were probed through its own API server: localhost:8082 is refused there.
+    assert_eq!(clusters[1]["report"]["verdict"]["status"], "fail");
+    let b_pod = clusters[1]["report"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "pod.discovery")
+        .unwrap();
+    assert_eq!(b_pod["observed"], true, "{b_pod:#}");
+    assert_eq!(b_pod["class"], "refused", "{b_pod:#}");
+    assert_eq!(b.state.exec_count("devtroncd", APP_POD), 1);
+    assert_eq!(clusters[2]["error"]["kind"], "cluster", "{:#}", clusters[2]);
+    assert_eq!(r["summary"]["checked"], 2);
+    assert_eq!(o.status.code(), Some(1));
+    let t = String::from_utf8(run("table").stdout).unwrap();
+    assert!(
+        t.contains("lab-a") && t.contains("lab-b") && t.contains("gone: could not check"),
+        "{t}"
+    );
+}

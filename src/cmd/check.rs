@@ -11,6 +11,9 @@ use crate::report::{self, Report, Style};
 use crate::setup::{self, Setup};
 
 pub fn run(args: &CheckArgs) -> i32 {
+    if args.all_contexts || args.context.len() > 1 {
+        return super::fleet::run(args);
+    }
     let result = block_on(check(args)).map(|(text, code)| {
         write_stdout(&text);
         code
@@ -95,7 +98,7 @@ async fn connect(args: &CheckArgs) -> Access {
     }
     let target = cluster::Target {
         kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
+        context: args.context.first().cloned(),
         namespace: args.namespace.clone(),
     };
     match cluster::client(&target).await {

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod demo;
 pub mod explain;
+pub mod fleet;
 pub mod meta;
 pub mod serve;
 pub mod watch;

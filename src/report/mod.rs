@@ -2,6 +2,7 @@
 //! anything. Adding a format: one file here, one arm in [`renderer`], one `OutputFormat` value.
 
 pub mod explain;
+pub mod fleet;
 pub mod github;
 pub mod json;
 pub mod junit;

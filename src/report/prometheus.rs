@@ -228,6 +228,29 @@ fn families(r: &Report, scope: &Scope) -> Vec<Family<'static>> {
     v
 }
 
+/// Every family of a report, build info included.
+pub fn families_of(r: &Report) -> Vec<Family<'static>> {
+    families(r, &Scope::of(r))
+}
+
+/// The families of a run that ended in an error, for the cluster `context`.
+pub fn error_families(kind: &str, exit_code: i32, context: &str) -> Vec<Family<'static>> {
+    let l = labels(&[("cluster", context), ("kind", kind)]);
+    vec![
+        Family::gauge(
+            "dexcheck_run_error",
+            "The run ended in an error of this kind before any check.",
+            vec![(l, "1".into())],
+        ),
+        Family::gauge(
+            "dexcheck_run_exit_code",
+            "The exit code dexcheck check returned (0 ok, 1 findings, 2 input, 3 cluster).",
+            vec![(labels(&[("cluster", context)]), exit_code.to_string())],
+        ),
+        build_info(),
+    ]
+}
+
 /// The report's families without the build info (a caller that adds its own families writes
 /// the build info once, last).
 pub fn report_text(r: &Report) -> String {

@@ -37,7 +37,7 @@ fn tcell(text: String, s: Status, style: Style) -> TCell {
     }
 }
 
-fn new_table(style: Style) -> Grid {
+pub(crate) fn new_table(style: Style) -> Grid {
     let mut t = Grid::new();
     t.load_style(if style.ascii {
         // The preset draws the header line without its column joints.

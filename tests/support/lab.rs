@@ -53,6 +53,7 @@ pub struct Lab {
     pub api_port: u16,
     /// The API server's CA (PEM).
     pub ca_pem: String,
+    api_tls: Option<Arc<rustls::ServerConfig>>,
     ws_rt: Option<NsRuntime>,
     pod_rt: Option<NsRuntime>,
 }
@@ -138,6 +139,7 @@ impl Lab {
             dir,
             api_port: 0,
             ca_pem: String::new(),
+            api_tls: None,
             ws_rt: None,
             pod_rt: None,
         };
@@ -250,6 +252,7 @@ impl Lab {
         ));
         self.api_port = api_port;
         self.ca_pem = tls.ca_pem.clone();
+        self.api_tls = Some(tls.config.clone());
         let ca = base64::engine::general_purpose::STANDARD.encode(tls.ca_pem.as_bytes());
         std::fs::write(
             &self.kubeconfig,
@@ -444,6 +447,37 @@ impl Lab {
             .env("HOME", &home)
             .env_remove("KUBECONFIG");
         Ok(c)
+    }
+
+    /// This lab's API server also on `other`'s workstation loopback (a second cluster seen from
+    /// one workstation); returns its port there.
+    pub fn serve_api_in(&self, other: &Lab) -> io::Result<u16> {
+        let rt = other
+            .ws_rt
+            .as_ref()
+            .ok_or_else(|| io::Error::other("lab not started"))?;
+        let tls = self
+            .api_tls
+            .clone()
+            .ok_or_else(|| io::Error::other("lab not started"))?;
+        let l = rt.run(async { tokio::net::TcpListener::bind("127.0.0.1:0").await })?;
+        let port = l.local_addr()?.port();
+        rt.spawn(kube_api::serve(l, tls, self.state.clone()));
+        Ok(port)
+    }
+
+    /// A kubeconfig context entry for this lab's API server at `port` on 127.0.0.1.
+    pub fn kubeconfig_entries(&self, name: &str, port: u16) -> (String, String, String) {
+        let ca = base64::engine::general_purpose::STANDARD.encode(self.ca_pem.as_bytes());
+        (
+            format!(
+                "- name: {name}\n  cluster:\n    server: https://127.0.0.1:{port}\n    certificate-authority-data: {ca}\n"
+            ),
+            format!("- name: {name}\n  user:\n    token: {}\n", self.state.token),
+            format!(
+                "- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\n    namespace: devtroncd\n"
+            ),
+        )
     }
 
     /// Another replica of the app (`devtron`) or of Dex (`dex`), running, in the pods' namespace.

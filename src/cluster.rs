@@ -235,6 +235,8 @@ pub struct PodRef {
     pub name: String,
     pub container: String,
     pub selector: String,
+    /// A config checksum annotation (Helm's `checksum/config` convention): what the pod runs with.
+    pub config_checksum: Option<String>,
 }
 
 /// The first running pod matching `selector`.
@@ -282,6 +284,11 @@ pub async fn find_pods(
                 .map(|c| c.name.clone())
                 .unwrap_or_default(),
             selector: selector.to_string(),
+            config_checksum: p.metadata.annotations.as_ref().and_then(|a| {
+                a.iter()
+                    .find(|(k, _)| k.ends_with("checksum/config") || k.ends_with("checksum/secret"))
+                    .map(|(_, v)| v.clone())
+            }),
         })
         .collect();
     if running.is_empty() {

@@ -765,8 +765,12 @@ fn every_replica_is_probed_once_and_the_odd_one_named() {
     lab.add_replica("devtron-7d9f8b6c5-lab03", false);
     lab.add_replica(odd, false);
     lab.add_replica("argocd-dex-server-5c6b7d8f9-lab05", true);
-    lab.replica_sees_issuer(odd, "http://stale.example/orchestrator/api/dex")
-        .expect("odd replica");
+    lab.replica_sees_dex(
+        odd,
+        "http://stale.example/orchestrator/api/dex",
+        support::servers::DEX_KID,
+    )
+    .expect("odd replica");
     let r = dexcheck(&lab, &[]);
     let pod = r.check("pod.discovery");
     assert_eq!(pod["status"], "fail", "{pod:#}");
@@ -865,5 +869,43 @@ fn all_contexts_checks_every_cluster_and_names_the_unreachable_one() {
     assert!(
         t.contains("lab-a") && t.contains("lab-b") && t.contains("gone: could not check"),
         "{t}"
+    );
+}
+
+/// A replica that reaches a Dex with other keys, and one that runs another config: the key-set
+/// row fails naming the key ids each replica sees, and `pods.config` names the checksums.
+#[test]
+fn replicas_with_other_keys_or_another_config_are_named() {
+    if !support::lab_or_skip("replicas_with_other_keys_or_another_config_are_named") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let url = format!("http://{SERVICE_NAME}/orchestrator");
+    lab.set_url(&url);
+    let odd = "devtron-7d9f8b6c5-lab06";
+    lab.add_replica(odd, false);
+    lab.replica_sees_dex(odd, &format!("{url}/api/dex"), "rotated-key-2")
+        .expect("odd replica");
+    lab.annotate_checksum(APP_POD, "sha256:aaaa");
+    lab.annotate_checksum(odd, "sha256:bbbb");
+    let r = dexcheck(&lab, &[]);
+    assert_eq!(
+        r.status("pod.discovery"),
+        "pass",
+        "{:#}",
+        r.check("pod.discovery")
+    );
+    let keys = r.check("pod.token_keys");
+    assert_eq!(keys["class"], "keys_differ", "{keys:#}");
+    let msg = keys["message"].as_str().unwrap();
+    assert!(msg.contains(&format!("{odd}: rotated-key-2")), "{msg}");
+    assert!(msg.contains(support::servers::DEX_KID), "{msg}");
+    let cfg = r.check("pods.config");
+    assert_eq!(cfg["class"], "config_differs", "{cfg:#}");
+    assert!(
+        cfg["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{odd}: sha256:bbbb"))
     );
 }

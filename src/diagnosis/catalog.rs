@@ -99,6 +99,7 @@ pub enum CheckId {
     IdpClaims,
     ClockSkew,
     DexReplicas,
+    PodsConfig,
     PodsNotRun,
 }
 
@@ -511,6 +512,14 @@ pub const CATALOG: &[Spec] = &[
         "dex.replicas",
         "Dex replicas share their state",
         V::DexPod,
+        None,
+        false,
+    ),
+    spec(
+        C::PodsConfig,
+        "pods.config",
+        "app replicas run the same config",
+        V::AppPod,
         None,
         false,
     ),

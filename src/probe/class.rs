@@ -85,6 +85,10 @@ pub enum Class {
     ClockSkew,
     /// Several Dex replicas, each with its own in-memory state.
     MemoryStorage,
+    /// Replicas see different signing key ids.
+    KeysDiffer,
+    /// Replicas run with different configs (their checksum annotations differ).
+    ConfigDiffers,
     // The app's own logic.
     /// The return-URL rule refuses the login's `return_url`.
     InvalidRedirect,
@@ -142,6 +146,8 @@ impl Class {
         Class::ClaimNotOffered,
         Class::ClockSkew,
         Class::MemoryStorage,
+        Class::KeysDiffer,
+        Class::ConfigDiffers,
         Class::InvalidRedirect,
         Class::Drift,
         Class::PredictionDiffers,
@@ -223,6 +229,8 @@ impl Class {
             Class::ClaimNotOffered => "claim_not_offered",
             Class::ClockSkew => "clock_skew",
             Class::MemoryStorage => "memory_storage",
+            Class::KeysDiffer => "keys_differ",
+            Class::ConfigDiffers => "config_differs",
             Class::InvalidRedirect => "invalid_redirect",
             Class::Drift => "drift",
             Class::PredictionDiffers => "prediction_differs",

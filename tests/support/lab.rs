@@ -493,19 +493,27 @@ impl Lab {
         self.add_pod("devtroncd", name, labels, container);
     }
 
+    /// Gives pod `name` the Helm-style `checksum/config` annotation `sum`.
+    pub fn annotate_checksum(&self, name: &str, sum: &str) {
+        if let Ok(mut pods) = self.state.pods.lock() {
+            for p in pods.iter_mut().filter(|p| p["metadata"]["name"] == name) {
+                p["metadata"]["annotations"] = json!({"checksum/config": sum});
+            }
+        }
+    }
+
     /// Makes the app replica `pod` see the in-cluster service name at another address, where a
-    /// Dex serves `issuer`: a replica whose discovery names another issuer.
-    pub fn replica_sees_issuer(&self, pod: &str, issuer: &str) -> io::Result<()> {
+    /// Dex serves `issuer` with the key id `kid`: a replica whose discovery names another issuer,
+    /// or that reaches a Dex replica with other keys.
+    pub fn replica_sees_dex(&self, pod: &str, issuer: &str, kid: &str) -> io::Result<()> {
         let addr: SocketAddr = "127.0.0.2:80".parse().map_err(io::Error::other)?;
         let rt = self
             .pod_rt
             .as_ref()
             .ok_or_else(|| io::Error::other("lab not started"))?;
         let l = rt.run(async move { tokio::net::TcpListener::bind(addr).await })?;
-        rt.spawn(servers::serve_dex(
-            l,
-            Arc::new(RwLock::new(issuer.to_string())),
-        ));
+        let issuer = Arc::new(RwLock::new(issuer.to_string()));
+        rt.spawn(servers::serve_dex_keyed(l, issuer, kid.to_string()));
         let hosts = std::fs::read_to_string(format!("/etc/netns/{}/hosts", self.pod))?;
         let moved: String = hosts
             .lines()

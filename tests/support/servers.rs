@@ -34,9 +34,17 @@ pub fn dex_discovery(issuer: &str) -> String {
 
 /// A key set shaped like Dex's: one RSA signing key with a 40-hex kid (the modulus is filler;
 /// the probes check the shape, not the maths).
+/// The lab Dex's signing key id.
+pub const DEX_KID: &str = "3c1d2f6a7b8e9d0c1b2a3f4e5d6c7b8a9f0e1d2c";
+
 pub fn dex_jwks() -> String {
+    dex_jwks_with(DEX_KID)
+}
+
+/// Dex's key set with the key id `kid`.
+pub fn dex_jwks_with(kid: &str) -> String {
     serde_json::json!({"keys": [{
-        "use": "sig", "kty": "RSA", "kid": "3c1d2f6a7b8e9d0c1b2a3f4e5d6c7b8a9f0e1d2c",
+        "use": "sig", "kty": "RSA", "kid": kid,
         "alg": "RS256", "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw",
         "e": "AQAB"
     }]})
@@ -46,15 +54,21 @@ pub fn dex_jwks() -> String {
 /// Serves Dex's routes for the issuer held in `issuer` (which tests may change), only under the
 /// issuer's path; `404 page not found` elsewhere, like Dex. Runs until the runtime stops.
 pub async fn serve_dex(listener: TcpListener, issuer: Arc<RwLock<String>>) {
+    serve_dex_keyed(listener, issuer, DEX_KID.to_string()).await
+}
+
+/// As [`serve_dex`], with the signing key id `kid` (a Dex replica with other keys).
+pub async fn serve_dex_keyed(listener: TcpListener, issuer: Arc<RwLock<String>>, kid: String) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let issuer = issuer.clone();
+        let (issuer, kid) = (issuer.clone(), kid.clone());
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let issuer = issuer.read().map(|s| s.clone()).unwrap_or_default();
-                async move { Ok::<_, Infallible>(dex_route(&req, &issuer)) }
+                let kid = kid.clone();
+                async move { Ok::<_, Infallible>(dex_route(&req, &issuer, &kid)) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
@@ -71,7 +85,7 @@ fn text(status: StatusCode, ctype: &str, body: String) -> Response<Full<Bytes>> 
         .unwrap_or_default()
 }
 
-fn dex_route(req: &Request<Incoming>, issuer: &str) -> Response<Full<Bytes>> {
+fn dex_route(req: &Request<Incoming>, issuer: &str, kid: &str) -> Response<Full<Bytes>> {
     let prefix = url_path(issuer).trim_end_matches('/').to_string();
     let path = req.uri().path();
     let Some(rest) = path.strip_prefix(&prefix) else {
@@ -85,7 +99,7 @@ fn dex_route(req: &Request<Incoming>, issuer: &str) -> Response<Full<Bytes>> {
         "/.well-known/openid-configuration" => {
             text(StatusCode::OK, "application/json", dex_discovery(issuer))
         }
-        "/keys" => text(StatusCode::OK, "application/json", dex_jwks()),
+        "/keys" => text(StatusCode::OK, "application/json", dex_jwks_with(kid)),
         "/auth" => redirect(&format!(
             "{prefix}/auth/lab-idp?{}",
             req.uri().query().unwrap_or("")

@@ -1,5 +1,6 @@
 //! What one exec of the probe script printed: `E` (proxy environment), `S` (resolver), `T`
-//! (tool and flavour), `D` (the pod's clock, Unix seconds), `N` (no client), one `R` line per URL and a `W` line for a URL whose
+//! (tool and flavour), `D` (the pod's clock, Unix seconds), `N` (no client), one `R` line per URL
+//! (its 12th field: the key ids of a key set) and a `W` line for a URL whose
 //! client crashed, tab-separated.
 
 use crate::probe::proxy::ProxyEnv;
@@ -16,6 +17,8 @@ pub struct Line {
     pub content_type: String,
     pub err: String,
     pub body: String,
+    /// The key ids of a key set answer (`kid`s), in order.
+    pub kids: Vec<String>,
     /// The client crashed on the first try (`SIGSEGV`), and the probe was made again without the
     /// option that crashes it.
     pub crashed: Option<String>,
@@ -73,6 +76,10 @@ pub fn parse(stdout: &str, n: usize) -> Report {
                     content_type: f[8].to_string(),
                     err: f[9].trim().to_string(),
                     body: f[10].trim().to_string(),
+                    kids: f
+                        .get(11)
+                        .map(|k| k.split_whitespace().map(String::from).collect())
+                        .unwrap_or_default(),
                     crashed: None,
                 });
             }

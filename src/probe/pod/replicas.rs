@@ -95,6 +95,77 @@ pub fn memory_storage(
     )
 }
 
+/// Replicas that read the key set but see different key ids (a Dex replica with other keys:
+/// in-memory storage, or a rotation one replica missed): the key-set row fails, naming them.
+pub fn compare_keys(rows: &mut [Check], kids: &[(String, Vec<String>)]) {
+    use crate::diagnosis::CheckId;
+    use crate::probe::class::Class;
+    let seen: Vec<&(String, Vec<String>)> = kids.iter().filter(|(_, k)| !k.is_empty()).collect();
+    let Some((_, first)) = seen.first() else {
+        return;
+    };
+    if seen.iter().all(|(_, k)| k == first) {
+        return;
+    }
+    let Some(row) = rows.iter_mut().find(|c| c.id == CheckId::PodTokenKeys) else {
+        return;
+    };
+    let each = seen
+        .iter()
+        .map(|(p, k)| format!("{p}: {}", k.join(" ")))
+        .collect::<Vec<_>>()
+        .join("; ");
+    row.status = crate::plan::predict::Status::Fail;
+    row.class = Some(Class::KeysDiffer);
+    row.error = Some("failed to verify id token signature".into());
+    row.message = format!(
+        "the app replicas see different signing keys ({each}): a token signed with a key one replica does not have fails there"
+    );
+    row.remedy = Some(
+        "Run one Dex replica (its keys live in memory) and restart the app pods so all fetch the same key set".into(),
+    );
+}
+
+/// App replicas whose config checksum annotations differ: one runs a stale config.
+pub fn config_differs(pods: &[crate::cluster::PodRef], i: &crate::app::Install) -> Option<Check> {
+    use crate::diagnosis::CheckId;
+    use crate::plan::predict::Outcome;
+    use crate::probe::class::Class;
+    let sums: Vec<(&str, &str)> = pods
+        .iter()
+        .filter_map(|p| p.config_checksum.as_deref().map(|c| (p.name.as_str(), c)))
+        .collect();
+    let (_, first) = sums.first()?;
+    if sums.len() < 2 {
+        return None;
+    }
+    let outcome = if sums.iter().all(|(_, c)| c == first) {
+        Outcome::pass(format!(
+            "all {} app replicas carry the same config checksum",
+            sums.len()
+        ))
+    } else {
+        let each = sums
+            .iter()
+            .map(|(p, c)| format!("{p}: {c}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Outcome::fail(
+            Class::ConfigDiffers,
+            "",
+            format!(
+                "the app replicas run different configs ({each}): logins work or fail by which replica answers"
+            ),
+        )
+    };
+    let mut c = Check::observed(CheckId::PodsConfig, "", outcome);
+    c.error = None;
+    Some(c.remedy(Some(format!(
+        "Restart the app so every replica runs the current config: {}",
+        i.restart()
+    ))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -192,6 +192,7 @@ async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
     let runs = replicas::buffered(execs).await;
     let mut notes = Vec::new();
     let mut rows = Vec::new();
+    let mut kids = Vec::new();
     for (pod, r, n) in runs {
         notes.extend(n);
         let checks = match r? {
@@ -200,6 +201,9 @@ async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
                 Check::not_run(CheckId::PodTokenKeys, why),
             ],
             Ok(report) => {
+                if let Some(keys) = report.lines.get(2) {
+                    kids.push((pod.clone(), keys.kids.clone()));
+                }
                 let mut checks = app_pod_checks(t, &urls, &probes, &report);
                 if let Some(first) = checks.first_mut() {
                     first.clock_ahead_s = clock_ahead(&report);
@@ -209,7 +213,11 @@ async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
         };
         rows.push((pod, checks));
     }
-    Ok((replicas::fold("app pods", rows), notes))
+    let mut checks = replicas::fold("app pods", rows);
+    replicas::compare_keys(&mut checks, &kids);
+    let install = crate::app::Install::new(t.app, Some(&t.namespace));
+    checks.extend(replicas::config_differs(&pods, &install));
+    Ok((checks, notes))
 }
 
 /// The Dex pod's rows and what ran there: its fetch of the IdP's discovery and, when the

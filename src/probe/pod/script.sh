@@ -76,10 +76,12 @@ one() {
   fi
   issuer=$(sed -n 's/.*"issuer"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$f.body" 2>/dev/null | sed -n 1p)
   size=""
+  # A key set's key ids, for comparing replicas.
+  kids=$(tr ',{' '\n\n' <"$f.body" 2>/dev/null | sed -n 's/.*"kid"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | tr '\n' ' ' | sed 's/^\(.\{300\}\).*$/\1/')
   max=160; [ "$mode" = post ] && max=600
   body=$(sed -n '1,5p' "$f.body" 2>/dev/null | tr '\t\r\n' '   ' | sed "s/^\(.\{$max\}\).*\$/\1/")
   err=$(tr '\t\r\n' '   ' <"$f.err" 2>/dev/null | sed 's/^\(.\{300\}\).*$/\1/')
-  printf 'R\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$rc" "$code" "$secs" "$addr" "$issuer" "$size" "$ctype" "$err" "$body" >"$f.line"
+  printf 'R\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$rc" "$code" "$secs" "$addr" "$issuer" "$size" "$ctype" "$err" "$body" "$kids" >"$f.line"
   if [ -f "$f.warn" ]; then cat "$f.warn" >>"$f.line"; fi
   rm -f "$f.body" "$f.err" "$f.warn"
 }

@@ -25,6 +25,8 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 pub struct Faults {
     pub exec_forbidden: AtomicBool,
     pub pods_missing: AtomicBool,
+    /// Milliseconds every answer waits: a cluster far away.
+    pub latency_ms: std::sync::atomic::AtomicU64,
 }
 
 /// What the server holds and counts.
@@ -163,6 +165,10 @@ fn matches_selector(pod: &Value, selector: &str) -> bool {
 }
 
 async fn route(mut req: Request<Incoming>, state: Arc<State>) -> Resp {
+    let latency = state.faults.latency_ms.load(Ordering::SeqCst);
+    if latency > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+    }
     let authorised = req
         .headers()
         .get("authorization")

@@ -76,8 +76,9 @@ one() {
   fi
   issuer=$(sed -n 's/.*"issuer"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$f.body" 2>/dev/null | sed -n 1p)
   size=""
-  # A key set's key ids, for comparing replicas.
-  kids=$(tr ',{' '\n\n' <"$f.body" 2>/dev/null | sed -n 's/.*"kid"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | tr '\n' ' ' | sed 's/^\(.\{300\}\).*$/\1/')
+  # A key set's key ids (Dex's jwks_uri is issuer/keys), for comparing replicas.
+  kids=""
+  case "$url" in */keys) kids=$(tr ',{' '\n\n' <"$f.body" 2>/dev/null | sed -n 's/.*"kid"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | tr '\n' ' ' | sed 's/^\(.\{300\}\).*$/\1/');; esac
   max=160; [ "$mode" = post ] && max=600
   body=$(sed -n '1,5p' "$f.body" 2>/dev/null | tr '\t\r\n' '   ' | sed "s/^\(.\{$max\}\).*\$/\1/")
   err=$(tr '\t\r\n' '   ' <"$f.err" 2>/dev/null | sed 's/^\(.\{300\}\).*$/\1/')

@@ -142,10 +142,15 @@ pub fn table(clusters: &[Cluster], style: Style) -> String {
                     r.diagnosis.verdict.summary
                 )
             }
-            Outcome::Error { message, .. } => format!(
-                "{} {}: could not check: {message}",
+            Outcome::Error { kind, message, .. } => format!(
+                "{} {}: {}: {message}",
                 rows::glyph(crate::plan::predict::Status::Fail, style.ascii),
-                c.context
+                c.context,
+                if *kind == "cluster" {
+                    "could not connect"
+                } else {
+                    "could not check"
+                }
             ),
         };
         out.push_str(&line);

@@ -387,20 +387,7 @@ pub async fn exec(
             None => None,
         };
         let _ = proc.join().await;
-        let (exit, failure) = match status {
-            Some(s) if s.status.as_deref() == Some("Success") => (Some(0), None),
-            Some(s) => {
-                let code = s
-                    .details
-                    .as_ref()
-                    .and_then(|d| d.causes.as_ref())
-                    .and_then(|c| c.iter().find(|c| c.reason.as_deref() == Some("ExitCode")))
-                    .and_then(|c| c.message.as_deref())
-                    .and_then(|m| m.parse().ok());
-                (code, if code.is_none() { s.message } else { None })
-            }
-            None => (None, Some("the exec ended without a status".into())),
-        };
+        let (exit, failure) = exit_of(status);
         Ok(ExecOutput {
             stdout: out,
             stderr: err,
@@ -415,6 +402,26 @@ pub async fn exec(
             deadline.as_secs()
         ))
     })?
+}
+
+/// The exit code an exec's status reports, or why there is none.
+fn exit_of(
+    status: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
+) -> (Option<i32>, Option<String>) {
+    match status {
+        Some(s) if s.status.as_deref() == Some("Success") => (Some(0), None),
+        Some(s) => {
+            let code = s
+                .details
+                .as_ref()
+                .and_then(|d| d.causes.as_ref())
+                .and_then(|c| c.iter().find(|c| c.reason.as_deref() == Some("ExitCode")))
+                .and_then(|c| c.message.as_deref())
+                .and_then(|m| m.parse().ok());
+            (code, if code.is_none() { s.message } else { None })
+        }
+        None => (None, Some("the exec ended without a status".into())),
+    }
 }
 
 /// Adds an ephemeral debug container to `pod`, targeting its first container (same network and

@@ -180,23 +180,29 @@ struct Recorded {
     pages: BTreeMap<String, Page>,
 }
 
+/// A discovery document for `issuer` whose authorization and token endpoints are under
+/// `endpoints` (`/authorize`, `/token`).
+fn discovery(issuer: &str, endpoints: &str) -> Reply {
+    Reply::json(
+        serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{endpoints}/authorize"),
+            "token_endpoint": format!("{endpoints}/token"),
+            "jwks_uri": format!("{issuer}/keys"),
+            "response_types_supported": ["code"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        })
+        .to_string(),
+    )
+}
+
 /// Discovery on loopback naming the recorded pages as the authorization and token endpoints.
 fn routes(rec: &Recorded, addr: std::net::SocketAddr) -> Routes {
     let issuer = format!("http://{addr}");
     let mut r = Routes::new();
     r.insert(
         "/.well-known/openid-configuration".into(),
-        Reply::json(
-            serde_json::json!({
-                "issuer": issuer,
-                "authorization_endpoint": format!("{issuer}/authorize"),
-                "token_endpoint": format!("{issuer}/token"),
-                "jwks_uri": format!("{issuer}/keys"),
-                "response_types_supported": ["code"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-            })
-            .to_string(),
-        ),
+        discovery(&issuer, &issuer),
     );
     for (path, p) in &rec.pages {
         let body = p
@@ -298,20 +304,10 @@ fn silent_idp_endpoints_fail_within_the_timeout() {
     let web = Web::new();
     let silent = web.silent();
     let addr = web.http(|a| {
-        let issuer = format!("http://{a}");
         let mut r = Routes::new();
         r.insert(
             "/.well-known/openid-configuration".into(),
-            Reply::json(
-                serde_json::json!({
-                    "issuer": issuer,
-                    "authorization_endpoint": format!("http://{silent}/authorize"),
-                    "token_endpoint": format!("http://{silent}/token"),
-                    "jwks_uri": format!("{issuer}/keys"),
-                    "response_types_supported": ["code"],
-                })
-                .to_string(),
-            ),
+            discovery(&format!("http://{a}"), &format!("http://{silent}")),
         );
         r
     });

@@ -127,11 +127,14 @@ fn record(
         }
         Err(e) => {
             w.errors += 1;
-            w.last = prometheus::render_error(e.kind(), e.exit_code())
-                .lines()
-                .filter(|l| !l.contains("dexcheck_build_info"))
-                .map(|l| format!("{l}\n"))
-                .collect();
+            // The build info is written once, last, by `/metrics`.
+            w.last = String::new();
+            for f in prometheus::error_families(e.kind(), e.exit_code(), None)
+                .iter()
+                .filter(|f| f.name != "dexcheck_build_info")
+            {
+                f.write(&mut w.last);
+            }
             eprintln!("dexcheck watch: run {} failed: {e}", w.runs);
         }
     }

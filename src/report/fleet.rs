@@ -92,7 +92,7 @@ pub fn prometheus(clusters: &[Cluster]) -> String {
             Outcome::Report(r) => super::prometheus::families_of(r),
             Outcome::Error {
                 kind, exit_code, ..
-            } => super::prometheus::error_families(kind, *exit_code, &c.context),
+            } => super::prometheus::error_families(kind, *exit_code, Some(&c.context)),
         };
         for f in families {
             match merged.iter_mut().find(|m| m.name == f.name) {

@@ -233,19 +233,21 @@ pub fn families_of(r: &Report) -> Vec<Family<'static>> {
     families(r, &Scope::of(r))
 }
 
-/// The families of a run that ended in an error, for the cluster `context`.
-pub fn error_families(kind: &str, exit_code: i32, context: &str) -> Vec<Family<'static>> {
-    let l = labels(&[("cluster", context), ("kind", kind)]);
+/// The families of a run that ended in an error, labelled with the cluster `context` if given.
+pub fn error_families(kind: &str, exit_code: i32, context: Option<&str>) -> Vec<Family<'static>> {
+    let cluster: Vec<(&str, &str)> = context.map(|c| ("cluster", c)).into_iter().collect();
+    let mut with_kind = cluster.clone();
+    with_kind.push(("kind", kind));
     vec![
         Family::gauge(
             "dexcheck_run_error",
             "The run ended in an error of this kind before any check.",
-            vec![(l, "1".into())],
+            vec![(labels(&with_kind), "1".into())],
         ),
         Family::gauge(
             "dexcheck_run_exit_code",
             "The exit code dexcheck check returned (0 ok, 1 findings, 2 input, 3 cluster).",
-            vec![(labels(&[("cluster", context)]), exit_code.to_string())],
+            vec![(labels(&cluster), exit_code.to_string())],
         ),
         build_info(),
     ]
@@ -280,19 +282,9 @@ impl Render for Prometheus {
 /// collector shows the failure instead of stale numbers.
 pub fn render_error(kind: &str, exit_code: i32) -> String {
     let mut out = String::new();
-    Family::gauge(
-        "dexcheck_run_error",
-        "The run ended in an error of this kind before any check.",
-        vec![(labels(&[("kind", kind)]), "1".into())],
-    )
-    .write(&mut out);
-    Family::gauge(
-        "dexcheck_run_exit_code",
-        "The exit code dexcheck check returned (0 ok, 1 findings, 2 input, 3 cluster).",
-        vec![(labels(&[]), exit_code.to_string())],
-    )
-    .write(&mut out);
-    build_info().write(&mut out);
+    for f in error_families(kind, exit_code, None) {
+        f.write(&mut out);
+    }
     out
 }
 

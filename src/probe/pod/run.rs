@@ -234,11 +234,10 @@ async fn dex_pod(
     // stdin once this machine has read the IdP's discovery, so the exec does not wait for it.
     // An issuer that is neither https nor loopback names no token endpoint the secret may go to
     // (the token row says why), and the exec does not wait.
-    let slot = idp.is_some()
-        && idp::secret_destination_refused(issuer).is_none()
-        && t.upstream.as_ref().is_some_and(|u| u.send_secret);
-    let (tx, rx) = tokio::sync::watch::channel(None);
     let refused = idp::secret_destination_refused(issuer);
+    let slot =
+        idp.is_some() && refused.is_none() && t.upstream.as_ref().is_some_and(|u| u.send_secret);
+    let (tx, rx) = tokio::sync::watch::channel(None);
     let plan = async {
         let p = match refused {
             Some(why) if idp.is_some() && t.upstream.as_ref().is_some_and(|u| u.send_secret) => {

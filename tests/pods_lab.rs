@@ -909,3 +909,46 @@ fn replicas_with_other_keys_or_another_config_are_named() {
             .contains(&format!("{odd}: sha256:bbbb"))
     );
 }
+
+/// The discovery document with its `token_endpoint` on https: what a replica behind a proxy that
+/// rewrites the scheme reads.
+fn discovery_https_token(issuer: &str) -> String {
+    support::servers::dex_discovery(issuer).replace(
+        &format!("\"{issuer}/token\""),
+        &format!("\"{}/token\"", issuer.replacen("http://", "https://", 1)),
+    )
+}
+
+/// A replica that reads the same issuer but another token endpoint: the discovery row fails
+/// naming the field, each value and the replicas that read it.
+#[test]
+fn a_replica_reading_another_discovery_document_is_named() {
+    if !support::lab_or_skip("a_replica_reading_another_discovery_document_is_named") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let url = format!("http://{SERVICE_NAME}/orchestrator");
+    lab.set_url(&url);
+    let odd = "devtron-7d9f8b6c5-lab07";
+    lab.add_replica(odd, false);
+    let issuer = format!("{url}/api/dex");
+    lab.replica_sees_discovery(odd, &issuer, discovery_https_token)
+        .expect("odd replica");
+    let r = dexcheck(&lab, &[]);
+    let pod = r.check("pod.discovery");
+    assert_eq!(pod["status"], "fail", "{pod:#}");
+    assert_eq!(pod["class"], "discovery_differs", "{pod:#}");
+    let msg = pod["message"].as_str().unwrap();
+    let https = issuer.replacen("http://", "https://", 1);
+    assert!(
+        msg.contains(&format!(
+            "token_endpoint: {issuer}/token at {APP_POD}; {https}/token at {odd}"
+        )),
+        "{msg}"
+    );
+    assert!(!msg.contains("jwks_uri"), "{msg}");
+    assert!(
+        pod["remedy"].as_str().unwrap().contains("restart"),
+        "{pod:#}"
+    );
+}

@@ -87,6 +87,8 @@ pub enum Class {
     MemoryStorage,
     /// Replicas see different signing key ids.
     KeysDiffer,
+    /// Replicas read different discovery documents.
+    DiscoveryDiffers,
     /// Replicas run with different configs (their checksum annotations differ).
     ConfigDiffers,
     // The app's own logic.
@@ -147,6 +149,7 @@ impl Class {
         Class::ClockSkew,
         Class::MemoryStorage,
         Class::KeysDiffer,
+        Class::DiscoveryDiffers,
         Class::ConfigDiffers,
         Class::InvalidRedirect,
         Class::Drift,
@@ -230,6 +233,7 @@ impl Class {
             Class::ClockSkew => "clock_skew",
             Class::MemoryStorage => "memory_storage",
             Class::KeysDiffer => "keys_differ",
+            Class::DiscoveryDiffers => "discovery_differs",
             Class::ConfigDiffers => "config_differs",
             Class::InvalidRedirect => "invalid_redirect",
             Class::Drift => "drift",

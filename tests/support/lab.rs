@@ -506,6 +506,27 @@ impl Lab {
     /// Dex serves `issuer` with the key id `kid`: a replica whose discovery names another issuer,
     /// or that reaches a Dex replica with other keys.
     pub fn replica_sees_dex(&self, pod: &str, issuer: &str, kid: &str) -> io::Result<()> {
+        self.replica_sees(pod, issuer, kid, servers::dex_discovery)
+    }
+
+    /// As [`Lab::replica_sees_dex`], where that Dex (with the lab's keys) serves the discovery
+    /// document `discovery` makes of the issuer: a replica behind a proxy that rewrites it.
+    pub fn replica_sees_discovery(
+        &self,
+        pod: &str,
+        issuer: &str,
+        discovery: fn(&str) -> String,
+    ) -> io::Result<()> {
+        self.replica_sees(pod, issuer, servers::DEX_KID, discovery)
+    }
+
+    fn replica_sees(
+        &self,
+        pod: &str,
+        issuer: &str,
+        kid: &str,
+        discovery: fn(&str) -> String,
+    ) -> io::Result<()> {
         let addr: SocketAddr = "127.0.0.2:80".parse().map_err(io::Error::other)?;
         let rt = self
             .pod_rt
@@ -513,7 +534,12 @@ impl Lab {
             .ok_or_else(|| io::Error::other("lab not started"))?;
         let l = rt.run(async move { tokio::net::TcpListener::bind(addr).await })?;
         let issuer = Arc::new(RwLock::new(issuer.to_string()));
-        rt.spawn(servers::serve_dex_keyed(l, issuer, kid.to_string()));
+        rt.spawn(servers::serve_dex_keyed(
+            l,
+            issuer,
+            kid.to_string(),
+            discovery,
+        ));
         let hosts = std::fs::read_to_string(format!("/etc/netns/{}/hosts", self.pod))?;
         let moved: String = hosts
             .lines()

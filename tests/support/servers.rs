@@ -54,11 +54,17 @@ pub fn dex_jwks_with(kid: &str) -> String {
 /// Serves Dex's routes for the issuer held in `issuer` (which tests may change), only under the
 /// issuer's path; `404 page not found` elsewhere, like Dex. Runs until the runtime stops.
 pub async fn serve_dex(listener: TcpListener, issuer: Arc<RwLock<String>>) {
-    serve_dex_keyed(listener, issuer, DEX_KID.to_string()).await
+    serve_dex_keyed(listener, issuer, DEX_KID.to_string(), dex_discovery).await
 }
 
-/// As [`serve_dex`], with the signing key id `kid` (a Dex replica with other keys).
-pub async fn serve_dex_keyed(listener: TcpListener, issuer: Arc<RwLock<String>>, kid: String) {
+/// As [`serve_dex`], with the signing key id `kid` (a Dex replica with other keys) and the
+/// discovery document `discovery` makes of the issuer (a replica behind a rewriting proxy).
+pub async fn serve_dex_keyed(
+    listener: TcpListener,
+    issuer: Arc<RwLock<String>>,
+    kid: String,
+    discovery: fn(&str) -> String,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -68,7 +74,7 @@ pub async fn serve_dex_keyed(listener: TcpListener, issuer: Arc<RwLock<String>>,
             let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let issuer = issuer.read().map(|s| s.clone()).unwrap_or_default();
                 let kid = kid.clone();
-                async move { Ok::<_, Infallible>(dex_route(&req, &issuer, &kid)) }
+                async move { Ok::<_, Infallible>(dex_route(&req, &issuer, &kid, discovery)) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
@@ -85,7 +91,12 @@ fn text(status: StatusCode, ctype: &str, body: String) -> Response<Full<Bytes>> 
         .unwrap_or_default()
 }
 
-fn dex_route(req: &Request<Incoming>, issuer: &str, kid: &str) -> Response<Full<Bytes>> {
+fn dex_route(
+    req: &Request<Incoming>,
+    issuer: &str,
+    kid: &str,
+    discovery: fn(&str) -> String,
+) -> Response<Full<Bytes>> {
     let prefix = url_path(issuer).trim_end_matches('/').to_string();
     let path = req.uri().path();
     let Some(rest) = path.strip_prefix(&prefix) else {
@@ -97,7 +108,7 @@ fn dex_route(req: &Request<Incoming>, issuer: &str, kid: &str) -> Response<Full<
     };
     match rest {
         "/.well-known/openid-configuration" => {
-            text(StatusCode::OK, "application/json", dex_discovery(issuer))
+            text(StatusCode::OK, "application/json", discovery(issuer))
         }
         "/keys" => text(StatusCode::OK, "application/json", dex_jwks_with(kid)),
         "/auth" => redirect(&format!(

@@ -1,6 +1,7 @@
 //! What one exec of the probe script printed: `E` (proxy environment), `S` (resolver), `T`
 //! (tool and flavour), `D` (the pod's clock, Unix seconds), `N` (no client), one `R` line per URL
-//! (its 12th field: the key ids of a key set) and a `W` line for a URL whose
+//! (its 12th field: the key ids of a key set; its 13th: a discovery document's endpoints and
+//! digest as `name=value` words) and a `W` line for a URL whose
 //! client crashed, tab-separated.
 
 use crate::probe::proxy::ProxyEnv;
@@ -19,6 +20,9 @@ pub struct Line {
     pub body: String,
     /// The key ids of a key set answer (`kid`s), in order.
     pub kids: Vec<String>,
+    /// A discovery document's endpoints (`token_endpoint`, …) and `digest` (`sha256:…`), for
+    /// comparing replicas; empty for any other URL.
+    pub doc: Vec<(String, String)>,
     /// The client crashed on the first try (`SIGSEGV`), and the probe was made again without the
     /// option that crashes it.
     pub crashed: Option<String>,
@@ -37,6 +41,14 @@ pub struct Report {
     /// The pod's clock when the script started, in Unix seconds.
     pub clock: Option<i64>,
     pub lines: Vec<Line>,
+}
+
+/// `name=value` words; a word without `=` is dropped.
+fn words(d: &str) -> Vec<(String, String)> {
+    d.split_whitespace()
+        .filter_map(|w| w.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 pub fn parse(stdout: &str, n: usize) -> Report {
@@ -80,6 +92,7 @@ pub fn parse(stdout: &str, n: usize) -> Report {
                         .get(11)
                         .map(|k| k.split_whitespace().map(String::from).collect())
                         .unwrap_or_default(),
+                    doc: f.get(12).map(|d| words(d)).unwrap_or_default(),
                     crashed: None,
                 });
             }

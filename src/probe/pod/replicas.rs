@@ -4,7 +4,9 @@
 
 use futures_util::stream::{self, StreamExt};
 
-use crate::diagnosis::Check;
+use crate::diagnosis::{Check, CheckId};
+use crate::plan::predict::Status;
+use crate::probe::class::Class;
 
 /// Execs in flight at once.
 pub const IN_FLIGHT: usize = 4;
@@ -69,9 +71,7 @@ pub fn memory_storage(
     app: crate::app::App,
     namespace: &str,
 ) -> Option<Check> {
-    use crate::diagnosis::CheckId;
     use crate::plan::predict::Outcome;
-    use crate::probe::class::Class;
     if pods.len() < 2 {
         return None;
     }
@@ -98,8 +98,6 @@ pub fn memory_storage(
 /// Replicas that read the key set but see different key ids (a Dex replica with other keys:
 /// in-memory storage, or a rotation one replica missed): the key-set row fails, naming them.
 pub fn compare_keys(rows: &mut [Check], kids: &[(String, Vec<String>)]) {
-    use crate::diagnosis::CheckId;
-    use crate::probe::class::Class;
     let seen: Vec<&(String, Vec<String>)> = kids.iter().filter(|(_, k)| !k.is_empty()).collect();
     let Some((_, first)) = seen.first() else {
         return;
@@ -126,11 +124,129 @@ pub fn compare_keys(rows: &mut [Check], kids: &[(String, Vec<String>)]) {
     );
 }
 
+/// What each replica read as a discovery document: its endpoints and digest (`(pod, words)`).
+pub type Documents = [(String, Vec<(String, String)>)];
+
+/// Replicas that read different discovery documents under the same issuer (a proxy that
+/// rewrites one replica's answers, a Dex replica on another config or version): `id`'s row
+/// fails when an endpoint differs, naming each value and its replicas, and warns when only the
+/// digest does. A row that already fails keeps its own, more specific, failure.
+pub fn compare_discovery(
+    rows: &mut [Check],
+    id: CheckId,
+    what: &str,
+    docs: &Documents,
+    remedy: &str,
+) {
+    let seen: Vec<&(String, Vec<(String, String)>)> =
+        docs.iter().filter(|(_, d)| !d.is_empty()).collect();
+    if seen.len() < 2 {
+        return;
+    }
+    let Some(row) = rows
+        .iter_mut()
+        .find(|c| c.id == id && c.status != Status::Fail)
+    else {
+        return;
+    };
+    let endpoints: Vec<String> = differing(&seen, |k| k != "digest");
+    let (status, message) = if !endpoints.is_empty() {
+        (
+            Status::Fail,
+            format!(
+                "the {what} read different discovery documents ({}): which endpoints a login uses depends on the replica that serves it",
+                endpoints.join("; ")
+            ),
+        )
+    } else if let Some(digests) = digests_differ(&seen) {
+        (
+            Status::Warn,
+            format!(
+                "the {what} read the same endpoints but different discovery documents ({digests}): a Dex version or config that reached only some replicas"
+            ),
+        )
+    } else {
+        return;
+    };
+    row.status = status;
+    row.class = Some(Class::DiscoveryDiffers);
+    row.error = None;
+    row.message = message;
+    row.remedy = Some(remedy.to_string());
+}
+
+/// The value of `name` in a replica's words ("" when absent).
+fn word<'a>(words: &'a [(String, String)], name: &str) -> &'a str {
+    words
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+/// Each field (chosen by `pick`) whose value differs between replicas, as
+/// `field: value at pod, pod; other at pod`.
+fn differing(
+    seen: &[&(String, Vec<(String, String)>)],
+    pick: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut names: Vec<&str> = Vec::new();
+    for (_, words) in seen {
+        for (k, _) in words {
+            if pick(k) && !names.contains(&k.as_str()) {
+                names.push(k);
+            }
+        }
+    }
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+            for (pod, words) in seen {
+                let v = word(words, name);
+                match groups.iter_mut().find(|(g, _)| *g == v) {
+                    Some((_, pods)) => pods.push(pod),
+                    None => groups.push((v, vec![pod])),
+                }
+            }
+            (groups.len() > 1).then(|| {
+                let each: Vec<String> = groups
+                    .iter()
+                    .map(|(v, pods)| {
+                        let v = if v.is_empty() { "(none)" } else { v };
+                        format!("{v} at {}", pods.join(", "))
+                    })
+                    .collect();
+                format!("{name}: {}", each.join("; "))
+            })
+        })
+        .collect()
+}
+
+/// The digests, when every replica's is of one algorithm and they are not all equal.
+fn digests_differ(seen: &[&(String, Vec<(String, String)>)]) -> Option<String> {
+    let sums: Vec<&str> = seen.iter().map(|(_, w)| word(w, "digest")).collect();
+    let algorithm = |s: &str| {
+        s.split_once(':')
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(a, _)| a.to_string())
+    };
+    let first = algorithm(sums.first()?)?;
+    if sums
+        .iter()
+        .any(|s| algorithm(s).as_deref() != Some(first.as_str()))
+    {
+        return None;
+    }
+    if sums.iter().all(|s| *s == sums[0]) {
+        return None;
+    }
+    differing(seen, |k| k == "digest").into_iter().next()
+}
+
 /// App replicas whose config checksum annotations differ: one runs a stale config.
 pub fn config_differs(pods: &[crate::cluster::PodRef], i: &crate::app::Install) -> Option<Check> {
-    use crate::diagnosis::CheckId;
     use crate::plan::predict::Outcome;
-    use crate::probe::class::Class;
     let sums: Vec<(&str, &str)> = pods
         .iter()
         .filter_map(|p| p.config_checksum.as_deref().map(|c| (p.name.as_str(), c)))
@@ -169,9 +285,7 @@ pub fn config_differs(pods: &[crate::cluster::PodRef], i: &crate::app::Install) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnosis::CheckId;
     use crate::plan::predict::Outcome;
-    use crate::probe::class::Class;
 
     #[test]
     fn the_failing_replica_is_named() {
@@ -198,5 +312,118 @@ mod tests {
         assert_eq!(rows[0].message, "1 of 3 app pods (a-2): other issuer");
         let one = fold("app pods", vec![("a-1".into(), vec![ok()])]);
         assert_eq!(one[0].message, "fine");
+    }
+
+    fn doc(token: &str, digest: &str) -> Vec<(String, String)> {
+        vec![
+            ("authorization_endpoint".into(), "http://d/dex/auth".into()),
+            ("token_endpoint".into(), token.into()),
+            ("digest".into(), digest.into()),
+        ]
+    }
+
+    fn discovery_row() -> Vec<Check> {
+        vec![Check::observed(
+            CheckId::PodDiscovery,
+            "u",
+            Outcome::pass("all 3 app pods: fine"),
+        )]
+    }
+
+    #[test]
+    fn a_replica_with_other_endpoints_fails_the_discovery_row() {
+        let mut rows = discovery_row();
+        let docs = vec![
+            ("a-1".into(), doc("http://d/dex/token", "sha256:aa")),
+            ("a-2".into(), doc("https://d/dex/token", "sha256:bb")),
+            ("a-3".into(), doc("http://d/dex/token", "sha256:aa")),
+        ];
+        compare_discovery(
+            &mut rows,
+            CheckId::PodDiscovery,
+            "app replicas",
+            &docs,
+            "fix",
+        );
+        assert_eq!(rows[0].status, Status::Fail);
+        assert_eq!(rows[0].class, Some(Class::DiscoveryDiffers));
+        let m = &rows[0].message;
+        assert!(
+            m.contains(
+                "token_endpoint: http://d/dex/token at a-1, a-3; https://d/dex/token at a-2"
+            ),
+            "{m}"
+        );
+        assert!(!m.contains("authorization_endpoint"), "{m}");
+        assert_eq!(rows[0].remedy.as_deref(), Some("fix"));
+    }
+
+    #[test]
+    fn only_the_digest_differing_warns_and_equal_documents_pass() {
+        let same = |d: &str| ("p".to_string() + d, doc("http://d/dex/token", d));
+        let mut rows = discovery_row();
+        compare_discovery(
+            &mut rows,
+            CheckId::PodDiscovery,
+            "app replicas",
+            &[same("sha256:aa"), same("sha256:bb")],
+            "fix",
+        );
+        assert_eq!(rows[0].status, Status::Warn);
+        assert!(
+            rows[0]
+                .message
+                .contains("digest: sha256:aa at psha256:aa; sha256:bb at psha256:bb"),
+            "{}",
+            rows[0].message
+        );
+        let mut rows = discovery_row();
+        let docs = vec![
+            ("a-1".into(), doc("http://d/dex/token", "sha256:aa")),
+            ("a-2".into(), doc("http://d/dex/token", "sha256:aa")),
+        ];
+        compare_discovery(
+            &mut rows,
+            CheckId::PodDiscovery,
+            "app replicas",
+            &docs,
+            "fix",
+        );
+        assert_eq!(rows[0].status, Status::Pass);
+        // Digests of two algorithms (two images) say nothing.
+        let mut rows = discovery_row();
+        compare_discovery(
+            &mut rows,
+            CheckId::PodDiscovery,
+            "app replicas",
+            &[same("sha256:aa"), same("md5:bb")],
+            "fix",
+        );
+        assert_eq!(rows[0].status, Status::Pass);
+    }
+
+    #[test]
+    fn a_row_that_already_fails_keeps_its_failure() {
+        let mut rows = vec![Check::observed(
+            CheckId::PodDiscovery,
+            "u",
+            Outcome::fail(
+                Class::IssuerMismatch,
+                "oidc: issuer did not match",
+                "other issuer",
+            ),
+        )];
+        let docs = vec![
+            ("a-1".into(), doc("http://d/dex/token", "sha256:aa")),
+            ("a-2".into(), doc("https://d/dex/token", "sha256:bb")),
+        ];
+        compare_discovery(
+            &mut rows,
+            CheckId::PodDiscovery,
+            "app replicas",
+            &docs,
+            "fix",
+        );
+        assert_eq!(rows[0].class, Some(Class::IssuerMismatch));
     }
 }

@@ -193,6 +193,7 @@ async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
     let mut notes = Vec::new();
     let mut rows = Vec::new();
     let mut kids = Vec::new();
+    let mut docs = Vec::new();
     for (pod, r, n) in runs {
         notes.extend(n);
         let checks = match r? {
@@ -203,6 +204,9 @@ async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
             Ok(report) => {
                 if let Some(keys) = report.lines.get(2) {
                     kids.push((pod.clone(), keys.kids.clone()));
+                }
+                if let Some(d) = report.lines.first() {
+                    docs.push((pod.clone(), d.doc.clone()));
                 }
                 let mut checks = app_pod_checks(t, &urls, &probes, &report);
                 if let Some(first) = checks.first_mut() {
@@ -216,6 +220,17 @@ async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
     let mut checks = replicas::fold("app pods", rows);
     replicas::compare_keys(&mut checks, &kids);
     let install = crate::app::Install::new(t.app, Some(&t.namespace));
+    let remedy = format!(
+        "Make every app replica reach the same Dex (look for a per-pod proxy setting or hosts entry, or a Dex replica on another config or version), then restart the app so all read one document: {}",
+        install.restart()
+    );
+    replicas::compare_discovery(
+        &mut checks,
+        CheckId::PodDiscovery,
+        "app replicas",
+        &docs,
+        &remedy,
+    );
     checks.extend(replicas::config_differs(&pods, &install));
     Ok((checks, notes))
 }
@@ -267,6 +282,7 @@ async fn dex_pod(
     let url = idp_discovery_url(issuer);
     let mut notes = Vec::new();
     let mut rows = Vec::new();
+    let mut docs = Vec::new();
     for (pod, r, n) in runs {
         notes.extend(n);
         let checks = match r? {
@@ -275,6 +291,9 @@ async fn dex_pod(
                 Check::not_run(CheckId::DexpodIdpClientAuth, why),
             ],
             Ok(report) => {
+                if let Some(d) = report.lines.first() {
+                    docs.push((pod.clone(), d.doc.clone()));
+                }
                 let mut v = vec![dex_discovery_check(&report, &url, issuer)];
                 v.extend(dex_token_check(&report, token.clone()));
                 v
@@ -283,6 +302,13 @@ async fn dex_pod(
         rows.push((pod, checks));
     }
     let mut checks = replicas::fold("Dex pods", rows);
+    replicas::compare_discovery(
+        &mut checks,
+        CheckId::DexpodIdpDiscovery,
+        "Dex replicas",
+        &docs,
+        "The Dex replicas read the IdP's discovery differently: look for a proxy setting, a DNS answer or an egress path that differs by node, so every replica reaches the same IdP endpoint",
+    );
     checks.extend(replicas::memory_storage(&pods, t.app, &t.namespace));
     Ok((checks, notes))
 }

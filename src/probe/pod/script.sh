@@ -79,10 +79,21 @@ one() {
   # A key set's key ids (Dex's jwks_uri is issuer/keys), for comparing replicas.
   kids=""
   case "$url" in */keys) kids=$(tr ',{' '\n\n' <"$f.body" 2>/dev/null | sed -n 's/.*"kid"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | tr '\n' ' ' | sed 's/^\(.\{300\}\).*$/\1/');; esac
+  # A discovery document's endpoints and a digest of it, for comparing replicas.
+  doc=""
+  case "$url" in */.well-known/openid-configuration) if [ -s "$f.body" ]; then
+    for k in authorization_endpoint token_endpoint jwks_uri userinfo_endpoint; do
+      v=$(sed -n "s/.*\"$k\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p" "$f.body" 2>/dev/null | sed -n 1p | tr -d ' \t\r' | sed 's/^\(.\{200\}\).*$/\1/')
+      doc="$doc $k=$v"
+    done
+    for h in sha256sum md5sum cksum; do
+      if command -v "$h" >/dev/null 2>&1; then doc="$doc digest=${h%sum}:$("$h" <"$f.body" 2>/dev/null | sed -n '1s/[[:space:]].*//p')"; break; fi
+    done; fi;;
+  esac
   max=160; [ "$mode" = post ] && max=600
   body=$(sed -n '1,5p' "$f.body" 2>/dev/null | tr '\t\r\n' '   ' | sed "s/^\(.\{$max\}\).*\$/\1/")
   err=$(tr '\t\r\n' '   ' <"$f.err" 2>/dev/null | sed 's/^\(.\{300\}\).*$/\1/')
-  printf 'R\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$rc" "$code" "$secs" "$addr" "$issuer" "$size" "$ctype" "$err" "$body" "$kids" >"$f.line"
+  printf 'R\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$rc" "$code" "$secs" "$addr" "$issuer" "$size" "$ctype" "$err" "$body" "$kids" "$doc" >"$f.line"
   if [ -f "$f.warn" ]; then cat "$f.warn" >>"$f.line"; fi
   rm -f "$f.body" "$f.err" "$f.warn"
 }

@@ -53,9 +53,24 @@ impl ClusterError {
                 s.message
             )),
             kube::Error::Api(s) => ClusterError::Api(format!("{} ({})", s.message, s.code)),
-            other => ClusterError::Api(other.to_string()),
+            other => ClusterError::Api(with_causes(&other)),
         }
     }
+}
+
+/// An error's text followed by each of its causes' that it does not already say
+/// (`client error (Connect): tcp connect error: Connection refused (os error 111)`).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text = format!("{text}: {said}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Builds the client: `--kubeconfig` or `KUBECONFIG`/`~/.kube/config` (exec plugins, client

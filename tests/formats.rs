@@ -2,6 +2,8 @@
 //! real parser) in JUnit's shape, GitHub output follows the workflow-command syntax and fills the
 //! step summary, YAML parses back to the JSON document.
 
+mod support;
+
 use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 
@@ -289,4 +291,58 @@ fn completions_load_in_bash_and_the_man_page_renders() {
     assert_eq!(code, 0);
     assert!(man.contains(".TH dexcheck 1"), "{man}");
     assert!(man.contains("explain"), "subcommands listed");
+}
+
+/// Two contexts whose API servers refuse connections: the fleet report (`dexcheck/fleet/v1`,
+/// valid for its schema) has both, each with why; the table names the refusal; exit 3.
+#[test]
+fn a_fleet_with_no_reachable_cluster_says_why_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    let cluster = |name: &str, port: u16| {
+        format!("- name: {name}\n  cluster: {{server: \"https://127.0.0.1:{port}\"}}\n")
+    };
+    let context =
+        |name: &str| format!("- name: ctx-{name}\n  context: {{cluster: {name}, user: u}}\n");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n{}{}users:\n- name: u\n  user: {{token: t}}\ncontexts:\n{}{}current-context: ctx-a\n",
+            cluster("a", 1),
+            cluster("b", 2),
+            context("a"),
+            context("b")
+        ),
+    )
+    .unwrap();
+    let run = |output: &str| {
+        cargo_bin_cmd!("dexcheck")
+            .args(["check", "--all-contexts", "--timeout", "2", "-o", output])
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .output()
+            .unwrap()
+    };
+    let o = run("json");
+    assert_eq!(o.status.code(), Some(3));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let errors = support::fleet_schema_errors(&doc);
+    assert!(errors.is_empty(), "{errors:?}");
+    let contexts: Vec<&str> = doc["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["context"].as_str().unwrap())
+        .collect();
+    assert_eq!(contexts, ["ctx-a", "ctx-b"]);
+    assert_eq!(doc["summary"]["checked"], 0);
+    assert_eq!(doc["clusters"][0]["error"]["kind"], "cluster");
+    let t = String::from_utf8(run("table").stdout).unwrap();
+    assert!(t.contains("ctx-a: could not connect"), "{t}");
+    assert!(t.contains("Connection refused"), "{t}");
+    assert!(!t.contains("Path"), "an empty matrix: {t}");
+    // A document that is not a fleet report fails the schema: the check can fail.
+    let mut broken = doc.clone();
+    broken["clusters"][0]["error"] = Value::Null;
+    assert!(!support::fleet_schema_errors(&broken).is_empty());
 }

@@ -839,6 +839,8 @@ fn all_contexts_checks_every_cluster_and_names_the_unreachable_one() {
     let r: Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
     assert_eq!(r["schema"], "dexcheck/fleet/v1");
+    let errors = support::fleet_schema_errors(&r);
+    assert!(errors.is_empty(), "{errors:?}");
     let clusters = r["clusters"].as_array().unwrap();
     let names: Vec<&str> = clusters
         .iter()

@@ -112,11 +112,34 @@ pub fn prometheus(clusters: &[Cluster]) -> String {
 /// The path matrix with one column per cluster, the unreachable clusters' reasons, and each
 /// cluster's verdict.
 pub fn table(clusters: &[Cluster], style: Style) -> String {
+    let mut out = format!(
+        "{} · fleet · {} clusters\n\n",
+        rows::bold("dexcheck", style),
+        clusters.len()
+    );
+    let rows_of = matrix_rows(clusters);
+    // No cluster could be checked: the reasons alone, no empty matrix.
+    if !rows_of.is_empty() {
+        out.push_str(&format!("{}\n\n", matrix(clusters, rows_of, style)));
+    }
+    for c in clusters {
+        out.push_str(&verdict_line(c, style));
+        out.push('\n');
+    }
+    out
+}
+
+/// The matrix: a row per check in `rows_of`, a column per cluster.
+fn matrix(
+    clusters: &[Cluster],
+    rows_of: Vec<(crate::diagnosis::Id, String)>,
+    style: Style,
+) -> comfy_table::Table {
     let mut t = super::table::new_table(style);
     let mut header = vec!["Path".to_string()];
     header.extend(clusters.iter().map(|c| c.context.clone()));
     t.set_header(header);
-    for (id, title) in matrix_rows(clusters) {
+    for (id, title) in rows_of {
         let mut row = vec![title];
         for c in clusters {
             row.push(match &c.outcome {
@@ -126,37 +149,32 @@ pub fn table(clusters: &[Cluster], style: Style) -> String {
         }
         t.add_row(row);
     }
-    let mut out = format!(
-        "{} · fleet · {} clusters\n\n{t}\n\n",
-        rows::bold("dexcheck", style),
-        clusters.len()
-    );
-    for c in clusters {
-        let line = match &c.outcome {
-            Outcome::Report(r) => {
-                let s = r.diagnosis.verdict.status;
-                format!(
-                    "{} {}: {}",
-                    rows::glyph(s, style.ascii),
-                    c.context,
-                    r.diagnosis.verdict.summary
-                )
-            }
-            Outcome::Error { kind, message, .. } => format!(
-                "{} {}: {}: {message}",
-                rows::glyph(crate::plan::predict::Status::Fail, style.ascii),
+    t
+}
+
+/// A cluster's verdict, or why it has none.
+fn verdict_line(c: &Cluster, style: Style) -> String {
+    match &c.outcome {
+        Outcome::Report(r) => {
+            let s = r.diagnosis.verdict.status;
+            format!(
+                "{} {}: {}",
+                rows::glyph(s, style.ascii),
                 c.context,
-                if *kind == "cluster" {
-                    "could not connect"
-                } else {
-                    "could not check"
-                }
-            ),
-        };
-        out.push_str(&line);
-        out.push('\n');
+                r.diagnosis.verdict.summary
+            )
+        }
+        Outcome::Error { kind, message, .. } => format!(
+            "{} {}: {}: {message}",
+            rows::glyph(crate::plan::predict::Status::Fail, style.ascii),
+            c.context,
+            if *kind == "cluster" {
+                "could not connect"
+            } else {
+                "could not check"
+            }
+        ),
     }
-    out
 }
 
 fn cell(c: Option<&Check>, style: Style) -> String {

@@ -46,3 +46,25 @@ pub fn lab_or_skip(test: &str) -> bool {
     eprintln!("{msg}");
     false
 }
+
+fn read_schema(path: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The `dexcheck/fleet/v1` schema, with the `dexcheck/v1` schema it refers to for each report.
+pub fn fleet_schema() -> jsonschema::Validator {
+    let base = read_schema("schemas/dexcheck-v1.schema.json");
+    let id = base["$id"].as_str().unwrap().to_string();
+    jsonschema::options()
+        .with_resource(id, jsonschema::Resource::from_contents(base).unwrap())
+        .build(&read_schema("schemas/dexcheck-fleet-v1.schema.json"))
+        .unwrap()
+}
+
+/// Every way `doc` breaks the fleet schema.
+pub fn fleet_schema_errors(doc: &serde_json::Value) -> Vec<String> {
+    fleet_schema()
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect()
+}

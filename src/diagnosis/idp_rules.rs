@@ -37,12 +37,10 @@ pub fn callback(
         _ => eps.connector_callback.clone(),
     };
     let issuer = c.config.issuer.as_deref().unwrap_or("");
-    let register_at = match (idp::family_of(issuer, &c.kind), idp::family_guess(issuer)) {
-        (Some(f), _) => Some(format!("{}: {}", f.name, f.register)),
-        (None, Some(f)) => Some(format!("if this is {}: {}", f.name, f.register)),
-        _ => None,
-    };
-    Some(super::Callback { url, register_at })
+    Some(super::Callback {
+        url,
+        register_at: idp::register_at(issuer, &c.kind),
+    })
 }
 
 /// A rule's verdict: what is wrong (or right), and the issuer to use instead.

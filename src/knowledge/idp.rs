@@ -357,6 +357,16 @@ pub fn family_guess(issuer: &str) -> Option<&'static Family> {
         .flatten()
 }
 
+/// Where the IdP's console registers a callback, named after its family (`Keycloak: …`), or
+/// hedged when only the issuer's form suggests the family (`if this is Keycloak: …`).
+pub fn register_at(issuer: &str, kind: &str) -> Option<String> {
+    match (family_of(issuer, kind), family_guess(issuer)) {
+        (Some(f), _) => Some(format!("{}: {}", f.name, f.register)),
+        (None, Some(f)) => Some(format!("if this is {}: {}", f.name, f.register)),
+        (None, None) => None,
+    }
+}
+
 /// What an IdP said: its family when the words tell, the cause, and the sentence it used.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Said {

@@ -512,11 +512,8 @@ fn authorize_outcome(hop: Hop, u: &Upstream, e: &IdpEndpoints) -> Outcome {
 /// suggests the family).
 fn authorize_remedy(c: &Check, u: &Upstream) -> Option<String> {
     let issuer = u.issuer.as_deref().unwrap_or("");
-    let at = match (idp::family_of(issuer, &u.kind), idp::family_guess(issuer)) {
-        (Some(f), _) => f.register.to_string(),
-        (None, Some(f)) => format!("if this is {}: {}", f.name, f.register),
-        (None, None) => "the IdP's client settings".to_string(),
-    };
+    let at =
+        idp::register_at(issuer, &u.kind).unwrap_or_else(|| "the IdP's client settings".into());
     match c.class? {
         Class::IdpRedirectUri => Some(format!(
             "Register exactly {} as a redirect URI of client {} ({at}); Dex sends it byte for byte",

@@ -275,121 +275,131 @@ fn host_rule(scheme: &str, r: &str, b: &str) -> Rule {
 mod tests {
     use super::*;
 
-    /// Reference §7.3: Argo CD's `TestIsValidRedirect` plus the Devtron cases.
+    /// A return URL, the allowed URLs, whether it is valid, and the rule that decides.
+    type Vector = (&'static str, &'static [&'static str], bool, Rule);
+
+    /// Reference §7.3: Argo CD's `TestIsValidRedirect` (`util/oidc/oidc_test.go`), the rule
+    /// Devtron copies.
+    const UPSTREAM_VECTORS: &[Vector] = &[
+        (
+            "https://localhost:4000",
+            &["https://localhost:4000/"],
+            true,
+            Rule::Match,
+        ),
+        ("", &["https://localhost:4000/"], true, Rule::Empty),
+        (
+            "https://localhost:4000/",
+            &["https://localhost:4000"],
+            true,
+            Rule::Match,
+        ),
+        (
+            "https://localhost:4000",
+            &["https://wherever:4000", "https://localhost:4000"],
+            true,
+            Rule::Match,
+        ),
+        (
+            "https://localhost:4000",
+            &["https://wherever:4000", "https://invalid:4000"],
+            false,
+            Rule::Host,
+        ),
+        (
+            "https://localhost:4000/applications",
+            &["https://localhost:4000/argocd"],
+            false,
+            Rule::PathPrefix,
+        ),
+        (
+            "https://localhost:4000/argocd/applications",
+            &["https://localhost:4000/argocd"],
+            true,
+            Rule::Match,
+        ),
+        (
+            "https://localhost:4000/argocd/../applications",
+            &["https://localhost:4000/argocd"],
+            false,
+            Rule::PathPrefix,
+        ),
+        (
+            "http://localhost:4000",
+            &["https://localhost:4000"],
+            false,
+            Rule::Scheme,
+        ),
+        (
+            "https://localhost",
+            &["https://localhost:80"],
+            false,
+            Rule::Host,
+        ),
+        (
+            "https://localhost:80/argocd\r\n",
+            &["https://localhost:80/argocd\r\n"],
+            false,
+            Rule::Parse,
+        ),
+    ];
+
+    /// Reference §7.3's derived cases: the seed's port-forward and in-cluster URLs, and the shapes
+    /// Go `net/url` keeps apart (default port, trailing slash, relative, scheme and host case).
+    const DEVTRON_VECTORS: &[Vector] = &[
+        (
+            "http://localhost:8082/orchestrator/dashboard/app/list",
+            &["http://devtron-service.devtroncd.svc.cluster.local/orchestrator"],
+            false,
+            Rule::Host,
+        ),
+        (
+            "http://localhost:8082/orchestrator/dashboard/app/list",
+            &["http://localhost:8082/orchestrator"],
+            true,
+            Rule::Match,
+        ),
+        (
+            "https://devtron.example.com/orchestrator/dashboard",
+            &["https://devtron.example.com:443/orchestrator"],
+            false,
+            Rule::HostDefaultPort,
+        ),
+        (
+            "https://devtron.example.com/orchestrator",
+            &["https://devtron.example.com/orchestrator/"],
+            false,
+            Rule::PathTrailingSlash,
+        ),
+        (
+            "https://devtron.example.com/orchestratorX",
+            &["https://devtron.example.com/orchestrator"],
+            true,
+            Rule::Match,
+        ),
+        (
+            "/dashboard",
+            &["https://devtron.example.com/orchestrator"],
+            false,
+            Rule::Relative,
+        ),
+        (
+            "HTTPS://devtron.example.com/orchestrator/x",
+            &["https://devtron.example.com/orchestrator"],
+            true,
+            Rule::Match,
+        ),
+        (
+            "https://Devtron.example.com/orchestrator/x",
+            &["https://devtron.example.com/orchestrator"],
+            false,
+            Rule::HostCase,
+        ),
+    ];
+
     #[test]
     fn reference_vectors() {
-        let cases: &[(&str, &[&str], bool, Rule)] = &[
-            (
-                "https://localhost:4000",
-                &["https://localhost:4000/"],
-                true,
-                Rule::Match,
-            ),
-            ("", &["https://localhost:4000/"], true, Rule::Empty),
-            (
-                "https://localhost:4000/",
-                &["https://localhost:4000"],
-                true,
-                Rule::Match,
-            ),
-            (
-                "https://localhost:4000",
-                &["https://wherever:4000", "https://localhost:4000"],
-                true,
-                Rule::Match,
-            ),
-            (
-                "https://localhost:4000",
-                &["https://wherever:4000", "https://invalid:4000"],
-                false,
-                Rule::Host,
-            ),
-            (
-                "https://localhost:4000/applications",
-                &["https://localhost:4000/argocd"],
-                false,
-                Rule::PathPrefix,
-            ),
-            (
-                "https://localhost:4000/argocd/applications",
-                &["https://localhost:4000/argocd"],
-                true,
-                Rule::Match,
-            ),
-            (
-                "https://localhost:4000/argocd/../applications",
-                &["https://localhost:4000/argocd"],
-                false,
-                Rule::PathPrefix,
-            ),
-            (
-                "http://localhost:4000",
-                &["https://localhost:4000"],
-                false,
-                Rule::Scheme,
-            ),
-            (
-                "https://localhost",
-                &["https://localhost:80"],
-                false,
-                Rule::Host,
-            ),
-            (
-                "https://localhost:80/argocd\r\n",
-                &["https://localhost:80/argocd\r\n"],
-                false,
-                Rule::Parse,
-            ),
-            (
-                "http://localhost:8082/orchestrator/dashboard/app/list",
-                &["http://devtron-service.devtroncd.svc.cluster.local/orchestrator"],
-                false,
-                Rule::Host,
-            ),
-            (
-                "http://localhost:8082/orchestrator/dashboard/app/list",
-                &["http://localhost:8082/orchestrator"],
-                true,
-                Rule::Match,
-            ),
-            (
-                "https://devtron.example.com/orchestrator/dashboard",
-                &["https://devtron.example.com:443/orchestrator"],
-                false,
-                Rule::HostDefaultPort,
-            ),
-            (
-                "https://devtron.example.com/orchestrator",
-                &["https://devtron.example.com/orchestrator/"],
-                false,
-                Rule::PathTrailingSlash,
-            ),
-            (
-                "https://devtron.example.com/orchestratorX",
-                &["https://devtron.example.com/orchestrator"],
-                true,
-                Rule::Match,
-            ),
-            (
-                "/dashboard",
-                &["https://devtron.example.com/orchestrator"],
-                false,
-                Rule::Relative,
-            ),
-            (
-                "HTTPS://devtron.example.com/orchestrator/x",
-                &["https://devtron.example.com/orchestrator"],
-                true,
-                Rule::Match,
-            ),
-            (
-                "https://Devtron.example.com/orchestrator/x",
-                &["https://devtron.example.com/orchestrator"],
-                false,
-                Rule::HostCase,
-            ),
-        ];
-        for (ret, allowed, valid, rule) in cases {
+        for (ret, allowed, valid, rule) in UPSTREAM_VECTORS.iter().chain(DEVTRON_VECTORS) {
             let v = check(ret, allowed);
             assert_eq!(
                 (v.valid, v.rule),

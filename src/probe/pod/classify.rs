@@ -415,6 +415,22 @@ mod tests {
     }
 
     #[test]
+    fn a_discovery_line_carries_its_endpoints_and_digest() {
+        let out = "R\t1\t0\t200\t0.01\t10.0.0.1\thttp://d/dex\t0\tapplication/json\t\t{\t\tauthorization_endpoint=http://d/dex/auth token_endpoint=http://d/dex/token  digest=sha256:ab\nR\t2\t0\t200\t0.01\t\t\t0\t\t\t{}\tk1 k2\n";
+        let r = parse(out, 2);
+        assert_eq!(
+            r.lines[0].doc,
+            [
+                ("authorization_endpoint".into(), "http://d/dex/auth".into()),
+                ("token_endpoint".into(), "http://d/dex/token".into()),
+                ("digest".into(), "sha256:ab".into()),
+            ]
+        );
+        assert_eq!(r.lines[1].kids, ["k1", "k2"]);
+        assert!(r.lines[1].doc.is_empty());
+    }
+
+    #[test]
     fn wget_http_codes() {
         assert_eq!(
             http_code_in("wget: server returned error: HTTP/1.1 404 Not Found"),

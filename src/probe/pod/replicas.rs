@@ -175,13 +175,15 @@ pub fn compare_discovery(
     row.remedy = Some(remedy.to_string());
 }
 
-/// The value of `name` in a replica's words ("" when absent).
-fn word<'a>(words: &'a [(String, String)], name: &str) -> &'a str {
+/// The value of `name` in a replica's words ("" when absent; every value, in order, when a
+/// nested object such as `mtls_endpoint_aliases` repeats the name).
+fn word(words: &[(String, String)], name: &str) -> String {
     words
         .iter()
-        .find(|(k, _)| k == name)
+        .filter(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
-        .unwrap_or("")
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Each field (chosen by `pick`) whose value differs between replicas, as
@@ -201,7 +203,7 @@ fn differing(
     names
         .into_iter()
         .filter_map(|name| {
-            let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+            let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
             for (pod, words) in seen {
                 let v = word(words, name);
                 match groups.iter_mut().find(|(g, _)| *g == v) {
@@ -213,7 +215,7 @@ fn differing(
                 let each: Vec<String> = groups
                     .iter()
                     .map(|(v, pods)| {
-                        let v = if v.is_empty() { "(none)" } else { v };
+                        let v = if v.is_empty() { "(none)" } else { v.as_str() };
                         format!("{v} at {}", pods.join(", "))
                     })
                     .collect();
@@ -225,7 +227,7 @@ fn differing(
 
 /// The digests, when every replica's is of one algorithm and they are not all equal.
 fn digests_differ(seen: &[&(String, Vec<(String, String)>)]) -> Option<String> {
-    let sums: Vec<&str> = seen.iter().map(|(_, w)| word(w, "digest")).collect();
+    let sums: Vec<String> = seen.iter().map(|(_, w)| word(w, "digest")).collect();
     let algorithm = |s: &str| {
         s.split_once(':')
             .filter(|(_, h)| !h.is_empty())

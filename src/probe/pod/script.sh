@@ -79,13 +79,12 @@ one() {
   # A key set's key ids (Dex's jwks_uri is issuer/keys), for comparing replicas.
   kids=""
   case "$url" in */keys) kids=$(tr ',{' '\n\n' <"$f.body" 2>/dev/null | sed -n 's/.*"kid"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | tr '\n' ' ' | sed 's/^\(.\{300\}\).*$/\1/');; esac
-  # A discovery document's endpoints and a digest of it, for comparing replicas.
+  # A discovery document's endpoints and a digest of it, for comparing replicas (one field per
+  # line first, so a one-line document reads the same).
   doc=""
   case "$url" in */.well-known/openid-configuration) if [ -s "$f.body" ]; then
-    for k in authorization_endpoint token_endpoint jwks_uri userinfo_endpoint; do
-      v=$(sed -n "s/.*\"$k\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p" "$f.body" 2>/dev/null | sed -n 1p | tr -d ' \t\r' | sed 's/^\(.\{200\}\).*$/\1/')
-      doc="$doc $k=$v"
-    done
+    q='[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1=\2/p'
+    doc=$(tr ',{}' '\n\n\n' <"$f.body" | sed -n -e "s/^[[:space:]]*\"\(authorization_endpoint\)\"$q" -e "s/^[[:space:]]*\"\(token_endpoint\)\"$q" -e "s/^[[:space:]]*\"\(jwks_uri\)\"$q" -e "s/^[[:space:]]*\"\(userinfo_endpoint\)\"$q" | tr -d ' \t\r' | tr '\n' ' ' | sed 's/^\(.\{800\}\).*$/\1/')
     for h in sha256sum md5sum cksum; do
       if command -v "$h" >/dev/null 2>&1; then doc="$doc digest=${h%sum}:$("$h" <"$f.body" 2>/dev/null | sed -n '1s/[[:space:]].*//p')"; break; fi
     done; fi;;

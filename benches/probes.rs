@@ -295,9 +295,21 @@ fn main() {
         println!("probe figures: run scripts/bench (cargo bench --bench probes)");
         return;
     }
-    ten_slow_endpoints();
-    slow_dex_check();
-    black_hole();
-    fleet_against_the_slowest_cluster();
-    live_check_against_the_manual_sequence();
+    // `scripts/bench NAME` runs only the figures whose name contains NAME.
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
+    let figures: [(&str, fn()); 5] = [
+        ("ten_slow_endpoints", ten_slow_endpoints),
+        ("slow_dex_check", slow_dex_check),
+        ("black_hole", black_hole),
+        ("fleet", fleet_against_the_slowest_cluster),
+        ("live_check", live_check_against_the_manual_sequence),
+    ];
+    for (name, figure) in figures {
+        if name.contains(&filter) {
+            figure();
+        }
+    }
 }

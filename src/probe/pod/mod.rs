@@ -41,9 +41,14 @@ pub struct Probe {
     pub tls: Tls,
     /// For discovery documents: the issuer the document must name.
     pub expect_issuer: Option<String>,
+    /// Print the answer's identity too (a key set's key ids, a discovery document's endpoints
+    /// and digest) for comparing replicas: the mode word gets `,id`. Asked for only when the
+    /// workload has several pods, so a single pod's exec costs no more than it needs.
+    pub identity: bool,
 }
 
-/// The argv for one exec: `sh -c SCRIPT dexcheck-probe TIMEOUT MODE URL …`.
+/// The argv for one exec: `sh -c SCRIPT dexcheck-probe TIMEOUT MODE URL …` (MODE: `insecure`,
+/// `verify` or `post`, with `,id` when the answer's identity is wanted).
 pub fn argv(timeout: Duration, probes: &[Probe]) -> Vec<String> {
     let mut v = vec![
         "sh".to_string(),
@@ -53,10 +58,15 @@ pub fn argv(timeout: Duration, probes: &[Probe]) -> Vec<String> {
         timeout.as_secs().max(1).to_string(),
     ];
     for p in probes {
-        v.push(match p.tls {
-            Tls::Insecure => "insecure".into(),
-            Tls::Verify => "verify".into(),
-            Tls::Post => "post".into(),
+        let mode = match p.tls {
+            Tls::Insecure => "insecure",
+            Tls::Verify => "verify",
+            Tls::Post => "post",
+        };
+        v.push(if p.identity && p.tls != Tls::Post {
+            format!("{mode},id")
+        } else {
+            mode.to_string()
         });
         v.push(match p.tls {
             Tls::Post => "-".into(),
@@ -87,4 +97,46 @@ pub struct PodRun {
     pub observations: Vec<Check>,
     /// Per pod: what ran where (pod, container, tool, ephemeral or not, proxy environment).
     pub notes: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// URLs are argv words of their own, after the mode word; the identity is asked for in the
+    /// mode word only, and never for the token request's slot.
+    #[test]
+    fn argv_carries_modes_and_urls_apart() {
+        let p = |url: &str, tls, identity| Probe {
+            url: url.into(),
+            tls,
+            expect_issuer: None,
+            identity,
+        };
+        let v = argv(
+            Duration::from_secs(3),
+            &[
+                p(
+                    "http://d/.well-known/openid-configuration",
+                    Tls::Insecure,
+                    true,
+                ),
+                p("http://d/token", Tls::Insecure, false),
+                p("https://idp/token", Tls::Post, true),
+            ],
+        );
+        assert_eq!(
+            &v[3..],
+            [
+                "dexcheck-probe",
+                "3",
+                "insecure,id",
+                "http://d/.well-known/openid-configuration",
+                "insecure",
+                "http://d/token",
+                "post",
+                "-"
+            ]
+        );
+    }
 }

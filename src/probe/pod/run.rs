@@ -177,7 +177,7 @@ async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
     let pods =
         crate::cluster::find_pods(client, &t.namespace, t.app.profile().server.selector).await?;
     let urls = AppUrls::new(t);
-    let probes = urls.probes(t);
+    let probes = urls.probes(t, pods.len() > 1);
     let execs: Vec<_> = pods
         .iter()
         .map(|pod| {
@@ -267,13 +267,14 @@ async fn dex_pod(
         let _ = tx.send(Some(input));
         p
     };
+    let several = pods.len() > 1;
     let execs: Vec<_> = pods
         .iter()
         .map(|pod| {
             let rx = slot.then(|| rx.clone());
             async move {
                 let mut notes = Vec::new();
-                let r = dex_pod_exec(client, t, pod, issuer, rx, &mut notes).await;
+                let r = dex_pod_exec(client, t, pod, issuer, rx, several, &mut notes).await;
                 (pod.name.clone(), r, notes)
             }
         })
@@ -390,11 +391,13 @@ impl AppUrls {
         }
     }
     /// Discovery, token, keys, and (where the app proxies Dex) the in-cluster Dex service.
-    fn probes(&self, t: &PodTargets) -> Vec<Probe> {
+    /// With `replicas`, the discovery and key-set answers carry their identity for comparing.
+    fn probes(&self, t: &PodTargets, replicas: bool) -> Vec<Probe> {
         let issuer = Some(t.endpoints.issuer.clone());
         let probe = |url: &str, expect_issuer: Option<String>| Probe {
             url: url.to_string(),
             tls: Tls::Insecure,
+            identity: replicas && (url == self.discovery || url == self.keys),
             expect_issuer,
         };
         let mut v = vec![
@@ -491,26 +494,30 @@ fn token_keys(urls: &AppUrls, report: &Report, token: Classified, keys: Classifi
     observation(CheckId::PodTokenKeys, &tk_url, worst, wrapper, line)
 }
 
-/// One exec in the Dex pod: the IdP's discovery, and the token request's slot when `stdin` will
-/// bring its URL and credentials.
+/// One exec in the Dex pod: the IdP's discovery (with its identity when there are `several` Dex
+/// pods to compare), and the token request's slot when `stdin` will bring its URL and
+/// credentials.
 async fn dex_pod_exec(
     client: &kube::Client,
     t: &PodTargets,
     dex_pod: &crate::cluster::PodRef,
     issuer: &str,
     stdin: Option<crate::cluster::Stdin>,
+    several: bool,
     notes: &mut Vec<String>,
 ) -> Result<Result<Report, String>, crate::cluster::ClusterError> {
     let mut probes = vec![Probe {
         url: idp_discovery_url(issuer),
         tls: Tls::Verify,
         expect_issuer: Some(issuer.to_string()),
+        identity: several,
     }];
     if stdin.is_some() {
         probes.push(Probe {
             url: "-".into(),
             tls: Tls::Post,
             expect_issuer: None,
+            identity: false,
         });
     }
     run_in(client, t, dex_pod, &probes, stdin, notes).await

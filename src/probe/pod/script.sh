@@ -36,6 +36,9 @@ bounded() {
 }
 one() {
   i="$1"; mode="$2"; url="$3"; f="$tmp.$i"
+  # `MODE,id`: print the answer's identity too (a key set's key ids, a discovery document's
+  # endpoints and digest), for comparing replicas; asked for only when there are several.
+  id=""; case "$mode" in *,id) id=1; mode=${mode%,id};; esac
   host=$(printf '%s' "$url" | sed -e 's|^[A-Za-z][A-Za-z0-9+.-]*://||' -e 's|[/?#].*$||' -e 's|^.*@||' -e '/^\[/!s|:[0-9]*$||' -e 's|^\[\(.*\)\].*$|\1|')
   addr=""
   if command -v getent >/dev/null 2>&1; then addr=$(getent hosts "$host" 2>/dev/null | sed -n '1s/[[:space:]].*//p'); fi
@@ -76,19 +79,20 @@ one() {
   fi
   issuer=$(sed -n 's/.*"issuer"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$f.body" 2>/dev/null | sed -n 1p)
   size=""
-  # A key set's key ids (Dex's jwks_uri is issuer/keys), for comparing replicas.
-  kids=""
-  case "$url" in */keys) kids=$(tr ',{' '\n\n' <"$f.body" 2>/dev/null | sed -n 's/.*"kid"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | tr '\n' ' ' | sed 's/^\(.\{300\}\).*$/\1/');; esac
-  # A discovery document's endpoints and a digest of it, for comparing replicas (one field per
-  # line first, so a one-line document reads the same).
-  doc=""
-  case "$url" in */.well-known/openid-configuration) if [ -s "$f.body" ]; then
-    q='[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1=\2/p'
-    doc=$(tr ',{}' '\n\n\n' <"$f.body" | sed -n -e "s/^[[:space:]]*\"\(authorization_endpoint\)\"$q" -e "s/^[[:space:]]*\"\(token_endpoint\)\"$q" -e "s/^[[:space:]]*\"\(jwks_uri\)\"$q" -e "s/^[[:space:]]*\"\(userinfo_endpoint\)\"$q" | tr -d ' \t\r' | tr '\n' ' ' | sed 's/^\(.\{800\}\).*$/\1/')
-    for h in sha256sum md5sum cksum; do
-      if command -v "$h" >/dev/null 2>&1; then doc="$doc digest=${h%sum}:$("$h" <"$f.body" 2>/dev/null | sed -n '1s/[[:space:]].*//p')"; break; fi
-    done; fi;;
-  esac
+  # A key set's key ids (Dex's jwks_uri is issuer/keys); a discovery document's endpoints (one
+  # field per line first, so a one-line document reads the same) and digest.
+  kids=""; doc=""
+  if [ -n "$id" ] && [ -s "$f.body" ]; then
+    case "$url" in
+      */keys) kids=$(tr ',{' '\n\n' <"$f.body" | sed -n 's/.*"kid"[[:space:]]*:[[:space:]]*"\([^"]\{1,100\}\)".*/\1/p' | tr '\n' ' ' | sed 's/^\(.\{300\}\).*$/\1/');;
+      */.well-known/openid-configuration)
+        q='[[:space:]]*:[[:space:]]*"\([^" ]\{1,300\}\)".*/\1=\2/p'
+        doc=$(tr ',{}' '\n\n\n' <"$f.body" | sed -n -e "s/^[[:space:]]*\"\(authorization_endpoint\)\"$q" -e "s/^[[:space:]]*\"\(token_endpoint\)\"$q" -e "s/^[[:space:]]*\"\(jwks_uri\)\"$q" -e "s/^[[:space:]]*\"\(userinfo_endpoint\)\"$q" | tr '\n' ' ' | sed 's/^\(.\{1300\}\).*$/\1/')
+        for h in sha256sum md5sum cksum; do
+          if command -v "$h" >/dev/null 2>&1; then sum=$("$h" <"$f.body" 2>/dev/null); doc="$doc digest=${h%sum}:${sum%%[[:space:]]*}"; break; fi
+        done;;
+    esac
+  fi
   max=160; [ "$mode" = post ] && max=600
   body=$(sed -n '1,5p' "$f.body" 2>/dev/null | tr '\t\r\n' '   ' | sed "s/^\(.\{$max\}\).*\$/\1/")
   err=$(tr '\t\r\n' '   ' <"$f.err" 2>/dev/null | sed 's/^\(.\{300\}\).*$/\1/')

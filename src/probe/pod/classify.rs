@@ -416,7 +416,7 @@ mod tests {
 
     #[test]
     fn a_discovery_line_carries_its_endpoints_and_digest() {
-        let out = "R\t1\t0\t200\t0.01\t10.0.0.1\thttp://d/dex\t0\tapplication/json\t\t{\t\tauthorization_endpoint=http://d/dex/auth token_endpoint=http://d/dex/token  digest=sha256:ab\nR\t2\t0\t200\t0.01\t\t\t0\t\t\t{}\tk1 k2\n";
+        let out = "R\t1\t0\t200\t0.01\t10.0.0.1\thttp://d/dex\t0\tapplication/json\t\t{}\t\tauthorization_endpoint=http://d/dex/auth token_endpoint=http://d/dex/token  digest=sha256:ab\nR\t2\t0\t200\t0.01\t\t\t0\t\t\t{}\tk1 k2\n";
         let r = parse(out, 2);
         assert_eq!(
             r.lines[0].doc,

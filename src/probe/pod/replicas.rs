@@ -124,8 +124,8 @@ pub fn compare_keys(rows: &mut [Check], kids: &[(String, Vec<String>)]) {
     );
 }
 
-/// What each replica read as a discovery document: its endpoints and digest (`(pod, words)`).
-pub type Documents = [(String, Vec<(String, String)>)];
+/// What one replica read as a discovery document: its endpoints and digest (`(pod, words)`).
+pub type Document = (String, Vec<(String, String)>);
 
 /// Replicas that read different discovery documents under the same issuer (a proxy that
 /// rewrites one replica's answers, a Dex replica on another config or version): `id`'s row
@@ -135,11 +135,10 @@ pub fn compare_discovery(
     rows: &mut [Check],
     id: CheckId,
     what: &str,
-    docs: &Documents,
+    docs: &[Document],
     remedy: &str,
 ) {
-    let seen: Vec<&(String, Vec<(String, String)>)> =
-        docs.iter().filter(|(_, d)| !d.is_empty()).collect();
+    let seen: Vec<&Document> = docs.iter().filter(|(_, d)| !d.is_empty()).collect();
     if seen.len() < 2 {
         return;
     }
@@ -188,10 +187,7 @@ fn word(words: &[(String, String)], name: &str) -> String {
 
 /// Each field (chosen by `pick`) whose value differs between replicas, as
 /// `field: value at pod, pod; other at pod`.
-fn differing(
-    seen: &[&(String, Vec<(String, String)>)],
-    pick: impl Fn(&str) -> bool,
-) -> Vec<String> {
+fn differing(seen: &[&Document], pick: impl Fn(&str) -> bool) -> Vec<String> {
     let mut names: Vec<&str> = Vec::new();
     for (_, words) in seen {
         for (k, _) in words {
@@ -226,7 +222,7 @@ fn differing(
 }
 
 /// The digests, when every replica's is of one algorithm and they are not all equal.
-fn digests_differ(seen: &[&(String, Vec<(String, String)>)]) -> Option<String> {
+fn digests_differ(seen: &[&Document]) -> Option<String> {
     let sums: Vec<String> = seen.iter().map(|(_, w)| word(w, "digest")).collect();
     let algorithm = |s: &str| {
         s.split_once(':')
@@ -240,9 +236,7 @@ fn digests_differ(seen: &[&(String, Vec<(String, String)>)]) -> Option<String> {
     {
         return None;
     }
-    if sums.iter().all(|s| *s == sums[0]) {
-        return None;
-    }
+    // Nothing differs when all are equal.
     differing(seen, |k| k == "digest").into_iter().next()
 }
 

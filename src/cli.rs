@@ -221,8 +221,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub offline: bool,
 
-    /// Seconds each probe may take (connect, read and total); the whole run gets three times this.
-    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_seconds)]
+    /// How long each probe may take (connect, read and total), in seconds or as a duration (10s, 1m); the whole run gets three times this.
+    #[arg(long, value_name = "DURATION", default_value = "5", value_parser = parse_seconds)]
     pub timeout: std::time::Duration,
 
     /// Pin HOST:PORT to ADDR for the probes, as curl's --resolve (repeatable), e.g. devtron.example.com:443:203.0.113.7.
@@ -257,8 +257,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
 
-    /// Seconds between runs (--repeat: default 1; watch: default 60).
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    /// Time between runs, in seconds or as a duration (30s, 5m, 1m30s) (--repeat: default 1s; watch: default 1m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_seconds)]
     pub interval: Option<std::time::Duration>,
 
     /// Do not contact the upstream IdP at all (no discovery, authorization or token probes).
@@ -298,12 +298,53 @@ impl CheckArgs {
     }
 }
 
+/// Plain seconds (`5`, `0.5`) or a Go/Kubernetes duration (`30s`, `5m`, `1m30s`, `1.5h`,
+/// `500ms`), as Prometheus, kubectl and blackbox_exporter take them; between 0 and an hour.
 fn parse_seconds(v: &str) -> Result<std::time::Duration, String> {
-    let secs: f64 = v
-        .parse()
-        .map_err(|_| format!("{v:?} is not a number of seconds"))?;
-    if !(secs > 0.0 && secs <= 600.0) {
-        return Err(format!("{v:?}: give between 0 and 600 seconds"));
+    let secs = match v.trim().parse::<f64>() {
+        Ok(n) => n,
+        Err(_) => go_duration(v.trim()).ok_or_else(|| {
+            format!("{v:?} is neither a number of seconds nor a duration such as 30s, 5m or 1m30s")
+        })?,
+    };
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err(format!(
+            "{v:?}: give more than 0 and at most 1h (3600 seconds)"
+        ));
     }
     Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// Go's `time.ParseDuration` grammar: one or more `<decimal><unit>` with the units ns, us (µs),
+/// ms, s, m and h; returns seconds.
+fn go_duration(v: &str) -> Option<f64> {
+    const UNITS: &[(&str, f64)] = &[
+        ("ns", 1e-9),
+        ("us", 1e-6),
+        ("µs", 1e-6),
+        ("μs", 1e-6),
+        ("ms", 1e-3),
+        ("s", 1.0),
+        ("m", 60.0),
+        ("h", 3600.0),
+    ];
+    let mut rest = v;
+    let mut total = 0.0;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit, scale) = UNITS
+            .iter()
+            .filter(|(u, _)| rest.starts_with(u))
+            .max_by_key(|(u, _)| u.len())?;
+        total += number * scale;
+        rest = &rest[unit.len()..];
+    }
+    Some(total)
 }

@@ -46,7 +46,9 @@ fn cases() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ("claimMapping is a list", conn("  claimMapping: [a]\n").into_bytes(), "config.claimMapping"),
         ("missing id", format!("name: n\nconfig:\n  clientSecret: {SECRET}\n").into_bytes(), "`id`"),
         ("missing name", format!("id: n\nconfig:\n  clientSecret: {SECRET}\n").into_bytes(), "`name`"),
-        ("missing config", b"name: n\nid: n\ntype: oidc\n".to_vec(), "`config`"),
+        // A missing config is fine for Dex (cmd/dex/config.go parses it only when present); one
+        // that is not a mapping is not.
+        ("config is a list", b"name: n\nid: n\ntype: oidc\nconfig: [a]\n".to_vec(), "`config`"),
         ("unknown connector type", format!("type: oidcc\nname: n\nid: n\nconfig:\n  clientSecret: {SECRET}\n").into_bytes(), "unknown connector type \"oidcc\""),
         ("connectors not a list", b"connectors: {type: oidc}\n".to_vec(), "`connectors`"),
         ("connectors empty", b"connectors: []\n".to_vec(), "empty"),

@@ -22,6 +22,8 @@ pub static PROFILE: Profile = Profile {
     container_port: None,
     server_name: "argocd-server",
     dex: ARGOCD_DEX_SERVER,
+    // manifests/install.yaml: ghcr.io/dexidp/dex:v2.45.1
+    dex_version: (2, 45, 1),
     // argocd-server's --dex-server default; Dex serves TLS by default since Argo CD 2.5
     internal_dex: |_| "https://argocd-dex-server:5556".to_string(),
     issuer: IssuerRule::Concat,

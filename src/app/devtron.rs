@@ -29,6 +29,8 @@ pub static PROFILE: Profile = Profile {
     server_name: "the orchestrator",
     // Devtron installs Argo CD's Dex.
     dex: ARGOCD_DEX_SERVER,
+    // charts/devtron: the argocd-dex-server image, Dex v2.30.2
+    dex_version: (2, 30, 2),
     internal_dex: |ns| format!("http://argocd-dex-server.{ns}:5556"),
     issuer: IssuerRule::PathJoin,
     dex_call: DexCall::PublicUrl,

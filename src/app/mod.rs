@@ -109,6 +109,8 @@ pub struct Profile {
     /// The server component's name in messages (`the orchestrator`).
     pub server_name: &'static str,
     pub dex: Workload,
+    /// The Dex release the app ships (its image tag), for rules that depend on Dex's version.
+    pub dex_version: (u16, u16, u16),
     /// The in-cluster Dex address (scheme and authority) for a namespace.
     pub internal_dex: fn(namespace: &str) -> String,
     pub issuer: IssuerRule,
@@ -351,6 +353,7 @@ mod tests {
             service: "third-dex",
             service_port: 5556,
         },
+        dex_version: (2, 45, 1),
         internal_dex: |ns| format!("http://third-dex.{ns}:5556"),
         issuer: IssuerRule::Concat,
         dex_call: DexCall::Rewrite,

@@ -12,6 +12,9 @@ pub struct Check {
     pub id: Id,
     pub title: String,
     pub vantage: Vantage,
+    /// The connector (its `id`) a connector-specific check is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector: Option<String>,
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class: Option<Class>,
@@ -70,6 +73,7 @@ impl Check {
             id: Id::Check(id),
             title: spec.title.to_string(),
             vantage: spec.vantage,
+            connector: None,
             status: outcome.status,
             class: outcome.class,
             url: None,
@@ -116,6 +120,14 @@ impl Check {
         if self.status >= Status::Warn {
             self.remedy = remedy;
         }
+        self
+    }
+    /// Names the connector the check is about; with several connectors the title says which.
+    pub fn for_connector(mut self, id: &str, several: bool) -> Self {
+        if several {
+            self.title = format!("{} — {id}", self.title);
+        }
+        self.connector = Some(id.to_string());
         self
     }
     pub fn values(mut self, expected: &str, actual: &str) -> Self {

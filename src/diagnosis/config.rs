@@ -1,13 +1,14 @@
-//! Config checks: the base URL's form, connector scopes, the connector callback.
+//! Config checks: the base URL's form, each connector's callback.
 
 use super::{Check, CheckId};
 use crate::app::Install;
+use crate::knowledge::connectors;
 use crate::plan::endpoints::Endpoints;
 use crate::plan::gourl::GoUrl;
 use crate::plan::predict::{HostKind, Outcome, Status, host_kind};
 use crate::plan::redirect::INVALID_REDIRECT;
 use crate::probe::class::Class;
-use crate::setup::Setup;
+use crate::setup::{Connector, Setup};
 
 /// The config checks, in report order. A missing or unparsable URL stops the rest.
 pub(super) fn checks(setup: &Setup, install: &Install, base: Option<&GoUrl>) -> Vec<Check> {
@@ -23,7 +24,6 @@ pub(super) fn checks(setup: &Setup, install: &Install, base: Option<&GoUrl>) -> 
     }
     out.extend(url_path(url, b, install));
     out.extend(url_spelling(url, b));
-    out.extend(scopes(setup));
     out
 }
 
@@ -174,44 +174,35 @@ fn url_spelling(url: &str, b: &GoUrl) -> Vec<Check> {
     out
 }
 
-/// Connectors whose scopes leave out `openid`.
-fn scopes(setup: &Setup) -> Vec<Check> {
-    let mut out = Vec::new();
-    for c in &setup.connectors {
-        let Some(scopes) = &c.config.scopes else {
-            continue;
-        };
-        if scopes.iter().any(|s| s == "openid") {
-            continue;
-        }
-        let note = if c.kind == "oidc" {
-            format!(
-                "connector {:?} lists scopes without openid; Dex's oidc connector prepends it, but other tools reading this config will not",
-                c.id
-            )
-        } else {
-            format!(
-                "connector {:?} (type {}) lists scopes without openid",
-                c.id, c.kind
-            )
-        };
-        out.push(
-            Check::new(CheckId::ConnectorScopes, warn(note))
-                .values("openid", &scopes.join(" "))
-                .remedy(Some("Add openid to scopes".into())),
-        );
-    }
-    out
+/// Each connector's callback: for a type that has one (the connector-type table), its
+/// redirectURI against issuer + `/callback`, which Dex compares byte for byte. Types without a
+/// callback (password, header and token-exchange connectors) get no row.
+pub(super) fn connector_callbacks(setup: &Setup, eps: Option<&Endpoints>) -> Vec<Check> {
+    let several = setup.connectors.len() > 1;
+    setup
+        .connectors
+        .iter()
+        .filter_map(|c| {
+            let t = connectors::of(&c.kind).filter(|t| t.has_callback())?;
+            if connectors::token_exchange_only(c) {
+                return None;
+            }
+            Some(connector_callback(setup, c, t, eps).for_connector(&c.id, several))
+        })
+        .collect()
 }
 
-/// The connector's redirectURI against issuer + `/callback`, which Dex compares byte for byte.
-pub(super) fn connector_callback(setup: &Setup, eps: Option<&Endpoints>) -> Option<Check> {
-    let c = setup.connectors.first()?;
+fn connector_callback(
+    setup: &Setup,
+    c: &Connector,
+    t: &connectors::Type,
+    eps: Option<&Endpoints>,
+) -> Check {
     let Some(eps) = eps.filter(|e| e.connector_callback.contains("://")) else {
-        return Some(Check::new(
+        return Check::new(
             CheckId::IdpCallback,
             Outcome::skip("no absolute issuer to derive the callback from"),
-        ));
+        );
     };
     let expected = eps.connector_callback.as_str();
     let overwritten = setup.app.overwrites_redirect_uri(&c.kind);
@@ -233,25 +224,46 @@ pub(super) fn connector_callback(setup: &Setup, eps: Option<&Endpoints>) -> Opti
                 setup.app, c.kind
             ),
         },
-        (r, false) => Outcome::fail(
-            Class::CallbackMismatch,
-            format!(
-                "expected callback URL {expected:?} did not match the URL in the config {:?}",
-                r.unwrap_or("")
-            ),
-            format!(
-                "Dex compares the connector's redirectURI with issuer + /callback byte for byte and {} does not rewrite it for type {}: login ends in \"Login error.\"",
-                setup.app, c.kind
-            ),
-        ),
+        (r, false) => callback_mismatch(setup, c, t, expected, r.unwrap_or("")),
     };
     let rem = Some(format!(
         "Set redirectURI to {expected} and register exactly that URL as a callback at the IdP"
     ));
-    Some(
-        Check::new(CheckId::IdpCallback, outcome)
-            .url(expected)
-            .values(expected, configured.unwrap_or(""))
-            .remedy(rem),
-    )
+    Check::new(CheckId::IdpCallback, outcome)
+        .url(expected)
+        .values(expected, configured.unwrap_or(""))
+        .remedy(rem)
+}
+
+/// A redirectURI the app keeps as written and that is not issuer + `/callback`: the login fails,
+/// in the words of the connector's own source where it compares (argument order included).
+fn callback_mismatch(
+    setup: &Setup,
+    c: &Connector,
+    t: &connectors::Type,
+    expected: &str,
+    configured: &str,
+) -> Outcome {
+    match t.login {
+        connectors::Login::Callback(order) => Outcome::fail(
+            Class::CallbackMismatch,
+            connectors::callback_error(order, expected, configured),
+            format!(
+                "Dex compares the connector's redirectURI with issuer + /callback byte for byte ({}) and {} does not rewrite it for type {}: login ends in \"Login error.\"",
+                t.source, setup.app, c.kind
+            ),
+        ),
+        _ => {
+            let mut o = Outcome::fail(
+                Class::CallbackMismatch,
+                String::new(),
+                format!(
+                    "the IdP posts its SAML response to redirectURI {configured:?}, but Dex receives it at {expected} and {} does not rewrite it for type {}",
+                    setup.app, c.kind
+                ),
+            );
+            o.go_error = None;
+            o
+        }
+    }
 }

@@ -1,8 +1,9 @@
-//! Offline rules about the upstream IdP: the issuer in the form its family publishes
-//! (`idp.issuer`), and the fields Dex's connector type needs (`idp.connector`).
+//! Offline rules about the upstream IdP, for every connector: the issuer in the form its family
+//! publishes (`idp.issuer`), and what Dex's connector type needs (`idp.connector`).
 
 use super::{Check, CheckId};
-use crate::knowledge::idp;
+use crate::app::App;
+use crate::knowledge::{connectors, idp};
 use crate::plan::predict::{Outcome, Status};
 use crate::probe::class::Class;
 use crate::setup::{Connector, Setup};
@@ -18,10 +19,17 @@ fn warn(class: Class, note: String) -> Outcome {
 
 /// Both rules for the first connector that has an upstream.
 pub fn checks(setup: &Setup) -> Vec<Check> {
-    let Some(c) = setup.connectors.first() else {
-        return Vec::new();
-    };
-    issuer(c).into_iter().chain(connector(c)).collect()
+    let several = setup.connectors.len() > 1;
+    setup
+        .connectors
+        .iter()
+        .flat_map(|c| {
+            issuer(c)
+                .into_iter()
+                .chain(connector(c, setup.app))
+                .map(move |check| check.for_connector(&c.id, several))
+        })
+        .collect()
 }
 
 /// The callback Dex sends the IdP: the connector's `redirectURI` (or, where the app overwrites
@@ -30,7 +38,10 @@ pub fn callback(
     setup: &Setup,
     eps: Option<&crate::plan::endpoints::Endpoints>,
 ) -> Option<super::Callback> {
-    let c = setup.connectors.first()?;
+    let c = setup.connectors.iter().find(|c| {
+        connectors::of(&c.kind).is_some_and(connectors::Type::has_callback)
+            && !connectors::token_exchange_only(c)
+    })?;
     let eps = eps.filter(|e| e.connector_callback.contains("://"))?;
     let url = match &c.config.redirect_uri {
         Some(r) if !setup.app.overwrites_redirect_uri(&c.kind) => r.clone(),
@@ -288,30 +299,74 @@ fn okta(issuer: &str, path: &str) -> Verdict {
 /// One thing a connector lacks: how bad, what, and the fix.
 type Problem = (Status, String, String);
 
-/// What Dex's connector types need beyond the issuer.
-fn connector(c: &Connector) -> Option<Check> {
-    let cfg = &c.config;
+/// What Dex's connector types need: what Dex refuses at start (the connector-type table), the
+/// client a login connector needs, and the type's own pitfalls.
+fn connector(c: &Connector, app: App) -> Option<Check> {
     let mut problems: Vec<Problem> = Vec::new();
-    let mut add = |s: Status, what: &str, fix: &str| problems.push((s, what.into(), fix.into()));
-    if matches!(
-        c.kind.as_str(),
-        "oidc" | "google" | "github" | "gitlab" | "microsoft"
-    ) {
-        if cfg.client_id.as_deref().is_none_or(str::is_empty) {
-            add(
+    let t = connectors::of(&c.kind)?;
+    let dex = app.profile().dex_version;
+    for r in t.refusals.iter().filter(|r| (r.fires)(c)) {
+        problems.push(if r.applies_to(dex) {
+            (
                 Status::Fail,
-                "clientID is missing",
-                "set clientID to the client id the IdP issued",
-            );
-        }
-        if cfg.client_secret.as_ref().is_none_or(|s| s.is_empty()) {
-            add(
-                Status::Fail,
-                "clientSecret is missing",
-                "set clientSecret to the client secret's value the IdP issued",
-            );
-        }
+                format!("Dex refuses to start: {:?} ({})", r.error, t.source),
+                r.fix.to_string(),
+            )
+        } else {
+            let (major, minor) = r.since.unwrap_or_default();
+            (
+                Status::Warn,
+                format!(
+                    "the Dex {} ships (v{}.{}.{}) accepts this, but Dex v{major}.{minor} and later refuse to start: {:?}",
+                    app.name(),
+                    dex.0,
+                    dex.1,
+                    dex.2,
+                    r.error
+                ),
+                r.fix.to_string(),
+            )
+        });
     }
+    if connectors::token_exchange_only(c) {
+        return Some(connector_check(
+            c,
+            problems,
+            Some(
+                "serves token exchange only (no clientID or clientSecret, by design): no browser login through it",
+            ),
+        ));
+    }
+    if matches!(t.login, connectors::Login::Callback(_)) {
+        client_problems(c, &mut problems);
+    }
+    type_problems(c, &mut problems);
+    Some(connector_check(c, problems, None))
+}
+
+/// A login connector's client: the id and secret the IdP issued.
+fn client_problems(c: &Connector, problems: &mut Vec<Problem>) {
+    let mut add = |s: Status, what: &str, fix: &str| problems.push((s, what.into(), fix.into()));
+    if !c.has("clientID") {
+        add(
+            Status::Fail,
+            "clientID is missing",
+            "set clientID to the client id the IdP issued",
+        );
+    }
+    if !c.has("clientSecret") {
+        add(
+            Status::Fail,
+            "clientSecret is missing",
+            "set clientSecret to the client secret's value the IdP issued",
+        );
+    }
+}
+
+/// Pitfalls of one type that Dex accepts without a word.
+fn type_problems(c: &Connector, problems: &mut Vec<Problem>) {
+    let cfg = &c.config;
+    let mut add = |s: Status, what: &str, fix: &str| problems.push((s, what.into(), fix.into()));
     let groups_mapped = cfg.claim_mapping.contains_key("groups");
     match c.kind.as_str() {
         "oidc" if cfg.issuer.as_deref().is_none_or(str::is_empty) => {
@@ -362,10 +417,9 @@ fn connector(c: &Connector) -> Option<Check> {
         }
         _ => {}
     }
-    Some(connector_check(c, problems))
 }
 
-fn connector_check(c: &Connector, problems: Vec<Problem>) -> Check {
+fn connector_check(c: &Connector, problems: Vec<Problem>, fine: Option<&str>) -> Check {
     let worst = problems.iter().map(|p| p.0).max().unwrap_or(Status::Pass);
     let what = problems
         .iter()
@@ -380,8 +434,10 @@ fn connector_check(c: &Connector, problems: Vec<Problem>) -> Check {
     let note = format!("connector {:?} (type {}): {what}", c.id, c.kind);
     let outcome = match worst {
         Status::Pass => Outcome::pass(format!(
-            "connector {:?} (type {}) has what its type needs",
-            c.id, c.kind
+            "connector {:?} (type {}) {}",
+            c.id,
+            c.kind,
+            fine.unwrap_or("has what its type needs")
         )),
         Status::Fail => Outcome::fail(Class::ConnectorField, String::new(), note),
         _ => warn(Class::ConnectorField, note),
@@ -488,7 +544,7 @@ mod tests {
                 None,
             )
             .unwrap();
-            connector(&s.connectors[0]).unwrap()
+            connector(&s.connectors[0], s.app).unwrap()
         };
         let c = load("    issuer: https://idp.example\n    clientID: c\n    clientSecret: s\n");
         assert_eq!(c.status, Status::Pass);

@@ -4,6 +4,7 @@ pub mod catalog;
 mod check;
 mod clock;
 mod config;
+mod connector_legs;
 mod idp_rules;
 mod observed;
 mod paths;
@@ -89,6 +90,9 @@ pub struct Diagnosis {
     /// The callback the upstream IdP must have registered, and where its console keeps it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub callback: Option<Callback>,
+    /// Every connector, with how it signs a user in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connectors: Vec<ConnectorInfo>,
     pub checks: Vec<Check>,
     pub verdict: Verdict,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -179,6 +183,48 @@ pub struct Callback {
     pub register_at: Option<String>,
 }
 
+/// One connector as the report lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectorInfo {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `callback`, `saml`, `password`, `header`, `token_exchange` or `mock`.
+    pub login: &'static str,
+    /// issuer + `/callback`, where the connector has a callback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback: Option<String>,
+}
+
+fn connector_infos(setup: &Setup, eps: Option<&Endpoints>) -> Vec<ConnectorInfo> {
+    use crate::knowledge::connectors::{self, Login};
+    setup
+        .connectors
+        .iter()
+        .map(|c| {
+            let t = connectors::of(&c.kind);
+            let login = match t.map(|t| t.login) {
+                _ if connectors::token_exchange_only(c) => "token_exchange",
+                Some(Login::Callback(_)) => "callback",
+                Some(Login::SamlPost) => "saml",
+                Some(Login::Password) => "password",
+                Some(Login::Header) => "header",
+                Some(Login::Mock) | None => "mock",
+            };
+            let callback = matches!(login, "callback" | "saml")
+                .then(|| eps.map(|e| e.connector_callback.clone()))
+                .flatten()
+                .filter(|u| u.contains("://"));
+            ConnectorInfo {
+                id: c.id.clone(),
+                kind: c.kind.clone(),
+                login,
+                callback,
+            }
+        })
+        .collect()
+}
+
 /// The offline diagnosis: config checks, the path matrix, what-if columns and the verdict.
 pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
     let app = setup.app;
@@ -204,11 +250,13 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
     checks.extend(paths::app_pod(&plan));
     checks.push(paths::return_url_row(&plan));
     checks.push(paths::dex_auth(&plan));
-    checks.extend(config::connector_callback(setup, plan.eps.as_ref()));
+    checks.extend(config::connector_callbacks(setup, plan.eps.as_ref()));
     checks.extend(idp_rules::checks(setup));
+    checks.extend(connector_legs::checks(setup));
     checks.sort_by_key(|c| c.id.rank());
     skip_dependents(&mut checks);
     let callback = idp_rules::callback(setup, plan.eps.as_ref());
+    let connectors = connector_infos(setup, plan.eps.as_ref());
     let verdict = verdict(&checks);
     let candidates = what_if::candidates(setup, &install, opts, plan.origin.as_ref(), &internal);
     let paths::Plan { eps, origin, .. } = plan;
@@ -222,6 +270,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
         endpoints: eps,
         browser_origin: origin,
         callback,
+        connectors,
         checks,
         verdict,
         candidates,
@@ -288,10 +337,17 @@ fn verdict(checks: &[Check]) -> Verdict {
             let warns = checks.iter().filter(|c| c.status == Status::Warn).count();
             let mut summary = "no failure predicted".to_string();
             if unknown > 0 {
-                summary.push_str(&format!("; {unknown} path(s) need a live check"));
+                summary.push_str(&format!(
+                    "; {}",
+                    crate::report::count(unknown, "path needs", "paths need")
+                ));
+                summary.push_str(" a live check");
             }
             if warns > 0 {
-                summary.push_str(&format!("; {warns} warning(s)"));
+                summary.push_str(&format!(
+                    "; {}",
+                    crate::report::count(warns, "warning", "warnings")
+                ));
             }
             Verdict {
                 status: worst.min(Status::Warn),

@@ -21,24 +21,25 @@ pub(super) struct Plan<'a> {
     pub origin: Option<BrowserOrigin>,
 }
 
-/// The browser's origin: `--browser-url`, else the connector's redirectURI when it names
-/// another origin than URL (the operator browses there), else URL's own.
+/// The browser's origin, as a fact: `--browser-url`, else the origin of `--return-url` (what
+/// the login page sent), else URL's own. A connector's `redirectURI` never decides it: the app
+/// overwrites that field for most types, and where it does not, Dex refuses any value but
+/// issuer + `/callback` (`idp.callback`), so its origin tells nothing about where the browser is.
 pub(super) fn browser_origin(setup: &Setup, opts: &Options) -> Option<BrowserOrigin> {
-    let redirect_origin = setup
-        .connectors
-        .first()
-        .and_then(|c| c.config.redirect_uri.as_deref())
-        .and_then(origin_of);
-    let url_origin = setup.url.as_deref().and_then(origin_of);
+    let given_return = opts
+        .return_url
+        .as_deref()
+        .map(|r| normalise_return_url(r).0)
+        .and_then(|r| origin_of(&r));
     let (origin, source) = if let Some(b) = &opts.browser_url {
         (origin_of(b), "from --browser-url")
-    } else if redirect_origin.is_some() && redirect_origin != url_origin {
-        (
-            redirect_origin,
-            "from the connector's redirectURI, which names another origin than URL",
-        )
+    } else if given_return.is_some() {
+        (given_return, "from the origin of --return-url")
     } else {
-        (url_origin, "the origin a browser shows for URL")
+        (
+            setup.url.as_deref().and_then(origin_of),
+            "the origin a browser shows for URL (give --browser-url if the browser uses another address)",
+        )
     };
     origin.map(|origin| BrowserOrigin { origin, source })
 }

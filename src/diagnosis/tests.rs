@@ -40,16 +40,44 @@ fn seed_localhost_fails_in_the_pod_first() {
 
 #[test]
 fn seed_cluster_local_fails_at_the_return_url() {
+    // The seed's topology: URL in-cluster, the browser at the port-forward. Where the browser is
+    // comes from the operator (--browser-url, or the return_url of the failed login), never from
+    // the connector's redirectURI, which Devtron overwrites.
+    for opts in [
+        Options {
+            browser_url: Some("http://localhost:8082".into()),
+            ..Default::default()
+        },
+        Options {
+            return_url: Some("http://localhost:8082/orchestrator/dashboard/".into()),
+            ..Default::default()
+        },
+    ] {
+        let d = diagnose(&load("c.yaml", CLUSTER_LOCAL), &opts);
+        assert_eq!(check(&d, CheckId::PodDiscovery).status, Status::Pass);
+        let r = check(&d, CheckId::BrowserReturnUrl);
+        assert_eq!((r.status, r.rule), (Status::Fail, Some("host")));
+        assert_eq!(r.class, Some(Class::InvalidRedirect));
+        assert_eq!(
+            d.verdict.blocking_check.as_deref(),
+            Some("browser.return_url")
+        );
+    }
+}
+
+#[test]
+fn the_redirect_uri_never_names_the_browser() {
+    // Without a word on the browser, it is at URL's own origin: the return URL passes there, and
+    // the redirectURI's localhost:8082 (overwritten by Devtron) changes nothing.
     let d = diagnose(&load("c.yaml", CLUSTER_LOCAL), &Options::default());
-    assert_eq!(check(&d, CheckId::PodDiscovery).status, Status::Pass);
-    let r = check(&d, CheckId::BrowserReturnUrl);
-    assert_eq!((r.status, r.rule), (Status::Fail, Some("host")));
-    assert_eq!(r.class, Some(Class::InvalidRedirect));
-    // The browser at the port-forward (the connector's redirectURI) meets the rule first.
+    let origin = d.browser_origin.as_ref().map(|o| o.origin.as_str());
     assert_eq!(
-        d.verdict.blocking_check.as_deref(),
-        Some("browser.return_url")
+        origin,
+        Some("http://devtron-service.devtroncd.svc.cluster.local")
     );
+    assert_eq!(check(&d, CheckId::BrowserReturnUrl).status, Status::Pass);
+    // A browser at URL itself cannot resolve the in-cluster name: that is what blocks.
+    assert_eq!(d.verdict.blocking_check.as_deref(), Some("browser.app"));
 }
 
 #[test]

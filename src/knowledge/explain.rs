@@ -13,10 +13,25 @@ use crate::probe::class::Class;
 /// Alternatives, any of which matches; each alternative's needles (lower case) must all occur.
 pub(crate) type Patterns = &'static [&'static [&'static str]];
 
+/// A match reads what a line says, not how one release spelled it: both sides are compared
+/// with `_` read as a space and the articles a, an and the left out, so Argo CD 1.8's
+/// `Invalid return_url` meets "invalid return url", and Go's older "a HTTP request" meets
+/// "an HTTP request".
 pub(crate) fn matches(patterns: Patterns, lower: &str) -> bool {
+    let text = loose(lower);
     patterns
         .iter()
-        .any(|all| all.iter().all(|n| lower.contains(n)))
+        .any(|all| all.iter().all(|n| text.contains(&loose(n))))
+}
+
+/// Lower case, `_` as a space, no articles, single spaces.
+pub(crate) fn loose(s: &str) -> String {
+    s.to_lowercase()
+        .replace('_', " ")
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "a" | "an" | "the"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A transport error inside a fetch, by class: its patterns, its precedence (lower wins), and

@@ -2,6 +2,7 @@
 //! failure, keyed by class, vantage and the app's profile (`remedy`). `check` and `explain` both
 //! draw their remedies from here.
 
+pub mod connectors;
 pub mod explain;
 pub mod idp;
 pub mod remedy;

@@ -113,7 +113,7 @@ pub fn host_kind(hostname: &str) -> HostKind {
 }
 
 /// The address Go prints in `dial tcp <addr>: …` for a loopback host.
-fn dial_addr(hostname: &str, port: u16) -> String {
+pub fn dial_addr(hostname: &str, port: u16) -> String {
     if hostname.eq_ignore_ascii_case("localhost") || hostname.contains(':') {
         // Go tries ::1 first for localhost and reports it (the seed's `dial tcp [::1]:8082`).
         let ip = if hostname.contains(':') {
@@ -137,6 +137,10 @@ pub fn workstation(url: &GoUrl) -> Outcome {
     match host_kind(host) {
         HostKind::Loopback => Outcome::pass(format!(
             "{host}:{port} is this workstation: reachable while a port-forward listens on local port {port}"
+        )),
+        // A single label is a placeholder or a name a search domain completes: not knowable here.
+        HostKind::Cluster if !host.contains('.') => Outcome::unknown(format!(
+            "{host} is a single-label name (a placeholder, or a name only a DNS search domain completes): needs a live check"
         )),
         HostKind::Cluster => Outcome::fail(
             Class::Dns,

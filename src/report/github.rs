@@ -70,10 +70,10 @@ pub fn render(report: &Report) -> String {
         "::notice title={}::{}",
         property("dexcheck verdict"),
         data(&format!(
-            "{} — {} passed, {} warnings, {} failed, exit {}",
+            "{} — {} passed, {}, {} failed, exit {}",
             d.verdict.summary,
             report.summary.passed,
-            report.summary.warnings,
+            super::count(report.summary.warnings, "warning", "warnings"),
             report.summary.failed,
             report.summary.exit_code
         ))

@@ -25,6 +25,11 @@ pub trait Render {
 }
 
 /// The renderer for a format.
+/// `1 warning`, `2 warnings`: a count with the noun as English has it.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub fn renderer(format: OutputFormat, style: Style) -> Box<dyn Render> {
     match format {
         OutputFormat::Table => Box::new(table::Table(style)),

@@ -98,6 +98,14 @@ fn header(out: &mut String, report: &Report, style: Style) {
             .unwrap_or("the IdP's client settings");
         let _ = writeln!(*out, "Callback {}  (register at {at})", c.url);
     }
+    if d.connectors.len() > 1 {
+        let list: Vec<String> = d
+            .connectors
+            .iter()
+            .map(|c| format!("{} ({}, {})", c.id, c.kind, c.login.replace('_', " ")))
+            .collect();
+        let _ = writeln!(*out, "Connectors {}", list.join(", "));
+    }
     out.push('\n');
 }
 
@@ -215,7 +223,12 @@ fn verdict(out: &mut String, report: &Report, style: Style) {
     );
     let _ = writeln!(
         *out,
-        "{} passed, {} warnings, {} failed, {} need a live check, {} skipped — exit {}",
-        s.passed, s.warnings, s.failed, s.unknown, s.skipped, s.exit_code
+        "{} passed, {}, {} failed, {} a live check, {} skipped — exit {}",
+        s.passed,
+        super::count(s.warnings, "warning", "warnings"),
+        s.failed,
+        super::count(s.unknown, "needs", "need"),
+        s.skipped,
+        s.exit_code
     );
 }

@@ -85,6 +85,39 @@ pub struct Connector {
     pub id: String,
     pub name: String,
     pub config: ConnectorConfig,
+    /// Every field of `config` as Dex reads it (null-valued keys dropped, names matched as Go's
+    /// `encoding/json` matches them), secret values replaced by [`crate::secret::REDACTED`]:
+    /// what the connector-type table's rules read by field name.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Connector {
+    /// A field's text as Dex reads it (a string; a number or a boolean as written), if set
+    /// and not empty.
+    pub fn text(&self, field: &str) -> Option<String> {
+        let v = self.fields.get(field)?;
+        let s = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            _ => return None,
+        };
+        (!s.trim().is_empty()).then_some(s)
+    }
+    /// Whether a field is set to something other than empty (`false` counts as unset).
+    pub fn has(&self, field: &str) -> bool {
+        match self.fields.get(field) {
+            None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => false,
+            Some(serde_json::Value::String(s)) => !s.trim().is_empty(),
+            Some(serde_json::Value::Array(a)) => !a.is_empty(),
+            Some(serde_json::Value::Object(o)) => !o.is_empty(),
+            Some(_) => true,
+        }
+    }
+    /// A boolean field, `true` only when written as true.
+    pub fn flag(&self, field: &str) -> bool {
+        matches!(self.fields.get(field), Some(serde_json::Value::Bool(true)))
+    }
 }
 
 /// Where the base URL came from, for the report.

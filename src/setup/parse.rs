@@ -209,10 +209,17 @@ fn manifest(
     }
     let field = "data[\"dex.config\"]";
     let Some(dex_text) = value("dex.config") else {
-        return Err(err_field(
-            field,
-            "missing: without dex.config no connector is configured and SSO is off".into(),
-        ));
+        let direct = ["data", "stringData"].iter().any(|section| {
+            obj.get(*section)
+                .and_then(Value::as_object)
+                .is_some_and(|d| d.contains_key("oidc.config"))
+        });
+        let message = if direct {
+            "missing: Argo CD signs in with oidc.config here (direct OIDC, no Dex), a mode dexcheck does not check yet"
+        } else {
+            "missing: without dex.config (or oidc.config) no connector is configured and SSO is off"
+        };
+        return Err(err_field(field, message.into()));
     };
     let inner: Value = serde_saphyr::from_str(dex_text)
         .map_err(|e| err_field(field, format!("YAML: {}", yaml_message(&e))))?;
@@ -423,18 +430,11 @@ fn connector(
     }
     let id = required("id")?;
     let name = required("name")?;
-    let config = match obj.get("config") {
-        None | Some(Value::Null) => {
-            return Err(field_err(
-                "config",
-                "missing: the connector has no settings".into(),
-            ));
-        }
-        Some(v @ Value::Object(_)) => serde_path_to_error::deserialize::<_, ConnectorConfig>(v)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                field_err(&format!("config.{path}"), e.into_inner().to_string())
-            })?,
+    // cmd/dex/config.go (Connector.UnmarshalJSON): the config is parsed only when present, and
+    // Go's encoding/json takes null for any field as "not set".
+    let fields = match obj.get("config") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => as_dex_reads(m),
         Some(v) => {
             return Err(field_err(
                 "config",
@@ -442,12 +442,142 @@ fn connector(
             ));
         }
     };
+    let config =
+        serde_path_to_error::deserialize::<_, ConnectorConfig>(Value::Object(fields.clone()))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                field_err(&format!("config.{path}"), e.into_inner().to_string())
+            })?;
     Ok(Connector {
         kind,
         id,
         name,
         config,
+        fields: redacted(fields),
     })
+}
+
+/// Connector config field names as Dex's connector types spell them (json tags). Go's
+/// `encoding/json` matches a key to a field case-insensitively when no key matches exactly, so
+/// `clientId` sets `clientID`; this list lets dexcheck read such a key where Dex does.
+const DEX_FIELD_NAMES: &[&str] = &[
+    "clientID",
+    "clientSecret",
+    "issuer",
+    "issuerAlias",
+    "redirectURI",
+    "scopes",
+    "claimMapping",
+    "userNameKey",
+    "userIDKey",
+    "baseURL",
+    "hostName",
+    "rootCA",
+    "rootCAData",
+    "rootCAs",
+    "tenant",
+    "basicAuthUnsupported",
+    "insecureSkipEmailVerified",
+    "insecureEnableGroups",
+    "getUserInfo",
+    "orgs",
+    "org",
+    "loadAllGroups",
+    "teamNameField",
+    "useLoginAsID",
+    "preferredEmailDomain",
+    "groups",
+    "serviceAccountFilePath",
+    "domainToAdminEmail",
+    "adminEmail",
+    "hostedDomains",
+    "host",
+    "insecureNoSSL",
+    "insecureSkipVerify",
+    "startTLS",
+    "clientCert",
+    "clientKey",
+    "bindDN",
+    "bindPW",
+    "usernamePrompt",
+    "userSearch",
+    "groupSearch",
+    "ssoURL",
+    "ca",
+    "caData",
+    "entityIssuer",
+    "ssoIssuer",
+    "insecureSkipSignatureValidation",
+    "usernameAttr",
+    "emailAttr",
+    "groupsAttr",
+    "groupsDelim",
+    "nameIDPolicyFormat",
+    "keystoneHost",
+    "domain",
+    "adminUsername",
+    "adminPassword",
+    "tokenURL",
+    "authorizationURL",
+    "userInfoURL",
+    "insecureCA",
+    "userIDKey",
+    "emailKey",
+    "groupsKey",
+    "preferredUsernameKey",
+    "claimModifications",
+    "promptType",
+    "acrValues",
+    "providerDiscoveryOverrides",
+    "pkceChallenge",
+    "overrideClaimMapping",
+    "allowedGroups",
+    "userHeader",
+    "groupHeader",
+    "headerPrefix",
+];
+
+/// The config fields whose values are secrets: kept only as "set" or "empty".
+const SECRET_FIELDS: &[&str] = &["clientSecret", "bindPW", "adminPassword"];
+
+/// The config as Dex reads it: null-valued keys dropped at every level, each key matched to a
+/// known field name as Go matches it (exact first, then case-insensitively).
+fn as_dex_reads(m: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in m {
+        let v = match v {
+            Value::Null => continue,
+            Value::Object(inner) => Value::Object(as_dex_reads(inner)),
+            other => other.clone(),
+        };
+        let name = if DEX_FIELD_NAMES.contains(&k.as_str()) {
+            k.clone()
+        } else {
+            DEX_FIELD_NAMES
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case(k))
+                .map_or_else(|| k.clone(), |n| n.to_string())
+        };
+        // An exact key wins over a case-insensitive one, as in Go.
+        if name != *k && m.contains_key(&name) {
+            continue;
+        }
+        out.insert(name, v);
+    }
+    out
+}
+
+/// The fields with every secret's value replaced.
+fn redacted(mut fields: Map<String, Value>) -> Map<String, Value> {
+    for name in SECRET_FIELDS {
+        if let Some(v) = fields.get_mut(*name) {
+            let empty = matches!(v, Value::String(s) if s.is_empty());
+            if !empty {
+                *v = Value::String(crate::secret::REDACTED.to_string());
+            }
+        }
+    }
+    fields
 }
 
 fn string_field(v: &Value, _name: &str) -> Result<String, String> {

@@ -1,0 +1,238 @@
+//! The legs of a login that run through a connector's own hosts and files, predicted from the
+//! connector-type table: the hosts the Dex pod must reach (`dexpod.connector_host`: an LDAP
+//! server, a GitLab, a Keystone), the pages the browser must reach (`browser.connector_host`: a
+//! SAML IdP's sign-in URL), and the files the Dex pod must have (`dexpod.connector_files`).
+
+use super::{Check, CheckId};
+use crate::knowledge::connectors::{self, Form, Host, Reach};
+use crate::plan::gourl::GoUrl;
+use crate::plan::predict::{self, HostKind, Outcome, Status, host_kind};
+use crate::probe::class::Class;
+use crate::setup::{Connector, Setup};
+
+/// Every connector's hosts and files, in connector order.
+pub(super) fn checks(setup: &Setup) -> Vec<Check> {
+    let several = setup.connectors.len() > 1;
+    let mut out = Vec::new();
+    for c in &setup.connectors {
+        let Some(t) = connectors::of(&c.kind) else {
+            continue;
+        };
+        for h in t.hosts {
+            if let Some(check) = host(c, h) {
+                out.push(check.for_connector(&c.id, several));
+            }
+        }
+        if let Some(check) = files(c, t.files) {
+            out.push(check.for_connector(&c.id, several));
+        }
+    }
+    out
+}
+
+/// Where a host field points: the URL to show, the host name and the port Dex dials.
+struct Target {
+    shown: String,
+    hostname: String,
+    port: u16,
+    tls: bool,
+}
+
+fn target(c: &Connector, h: &Host) -> Option<Target> {
+    let value = c.text(h.field).or(h.default.map(str::to_string))?;
+    let value = value.trim().to_string();
+    match h.form {
+        Form::Url | Form::HostName => {
+            let url = if h.form == Form::HostName && !value.contains("://") {
+                format!("https://{value}")
+            } else {
+                value.clone()
+            };
+            let u = GoUrl::parse(&url).ok().filter(|u| !u.host.is_empty())?;
+            Some(Target {
+                hostname: u.hostname().to_string(),
+                port: u.effective_port()?,
+                tls: u.scheme == "https",
+                shown: url,
+            })
+        }
+        Form::LdapHostPort => {
+            let tls = !c.flag("insecureNoSSL") && !c.flag("startTLS");
+            let plain = !tls;
+            let (name, port) = match value.rsplit_once(':') {
+                Some((n, _)) if !n.ends_with(']') && n.contains(':') => (value.as_str(), None),
+                Some((n, p)) => (n, p.parse::<u16>().ok()),
+                None => (value.as_str(), None),
+            };
+            let port = port.unwrap_or(if plain { 389 } else { 636 });
+            let hostname = name.trim_matches(['[', ']']).to_string();
+            Some(Target {
+                shown: format!("{hostname}:{port}"),
+                hostname,
+                port,
+                tls: tls || c.flag("startTLS"),
+            })
+        }
+    }
+}
+
+/// A value that stands for one still to be filled in: `$VAR` (Dex expands it from its
+/// environment), `<…>`, `{…}`, `XXXX`, or prose (`https://sso-url (e.g. …)`).
+fn placeholder(value: &str) -> bool {
+    value.contains(char::is_whitespace)
+        || value.contains('$')
+        || value.contains('<')
+        || value.contains('{')
+        || value.to_ascii_uppercase().contains("XXXX")
+}
+
+fn host(c: &Connector, h: &Host) -> Option<Check> {
+    let raw = c.text(h.field).or(h.default.map(str::to_string))?;
+    let id = match h.reach {
+        Reach::DexPod => CheckId::DexpodConnectorHost,
+        Reach::Browser => CheckId::BrowserConnectorHost,
+    };
+    let field = format!("{} ({})", h.field, h.purpose);
+    if placeholder(&raw) {
+        return Some(
+            Check::new(
+                id,
+                Outcome::unknown(format!(
+                    "{field}: {raw:?} is a placeholder (or a variable Dex expands from its environment): fill it in to check it"
+                )),
+            )
+            .url(&raw),
+        );
+    }
+    let Some(t) = target(c, h) else {
+        return Some(
+            Check::new(
+                id,
+                Outcome::fail(
+                    Class::UnsupportedScheme,
+                    String::new(),
+                    format!("{field}: {raw:?} is not a URL Dex can use"),
+                ),
+            )
+            .url(&raw),
+        );
+    };
+    let outcome = match h.reach {
+        Reach::DexPod => from_dex_pod(c, h, &t),
+        Reach::Browser => GoUrl::parse(&t.shown)
+            .map(|u| predict::workstation(&u))
+            .unwrap_or_else(|_| Outcome::unknown("not a URL a browser opens")),
+    };
+    let mut check = Check::new(id, outcome).url(&t.shown);
+    check.message = format!("{field}: {}", check.message);
+    if check.error.as_deref() == Some("") {
+        check.error = None;
+    }
+    Some(check.remedy(Some(host_remedy(h, &t))))
+}
+
+/// The Dex pod dialling a connector's host: its own loopback, a cluster name, a public name.
+fn from_dex_pod(c: &Connector, h: &Host, t: &Target) -> Outcome {
+    let dial = predict::dial_addr(&t.hostname, t.port);
+    match host_kind(&t.hostname) {
+        HostKind::Loopback => Outcome::fail(
+            Class::Refused,
+            dex_words(
+                c,
+                h,
+                &format!("dial tcp {dial}: connect: connection refused"),
+            ),
+            format!(
+                "{} is, inside the Dex pod, the pod itself: nothing listens on port {} there",
+                t.hostname, t.port
+            ),
+        ),
+        HostKind::Cluster if t.hostname.contains('.') => Outcome::unknown(format!(
+            "{} resolves inside the cluster; whether it answers on port {}{} needs a live check",
+            t.hostname,
+            t.port,
+            if t.tls { " with TLS" } else { "" }
+        )),
+        _ => Outcome::unknown(format!(
+            "the Dex pod must resolve and reach {}:{} (DNS, egress, the CA): needs a live check",
+            t.hostname, t.port
+        )),
+    }
+}
+
+/// A dial error as the connector logs it.
+fn dex_words(c: &Connector, h: &Host, dial: &str) -> String {
+    match h.form {
+        Form::LdapHostPort => {
+            format!("failed to connect: LDAP Result Code 200 \"Network Error\": {dial}")
+        }
+        _ if c.kind == "oidc" => {
+            let url = c.text(h.field).unwrap_or_default();
+            format!(
+                "failed to get provider: Get \"{}/.well-known/openid-configuration\": {dial}",
+                url.trim_end_matches('/')
+            )
+        }
+        _ => dial.to_string(),
+    }
+}
+
+fn host_remedy(h: &Host, t: &Target) -> String {
+    match (h.reach, host_kind(&t.hostname)) {
+        (Reach::DexPod, HostKind::Loopback) => format!(
+            "Set {} to an address the Dex pod reaches: the server's DNS name or a Service in the cluster, not localhost",
+            h.field
+        ),
+        (Reach::DexPod, _) => format!(
+            "Let the Dex pod reach {}:{} (DNS, NetworkPolicy egress, proxy, CA)",
+            t.hostname, t.port
+        ),
+        (Reach::Browser, _) => format!("Set {} to an address the users' browsers reach", h.field),
+    }
+}
+
+/// The files a connector names, which the Dex pod must have (a mounted Secret or ConfigMap).
+fn files(c: &Connector, fields: &[&str]) -> Option<Check> {
+    let named: Vec<(&str, String)> = fields
+        .iter()
+        .filter_map(|f| c.text(f).map(|v| (*f, v)))
+        .filter(|(_, v)| !v.contains("-----BEGIN"))
+        .collect();
+    if named.is_empty() {
+        return None;
+    }
+    let list = named
+        .iter()
+        .map(|(f, v)| format!("{f} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let relative: Vec<&str> = named
+        .iter()
+        .filter(|(_, v)| !v.starts_with('/') && !placeholder(v))
+        .map(|(f, _)| *f)
+        .collect();
+    let outcome = if relative.is_empty() {
+        Outcome::unknown(format!(
+            "the Dex pod must have {list} (mounted from a Secret or ConfigMap): checked live in the pod"
+        ))
+    } else {
+        Outcome {
+            status: Status::Warn,
+            class: None,
+            go_error: None,
+            note: format!(
+                "{list}: {} relative, so Dex reads it from its working directory, which differs between images",
+                if relative.len() == 1 {
+                    "a path is"
+                } else {
+                    "paths are"
+                }
+            ),
+        }
+    };
+    let rem = format!(
+        "Mount the file(s) into the Dex pod and give {} as absolute paths",
+        relative.join(", ")
+    );
+    Some(Check::new(CheckId::DexpodConnectorFiles, outcome).remedy(Some(rem)))
+}

@@ -1,0 +1,131 @@
+//! The published SSO examples (Devtron's built-in samples and chart, Argo CD's user-management
+//! docs and reference `argocd-cm`, Dex's connector docs and examples), each run through
+//! `dexcheck check --offline` as a new user would, against the verdict the upstream code gives
+//! it (`fixtures/published/expected.tsv`, each row citing why). A working example must not be
+//! reported broken, a valid one must not be an input error, a broken one must fail at the check
+//! that names its defect.
+
+use std::collections::BTreeSet;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use serde_json::Value;
+
+const DIR: &str = "fixtures/published";
+
+/// One row of the table: the file, the extra arguments, the verdict, and why.
+struct Row {
+    file: String,
+    args: Vec<String>,
+    verdict: String,
+    why: String,
+}
+
+fn rows() -> Vec<Row> {
+    let text = std::fs::read_to_string(format!("{DIR}/expected.tsv")).unwrap();
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            assert_eq!(cols.len(), 4, "expected.tsv: 4 tab-separated columns: {l}");
+            Row {
+                file: cols[0].to_string(),
+                args: cols[1].split_whitespace().map(str::to_string).collect(),
+                verdict: cols[2].to_string(),
+                why: cols[3].to_string(),
+            }
+        })
+        .collect()
+}
+
+/// What dexcheck said: `ok` (exit 0), `fail:<blocking check>` (exit 1) or `input:<message>`.
+fn verdict(row: &Row) -> String {
+    let out = cargo_bin_cmd!("dexcheck")
+        .arg("check")
+        .arg(format!("{DIR}/{}", row.file))
+        .args(["--offline", "-o", "json"])
+        .args(&row.args)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    match out.status.code() {
+        Some(0) => "ok".into(),
+        Some(1) => format!(
+            "fail:{}",
+            v["verdict"]["blocking_check"].as_str().unwrap_or("?")
+        ),
+        Some(2) => format!("input:{}", v["error"]["message"].as_str().unwrap_or("?")),
+        other => format!("exit {other:?}"),
+    }
+}
+
+fn agrees(expected: &str, got: &str) -> bool {
+    match expected.strip_prefix("input:") {
+        Some(words) => got.starts_with("input:") && got.contains(words),
+        None => expected == got,
+    }
+}
+
+#[test]
+fn every_published_example_gets_its_expected_verdict() {
+    let rows = rows();
+    let mut wrong = Vec::new();
+    let (mut false_fail, mut false_input, mut false_pass) = (0, 0, 0);
+    for row in &rows {
+        let got = verdict(row);
+        if agrees(&row.verdict, &got) {
+            continue;
+        }
+        match (row.verdict.as_str(), got.as_str()) {
+            ("ok", g) if g.starts_with("fail:") => false_fail += 1,
+            ("ok", g) if g.starts_with("input:") => false_input += 1,
+            (e, "ok") if e.starts_with("fail:") => false_pass += 1,
+            _ => {}
+        }
+        wrong.push(format!(
+            "{} {:?}: expected {}, got {got} ({})",
+            row.file, row.args, row.verdict, row.why
+        ));
+    }
+    println!(
+        "{} of {} published examples right; {false_fail} false failures, {false_input} input errors on valid configs, {false_pass} false passes",
+        rows.len() - wrong.len(),
+        rows.len()
+    );
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Every example in the folder has an expectation (but Argo CD's direct-OIDC examples, whose
+/// mode is not checked yet), and every example names its source.
+#[test]
+fn every_example_is_in_the_table_with_its_source() {
+    let listed: BTreeSet<String> = rows().into_iter().map(|r| r.file).collect();
+    let mut files = 0;
+    for entry in std::fs::read_dir(DIR).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".yaml") {
+            continue;
+        }
+        files += 1;
+        let text = std::fs::read_to_string(format!("{DIR}/{name}")).unwrap();
+        assert!(text.starts_with("# source: "), "{name} names no source");
+        if name.starts_with("argocd-oidc-") {
+            continue;
+        }
+        assert!(listed.contains(&name), "{name} has no row in expected.tsv");
+    }
+    assert!(files >= 50, "only {files} examples");
+}
+
+/// Devtron's own SSO screen samples are never reported broken.
+#[test]
+fn devtrons_built_in_samples_are_not_reported_broken() {
+    let samples: Vec<Row> = rows()
+        .into_iter()
+        .filter(|r| r.file.starts_with("devtron-") && !r.file.starts_with("devtron-chart"))
+        .filter(|r| !r.args.iter().any(|a| a == "argocd"))
+        .collect();
+    assert_eq!(samples.len(), 7);
+    for row in &samples {
+        assert_eq!(verdict(row), "ok", "{}", row.file);
+    }
+}

@@ -348,3 +348,25 @@ fn go_duration(v: &str) -> Option<f64> {
     }
     Some(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_seconds;
+
+    #[test]
+    fn durations_as_prometheus_and_kubectl_take_them() {
+        let secs = |v: &str| parse_seconds(v).map(|d| d.as_secs_f64());
+        assert_eq!(secs("5"), Ok(5.0));
+        assert_eq!(secs("0.5"), Ok(0.5));
+        assert_eq!(secs("30s"), Ok(30.0));
+        assert_eq!(secs("5m"), Ok(300.0));
+        assert_eq!(secs("1m30s"), Ok(90.0));
+        assert_eq!(secs("500ms"), Ok(0.5));
+        assert_eq!(secs("1h"), Ok(3600.0));
+        assert!(secs("2h").is_err());
+        assert!(secs("0s").is_err());
+        assert!(secs("30x").unwrap_err().contains("duration"));
+        assert!(secs("s").is_err());
+        assert!(secs("").is_err());
+    }
+}

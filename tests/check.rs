@@ -385,3 +385,99 @@ fn seed_cognito_issuer_and_the_callback_to_register() {
         "{t}"
     );
 }
+
+/// Every connector is analysed: the second one of Argo CD's GitHub + GitHub Enterprise example,
+/// with its client left empty, fails, and names itself.
+#[test]
+fn every_connector_is_analysed() {
+    let text = std::fs::read_to_string("fixtures/published/argocd-index-1.yaml")
+        .unwrap()
+        .replace("clientID: abcdefghijklmnopqrst\n", "clientID: \"\"\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.yaml");
+    std::fs::write(&path, &text).unwrap();
+    let (r, code) = json(&["check", path.to_str().unwrap(), "--offline"]);
+    assert_eq!(code, 1, "{r:#}");
+    let ids: Vec<&str> = r["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{r:#}");
+    let failing: Vec<&Value> = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "idp.connector" && c["status"] == "fail")
+        .collect();
+    assert_eq!(failing.len(), 1, "{r:#}");
+    assert_eq!(failing[0]["connector"], ids[1]);
+    assert!(
+        failing[0]["title"].as_str().unwrap().ends_with(ids[1]),
+        "{}",
+        failing[0]["title"]
+    );
+    assert!(
+        failing[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("clientID is missing")
+    );
+}
+
+/// A password connector has no callback: no idp.callback row, no Callback to register.
+#[test]
+fn ldap_has_no_callback_to_register() {
+    let args = [
+        "check",
+        "fixtures/published/devtron-ldap.yaml",
+        "--offline",
+        "--url",
+        "https://devtron.example.com/orchestrator",
+    ];
+    let (r, code) = json(&args);
+    assert_eq!(code, 0, "{r:#}");
+    assert!(r["callback"].is_null(), "{r:#}");
+    assert_eq!(r["connectors"][0]["login"], "password");
+    let checks = r["checks"].as_array().unwrap();
+    assert!(!checks.iter().any(|c| c["id"] == "idp.callback"), "{r:#}");
+    let host = check(&r, "dexpod.connector_host");
+    assert_eq!(host["url"], "ad.example.com:636");
+    let table = cargo_bin_cmd!("dexcheck")
+        .args(args)
+        .args(["--color", "never"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&table.stdout);
+    assert!(!out.contains("Callback"), "{out}");
+    assert!(!out.contains("register"), "{out}");
+}
+
+/// gitea prints the two URLs the other way round from the other connectors (gitea.go LoginURL).
+#[test]
+fn gitea_callback_error_is_quoted_in_its_own_order() {
+    let (r, code) = json(&[
+        "check",
+        "fixtures/published/dex-gitea-1.yaml",
+        "--offline",
+        "--url",
+        "https://devtron.example.com/orchestrator",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        check(&r, "idp.callback")["error"],
+        "expected callback URL \"http://127.0.0.1:5556/dex/callback\" did not match the URL in the config \"https://devtron.example.com/orchestrator/api/dex/callback\""
+    );
+    let (r, _) = json(&[
+        "check",
+        "fixtures/published/dex-google-1.yaml",
+        "--offline",
+        "--url",
+        "https://devtron.example.com/orchestrator",
+    ]);
+    assert_eq!(
+        check(&r, "idp.callback")["error"],
+        "expected callback URL \"https://devtron.example.com/orchestrator/api/dex/callback\" did not match the URL in the config \"http://127.0.0.1:5556/dex/callback\""
+    );
+}

@@ -188,6 +188,20 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "browser_app",
         "origin the browser shows",
     ),
+    // Argo CD 1.8–2.1 wrote the same refusal as `Invalid return_url` (reference §3.7).
+    (
+        "Invalid return_url",
+        "invalid_redirect",
+        "browser_app",
+        "additionalUrls",
+    ),
+    // Go's older wording: "a HTTP request".
+    (
+        "Failed to query provider \"https://argocd.example.com/api/dex\": 400 Bad Request: Client sent a HTTP request to an HTTPS server.",
+        "http_to_https",
+        "argo_rewrite",
+        "dexserver.disable.tls",
+    ),
     (
         "failed to verify app state: invalid return URL",
         "invalid_redirect",

@@ -37,7 +37,15 @@ fn rows() -> Vec<Row> {
         .collect()
 }
 
-/// What dexcheck said: `ok` (exit 0), `fail:<blocking check>` (exit 1) or `input:<message>`.
+fn schema() -> jsonschema::Validator {
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string("schemas/dexcheck-v1.schema.json").unwrap())
+            .unwrap();
+    jsonschema::validator_for(&s).unwrap()
+}
+
+/// What dexcheck said: `ok` (exit 0), `fail:<blocking check>` (exit 1) or `input:<message>`;
+/// every report must be valid for the schema.
 fn verdict(row: &Row) -> String {
     let out = cargo_bin_cmd!("dexcheck")
         .arg("check")
@@ -47,6 +55,8 @@ fn verdict(row: &Row) -> String {
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let errors: Vec<String> = schema().iter_errors(&v).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{}: {errors:?}", row.file);
     match out.status.code() {
         Some(0) => "ok".into(),
         Some(1) => format!(

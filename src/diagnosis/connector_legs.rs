@@ -57,8 +57,8 @@ fn target(c: &Connector, h: &Host) -> Option<Target> {
             })
         }
         Form::LdapHostPort => {
-            let tls = !c.flag("insecureNoSSL") && !c.flag("startTLS");
-            let plain = !tls;
+            // ldap.go Open: the default port follows insecureNoSSL alone (startTLS dials 636).
+            let plain = c.flag("insecureNoSSL");
             let (name, port) = match value.rsplit_once(':') {
                 Some((n, _)) if !n.ends_with(']') && n.contains(':') => (value.as_str(), None),
                 Some((n, p)) => (n, p.parse::<u16>().ok()),
@@ -70,7 +70,7 @@ fn target(c: &Connector, h: &Host) -> Option<Target> {
                 shown: format!("{hostname}:{port}"),
                 hostname,
                 port,
-                tls: tls || c.flag("startTLS"),
+                tls: !plain,
             })
         }
     }
@@ -92,7 +92,11 @@ fn host(c: &Connector, h: &Host) -> Option<Check> {
         Reach::DexPod => CheckId::DexpodConnectorHost,
         Reach::Browser => CheckId::BrowserConnectorHost,
     };
-    let field = format!("{} ({})", h.field, h.purpose);
+    let field = if h.field.is_empty() {
+        format!("fixed host ({})", h.purpose)
+    } else {
+        format!("{} ({})", h.field, h.purpose)
+    };
     if placeholder(&raw) {
         return Some(
             Check::new(
@@ -191,12 +195,32 @@ fn host_remedy(h: &Host, t: &Target) -> String {
     }
 }
 
+/// The paths a field names: a string or a list of strings; inline PEM and base64 (which
+/// `rootCAs` entries may be) are not paths.
+fn paths(c: &Connector, field: &str) -> Vec<String> {
+    let values: Vec<String> = match c.fields.get(field) {
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => c.text(field).into_iter().collect(),
+    };
+    values
+        .into_iter()
+        .map(|v| v.trim().to_string())
+        .filter(|v| {
+            !v.is_empty() && v.len() < 256 && !v.contains("-----BEGIN") && !v.contains('\n')
+        })
+        .filter(|v| v.starts_with('/') || v.starts_with('.') || v.contains('/') || v.contains('.'))
+        .collect()
+}
+
 /// The files a connector names, which the Dex pod must have (a mounted Secret or ConfigMap).
-fn files(c: &Connector, fields: &[&str]) -> Option<Check> {
+fn files(c: &Connector, fields: &[connectors::File]) -> Option<Check> {
     let named: Vec<(&str, String)> = fields
         .iter()
-        .filter_map(|f| c.text(f).map(|v| (*f, v)))
-        .filter(|(_, v)| !v.contains("-----BEGIN"))
+        .filter(|f| (f.read)(c))
+        .flat_map(|f| paths(c, f.field).into_iter().map(|v| (f.field, v)))
         .collect();
     if named.is_empty() {
         return None;
@@ -235,4 +259,61 @@ fn files(c: &Connector, fields: &[&str]) -> Option<Check> {
         relative.join(", ")
     );
     Some(Check::new(CheckId::DexpodConnectorFiles, outcome).remedy(Some(rem)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn legs(config: &str) -> Vec<Check> {
+        let text = format!("connectors:\n- type: ldap\n  id: ad\n  name: AD\n  config:\n{config}");
+        let s = crate::setup::load_str("l.yaml", &text, Some("https://d.test/orchestrator"), None)
+            .unwrap();
+        checks(&s)
+    }
+
+    #[test]
+    fn ldap_on_localhost_is_the_dex_pod_itself() {
+        let c = legs("    host: localhost:636\n    insecureSkipVerify: true\n");
+        assert_eq!(c[0].id, CheckId::DexpodConnectorHost);
+        assert_eq!(c[0].status, Status::Fail);
+        assert_eq!(c[0].class, Some(Class::Refused));
+        assert_eq!(
+            c[0].error.as_deref(),
+            Some(
+                "failed to connect: LDAP Result Code 200 \"Network Error\": dial tcp [::1]:636: connect: connection refused"
+            )
+        );
+    }
+
+    #[test]
+    fn ldap_ports_follow_dex_defaults() {
+        let url = |cfg: &str| legs(cfg)[0].url.clone().unwrap_or_default();
+        assert_eq!(url("    host: ldap.test\n"), "ldap.test:636");
+        // ldap.go: only insecureNoSSL picks 389; startTLS still dials 636.
+        assert_eq!(
+            url("    host: ldap.test\n    startTLS: true\n"),
+            "ldap.test:636"
+        );
+        assert_eq!(
+            url("    host: ldap.test\n    insecureNoSSL: true\n"),
+            "ldap.test:389"
+        );
+        assert_eq!(url("    host: ldap.test:3269\n"), "ldap.test:3269");
+        assert_eq!(legs("    host: ldap.test\n")[0].status, Status::Unknown);
+        assert_eq!(legs("    host: $LDAP_HOST\n")[0].status, Status::Unknown);
+    }
+
+    #[test]
+    fn files_the_dex_pod_must_have() {
+        let c = legs("    host: ldap.test\n    rootCA: /etc/dex/ldap.ca\n");
+        assert_eq!(c[1].id, CheckId::DexpodConnectorFiles);
+        assert_eq!(c[1].status, Status::Unknown);
+        let c = legs("    host: ldap.test\n    rootCA: ca.crt\n");
+        assert_eq!(c[1].status, Status::Warn);
+        assert!(c[1].message.contains("relative"), "{}", c[1].message);
+        // Inline PEM is not a file.
+        let c = legs("    host: ldap.test\n    rootCA: \"-----BEGIN CERTIFICATE-----\"\n");
+        assert_eq!(c.len(), 1);
+    }
 }

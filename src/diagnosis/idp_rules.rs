@@ -299,35 +299,31 @@ fn okta(issuer: &str, path: &str) -> Verdict {
 /// One thing a connector lacks: how bad, what, and the fix.
 type Problem = (Status, String, String);
 
-/// What Dex's connector types need: what Dex refuses at start (the connector-type table), the
-/// client a login connector needs, and the type's own pitfalls.
+/// What Dex's connector types need: what the app and Dex refuse (the connector-type table),
+/// the client a login connector needs, and the type's own pitfalls.
 fn connector(c: &Connector, app: App) -> Option<Check> {
-    let mut problems: Vec<Problem> = Vec::new();
     let t = connectors::of(&c.kind)?;
-    let dex = app.profile().dex_version;
-    for r in t.refusals.iter().filter(|r| (r.fires)(c)) {
-        problems.push(if r.applies_to(dex) {
-            (
-                Status::Fail,
-                format!("Dex refuses to start: {:?} ({})", r.error, t.source),
-                r.fix.to_string(),
-            )
-        } else {
-            let (major, minor) = r.since.unwrap_or_default();
-            (
-                Status::Warn,
-                format!(
-                    "the Dex {} ships (v{}.{}.{}) accepts this, but Dex v{major}.{minor} and later refuse to start: {:?}",
-                    app.name(),
-                    dex.0,
-                    dex.1,
-                    dex.2,
-                    r.error
-                ),
-                r.fix.to_string(),
-            )
-        });
+    let overwritten = app.overwrites_redirect_uri(&c.kind);
+    if overwritten && !c.config_is_map {
+        // util/dex/config.go (Argo CD), authenticator client/k8sClient.go (Devtron)
+        let problem = (
+            Status::Fail,
+            format!(
+                "{} refuses the whole Dex config: \"malformed Dex configuration found\" (it fills in redirectURI for type {} and finds no config mapping)",
+                app.name(),
+                c.kind
+            ),
+            "give the connector a config: mapping".to_string(),
+        );
+        return Some(connector_check(c, vec![problem], None));
     }
+    // Dex sees the config as the app hands it over: redirectURI filled in where it overwrites.
+    let mut seen = c.clone();
+    if overwritten {
+        seen.fields
+            .insert("redirectURI".into(), "(filled in by the app)".into());
+    }
+    let mut problems = refusals(&seen, t, app);
     if connectors::token_exchange_only(c) {
         return Some(connector_check(
             c,
@@ -342,6 +338,41 @@ fn connector(c: &Connector, app: App) -> Option<Check> {
     }
     type_problems(c, &mut problems);
     Some(connector_check(c, problems, None))
+}
+
+/// What Dex refuses when it opens the connector, as the Dex the app ships meets it.
+fn refusals(c: &Connector, t: &connectors::Type, app: App) -> Vec<Problem> {
+    let dex = app.profile().dex_version;
+    let after = if dex >= (2, 45, 0) {
+        "every login through it shows \"Connector failed to initialize\""
+    } else {
+        "Dex does not start"
+    };
+    t.refusals
+        .iter()
+        .filter_map(|r| (r.check)(c).map(|e| (r, e)))
+        .map(|(r, error)| {
+            if r.applies_to(dex) {
+                return (
+                    Status::Fail,
+                    format!("Dex cannot open it: {error:?} ({}): {after}", t.source),
+                    r.fix.to_string(),
+                );
+            }
+            let (major, minor) = r.since.unwrap_or_default();
+            (
+                Status::Warn,
+                format!(
+                    "the Dex {} ships (v{}.{}.{}) accepts this, but Dex v{major}.{minor} and later cannot open it: {error:?}",
+                    app.name(),
+                    dex.0,
+                    dex.1,
+                    dex.2
+                ),
+                r.fix.to_string(),
+            )
+        })
+        .collect()
 }
 
 /// A login connector's client: the id and secret the IdP issued.

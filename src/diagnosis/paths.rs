@@ -38,7 +38,7 @@ pub(super) fn browser_origin(setup: &Setup, opts: &Options) -> Option<BrowserOri
     } else {
         (
             setup.url.as_deref().and_then(origin_of),
-            "the origin a browser shows for URL (give --browser-url if the browser uses another address)",
+            "URL's own origin; give --browser-url if the browser uses another address",
         )
     };
     origin.map(|origin| BrowserOrigin { origin, source })

@@ -65,16 +65,31 @@ pub struct Host {
     pub purpose: &'static str,
 }
 
-/// A config Dex refuses when it opens the connector: Dex does not start (`failed to open
-/// connector`).
+/// A config Dex cannot open the connector with (`failed to open connector`): Dex before v2.45
+/// does not start; later releases (`DEX_CONTINUE_ON_CONNECTOR_FAILURE`, on by default) log it
+/// and show "Connector failed to initialize" at every login through it.
 #[derive(Debug, Clone, Copy)]
 pub struct Refusal {
-    pub fires: fn(&Connector) -> bool,
+    /// Dex's error, verbatim, when the config has the defect.
+    pub check: fn(&Connector) -> Option<String>,
     /// The first Dex release that refuses it (`None`: every release).
     pub since: Option<(u16, u16)>,
-    /// Dex's error, verbatim.
-    pub error: &'static str,
     pub fix: &'static str,
+}
+
+/// A config field naming a file the Dex process reads.
+#[derive(Debug, Clone, Copy)]
+pub struct File {
+    pub field: &'static str,
+    /// Whether Dex reads it with this config.
+    pub read: fn(&Connector) -> bool,
+}
+
+const fn file(field: &'static str) -> File {
+    File {
+        field,
+        read: |_| true,
+    }
 }
 
 /// One connector type.
@@ -84,7 +99,7 @@ pub struct Type {
     pub login: Login,
     pub hosts: &'static [Host],
     /// Fields naming files (paths) the Dex process reads.
-    pub files: &'static [&'static str],
+    pub files: &'static [File],
     pub refusals: &'static [Refusal],
     /// Where the row was read.
     pub source: &'static str,
@@ -135,6 +150,7 @@ const fn url(field: &'static str, reach: Reach, purpose: &'static str) -> Host {
     }
 }
 
+/// A host the type reaches whatever the config says (`field` empty), or when a field is empty.
 const fn url_or(field: &'static str, default: &'static str, purpose: &'static str) -> Host {
     Host {
         field,
@@ -145,11 +161,39 @@ const fn url_or(field: &'static str, default: &'static str, purpose: &'static st
     }
 }
 
-fn missing(c: &Connector, field: &str) -> bool {
-    !c.has(field)
+/// `missing required field %q` for the first of `fields` that is empty, with `prefix`.
+fn first_missing(c: &Connector, prefix: &str, fields: &[&str]) -> Option<String> {
+    fields
+        .iter()
+        .find(|f| !c.has_path(f))
+        .map(|f| format!("{prefix}missing required field {f:?}"))
 }
 
-/// The table. Sources: dexidp/dex `connector/*/` at v2.45.1 and HEAD, `server/server.go`.
+/// SAML's form: one missing field as `%q`, several as a Go `%q` of a string slice.
+fn saml_missing(c: &Connector) -> Option<String> {
+    let missing: Vec<&str> = ["ssoURL", "usernameAttr", "emailAttr", "redirectURI"]
+        .into_iter()
+        .filter(|f| !c.has(f))
+        .collect();
+    match missing.as_slice() {
+        [] => None,
+        [one] => Some(format!("missing required field {one:?}")),
+        many => Some(format!(
+            "missing required fields [{}]",
+            many.iter()
+                .map(|f| format!("{f:?}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )),
+    }
+}
+
+fn when(fires: bool, error: &str) -> Option<String> {
+    fires.then(|| error.to_string())
+}
+
+/// The table. Read at dexidp/dex `ab64ed77` (HEAD), cross-checked at v2.45.1 and v2.30.2;
+/// `connector/<type>/`, `server/connector.go` (the type map), `server/authflow/login.go`.
 pub const TYPES: &[Type] = &[
     Type {
         kind: "oidc",
@@ -157,14 +201,18 @@ pub const TYPES: &[Type] = &[
         hosts: &[url(
             "issuer",
             Reach::DexPod,
-            "discovery at start, then token and keys at every login",
+            "discovery when Dex opens the connector, then token and keys at every login",
         )],
-        files: &[],
+        files: &[file("rootCAs")],
         refusals: &[Refusal {
-            fires: |c| c.has("hostedDomains"),
+            check: |c| {
+                when(
+                    c.has("hostedDomains"),
+                    "support for the Hosted domains option had been deprecated and removed, consider switching to the Google connector",
+                )
+            },
             // bc8c2276 "Fail if OIDC config contains hosted domains" (#2937), first in v2.37.0
             since: Some((2, 37)),
-            error: "support for the Hosted domains option had been deprecated and removed, consider switching to the Google connector",
             fix: "remove hostedDomains (Dex v2.37 and later refuse it); use the google connector for Google Workspace domains",
         }],
         source: "connector/oidc/oidc.go",
@@ -185,7 +233,7 @@ pub const TYPES: &[Type] = &[
             ),
             url("authorizationURL", Reach::Browser, "the sign-in page"),
         ],
-        files: &[],
+        files: &[file("rootCAs")],
         refusals: &[],
         source: "connector/oauth/oauth.go",
     },
@@ -194,24 +242,52 @@ pub const TYPES: &[Type] = &[
         login: Login::Callback(Order::ExpectedFirst),
         hosts: &[Host {
             field: "hostName",
-            default: Some("github.com"),
+            default: Some("api.github.com"),
             reach: Reach::DexPod,
             form: Form::HostName,
-            purpose: "the code exchange and the user's orgs at every login",
+            purpose: "the code exchange and the user's orgs and teams at every login",
         }],
-        files: &["rootCA"],
+        files: &[file("rootCA")],
         refusals: &[
             Refusal {
-                fires: |c| c.has("org") && c.has("orgs"),
+                check: |c| {
+                    when(
+                        c.has("org") && c.has("orgs"),
+                        "github: cannot use both 'org' and 'orgs' fields simultaneously",
+                    )
+                },
                 since: None,
-                error: "github: cannot use both 'org' and 'orgs' fields simultaneously",
                 fix: "keep orgs and drop the legacy org",
             },
             Refusal {
-                fires: |c| c.text("hostName").is_some_and(|h| h.contains('/')),
+                check: |c| {
+                    when(
+                        c.text("hostName").is_some_and(|h| h.contains('/')),
+                        "invalid hostname: hostname cannot contain `/`",
+                    )
+                },
                 since: None,
-                error: "invalid hostname: hostname cannot contain `/`",
                 fix: "give hostName as a bare host name (git.example.com), without a scheme or path",
+            },
+            Refusal {
+                check: |c| {
+                    when(
+                        c.has("rootCA") && !c.has("hostName"),
+                        "invalid connector config: Host name field required for a root certificate file",
+                    )
+                },
+                since: None,
+                fix: "rootCA is only for GitHub Enterprise: set hostName as well, or drop rootCA",
+            },
+            Refusal {
+                check: |c| {
+                    let f = c.text("teamNameField")?;
+                    (!matches!(f.as_str(), "name" | "slug" | "both")).then(|| {
+                        format!("invalid connector config: unsupported team name field value `{f}`")
+                    })
+                },
+                since: None,
+                fix: "set teamNameField to name, slug or both",
             },
         ],
         source: "connector/github/github.go",
@@ -234,7 +310,7 @@ pub const TYPES: &[Type] = &[
         hosts: &[url_or(
             "baseURL",
             "https://gitea.com",
-            "the code exchange and the user at every login",
+            "the code exchange and the user at every login (system CAs only)",
         )],
         files: &[],
         refusals: &[],
@@ -243,23 +319,54 @@ pub const TYPES: &[Type] = &[
     Type {
         kind: "google",
         login: Login::Callback(Order::ExpectedFirst),
-        hosts: &[],
-        files: &["serviceAccountFilePath"],
+        hosts: &[url_or(
+            "",
+            "https://accounts.google.com",
+            "discovery when Dex opens the connector, then token and keys at every login",
+        )],
+        // read only for the groups lookup (google.go createDirectoryService)
+        files: &[File {
+            field: "serviceAccountFilePath",
+            read: |c| c.has("domainToAdminEmail") || c.has("adminEmail"),
+        }],
         refusals: &[],
         source: "connector/google/google.go",
     },
     Type {
         kind: "microsoft",
         login: Login::Callback(Order::ExpectedFirst),
-        hosts: &[],
-        files: &[],
-        refusals: &[],
+        hosts: &[
+            url_or(
+                "apiURL",
+                "https://login.microsoftonline.com",
+                "the code exchange at every login",
+            ),
+            url_or(
+                "graphURL",
+                "https://graph.microsoft.com",
+                "the user and its groups at every login",
+            ),
+        ],
+        files: &[file("clientAssertion")],
+        refusals: &[Refusal {
+            check: |c| {
+                let f = c.text("groupNameFormat")?;
+                (!matches!(f.as_str(), "id" | "name"))
+                    .then(|| format!("invalid groupNameFormat: {f}"))
+            },
+            since: None,
+            fix: "set groupNameFormat to id or name",
+        }],
         source: "connector/microsoft/microsoft.go",
     },
     Type {
         kind: "linkedin",
         login: Login::Callback(Order::ExpectedFirst),
-        hosts: &[],
+        hosts: &[url_or(
+            "",
+            "https://api.linkedin.com",
+            "the code exchange and the profile at every login",
+        )],
         files: &[],
         refusals: &[],
         source: "connector/linkedin/linkedin.go",
@@ -267,7 +374,11 @@ pub const TYPES: &[Type] = &[
     Type {
         kind: "bitbucket-cloud",
         login: Login::Callback(Order::ExpectedFirst),
-        hosts: &[],
+        hosts: &[url_or(
+            "",
+            "https://api.bitbucket.org",
+            "the code exchange and the user's teams at every login",
+        )],
         files: &[],
         refusals: &[],
         source: "connector/bitbucketcloud/bitbucketcloud.go",
@@ -278,9 +389,9 @@ pub const TYPES: &[Type] = &[
         hosts: &[url(
             "issuer",
             Reach::DexPod,
-            "the OAuth server's metadata at start, the code exchange at every login",
+            "the OAuth server's metadata when Dex opens the connector, the code exchange and the user at every login",
         )],
-        files: &["rootCA"],
+        files: &[file("rootCA")],
         refusals: &[],
         source: "connector/openshift/openshift.go",
     },
@@ -288,33 +399,27 @@ pub const TYPES: &[Type] = &[
         kind: "saml",
         login: Login::SamlPost,
         hosts: &[url("ssoURL", Reach::Browser, "the IdP's sign-in page")],
-        files: &["ca"],
+        // never read with insecureSkipSignatureValidation (saml.go Open)
+        files: &[File {
+            field: "ca",
+            read: |c| !c.flag("insecureSkipSignatureValidation"),
+        }],
         refusals: &[
             Refusal {
-                fires: |c| {
-                    !c.flag("insecureSkipSignatureValidation") && c.has("ca") == c.has("caData")
+                check: saml_missing,
+                since: None,
+                fix: "set ssoURL, usernameAttr, emailAttr and redirectURI",
+            },
+            Refusal {
+                check: |c| {
+                    when(
+                        !c.flag("insecureSkipSignatureValidation")
+                            && c.has("ca") == c.fields.contains_key("caData"),
+                        "must provide either 'ca' or 'caData'",
+                    )
                 },
                 since: None,
-                error: "must provide either 'ca' or 'caData'",
                 fix: "keep exactly one of ca (a file in the Dex pod) and caData (the PEM, base64)",
-            },
-            Refusal {
-                fires: |c| missing(c, "ssoURL"),
-                since: None,
-                error: "missing required field \"ssoURL\"",
-                fix: "set ssoURL to the IdP's SAML sign-in URL",
-            },
-            Refusal {
-                fires: |c| missing(c, "usernameAttr"),
-                since: None,
-                error: "missing required field \"usernameAttr\"",
-                fix: "set usernameAttr to the assertion attribute that holds the user's name",
-            },
-            Refusal {
-                fires: |c| missing(c, "emailAttr"),
-                since: None,
-                error: "missing required field \"emailAttr\"",
-                fix: "set emailAttr to the assertion attribute that holds the email",
             },
         ],
         source: "connector/saml/saml.go",
@@ -329,12 +434,28 @@ pub const TYPES: &[Type] = &[
             form: Form::LdapHostPort,
             purpose: "a bind and a search at every login",
         }],
-        files: &["rootCA", "clientCert", "clientKey"],
+        // the client pair only when both are set (ldap.go Open)
+        files: &[
+            file("rootCA"),
+            File {
+                field: "clientCert",
+                read: |c| c.has("clientKey"),
+            },
+            File {
+                field: "clientKey",
+                read: |c| c.has("clientCert"),
+            },
+        ],
         refusals: &[Refusal {
-            fires: |c| missing(c, "host"),
+            check: |c| {
+                first_missing(
+                    c,
+                    "ldap: ",
+                    &["host", "userSearch.baseDN", "userSearch.username"],
+                )
+            },
             since: None,
-            error: "ldap: missing required field \"host\"",
-            fix: "set host to the LDAP server's host:port",
+            fix: "set host, userSearch.baseDN and userSearch.username",
         }],
         source: "connector/ldap/ldap.go",
     },
@@ -344,7 +465,7 @@ pub const TYPES: &[Type] = &[
         hosts: &[url(
             "keystoneHost",
             Reach::DexPod,
-            "the token and the user's groups at every login",
+            "the token and the user's groups at every login (system CAs only)",
         )],
         files: &[],
         refusals: &[],
@@ -356,10 +477,19 @@ pub const TYPES: &[Type] = &[
         hosts: &[url(
             "baseURL",
             Reach::DexPod,
-            "the password check and the user's groups at every login",
+            "the password check and the user's groups at every login (system CAs only)",
         )],
         files: &[],
-        refusals: &[],
+        refusals: &[Refusal {
+            check: |c| {
+                when(
+                    !c.has("baseURL"),
+                    "crowd: no baseURL provided for crowd connector",
+                )
+            },
+            since: None,
+            fix: "set baseURL to the Crowd server's URL",
+        }],
         source: "connector/atlassiancrowd/atlassiancrowd.go",
     },
     Type {
@@ -383,7 +513,18 @@ pub const TYPES: &[Type] = &[
         login: Login::Password,
         hosts: &[],
         files: &[],
-        refusals: &[],
+        refusals: &[
+            Refusal {
+                check: |c| when(!c.has("username"), "no username supplied"),
+                since: None,
+                fix: "set username",
+            },
+            Refusal {
+                check: |c| when(!c.has("password"), "no password supplied"),
+                since: None,
+                fix: "set password",
+            },
+        ],
         source: "connector/mock/connectortest.go",
     },
 ];

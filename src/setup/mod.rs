@@ -89,6 +89,9 @@ pub struct Connector {
     /// `encoding/json` matches them), secret values replaced by [`crate::secret::REDACTED`]:
     /// what the connector-type table's rules read by field name.
     pub fields: serde_json::Map<String, serde_json::Value>,
+    /// `config` is a mapping (not absent, not null): Argo CD and Devtron refuse a connector of a
+    /// type whose redirectURI they overwrite without one.
+    pub config_is_map: bool,
 }
 
 impl Connector {
@@ -106,7 +109,19 @@ impl Connector {
     }
     /// Whether a field is set to something other than empty (`false` counts as unset).
     pub fn has(&self, field: &str) -> bool {
-        match self.fields.get(field) {
+        !field.contains('.') && self.has_path(field)
+    }
+    /// Like [`Connector::has`] for a dotted path into nested mappings (`userSearch.baseDN`).
+    pub fn has_path(&self, path: &str) -> bool {
+        let mut parts = path.split('.');
+        let Some(first) = parts.next() else {
+            return false;
+        };
+        let mut v = self.fields.get(first);
+        for p in parts {
+            v = v.and_then(|x| x.get(p));
+        }
+        match v {
             None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => false,
             Some(serde_json::Value::String(s)) => !s.trim().is_empty(),
             Some(serde_json::Value::Array(a)) => !a.is_empty(),

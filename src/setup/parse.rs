@@ -454,6 +454,7 @@ fn connector(
         name,
         config,
         fields: redacted(fields),
+        config_is_map: matches!(obj.get("config"), Some(Value::Object(_))),
     })
 }
 
@@ -538,7 +539,13 @@ const DEX_FIELD_NAMES: &[&str] = &[
 ];
 
 /// The config fields whose values are secrets: kept only as "set" or "empty".
-const SECRET_FIELDS: &[&str] = &["clientSecret", "bindPW", "adminPassword"];
+const SECRET_FIELDS: &[&str] = &[
+    "clientSecret",
+    "bindPW",
+    "adminPassword",
+    "keystonePassword",
+    "password",
+];
 
 /// The config as Dex reads it: null-valued keys dropped at every level, each key matched to a
 /// known field name as Go matches it (exact first, then case-insensitively).
@@ -670,6 +677,27 @@ mod tests {
         assert_eq!(s.app, App::DEVTRON);
         assert_eq!(s.url.as_deref(), Some("https://d.test/orchestrator"));
         assert_eq!(s.connectors[0].kind, "github");
+    }
+
+    #[test]
+    fn parses_as_dex_parses() {
+        // Keys all commented out leave YAML null, which Go's encoding/json takes as "not set";
+        // a connector without config is parsed only when present; clientId sets clientID.
+        let text = "connectors:\n- type: oidc\n  id: a\n  name: A\n  config:\n    issuer: https://i.test\n    clientId: c1\n    claimMapping:\n      # email: mail\n    providerDiscoveryOverrides:\n- type: authproxy\n  id: p\n  name: P\n- type: ldap\n  id: l\n  name: L\n  config:\n    host: ldap.test:636\n    bindPW: hunter2\n";
+        let s = load_str("d.yaml", text, Some("https://d.test/orchestrator"), None).unwrap();
+        assert_eq!(s.connectors.len(), 3);
+        let oidc = &s.connectors[0];
+        assert!(oidc.config.claim_mapping.is_empty());
+        assert_eq!(oidc.config.client_id.as_deref(), Some("c1"));
+        assert_eq!(oidc.text("clientID").as_deref(), Some("c1"));
+        assert!(!oidc.fields.contains_key("providerDiscoveryOverrides"));
+        assert!(s.connectors[1].fields.is_empty());
+        let ldap = &s.connectors[2];
+        assert_eq!(
+            ldap.text("bindPW").as_deref(),
+            Some(crate::secret::REDACTED)
+        );
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 
     #[test]

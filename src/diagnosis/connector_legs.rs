@@ -8,6 +8,7 @@ use crate::knowledge::connectors::{self, Form, Host, Reach};
 use crate::plan::gourl::GoUrl;
 use crate::plan::predict::{self, HostKind, Outcome, Status, host_kind};
 use crate::probe::class::Class;
+use crate::probe::pod::{ConnectorProbe, Tls};
 use crate::setup::{Connector, Setup};
 
 /// Every connector's hosts and files, in connector order.
@@ -259,6 +260,97 @@ fn files(c: &Connector, fields: &[connectors::File]) -> Option<Check> {
         relative.join(", ")
     );
     Some(Check::new(CheckId::DexpodConnectorFiles, outcome).remedy(Some(rem)))
+}
+
+/// What the Dex pod checks live for every connector: each host the connector makes Dex dial
+/// (an LDAP server over TLS with its CA, plain for `insecureNoSSL` and `startTLS`; a web host
+/// with any answer) and each file it makes Dex read. The `oidc` issuer is not among them: the
+/// IdP discovery row (`dexpod.idp_discovery`) fetches it. Placeholders are not probed.
+pub fn pod_probes(setup: &Setup) -> Vec<ConnectorProbe> {
+    let several = setup.connectors.len() > 1;
+    let mut out = Vec::new();
+    for c in &setup.connectors {
+        let Some(t) = connectors::of(&c.kind) else {
+            continue;
+        };
+        let probe = |id, target: String, tls, shown: String, label: String, ldap| ConnectorProbe {
+            connector: c.id.clone(),
+            several,
+            id,
+            target,
+            tls,
+            shown,
+            label,
+            ldap,
+        };
+        for h in t.hosts.iter().filter(|h| h.reach == Reach::DexPod) {
+            if c.kind == "oidc" && h.field == "issuer" {
+                continue;
+            }
+            let Some(raw) = c.text(h.field).or(h.default.map(str::to_string)) else {
+                continue;
+            };
+            let Some(tg) = target(c, h).filter(|_| !placeholder(&raw)) else {
+                continue;
+            };
+            let (url, tls) = pod_fetch(c, h, &tg);
+            let label = if h.field.is_empty() {
+                "fixed host".to_string()
+            } else {
+                h.field.to_string()
+            };
+            out.push(probe(
+                CheckId::DexpodConnectorHost,
+                url,
+                tls,
+                tg.shown.clone(),
+                label,
+                h.form == Form::LdapHostPort,
+            ));
+        }
+        for f in t.files.iter().filter(|f| (f.read)(c)) {
+            for path in paths(c, f.field).into_iter().filter(|p| !placeholder(p)) {
+                out.push(probe(
+                    CheckId::DexpodConnectorFiles,
+                    path,
+                    Tls::File,
+                    String::new(),
+                    f.field.to_string(),
+                    false,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// What the pod fetches for a host, and how it checks TLS: as Dex's client would.
+fn pod_fetch(c: &Connector, h: &Host, t: &Target) -> (String, Tls) {
+    let host = if t.hostname.contains(':') {
+        format!("[{}]", t.hostname)
+    } else {
+        t.hostname.clone()
+    };
+    if h.form != Form::LdapHostPort {
+        let tls = match c.text("rootCA") {
+            Some(ca) if ca.starts_with('/') && t.tls => Tls::CaFile(ca),
+            _ => Tls::Verify,
+        };
+        return (t.shown.clone(), tls);
+    }
+    // ldap.go do(): plain TCP for insecureNoSSL and startTLS, TLS otherwise; rootCAData wins
+    // over rootCA and replaces the system roots (not passed to the pod: unverified there).
+    if c.flag("insecureNoSSL") || c.flag("startTLS") {
+        return (format!("http://{host}:{}/", t.port), Tls::Insecure);
+    }
+    let tls = if c.flag("insecureSkipVerify") || c.has("rootCAData") {
+        Tls::Insecure
+    } else if let Some(ca) = c.text("rootCA") {
+        Tls::CaFile(ca)
+    } else {
+        Tls::Verify
+    };
+    (format!("https://{host}:{}/", t.port), tls)
 }
 
 #[cfg(test)]

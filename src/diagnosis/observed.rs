@@ -26,10 +26,12 @@ pub fn merge(d: &mut Diagnosis, obs: Vec<Check>) {
     let mut disagreements = Vec::new();
     for mut c in obs {
         if c.not_run
-            && let Some(p) = d
-                .checks
-                .iter_mut()
-                .find(|p| p.id == c.id && !p.observed && p.status != Status::Skip)
+            && let Some(p) = d.checks.iter_mut().find(|p| {
+                p.id == c.id
+                    && !p.observed
+                    && p.status != Status::Skip
+                    && (c.connector.is_none() || p.connector == c.connector)
+            })
         {
             // Nothing was observed: the prediction stands, with the reason it was not checked.
             p.message = format!("{} (not observed: {})", p.message, c.message);
@@ -38,7 +40,14 @@ pub fn merge(d: &mut Diagnosis, obs: Vec<Check>) {
         if c.status >= Status::Warn && c.remedy.is_none() {
             c.remedy = crate::knowledge::remedy::observed(&d.install, &c, host_port.as_ref());
         }
-        match d.checks.iter().position(|p| p.id == c.id) {
+        // A connector's rows are told apart by connector and URL (several hosts of one type).
+        let same = |p: &Check| {
+            p.id == c.id
+                && (c.connector.is_none()
+                    || (p.connector == c.connector
+                        && (p.url.is_none() || c.url.is_none() || p.url == c.url)))
+        };
+        match d.checks.iter().position(same) {
             Some(i) => {
                 if let Some(x) = disagreement(&d.checks[i], &c) {
                     disagreements.push(x);

@@ -79,6 +79,8 @@ pub enum Class {
     IssuerForm,
     /// A connector field its type needs is missing or wrong.
     ConnectorField,
+    /// A file the connector names is not readable in the Dex pod.
+    MissingFile,
     /// The IdP does not say it sends a claim the connector needs.
     ClaimNotOffered,
     /// A clock differs from this machine's by more than a token's leeway.
@@ -145,6 +147,7 @@ impl Class {
         Class::Inconclusive,
         Class::IssuerForm,
         Class::ConnectorField,
+        Class::MissingFile,
         Class::ClaimNotOffered,
         Class::ClockSkew,
         Class::MemoryStorage,
@@ -229,6 +232,7 @@ impl Class {
             Class::Inconclusive => "inconclusive",
             Class::IssuerForm => "issuer_form",
             Class::ConnectorField => "connector_field",
+            Class::MissingFile => "missing_file",
             Class::ClaimNotOffered => "claim_not_offered",
             Class::ClockSkew => "clock_skew",
             Class::MemoryStorage => "memory_storage",

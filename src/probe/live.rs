@@ -67,6 +67,7 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
         upstream: upstream.clone(),
         timeout: args.timeout,
         ephemeral: args.ephemeral.then(|| args.ephemeral_image.clone()),
+        connectors: diagnosis::pod_probes(plan.setup),
     });
     let issuer = endpoints.map(|e| e.issuer).unwrap_or_default();
     // The IdP's endpoints, once this machine has read its discovery, for the Dex pod's token request.

@@ -29,6 +29,8 @@ pub const DEX_SERVICE_ADDR: &str = "198.18.0.11";
 /// The upstream IdP (`idp.lab.test`, :80), reachable from the workstation and the pod.
 pub const IDP_ADDR: &str = "198.18.0.12";
 pub const IDP_ISSUER: &str = "http://idp.lab.test/realms/main";
+/// An LDAP server's address (`ldap.lab.test`), reachable from the workstation and the pod.
+pub const LDAP_ADDR: &str = "198.18.0.13";
 /// An ingress host both namespaces resolve (to devtron-service's address).
 pub const INGRESS_HOST: &str = "devtron.lab.test";
 pub const SERVICE_NAME: &str = "devtron-service.devtroncd.svc.cluster.local";
@@ -172,7 +174,7 @@ impl Lab {
             "dev",
             "v1",
         ])?;
-        for a in [SERVICE_ADDR, DEX_SERVICE_ADDR, IDP_ADDR] {
+        for a in [SERVICE_ADDR, DEX_SERVICE_ADDR, IDP_ADDR, LDAP_ADDR] {
             ip(&["-n", &pod, "addr", "add", &format!("{a}/32"), "dev", "v1"])?;
         }
         for (ns, dev) in [(&ws, "v0"), (&pod, "v1")] {
@@ -192,13 +194,13 @@ impl Lab {
         etc(
             &ws,
             &format!(
-                "127.0.0.1 localhost\n::1 localhost\n{SERVICE_ADDR} {INGRESS_HOST}\n{IDP_ADDR} idp.lab.test\n"
+                "127.0.0.1 localhost\n::1 localhost\n{SERVICE_ADDR} {INGRESS_HOST}\n{IDP_ADDR} idp.lab.test\n{LDAP_ADDR} ldap.lab.test\n"
             ),
         )?;
         etc(
             &pod,
             &format!(
-                "127.0.0.1 localhost\n::1 localhost\n{POD_ADDR} {APP_POD}\n{SERVICE_ADDR} {SERVICE_NAME} devtron-service.devtroncd.svc devtron-service.devtroncd\n{DEX_SERVICE_ADDR} argocd-dex-server.devtroncd.svc.cluster.local argocd-dex-server.devtroncd.svc argocd-dex-server.devtroncd\n{SERVICE_ADDR} {INGRESS_HOST}\n{IDP_ADDR} idp.lab.test\n{DEX_SERVICE_ADDR} argocd-dex-server\n"
+                "127.0.0.1 localhost\n::1 localhost\n{POD_ADDR} {APP_POD}\n{SERVICE_ADDR} {SERVICE_NAME} devtron-service.devtroncd.svc devtron-service.devtroncd\n{DEX_SERVICE_ADDR} argocd-dex-server.devtroncd.svc.cluster.local argocd-dex-server.devtroncd.svc argocd-dex-server.devtroncd\n{SERVICE_ADDR} {INGRESS_HOST}\n{IDP_ADDR} idp.lab.test\n{DEX_SERVICE_ADDR} argocd-dex-server\n{LDAP_ADDR} ldap.lab.test\n"
             ),
         )?;
         self.image(true)?;
@@ -601,6 +603,16 @@ impl Lab {
             "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": "devtron-secret", "namespace": "devtroncd"},
             "data": {"url": b64(url), "dex.config": b64(&dex), "ADMIN_PASSWORD": b64("LAB-SECRET-admin")}
+        }));
+    }
+
+    /// `devtron-secret` for `url` with this `dex.config`.
+    pub fn put_dex_config(&self, url: &str, dex: &str) {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        self.state.put("secrets", "devtroncd", "devtron-secret", json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "devtron-secret", "namespace": "devtroncd"},
+            "data": {"url": b64(url), "dex.config": b64(dex), "ADMIN_PASSWORD": b64("LAB-SECRET-admin")}
         }));
     }
 

@@ -4,6 +4,7 @@
 
 pub mod kube_api;
 pub mod lab;
+pub mod ldap;
 pub mod netns;
 pub mod procs;
 pub mod servers;

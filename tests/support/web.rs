@@ -316,13 +316,17 @@ impl Default for Pki {
 
 impl Pki {
     pub fn new() -> Pki {
+        Pki::named("dexcheck test CA")
+    }
+
+    /// A CA with this common name (two CAs of one name confuse a verifier's issuer lookup).
+    pub fn named(cn: &str) -> Pki {
         use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
         let key = KeyPair::generate().expect("CA key");
         let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        ca.distinguished_name
-            .push(rcgen::DnType::CommonName, "dexcheck test CA");
+        ca.distinguished_name.push(rcgen::DnType::CommonName, cn);
         let cert = ca.self_signed(&key).expect("CA cert");
         Pki {
             ca_pem: cert.pem(),
@@ -353,6 +357,16 @@ impl Pki {
             .expect("server TLS config");
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Arc::new(config)
+    }
+
+    /// A certificate for `names` and its key, as PEM (for servers that read files: slapd).
+    pub fn server_pem(&self, names: &[&str]) -> (String, String) {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .expect("params");
+        let cert = params.signed_by(&key, &self.issuer).expect("cert");
+        (cert.pem(), key.serialize_pem())
     }
 
     /// Writes the CA to `dir/ca.pem` and returns the path.

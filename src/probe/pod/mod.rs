@@ -8,6 +8,7 @@
 //! app's (a Go program's) words, and `run` execs it in the app and Dex pods.
 
 mod classify;
+mod connectors;
 mod parse;
 mod replicas;
 mod run;
@@ -25,13 +26,18 @@ pub use run::{observation, run};
 pub const SCRIPT: &str = include_str!("script.sh");
 
 /// Whether the pod's client verifies TLS (Dex's connector does; Devtron's OIDC client does not).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tls {
     Insecure,
     Verify,
     /// Verified, and a form POST whose URL, body and credentials come on stdin (a token
     /// request); its argv slot is `post -`.
     Post,
+    /// Verified with this CA file in the pod only (`cafile:PATH`), as Dex's LDAP connector
+    /// verifies with its `rootCA`.
+    CaFile(String),
+    /// Not a fetch: is this path a readable file in the pod (`file PATH`)? Never read.
+    File,
 }
 
 /// One URL to fetch from a pod.
@@ -58,16 +64,20 @@ pub fn argv(timeout: Duration, probes: &[Probe]) -> Vec<String> {
         timeout.as_secs().max(1).to_string(),
     ];
     for p in probes {
-        let mode = match p.tls {
-            Tls::Insecure => "insecure",
-            Tls::Verify => "verify",
-            Tls::Post => "post",
+        let mode = match &p.tls {
+            Tls::Insecure => "insecure".to_string(),
+            Tls::Verify => "verify".to_string(),
+            Tls::Post => "post".to_string(),
+            Tls::CaFile(path) => format!("cafile:{path}"),
+            Tls::File => "file".to_string(),
         };
-        v.push(if p.identity && p.tls != Tls::Post {
-            format!("{mode},id")
-        } else {
-            mode.to_string()
-        });
+        v.push(
+            if p.identity && matches!(p.tls, Tls::Insecure | Tls::Verify) {
+                format!("{mode},id")
+            } else {
+                mode
+            },
+        );
         v.push(match p.tls {
             Tls::Post => "-".into(),
             _ => p.url.clone(),
@@ -89,6 +99,28 @@ pub struct PodTargets {
     pub timeout: Duration,
     /// `Some(image)`: add an ephemeral debug container when the app container cannot probe.
     pub ephemeral: Option<String>,
+    /// What the Dex pod checks for the connectors: their hosts and files.
+    pub connectors: Vec<ConnectorProbe>,
+}
+
+/// One thing the Dex pod checks for a connector: a host it dials, or a file it reads.
+#[derive(Debug, Clone)]
+pub struct ConnectorProbe {
+    /// The connector's id, and whether the config has several (the row's title names it).
+    pub connector: String,
+    pub several: bool,
+    /// `dexpod.connector_host` or `dexpod.connector_files`.
+    pub id: crate::diagnosis::CheckId,
+    /// What the pod fetches (`https://ldap.example.com:636/`) or the file's path.
+    pub target: String,
+    pub tls: Tls,
+    /// The row's URL, as the prediction shows it (`ldap.example.com:636`).
+    pub shown: String,
+    /// The config field and what Dex does there, for the row's message.
+    pub label: String,
+    /// An LDAP server: an answer that is not HTTP means the connection (and TLS) worked, and a
+    /// failure is written as Dex's LDAP connector logs it.
+    pub ldap: bool,
 }
 
 /// The result of the pod probes.

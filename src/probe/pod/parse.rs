@@ -41,6 +41,9 @@ pub struct Report {
     /// The pod's clock when the script started, in Unix seconds.
     pub clock: Option<i64>,
     pub lines: Vec<Line>,
+    /// The probes ran in an ephemeral debug container: its network is the pod's, its files are
+    /// not.
+    pub ephemeral: bool,
 }
 
 /// `name=value` words; a word without `=` is dropped.

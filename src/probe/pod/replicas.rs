@@ -26,13 +26,23 @@ pub fn fold(what: &str, replicas: Vec<(String, Vec<Check>)>) -> Vec<Check> {
     if total == 1 {
         return first.clone();
     }
-    let ids: Vec<_> = first.iter().map(|c| c.id).collect();
-    ids.into_iter()
-        .filter_map(|id| {
+    // A row is its check, and for a connector's rows also the connector and the URL.
+    let keys: Vec<_> = first
+        .iter()
+        .map(|c| (c.id, c.connector.clone(), c.url.clone()))
+        .collect();
+    keys.into_iter()
+        .filter_map(|(id, connector, url)| {
             let rows: Vec<(&str, &Check)> = replicas
                 .iter()
                 .filter_map(|(pod, rows)| {
-                    rows.iter().find(|c| c.id == id).map(|c| (pod.as_str(), c))
+                    rows.iter()
+                        .find(|c| {
+                            c.id == id
+                                && c.connector == connector
+                                && (connector.is_none() || c.url == url)
+                        })
+                        .map(|c| (pod.as_str(), c))
                 })
                 .collect();
             fold_one(what, total, &rows)

@@ -70,7 +70,7 @@ fn environment(r: &Report) -> String {
 }
 
 /// Runs `probes` in `pod` with one exec (or two, when an ephemeral container has to be added).
-async fn run_in(
+pub(super) async fn run_in(
     client: &kube::Client,
     t: &PodTargets,
     pod: &crate::cluster::PodRef,
@@ -126,7 +126,8 @@ async fn run_in(
     let name = crate::cluster::ephemeral(client, &t.namespace, pod, image, Duration::from_secs(60))
         .await?;
     let out = crate::cluster::exec(client, &t.namespace, pod, &name, argv, deadline, stdin).await?;
-    let report = parse(&out.stdout, probes.len());
+    let mut report = parse(&out.stdout, probes.len());
+    report.ephemeral = true;
     if report.tool.is_none() {
         return Ok(Err(format!(
             "{why}, and the ephemeral container {name} (image {image}) has no curl or wget either"
@@ -152,18 +153,26 @@ pub async fn run(
     idp: Option<tokio::sync::oneshot::Receiver<IdpEndpoints>>,
 ) -> Result<PodRun, crate::cluster::ClusterError> {
     // The app pod and the Dex pod are probed at the same time: the run costs the slower exec.
-    let (app, dex) = tokio::join!(app_pod(client, t), async {
-        match &t.idp_issuer {
-            Some(issuer) => Some(dex_pod(client, t, issuer, idp).await),
-            None => None,
+    // The connectors' hosts and files are a second exec in each Dex pod, at the same time.
+    let (app, dex, connectors) = tokio::join!(
+        app_pod(client, t),
+        async {
+            match &t.idp_issuer {
+                Some(issuer) => Some(dex_pod(client, t, issuer, idp).await),
+                None => None,
+            }
+        },
+        async {
+            if t.connectors.is_empty() {
+                None
+            } else {
+                Some(super::connectors::dex_pods(client, t).await)
+            }
         }
-    });
+    );
     let mut run = PodRun::default();
-    let (checks, notes) = app?;
-    run.observations.extend(checks);
-    run.notes.extend(notes);
-    if let Some(dex) = dex {
-        let (checks, notes) = dex?;
+    for part in [Some(app), dex, connectors].into_iter().flatten() {
+        let (checks, notes) = part?;
         run.observations.extend(checks);
         run.notes.extend(notes);
     }

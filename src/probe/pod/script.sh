@@ -39,6 +39,14 @@ one() {
   # `MODE,id`: print the answer's identity too (a key set's key ids, a discovery document's
   # endpoints and digest), for comparing replicas; asked for only when there are several.
   id=""; case "$mode" in *,id) id=1; mode=${mode%,id};; esac
+  # `file`: is the path readable here (a connector's CA or key file)? Never read, never shown.
+  if [ "$mode" = file ]; then
+    if [ -r "$url" ] && [ -f "$url" ]; then rc=0; e=""; elif [ -e "$url" ]; then rc=1; e="permission denied"; else rc=1; e="no such file or directory"; fi
+    printf 'R\t%s\t%s\t\t\t\t\t\t\t%s\t\t\t\n' "$i" "$rc" "$e" >"$f.line"
+    return 0
+  fi
+  # `cafile:PATH`: verify TLS with that CA file only, as Dex's LDAP connector does with rootCA.
+  cafile=""; case "$mode" in cafile:*) cafile=${mode#cafile:}; mode=verify;; esac
   host=$(printf '%s' "$url" | sed -e 's|^[A-Za-z][A-Za-z0-9+.-]*://||' -e 's|[/?#].*$||' -e 's|^.*@||' -e '/^\[/!s|:[0-9]*$||' -e 's|^\[\(.*\)\].*$|\1|')
   addr=""
   if command -v getent >/dev/null 2>&1; then addr=$(getent hosts "$host" 2>/dev/null | sed -n '1s/[[:space:]].*//p'); fi
@@ -51,7 +59,7 @@ one() {
     [ "$ctype" = "$rest" ] && ctype=""
   elif [ "$tool" = curl ]; then
     if [ "$mode" = insecure ]; then k=--insecure; else k=--no-insecure; fi
-    out=$(curl -sS "$k" -L --max-redirs 5 --max-filesize 1048576 --connect-timeout "$t" --max-time "$t" -o "$f.body" -w '%{http_code} %{time_total} %{content_type}' --url "$url" 2>"$f.err")
+    out=$(curl -sS "$k" ${cafile:+--cacert} ${cafile:+"$cafile"} -L --max-redirs 5 --max-filesize 1048576 --connect-timeout "$t" --max-time "$t" -o "$f.body" -w '%{http_code} %{time_total} %{content_type}' --url "$url" 2>"$f.err")
     rc=$?
     code=${out%% *}; rest=${out#* }; secs=${rest%% *}; ctype=${rest#* }
     [ "$ctype" = "$rest" ] && ctype=""
@@ -59,6 +67,7 @@ one() {
     rc=254; printf 'wget cannot send Basic credentials without putting them on its command line\n' >"$f.err"
   else
     if [ "$mode" = insecure ]; then k=--no-check-certificate; else k=--header=Accept:*/*; fi
+    [ -n "$cafile" ] && [ "$flavour" = gnu ] && k="--ca-certificate=$cafile"
     if [ "$mode" = post ]; then
       # The form body (secret included) in a file only this user can read, removed at once.
       (umask 077; printf '%s\n' "$input" | sed -n 's/^B //p' | tr -d '\n' >"$f.post")

@@ -1,0 +1,212 @@
+//! The connectors' own legs, observed from the Dex pod: each host a connector makes Dex dial (an
+//! LDAP server over TLS with the connector's CA, a GitLab, a Keystone) and each file it makes Dex
+//! read (`test -r`, never read or shown). One exec per Dex pod, beside the IdP discovery's.
+
+use super::{ConnectorProbe, Line, PodTargets, Probe, Report, Tls, classify, replicas};
+use crate::diagnosis::{Check, CheckId};
+use crate::plan::predict::{Outcome, Status};
+use crate::probe::outcome::Class;
+
+type Probed = Result<(Vec<Check>, Vec<String>), crate::cluster::ClusterError>;
+
+/// The rows of every Dex pod, folded into one per connector and host (or files).
+pub(super) async fn dex_pods(client: &kube::Client, t: &PodTargets) -> Probed {
+    let pods =
+        crate::cluster::find_pods(client, &t.namespace, t.app.profile().dex.selector).await?;
+    let probes: Vec<Probe> = t
+        .connectors
+        .iter()
+        .map(|c| Probe {
+            url: c.target.clone(),
+            tls: c.tls.clone(),
+            expect_issuer: None,
+            identity: false,
+        })
+        .collect();
+    let execs: Vec<_> = pods
+        .iter()
+        .map(|pod| {
+            let probes = &probes;
+            async move {
+                let mut notes = Vec::new();
+                let r = super::run::run_in(client, t, pod, probes, None, &mut notes).await;
+                (pod.name.clone(), r, notes)
+            }
+        })
+        .collect();
+    let mut notes = Vec::new();
+    let mut rows = Vec::new();
+    for (pod, r, n) in replicas::buffered(execs).await {
+        notes.extend(n);
+        let checks = match r? {
+            Err(why) => not_run(&t.connectors, &why),
+            Ok(report) => observe(&t.connectors, &report),
+        };
+        rows.push((pod, checks));
+    }
+    Ok((replicas::fold("Dex pods", rows), notes))
+}
+
+fn not_run(probes: &[ConnectorProbe], why: &str) -> Vec<Check> {
+    probes
+        .iter()
+        .map(|p| {
+            let mut c =
+                Check::not_run(p.id, why.to_string()).for_connector(&p.connector, p.several);
+            c.url = (p.id == CheckId::DexpodConnectorHost).then(|| p.shown.clone());
+            c
+        })
+        .collect()
+}
+
+/// The rows of one pod: a host row per host probe, one files row per connector.
+fn observe(probes: &[ConnectorProbe], report: &Report) -> Vec<Check> {
+    let tool = report.tool.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    let mut files: Vec<(&ConnectorProbe, &Line)> = Vec::new();
+    for (p, line) in probes.iter().zip(&report.lines) {
+        if p.id == CheckId::DexpodConnectorFiles {
+            files.push((p, line));
+            continue;
+        }
+        out.push(host(p, line, &tool, report));
+    }
+    let mut connectors: Vec<&str> = files.iter().map(|(p, _)| p.connector.as_str()).collect();
+    connectors.dedup();
+    for id in connectors {
+        let mine: Vec<&(&ConnectorProbe, &Line)> =
+            files.iter().filter(|(p, _)| p.connector == id).collect();
+        out.extend(files_row(&mine, report.ephemeral));
+    }
+    out
+}
+
+/// A host the Dex pod dialled, in the words Dex logs for it.
+fn host(p: &ConnectorProbe, line: &Line, tool: &str, report: &Report) -> Check {
+    let outcome = if answered(p, line, tool) {
+        let tls = match &p.tls {
+            Tls::CaFile(ca) => format!(" (TLS verified with {ca})"),
+            Tls::Verify if p.target.starts_with("https:") => " (TLS verified)".to_string(),
+            Tls::Insecure if p.target.starts_with("https:") => {
+                " (TLS not verified: insecureSkipVerify or rootCAData)".to_string()
+            }
+            _ => String::new(),
+        };
+        Outcome::pass(format!(
+            "{}: {} answers from the Dex pod{tls}",
+            p.label, p.shown
+        ))
+    } else {
+        let c = classify(line, &p.target, tool, report, None);
+        let class = c.class.unwrap_or(Class::Reset);
+        let go = if p.ldap {
+            format!(
+                "failed to connect: LDAP Result Code 200 \"Network Error\": {}",
+                c.go_error
+            )
+        } else {
+            format!("Get {:?}: {}", p.target, c.go_error)
+        };
+        Outcome::fail(class, go, format!("{}: {}", p.label, c.note))
+    };
+    let remedy = outcome.class.map(|class| host_remedy(p, class));
+    let mut c = Check::observed(p.id, &p.shown, outcome)
+        .for_connector(&p.connector, p.several)
+        .remedy(remedy);
+    c.duration_ms = Some(line.secs.map(|s| (s * 1000.0) as u64).unwrap_or(0));
+    c
+}
+
+fn host_remedy(p: &ConnectorProbe, class: Class) -> String {
+    match class {
+        Class::TlsUnknownCa | Class::TlsNameMismatch | Class::TlsExpired | Class::Tls => format!(
+            "Give the connector the CA that signed {}'s certificate ({}), or fix the server's certificate; Dex's LDAP connector trusts only rootCA/rootCAData when set",
+            p.shown,
+            if p.ldap {
+                "rootCA as a file in the Dex pod, or rootCAData"
+            } else {
+                "rootCA"
+            }
+        ),
+        Class::HttpToHttps => format!(
+            "{} speaks plain LDAP: use port 636 for LDAPS, or set startTLS: true (or insecureNoSSL: true) for port 389",
+            p.shown
+        ),
+        _ => format!(
+            "Set {} to an address the Dex pod reaches (host and port), and let it through (DNS, NetworkPolicy egress, firewall)",
+            p.label
+        ),
+    }
+}
+
+/// Whether the host answered: any HTTP answer from a web host; from an LDAP server, the probe's
+/// HTTP request closed after the connection (and TLS) succeeded (curl 52 or 56, wget's "error
+/// getting response").
+fn answered(p: &ConnectorProbe, line: &Line, tool: &str) -> bool {
+    if line.rc == 0 || line.code > 0 {
+        return true;
+    }
+    if !p.ldap {
+        return false;
+    }
+    let e = line.err.to_ascii_lowercase();
+    if tool == "curl" {
+        return line.rc == 52 || (line.rc == 56 && !e.contains("reset") && !e.contains("refused"));
+    }
+    e.contains("error getting response")
+        || e.contains("connection closed")
+        || e.contains("server returned error")
+}
+
+/// One connector's files: readable in the Dex pod, or named as missing.
+fn files_row(files: &[&(&ConnectorProbe, &Line)], ephemeral: bool) -> Option<Check> {
+    let (first, _) = files.first()?;
+    if ephemeral {
+        let why =
+            "probed from an ephemeral container, which does not see the Dex container's files";
+        return Some(
+            Check::not_run(CheckId::DexpodConnectorFiles, why.into())
+                .for_connector(&first.connector, first.several),
+        );
+    }
+    let missing: Vec<String> = files
+        .iter()
+        .filter(|(_, l)| l.rc != 0)
+        .map(|(p, l)| format!("{} {} ({})", p.label, p.target, l.err))
+        .collect();
+    let listed: Vec<&str> = files.iter().map(|(p, _)| p.target.as_str()).collect();
+    let outcome = if missing.is_empty() {
+        Outcome::pass(format!("the Dex pod has {}", listed.join(", ")))
+    } else {
+        let mut o = Outcome::fail(
+            Class::MissingFile,
+            format!(
+                "open {}: no such file or directory",
+                files
+                    .iter()
+                    .find(|(_, l)| l.rc != 0)
+                    .map(|(p, _)| p.target.as_str())
+                    .unwrap_or("")
+            ),
+            format!("not readable in the Dex pod: {}", missing.join("; ")),
+        );
+        if missing.iter().all(|m| m.contains("permission denied")) {
+            o.go_error = Some(
+                o.go_error
+                    .unwrap_or_default()
+                    .replace("no such file or directory", "permission denied"),
+            );
+        }
+        o
+    };
+    let mut c = Check::new(CheckId::DexpodConnectorFiles, outcome)
+        .for_connector(&first.connector, first.several)
+        .remedy(Some("Mount the files into the Dex pod (a Secret or ConfigMap volume) at the paths the connector names".into()));
+    c.observed = true;
+    c.status = if c.status == Status::Pass {
+        Status::Pass
+    } else {
+        c.status
+    };
+    Some(c)
+}

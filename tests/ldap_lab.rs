@@ -1,0 +1,185 @@
+//! An LDAP connector checked from the Dex pod against a real LDAP server (Debian's `slapd`, LDAPS
+//! with a certificate from a test CA) in the lab: a working host passes, a refused port, an
+//! unknown CA and `localhost:636` are each named in the words Dex's LDAP connector logs, a CA
+//! file missing from the pod is named, and the bind password appears in no output and in no
+//! exec's argv. Needs root, `ip`, `kubectl`, `curl` and `slapd` (skips otherwise, unless
+//! DEXCHECK_REQUIRE_LAB=1).
+
+mod support;
+
+use serde_json::Value;
+use support::lab::{DEX_POD, INGRESS_HOST, LDAP_ADDR, Lab};
+use support::ldap::{BIND_DN, SUFFIX, Slapd};
+use support::web::Pki;
+
+const BIN: &str = env!("CARGO_BIN_EXE_dexcheck");
+const BIND_PW: &str = "LAB-SECRET-ldap-bind-7c1e";
+
+fn ready(test: &str) -> bool {
+    if !support::lab_or_skip(test) {
+        return false;
+    }
+    if support::ldap::binary().is_none() {
+        let msg = format!("{test}: needs slapd (apt-get install slapd); skipped");
+        if std::env::var("DEXCHECK_REQUIRE_LAB").is_ok_and(|v| v == "1") {
+            panic!("{msg} (DEXCHECK_REQUIRE_LAB=1 forbids skipping)");
+        }
+        eprintln!("{msg}");
+        return false;
+    }
+    true
+}
+
+/// The live config: one LDAP connector with `host` and `rootCA` as given.
+fn ldap_config(host: &str, root_ca: &str) -> String {
+    format!(
+        "connectors:\n- type: ldap\n  id: ldap\n  name: LDAP\n  config:\n    host: {host}\n    rootCA: {root_ca}\n    bindDN: {BIND_DN}\n    bindPW: {BIND_PW}\n    userSearch:\n      baseDN: ou=people,{SUFFIX}\n      username: uid\n      idAttr: uid\n      emailAttr: mail\n      nameAttr: cn\n"
+    )
+}
+
+struct Run {
+    report: Value,
+    out: String,
+}
+
+impl Run {
+    fn row(&self, id: &str) -> &Value {
+        self.report["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["id"] == id))
+            .unwrap_or_else(|| panic!("no {id} in {:#}", self.report))
+    }
+}
+
+/// The ingress host both sides resolve: every row but the connector's passes.
+fn url() -> String {
+    format!("http://{INGRESS_HOST}/orchestrator")
+}
+
+fn check(lab: &Lab, dex: &str) -> Run {
+    lab.put_dex_config(&url(), dex);
+    *lab.issuer.write().unwrap() = format!("{}/api/dex", url());
+    let mut c = lab.in_ws(BIN);
+    c.arg("check")
+        .arg("--kubeconfig")
+        .arg(&lab.kubeconfig)
+        .args(["-o", "json", "--timeout", "2"]);
+    for k in support::PROXY_VARS {
+        c.env_remove(k);
+    }
+    let o = c.output().expect("spawn");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {out}"));
+    Run { report, out }
+}
+
+#[test]
+fn ldap_from_the_dex_pod_in_dexs_words() {
+    if !ready("ldap_from_the_dex_pod_in_dexs_words") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let pki = Pki::new();
+    let _slapd = Slapd::start(&lab, &pki, BIND_PW).expect("slapd");
+    let ca = lab.dir.join("ldap-ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let other = lab.dir.join("other-ca.pem");
+    std::fs::write(&other, Pki::named("another CA").ca_pem).unwrap();
+    let ca = ca.to_str().unwrap();
+
+    // A working ldaps:// host, verified with the connector's CA; the CA file is in the pod.
+    let r = check(&lab, &ldap_config("ldap.lab.test:636", ca));
+    let host = r.row("dexpod.connector_host");
+    assert_eq!(host["status"], "pass", "{host:#}");
+    assert_eq!(host["observed"], true);
+    assert_eq!(host["url"], "ldap.lab.test:636");
+    assert!(
+        host["message"]
+            .as_str()
+            .unwrap()
+            .contains("TLS verified with"),
+        "{host:#}"
+    );
+    assert_eq!(r.row("dexpod.connector_files")["status"], "pass");
+    assert!(
+        r.report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != "idp.callback")
+    );
+    assert!(
+        r.report["verdict"]["blocking_check"].is_null(),
+        "{:#}",
+        r.report
+    );
+
+    // A port nothing listens on.
+    let r = check(&lab, &ldap_config("ldap.lab.test:637", ca));
+    let host = r.row("dexpod.connector_host");
+    assert_eq!(host["class"], "refused", "{host:#}");
+    assert_eq!(
+        host["error"],
+        format!(
+            "failed to connect: LDAP Result Code 200 \"Network Error\": dial tcp {LDAP_ADDR}:637: connect: connection refused"
+        )
+    );
+    assert_eq!(
+        r.report["verdict"]["blocking_check"],
+        "dexpod.connector_host"
+    );
+
+    // A CA that did not sign the server's certificate (Dex's rootCA replaces the system roots).
+    let r = check(
+        &lab,
+        &ldap_config("ldap.lab.test:636", other.to_str().unwrap()),
+    );
+    let host = r.row("dexpod.connector_host");
+    assert_eq!(host["class"], "tls_unknown_ca", "{host:#}");
+    let err = host["error"].as_str().unwrap();
+    assert!(
+        err.starts_with("failed to connect: LDAP Result Code 200 \"Network Error\": tls: failed to verify certificate: x509:"),
+        "{err}"
+    );
+
+    // localhost is the Dex pod itself: predicted offline, observed refused in the pod.
+    let r = check(&lab, &ldap_config("localhost:636", ca));
+    let host = r.row("dexpod.connector_host");
+    assert_eq!(host["class"], "refused", "{host:#}");
+    let err = host["error"].as_str().unwrap();
+    assert!(
+        err.starts_with("failed to connect: LDAP Result Code 200 \"Network Error\": dial tcp ")
+            && err.ends_with(":636: connect: connection refused"),
+        "{err}"
+    );
+
+    // A CA file the Dex pod does not have.
+    let r = check(
+        &lab,
+        &ldap_config("ldap.lab.test:636", "/etc/dex/no-such-ca.pem"),
+    );
+    let files = r.row("dexpod.connector_files");
+    assert_eq!(files["status"], "fail", "{files:#}");
+    assert_eq!(files["class"], "missing_file");
+    assert!(
+        files["message"]
+            .as_str()
+            .unwrap()
+            .contains("/etc/dex/no-such-ca.pem")
+    );
+
+    // The bind password: in no output, in no exec's argv.
+    assert!(!r.out.contains(BIND_PW));
+    let argv = lab.state.exec_argv.lock().unwrap().clone();
+    assert!(!argv.is_empty());
+    assert!(
+        argv.iter().flatten().all(|a| !a.contains(BIND_PW)),
+        "{argv:?}"
+    );
+    // One exec per run in the Dex pod: the connector's hosts and files together.
+    assert_eq!(lab.state.exec_count("devtroncd", DEX_POD), 5);
+}

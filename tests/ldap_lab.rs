@@ -1,8 +1,9 @@
 //! An LDAP connector checked from the Dex pod against a real LDAP server (Debian's `slapd`, LDAPS
 //! with a certificate from a test CA) in the lab: a working host passes, a refused port, an
 //! unknown CA and `localhost:636` are each named in the words Dex's LDAP connector logs, a CA
-//! file missing from the pod is named, and the bind password appears in no output and in no
-//! exec's argv. Needs root, `ip`, `kubectl`, `curl` and `slapd` (skips otherwise, unless
+//! file missing from the pod is named, the bind Dex makes is tried from this machine (a wrong
+//! password named in Dex's words), and the bind password appears in no output and in no exec's
+//! argv. Needs root, `ip`, `kubectl`, `curl` and `slapd` (skips otherwise, unless
 //! DEXCHECK_REQUIRE_LAB=1).
 
 mod support;
@@ -32,8 +33,12 @@ fn ready(test: &str) -> bool {
 
 /// The live config: one LDAP connector with `host` and `rootCA` as given.
 fn ldap_config(host: &str, root_ca: &str) -> String {
+    ldap_config_pw(host, root_ca, BIND_PW)
+}
+
+fn ldap_config_pw(host: &str, root_ca: &str, bind_pw: &str) -> String {
     format!(
-        "connectors:\n- type: ldap\n  id: ldap\n  name: LDAP\n  config:\n    host: {host}\n    rootCA: {root_ca}\n    bindDN: {BIND_DN}\n    bindPW: {BIND_PW}\n    userSearch:\n      baseDN: ou=people,{SUFFIX}\n      username: uid\n      idAttr: uid\n      emailAttr: mail\n      nameAttr: cn\n"
+        "connectors:\n- type: ldap\n  id: ldap\n  name: LDAP\n  config:\n    host: {host}\n    rootCA: {root_ca}\n    bindDN: {BIND_DN}\n    bindPW: {bind_pw}\n    userSearch:\n      baseDN: ou=people,{SUFFIX}\n      username: uid\n      idAttr: uid\n      emailAttr: mail\n      nameAttr: cn\n"
     )
 }
 
@@ -57,13 +62,18 @@ fn url() -> String {
 }
 
 fn check(lab: &Lab, dex: &str) -> Run {
+    check_with(lab, dex, &[])
+}
+
+fn check_with(lab: &Lab, dex: &str, args: &[&str]) -> Run {
     lab.put_dex_config(&url(), dex);
     *lab.issuer.write().unwrap() = format!("{}/api/dex", url());
     let mut c = lab.in_ws(BIN);
     c.arg("check")
         .arg("--kubeconfig")
         .arg(&lab.kubeconfig)
-        .args(["-o", "json", "--timeout", "2"]);
+        .args(["-o", "json", "--timeout", "2"])
+        .args(args);
     for k in support::PROXY_VARS {
         c.env_remove(k);
     }
@@ -105,6 +115,10 @@ fn ldap_from_the_dex_pod_in_dexs_words() {
         "{host:#}"
     );
     assert_eq!(r.row("dexpod.connector_files")["status"], "pass");
+    // The bind Dex makes before every search, tried from this machine with the same CA.
+    let bind = r.row("ldap.bind");
+    assert_eq!(bind["status"], "pass", "{bind:#}");
+    assert_eq!(bind["connector"], "ldap");
     assert!(
         r.report["checks"]
             .as_array()
@@ -172,6 +186,34 @@ fn ldap_from_the_dex_pod_in_dexs_words() {
             .contains("/etc/dex/no-such-ca.pem")
     );
 
+    // A wrong bind password, named from this machine in Dex's words; never sent with
+    // --no-secret-probe.
+    let r = check(
+        &lab,
+        &ldap_config_pw("ldap.lab.test:636", ca, "LAB-SECRET-wrong-bind"),
+    );
+    let bind = r.row("ldap.bind");
+    assert_eq!(bind["class"], "ldap_bind", "{bind:#}");
+    assert_eq!(
+        bind["error"],
+        format!(
+            "ldap: initial bind for user \"{BIND_DN}\" failed: LDAP Result Code 49 \"Invalid Credentials\": "
+        )
+    );
+    assert!(!r.out.contains("LAB-SECRET-wrong-bind"));
+    let r = check_with(
+        &lab,
+        &ldap_config("ldap.lab.test:636", ca),
+        &["--no-secret-probe"],
+    );
+    assert!(
+        r.report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != "ldap.bind")
+    );
+
     // The bind password: in no output, in no exec's argv.
     assert!(!r.out.contains(BIND_PW));
     let argv = lab.state.exec_argv.lock().unwrap().clone();
@@ -181,5 +223,5 @@ fn ldap_from_the_dex_pod_in_dexs_words() {
         "{argv:?}"
     );
     // One exec per run in the Dex pod: the connector's hosts and files together.
-    assert_eq!(lab.state.exec_count("devtroncd", DEX_POD), 5);
+    assert_eq!(lab.state.exec_count("devtroncd", DEX_POD), 7);
 }

@@ -79,6 +79,7 @@ pub enum CheckId {
     DexpodConnectorHost,
     DexpodConnectorFiles,
     BrowserConnectorHost,
+    LdapBind,
     BrowserIdpDiscovery,
     DexpodIdpDiscovery,
     IdpAuthorize,
@@ -346,6 +347,14 @@ pub const CATALOG: &[Spec] = &[
         "browser → connector's sign-in page",
         V::Workstation,
         Some(18),
+        true,
+    ),
+    spec(
+        C::LdapBind,
+        "ldap.bind",
+        "LDAP server accepts the connector's bind",
+        V::Workstation,
+        Some(19),
         true,
     ),
     spec(

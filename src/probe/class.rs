@@ -81,6 +81,8 @@ pub enum Class {
     ConnectorField,
     /// A file the connector names is not readable in the Dex pod.
     MissingFile,
+    /// The LDAP server refused the connector's bind (`bindDN`/`bindPW`).
+    LdapBind,
     /// The IdP does not say it sends a claim the connector needs.
     ClaimNotOffered,
     /// A clock differs from this machine's by more than a token's leeway.
@@ -148,6 +150,7 @@ impl Class {
         Class::IssuerForm,
         Class::ConnectorField,
         Class::MissingFile,
+        Class::LdapBind,
         Class::ClaimNotOffered,
         Class::ClockSkew,
         Class::MemoryStorage,
@@ -233,6 +236,7 @@ impl Class {
             Class::IssuerForm => "issuer_form",
             Class::ConnectorField => "connector_field",
             Class::MissingFile => "missing_file",
+            Class::LdapBind => "ldap_bind",
             Class::ClaimNotOffered => "claim_not_offered",
             Class::ClockSkew => "clock_skew",
             Class::MemoryStorage => "memory_storage",

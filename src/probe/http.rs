@@ -64,6 +64,16 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The run's TLS client config (the platform's roots plus `--cacert`) for a client other
+    /// than HTTP (no ALPN).
+    pub fn tls_config(&self) -> std::sync::Arc<rustls::ClientConfig> {
+        let mut c = self.tls.clone();
+        c.alpn_protocols.clear();
+        std::sync::Arc::new(c)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Follow {
     /// Follow redirects (at most [`MAX_REDIRECTS`]).

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{http, idp, pod, proxy, resolve, workstation};
+use super::{http, idp, ldap, pod, proxy, resolve, workstation};
 use crate::cli::CheckArgs;
 use crate::diagnosis::{self, Check, Diagnosis};
 use crate::error::RunError;
@@ -73,10 +73,12 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     // The IdP's endpoints, once this machine has read its discovery, for the Dex pod's token request.
     let (idp_tx, idp_rx) = tokio::sync::oneshot::channel();
     let spinner = crate::progress::Spinner::start("probing from this machine and the pods");
-    let (control, observations, in_pods) = tokio::join!(
+    let binds = ldap::binds(plan.setup, !args.no_secret_probe);
+    let (control, observations, in_pods, bound) = tokio::join!(
         control(&settings, &issuer),
         from_workstation(&settings, &target, budget, idp_tx),
         from_pods(plan.pods.client, pod_targets.as_ref(), idp_rx),
+        futures_binds(&settings, &binds),
     );
     spinner.finish();
     let (pod_checks, pod_notes) = pod_outcome(in_pods, &plan.pods)?;
@@ -87,7 +89,15 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
         resolve: args.resolve.clone(),
         pods: pod_notes,
     };
-    diagnosis::apply_observations(d, control.into_iter().chain(observations).collect(), live);
+    diagnosis::apply_observations(
+        d,
+        control
+            .into_iter()
+            .chain(observations)
+            .chain(bound)
+            .collect(),
+        live,
+    );
     diagnosis::merge(d, pod_checks);
     if plan.pods.client.is_none()
         && let Some(why) = &plan.pods.not_run
@@ -96,6 +106,15 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     }
     diagnosis::conclude(d);
     Ok(())
+}
+
+/// Every LDAP connector's bind, tried from this machine at once.
+async fn futures_binds(settings: &http::Settings, binds: &[ldap::Bind]) -> Vec<Check> {
+    let tls = settings.tls_config();
+    let runs = binds
+        .iter()
+        .map(|b| ldap::observe(b, tls.clone(), settings.timeout));
+    futures_util::future::join_all(runs).await
 }
 
 fn pins(resolve: &[String]) -> Result<Vec<resolve::Pin>, RunError> {

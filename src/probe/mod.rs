@@ -3,6 +3,7 @@
 pub mod class;
 pub mod http;
 pub mod idp;
+pub mod ldap;
 pub mod live;
 pub mod outcome;
 pub mod pod;

@@ -47,6 +47,9 @@ pub struct ConnectorConfig {
     #[serde(rename = "clientID")]
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
+    /// `ldap`: the password of `bindDN`, which Dex binds as before every search.
+    #[serde(rename = "bindPW")]
+    pub bind_pw: Option<Secret>,
     pub issuer: Option<String>,
     #[serde(rename = "redirectURI")]
     pub redirect_uri: Option<String>,

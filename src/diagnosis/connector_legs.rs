@@ -324,6 +324,40 @@ pub fn pod_probes(setup: &Setup) -> Vec<ConnectorProbe> {
     out
 }
 
+/// A page a connector sends the browser to itself (a SAML IdP's `ssoURL`), for the live probe
+/// from this machine.
+#[derive(Debug, Clone)]
+pub struct BrowserPage {
+    pub connector: String,
+    pub several: bool,
+    pub url: String,
+    pub field: &'static str,
+}
+
+pub fn browser_pages(setup: &Setup) -> Vec<BrowserPage> {
+    let several = setup.connectors.len() > 1;
+    let mut out = Vec::new();
+    for c in &setup.connectors {
+        let Some(t) = connectors::of(&c.kind) else {
+            continue;
+        };
+        for h in t.hosts.iter().filter(|h| h.reach == Reach::Browser) {
+            if c.text(h.field).is_none_or(|r| placeholder(&r)) {
+                continue;
+            }
+            if let Some(tg) = target(c, h) {
+                out.push(BrowserPage {
+                    connector: c.id.clone(),
+                    several,
+                    url: tg.shown,
+                    field: h.field,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// What the pod fetches for a host, and how it checks TLS: as Dex's client would.
 fn pod_fetch(c: &Connector, h: &Host, t: &Target) -> (String, Tls) {
     let host = if t.hostname.contains(':') {

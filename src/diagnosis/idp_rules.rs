@@ -353,9 +353,15 @@ fn refusals(c: &Connector, t: &connectors::Type, app: App) -> Vec<Problem> {
         .filter_map(|r| (r.check)(c).map(|e| (r, e)))
         .map(|(r, error)| {
             if r.applies_to(dex) {
+                // An error while Dex parses its config stops Dex, whatever its version.
+                let (what, after) = if error.starts_with("parse connector config") {
+                    ("Dex cannot parse its config", "Dex does not start")
+                } else {
+                    ("Dex cannot open it", after)
+                };
                 return (
                     Status::Fail,
-                    format!("Dex cannot open it: {error:?} ({}): {after}", t.source),
+                    format!("{what}: {error:?} ({}): {after}", t.source),
                     r.fix.to_string(),
                 );
             }

@@ -13,7 +13,7 @@ mod what_if;
 
 pub use catalog::{CheckId, Id, Vantage};
 pub use check::Check;
-pub use connector_legs::pod_probes;
+pub use connector_legs::{BrowserPage, browser_pages, pod_probes};
 
 pub use observed::{
     apply_observations, conclude, drift, drift_not_checked, merge, note_pods_not_run,

@@ -188,6 +188,35 @@ fn saml_missing(c: &Connector) -> Option<String> {
     }
 }
 
+/// SAML's `caData` as Dex reads it: Go decodes a JSON `[]byte` as standard base64 (line breaks
+/// skipped) when it parses the config, then looks for a PEM certificate when it opens the
+/// connector. A placeholder (`<…>`, `BASE64-ENCODED-CERTIFICATE-DATA`) is not judged.
+fn saml_ca_data(c: &Connector) -> Option<String> {
+    use base64::Engine;
+    let v: String = c
+        .text("caData")?
+        .chars()
+        .filter(|ch| *ch != '\n' && *ch != '\r')
+        .collect();
+    let v = v.trim();
+    let upper_words = v
+        .chars()
+        .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '-' || ch == '_');
+    if v.contains('<') || v.contains(' ') || (upper_words && v.contains('-')) {
+        return None;
+    }
+    match base64::engine::general_purpose::STANDARD.decode(v) {
+        Err(base64::DecodeError::InvalidByte(at, _)) => Some(format!(
+            "parse connector config: illegal base64 data at input byte {at}"
+        )),
+        Err(_) => Some("parse connector config: illegal base64 data at input byte 0".into()),
+        Ok(pem) if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") => {
+            Some("no certificates found in ca data".into())
+        }
+        Ok(_) => None,
+    }
+}
+
 fn when(fires: bool, error: &str) -> Option<String> {
     fires.then(|| error.to_string())
 }
@@ -421,6 +450,11 @@ pub const TYPES: &[Type] = &[
                 since: None,
                 fix: "keep exactly one of ca (a file in the Dex pod) and caData (the PEM, base64)",
             },
+            Refusal {
+                check: saml_ca_data,
+                since: None,
+                fix: "give caData as the base64 of the IdP's PEM signing certificate (base64 -w0 idp-ca.pem)",
+            },
         ],
         source: "connector/saml/saml.go",
     },
@@ -564,5 +598,34 @@ mod tests {
         );
         assert!(!of("ldap").is_some_and(Type::has_callback));
         assert!(of("saml").is_some_and(Type::has_callback));
+    }
+
+    #[test]
+    fn saml_ca_data_is_read_as_dex_reads_it() {
+        use base64::Engine;
+        let saml = |ca_data: &str| {
+            let text = format!(
+                "connectors:\n- type: saml\n  id: s\n  name: S\n  config:\n    caData: {ca_data:?}\n"
+            );
+            let s = crate::setup::load_str("s.yaml", &text, Some("https://a.test"), None).unwrap();
+            saml_ca_data(&s.connectors[0])
+        };
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let good = base64::engine::general_purpose::STANDARD.encode(pem);
+        assert_eq!(saml(&good), None);
+        // Line breaks inside are skipped, as Go's decoder skips them.
+        assert_eq!(saml(&format!("{}\n{}", &good[..8], &good[8..])), None);
+        assert_eq!(
+            saml("not*base64").as_deref(),
+            Some("parse connector config: illegal base64 data at input byte 3")
+        );
+        let not_pem = base64::engine::general_purpose::STANDARD.encode("hello");
+        assert_eq!(
+            saml(&not_pem).as_deref(),
+            Some("no certificates found in ca data")
+        );
+        // Placeholders are not judged.
+        assert_eq!(saml("BASE64-ENCODED-CERTIFICATE-DATA"), None);
+        assert_eq!(saml("<CA cert passed through base64 encoding>"), None);
     }
 }

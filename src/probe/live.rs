@@ -74,11 +74,13 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     let (idp_tx, idp_rx) = tokio::sync::oneshot::channel();
     let spinner = crate::progress::Spinner::start("probing from this machine and the pods");
     let binds = ldap::binds(plan.setup, !args.no_secret_probe);
-    let (control, observations, in_pods, bound) = tokio::join!(
+    let pages = diagnosis::browser_pages(plan.setup);
+    let (control, observations, in_pods, bound, opened) = tokio::join!(
         control(&settings, &issuer),
         from_workstation(&settings, &target, budget, idp_tx),
         from_pods(plan.pods.client, pod_targets.as_ref(), idp_rx),
         futures_binds(&settings, &binds),
+        connector_pages(&settings, &pages),
     );
     spinner.finish();
     let (pod_checks, pod_notes) = pod_outcome(in_pods, &plan.pods)?;
@@ -95,6 +97,7 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
             .into_iter()
             .chain(observations)
             .chain(bound)
+            .chain(opened)
             .collect(),
         live,
     );
@@ -114,6 +117,35 @@ async fn futures_binds(settings: &http::Settings, binds: &[ldap::Bind]) -> Vec<C
     let runs = binds
         .iter()
         .map(|b| ldap::observe(b, tls.clone(), settings.timeout));
+    futures_util::future::join_all(runs).await
+}
+
+/// The pages the connectors send the browser to themselves (a SAML IdP's `ssoURL`), opened
+/// from this machine: any HTTP answer means the browser gets there (the IdP may refuse a GET
+/// without a SAML request).
+async fn connector_pages(
+    settings: &http::Settings,
+    pages: &[diagnosis::BrowserPage],
+) -> Vec<Check> {
+    let runs = pages.iter().map(|p| async move {
+        let f = http::fetch(settings, &http::Request::get(&p.url)).await;
+        let outcome = match &f.result {
+            Ok(r) => crate::plan::predict::Outcome::pass(format!(
+                "{}: the IdP's page answers ({})",
+                p.field,
+                r.status_line()
+            )),
+            Err(e) => crate::plan::predict::Outcome::fail(
+                e.class,
+                format!("Get {:?}: {}", p.url, e.go_error),
+                format!("{}: {}", p.field, e.note),
+            ),
+        };
+        let mut c = Check::observed(diagnosis::CheckId::BrowserConnectorHost, &p.url, outcome)
+            .for_connector(&p.connector, p.several);
+        c.duration_ms = Some(f.elapsed.as_millis() as u64);
+        c
+    });
     futures_util::future::join_all(runs).await
 }
 

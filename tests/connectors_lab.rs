@@ -1,4 +1,4 @@
-//! An LDAP connector checked from the Dex pod against a real LDAP server (Debian's `slapd`, LDAPS
+//! Connectors checked where they lead: an LDAP connector from the Dex pod against a real LDAP server (Debian's `slapd`, LDAPS
 //! with a certificate from a test CA) in the lab: a working host passes, a refused port, an
 //! unknown CA and `localhost:636` are each named in the words Dex's LDAP connector logs, a CA
 //! file missing from the pod is named, the bind Dex makes is tried from this machine (a wrong
@@ -224,4 +224,33 @@ fn ldap_from_the_dex_pod_in_dexs_words() {
     );
     // One exec per run in the Dex pod: the connector's hosts and files together.
     assert_eq!(lab.state.exec_count("devtroncd", DEX_POD), 7);
+}
+
+/// A SAML connector's `ssoURL` is where the browser goes: opened from this machine. A page
+/// that answers at all (the lab IdP answers a plain GET with 404) is reached; a name that does
+/// not resolve here is not, in Go's words.
+#[test]
+fn saml_sso_url_is_opened_from_this_machine() {
+    if !support::lab_or_skip("saml_sso_url_is_opened_from_this_machine") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let saml = |sso: &str| {
+        format!(
+            "connectors:\n- type: saml\n  id: saml\n  name: SAML\n  config:\n    ssoURL: {sso}\n    caData: \"\"\n    insecureSkipSignatureValidation: true\n    usernameAttr: name\n    emailAttr: email\n"
+        )
+    };
+    let r = check(&lab, &saml("http://idp.lab.test/sso/saml"));
+    let page = r.row("browser.connector_host");
+    assert_eq!(page["status"], "pass", "{page:#}");
+    assert_eq!(page["observed"], true);
+    let r = check(&lab, &saml("http://sso.nowhere.lab.test/sso/saml"));
+    let page = r.row("browser.connector_host");
+    assert_eq!(page["class"], "dns", "{page:#}");
+    assert!(
+        page["error"].as_str().unwrap().starts_with(
+            "Get \"http://sso.nowhere.lab.test/sso/saml\": dial tcp: lookup sso.nowhere.lab.test"
+        ),
+        "{page:#}"
+    );
 }

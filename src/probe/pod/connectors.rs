@@ -23,20 +23,9 @@ pub(super) async fn dex_pods(client: &kube::Client, t: &PodTargets) -> Probed {
             identity: false,
         })
         .collect();
-    let execs: Vec<_> = pods
-        .iter()
-        .map(|pod| {
-            let probes = &probes;
-            async move {
-                let mut notes = Vec::new();
-                let r = super::run::run_in(client, t, pod, probes, None, &mut notes).await;
-                (pod.name.clone(), r, notes)
-            }
-        })
-        .collect();
     let mut notes = Vec::new();
     let mut rows = Vec::new();
-    for (pod, r, n) in replicas::buffered(execs).await {
+    for (pod, r, n) in super::run::on_every_pod(client, t, &pods, &probes).await {
         notes.extend(n);
         let checks = match r? {
             Err(why) => not_run(&t.connectors, &why),

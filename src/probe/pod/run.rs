@@ -181,24 +181,35 @@ pub async fn run(
 
 type Probed<T> = Result<(T, Vec<String>), crate::cluster::ClusterError>;
 
+/// One exec per pod with the same probes (a few in flight at once): per pod, its name, what it
+/// printed (or why nothing ran) and the notes on what ran where.
+pub(super) async fn on_every_pod(
+    client: &kube::Client,
+    t: &PodTargets,
+    pods: &[crate::cluster::PodRef],
+    probes: &[Probe],
+) -> Vec<(String, ExecResult, Vec<String>)> {
+    let execs: Vec<_> = pods
+        .iter()
+        .map(|pod| async move {
+            let mut notes = Vec::new();
+            let r = run_in(client, t, pod, probes, None, &mut notes).await;
+            (pod.name.clone(), r, notes)
+        })
+        .collect();
+    replicas::buffered(execs).await
+}
+
+/// What one exec gave: a report, or why the pod could not probe; or a cluster error.
+pub(super) type ExecResult = Result<Result<Report, String>, crate::cluster::ClusterError>;
+
 /// The app pod's rows and what ran there.
 async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
     let pods =
         crate::cluster::find_pods(client, &t.namespace, t.app.profile().server.selector).await?;
     let urls = AppUrls::new(t);
     let probes = urls.probes(t, pods.len() > 1);
-    let execs: Vec<_> = pods
-        .iter()
-        .map(|pod| {
-            let probes = &probes;
-            async move {
-                let mut notes = Vec::new();
-                let r = run_in(client, t, pod, probes, None, &mut notes).await;
-                (pod.name.clone(), r, notes)
-            }
-        })
-        .collect();
-    let runs = replicas::buffered(execs).await;
+    let runs = on_every_pod(client, t, &pods, &probes).await;
     let mut notes = Vec::new();
     let mut rows = Vec::new();
     let mut kids = Vec::new();

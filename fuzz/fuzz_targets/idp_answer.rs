@@ -29,6 +29,8 @@ fuzz_target!(|data: &[u8]| {
             id: "up".into(),
             name: "Up".into(),
             config: ConnectorConfig::default(),
+            fields: Default::default(),
+            config_is_map: true,
         },
     };
     let r = Response {

@@ -10,6 +10,7 @@ const FIXTURES: &[&str] = &[
     "fixtures/dex-federated.yaml",
     "fixtures/devtron-secret.yaml",
     "fixtures/argocd-cm.yaml",
+    "fixtures/argocd-cm-oidc.yaml",
 ];
 
 /// Every fixture's secrets carry this marker, in clear or (in the Secret manifest) base64.

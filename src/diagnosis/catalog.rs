@@ -80,6 +80,9 @@ pub enum CheckId {
     DexpodConnectorFiles,
     BrowserConnectorHost,
     LdapBind,
+    OidcConfig,
+    OidcSecretRefs,
+    PodIdpDiscovery,
     BrowserIdpDiscovery,
     DexpodIdpDiscovery,
     IdpAuthorize,
@@ -243,11 +246,27 @@ pub const CATALOG: &[Spec] = &[
         false,
     ),
     spec(
+        C::OidcConfig,
+        "oidc.config",
+        "Argo CD reads oidc.config",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
+        C::OidcSecretRefs,
+        "oidc.secret_refs",
+        "secret references resolved",
+        V::Config,
+        None,
+        false,
+    ),
+    spec(
         C::BrowserApp,
         "browser.app",
         "browser → app",
         V::Workstation,
-        Some(1),
+        Some(10),
         true,
     ),
     spec(
@@ -255,7 +274,7 @@ pub const CATALOG: &[Spec] = &[
         "browser.discovery",
         "browser → Dex discovery",
         V::Workstation,
-        Some(4),
+        Some(40),
         true,
     ),
     spec(
@@ -263,7 +282,7 @@ pub const CATALOG: &[Spec] = &[
         "browser.keys",
         "browser → Dex keys",
         V::Workstation,
-        Some(15),
+        Some(150),
         true,
     ),
     spec(
@@ -271,7 +290,7 @@ pub const CATALOG: &[Spec] = &[
         "browser.token",
         "browser → Dex token endpoint",
         V::Workstation,
-        Some(14),
+        Some(140),
         true,
     ),
     spec(
@@ -279,7 +298,15 @@ pub const CATALOG: &[Spec] = &[
         "pod.discovery",
         "app pod → Dex discovery",
         V::AppPod,
-        Some(2),
+        Some(20),
+        true,
+    ),
+    spec(
+        C::PodIdpDiscovery,
+        "pod.idp_discovery",
+        "app pod → IdP discovery (direct OIDC)",
+        V::AppPod,
+        Some(25),
         true,
     ),
     Spec {
@@ -289,7 +316,7 @@ pub const CATALOG: &[Spec] = &[
             "pod.token_keys",
             "app pod → Dex token and keys",
             V::AppPod,
-            Some(13),
+            Some(130),
             true,
         )
     },
@@ -298,7 +325,7 @@ pub const CATALOG: &[Spec] = &[
         "pod.internal_dex",
         "app pod → Dex service (proxy target)",
         V::AppPod,
-        Some(3),
+        Some(30),
         true,
     ),
     spec(
@@ -306,7 +333,7 @@ pub const CATALOG: &[Spec] = &[
         "browser.return_url",
         "return-URL check",
         V::App,
-        Some(5),
+        Some(50),
         true,
     ),
     spec(
@@ -314,7 +341,7 @@ pub const CATALOG: &[Spec] = &[
         "browser.dex_auth",
         "browser → Dex authorization endpoint",
         V::Workstation,
-        Some(6),
+        Some(60),
         true,
     ),
     spec(
@@ -322,7 +349,7 @@ pub const CATALOG: &[Spec] = &[
         "idp.callback",
         "connector callback (IdP → Dex)",
         V::Idp,
-        Some(7),
+        Some(70),
         true,
     ),
     spec(
@@ -330,7 +357,7 @@ pub const CATALOG: &[Spec] = &[
         "dexpod.connector_host",
         "Dex pod → connector's host",
         V::DexPod,
-        Some(16),
+        Some(160),
         true,
     ),
     spec(
@@ -338,7 +365,7 @@ pub const CATALOG: &[Spec] = &[
         "dexpod.connector_files",
         "Dex pod has the connector's files",
         V::DexPod,
-        Some(17),
+        Some(170),
         true,
     ),
     spec(
@@ -346,7 +373,7 @@ pub const CATALOG: &[Spec] = &[
         "browser.connector_host",
         "browser → connector's sign-in page",
         V::Workstation,
-        Some(18),
+        Some(180),
         true,
     ),
     spec(
@@ -354,7 +381,7 @@ pub const CATALOG: &[Spec] = &[
         "ldap.bind",
         "LDAP server accepts the connector's bind",
         V::Workstation,
-        Some(19),
+        Some(190),
         true,
     ),
     spec(
@@ -362,7 +389,7 @@ pub const CATALOG: &[Spec] = &[
         "browser.idp_discovery",
         "browser → upstream IdP discovery",
         V::Workstation,
-        Some(9),
+        Some(90),
         true,
     ),
     spec(
@@ -370,7 +397,7 @@ pub const CATALOG: &[Spec] = &[
         "dexpod.idp_discovery",
         "Dex pod → upstream IdP discovery",
         V::DexPod,
-        Some(8),
+        Some(80),
         true,
     ),
     Spec {
@@ -380,7 +407,7 @@ pub const CATALOG: &[Spec] = &[
             "idp.authorize",
             "IdP accepts Dex's client and callback",
             V::Workstation,
-            Some(10),
+            Some(100),
             true,
         )
     },
@@ -391,7 +418,7 @@ pub const CATALOG: &[Spec] = &[
             "dexpod.idp_client_auth",
             "Dex pod → IdP token endpoint (client secret)",
             V::DexPod,
-            Some(11),
+            Some(110),
             true,
         )
     },
@@ -402,7 +429,7 @@ pub const CATALOG: &[Spec] = &[
             "idp.client_auth",
             "IdP accepts Dex's client secret",
             V::Workstation,
-            Some(12),
+            Some(120),
             true,
         )
     },

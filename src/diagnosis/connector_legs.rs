@@ -79,7 +79,7 @@ fn target(c: &Connector, h: &Host) -> Option<Target> {
 
 /// A value that stands for one still to be filled in: `$VAR` (Dex expands it from its
 /// environment), `<…>`, `{…}`, `XXXX`, or prose (`https://sso-url (e.g. …)`).
-fn placeholder(value: &str) -> bool {
+pub(super) fn placeholder(value: &str) -> bool {
     value.contains(char::is_whitespace)
         || value.contains('$')
         || value.contains('<')

@@ -75,9 +75,17 @@ fn wrong(note: String, fix: String) -> Verdict {
 }
 
 fn issuer(c: &Connector) -> Option<Check> {
-    let issuer = c.config.issuer.as_deref().filter(|_| c.kind == "oidc")?;
+    issuer_form(
+        c.config.issuer.as_deref().filter(|_| c.kind == "oidc")?,
+        &c.kind,
+    )
+}
+
+/// The issuer against the form its IdP family publishes (for Dex's `oidc` connector, or for
+/// Argo CD's own OIDC client).
+pub(super) fn issuer_form(issuer: &str, kind: &str) -> Option<Check> {
     let url = url::Url::parse(issuer).ok()?;
-    let fam = idp::family_of(issuer, &c.kind).or_else(|| idp::family_guess(issuer))?;
+    let fam = idp::family_of(issuer, kind).or_else(|| idp::family_guess(issuer))?;
     let host = url.host_str().unwrap_or("").to_ascii_lowercase();
     let path = url.path();
     let v = match fam.id {

@@ -5,6 +5,7 @@ mod check;
 mod clock;
 mod config;
 mod connector_legs;
+mod direct;
 mod idp_rules;
 mod observed;
 mod paths;
@@ -91,6 +92,9 @@ pub struct Diagnosis {
     /// The callback the upstream IdP must have registered, and where its console keeps it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub callback: Option<Callback>,
+    /// Argo CD's direct OIDC (`oidc.config`), when it is the mode in use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<DirectSummary>,
     /// Every connector, with how it signs a user in.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub connectors: Vec<ConnectorInfo>,
@@ -184,6 +188,14 @@ pub struct Callback {
     pub register_at: Option<String>,
 }
 
+/// Argo CD's own OIDC client, as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DirectSummary {
+    pub issuer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
 /// One connector as the report lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnectorInfo {
@@ -246,21 +258,30 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
         eps: endpoints::derive(&install, &url_text, &internal).ok(),
         origin: paths::browser_origin(setup, opts),
     };
-    let mut checks = config::checks(setup, &install, plan.base.as_ref());
-    checks.push(paths::browser_app(&plan));
-    checks.extend(paths::app_pod(&plan));
-    checks.push(paths::return_url_row(&plan));
-    checks.push(paths::dex_auth(&plan));
-    checks.extend(config::connector_callbacks(setup, plan.eps.as_ref()));
-    checks.extend(idp_rules::checks(setup));
-    checks.extend(connector_legs::checks(setup));
+    let direct = direct::active(setup);
+    let mut checks = mode_checks(&plan, direct);
     checks.sort_by_key(|c| c.id.rank());
     skip_dependents(&mut checks);
-    let callback = idp_rules::callback(setup, plan.eps.as_ref());
-    let connectors = connector_infos(setup, plan.eps.as_ref());
+    let callback = match direct {
+        Some(d) => direct::callback(&plan, d),
+        None => idp_rules::callback(setup, plan.eps.as_ref()),
+    };
+    let connectors = match direct {
+        Some(_) => Vec::new(),
+        None => connector_infos(setup, plan.eps.as_ref()),
+    };
     let verdict = verdict(&checks);
-    let candidates = what_if::candidates(setup, &install, opts, plan.origin.as_ref(), &internal);
+    let candidates = match direct {
+        Some(_) => Vec::new(),
+        None => what_if::candidates(setup, &install, opts, plan.origin.as_ref(), &internal),
+    };
+    let oidc = direct.map(|d| DirectSummary {
+        issuer: d.issuer.clone().unwrap_or_default(),
+        client_id: d.client_id.clone(),
+    });
     let paths::Plan { eps, origin, .. } = plan;
+    // Dex's endpoints mean nothing where Argo CD talks to the IdP itself.
+    let eps = eps.filter(|_| direct.is_none());
     Diagnosis {
         app,
         install,
@@ -271,6 +292,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
         endpoints: eps,
         browser_origin: origin,
         callback,
+        oidc,
         connectors,
         checks,
         verdict,
@@ -278,6 +300,41 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
         live: None,
         cluster: None,
     }
+}
+
+/// The checks of the mode Argo CD or Devtron logs in with: direct OIDC, SSO off (an
+/// `oidc.config` Argo CD cannot read and no `dex.config`), or Dex.
+fn mode_checks(plan: &paths::Plan, direct: Option<&crate::setup::DirectOidc>) -> Vec<Check> {
+    let setup = plan.setup;
+    match (direct, &setup.direct) {
+        (Some(d), _) => direct::checks(plan, d),
+        (None, Some(crate::setup::Direct::Refused(e))) if setup.connectors.is_empty() => {
+            let mut c = config::checks(setup, plan.install, plan.base.as_ref());
+            c.push(direct::refused(e, false));
+            c
+        }
+        (None, refused) => {
+            let mut c = dex_checks(plan);
+            if let Some(crate::setup::Direct::Refused(e)) = refused {
+                c.push(direct::refused(e, true));
+            }
+            c
+        }
+    }
+}
+
+/// The Dex login's checks: the URL, the path matrix, every connector.
+fn dex_checks(plan: &paths::Plan) -> Vec<Check> {
+    let setup = plan.setup;
+    let mut checks = config::checks(setup, plan.install, plan.base.as_ref());
+    checks.push(paths::browser_app(plan));
+    checks.extend(paths::app_pod(plan));
+    checks.push(paths::return_url_row(plan));
+    checks.push(paths::dex_auth(plan));
+    checks.extend(config::connector_callbacks(setup, plan.eps.as_ref()));
+    checks.extend(idp_rules::checks(setup));
+    checks.extend(connector_legs::checks(setup));
+    checks
 }
 
 /// A predicted check whose dependency (catalog `depends_on`) fails is skipped, not failed.

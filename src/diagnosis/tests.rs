@@ -159,3 +159,59 @@ fn the_verdict_follows_the_login_flow() {
     assert_eq!(check(&d, CheckId::BrowserReturnUrl).status, Status::Fail);
     assert_eq!(d.verdict.blocking_check.as_deref(), Some("pod.discovery"));
 }
+
+/// Argo CD's direct OIDC: the seed's problem moved to the IdP. An in-cluster issuer breaks the
+/// browser, a port-forwarded one the argocd-server pod; the callback is URL/auth/callback.
+#[test]
+fn direct_oidc_moves_the_seeds_problem_to_the_idp() {
+    let cm = |issuer: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\ndata:\n  url: https://argocd.example.com\n  dex.config: |\n    connectors:\n    - type: github\n      id: gh\n      name: GitHub\n      config: {{clientID: a, clientSecret: b}}\n  oidc.config: |\n    name: Keycloak\n    issuer: {issuer}\n    clientID: argocd\n    clientSecret: $oidc.keycloak.clientSecret\n"
+        )
+    };
+    let d = diagnose(
+        &load(
+            "a.yaml",
+            &cm("http://keycloak.keycloak.svc.cluster.local/realms/main"),
+        ),
+        &Options::default(),
+    );
+    assert_eq!(
+        d.oidc.as_ref().map(|o| o.issuer.as_str()),
+        Some("http://keycloak.keycloak.svc.cluster.local/realms/main")
+    );
+    assert!(d.endpoints.is_none() && d.connectors.is_empty());
+    assert_eq!(check(&d, CheckId::PodIdpDiscovery).status, Status::Pass);
+    let b = check(&d, CheckId::BrowserIdpDiscovery);
+    assert_eq!((b.status, b.class), (Status::Fail, Some(Class::Dns)));
+    assert_eq!(
+        d.verdict.blocking_check.as_deref(),
+        Some("browser.idp_discovery")
+    );
+    assert_eq!(check(&d, CheckId::OidcSecretRefs).status, Status::Unknown);
+    assert_eq!(
+        d.callback.as_ref().map(|c| c.url.as_str()),
+        Some("https://argocd.example.com/auth/callback")
+    );
+    assert!(d.checks.iter().all(|c| c.id != CheckId::PodDiscovery));
+
+    let d = diagnose(
+        &load("a.yaml", &cm("http://localhost:8080/realms/main")),
+        &Options::default(),
+    );
+    let pod = check(&d, CheckId::PodIdpDiscovery);
+    assert_eq!(
+        (pod.status, pod.class),
+        (Status::Fail, Some(Class::Refused))
+    );
+    assert_eq!(
+        pod.error.as_deref(),
+        Some(
+            "failed to query provider \"http://localhost:8080/realms/main\": Get \"http://localhost:8080/realms/main/.well-known/openid-configuration\": dial tcp [::1]:8080: connect: connection refused"
+        )
+    );
+    assert_eq!(
+        d.verdict.blocking_check.as_deref(),
+        Some("pod.idp_discovery")
+    );
+}

@@ -73,8 +73,14 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     // The IdP's endpoints, once this machine has read its discovery, for the Dex pod's token request.
     let (idp_tx, idp_rx) = tokio::sync::oneshot::channel();
     let spinner = crate::progress::Spinner::start("probing from this machine and the pods");
-    let binds = ldap::binds(plan.setup, !args.no_secret_probe);
-    let pages = diagnosis::browser_pages(plan.setup);
+    // With Argo CD's oidc.config in use, dex.config's connectors are not: nothing to probe there.
+    let dex_in_use = d.oidc.is_none();
+    let binds = ldap::binds(plan.setup, !args.no_secret_probe && dex_in_use);
+    let pages = if dex_in_use {
+        diagnosis::browser_pages(plan.setup)
+    } else {
+        Vec::new()
+    };
     let (control, observations, in_pods, bound, opened) = tokio::join!(
         control(&settings, &issuer),
         from_workstation(&settings, &target, budget, idp_tx),

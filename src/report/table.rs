@@ -88,6 +88,18 @@ fn header(out: &mut String, report: &Report, style: Style) {
     if let Some(e) = &d.endpoints {
         let _ = writeln!(*out, "Issuer   {}", e.issuer);
     }
+    if let Some(o) = &d.oidc {
+        let _ = writeln!(
+            *out,
+            "OIDC     {}  (oidc.config: {} talks to the IdP itself, no Dex{})",
+            o.issuer,
+            d.app.name(),
+            o.client_id
+                .as_deref()
+                .map(|c| format!("; client {c}"))
+                .unwrap_or_default()
+        );
+    }
     if let Some(b) = &d.browser_origin {
         let _ = writeln!(*out, "Browser  {}  ({})", b.origin, b.source);
     }
@@ -96,7 +108,13 @@ fn header(out: &mut String, report: &Report, style: Style) {
             .register_at
             .as_deref()
             .unwrap_or("the IdP's client settings");
-        let _ = writeln!(*out, "Callback {}  (register at {at})", c.url);
+        // A guessed family says so itself ("if this is Keycloak: …").
+        let at = if at.starts_with("if this is") {
+            format!("register it {at}")
+        } else {
+            format!("register at {at}")
+        };
+        let _ = writeln!(*out, "Callback {}  ({at})", c.url);
     }
     if d.connectors.len() > 1 {
         let list: Vec<String> = d

@@ -1,7 +1,10 @@
 //! Inputs → one typed [`Setup`], whatever the form: the Devtron SSO YAML of the seed, a Dex config
 //! (`connectors:`), a `devtron-secret` Secret or an `argocd-cm` ConfigMap (multi-document, stdin).
 
+mod direct;
 mod parse;
+
+pub use direct::{Direct, DirectOidc};
 
 use std::collections::BTreeMap;
 
@@ -173,6 +176,8 @@ pub struct Setup {
     /// Argo CD's `additionalUrls`.
     pub additional_urls: Vec<String>,
     pub connectors: Vec<Connector>,
+    /// Argo CD's `oidc.config`, when the input has one: OIDC straight to the IdP.
+    pub direct: Option<Direct>,
     /// The manifest's `metadata.namespace`, when the input is one.
     pub namespace: Option<String>,
 }

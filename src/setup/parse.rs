@@ -110,6 +110,7 @@ pub fn load_str(
         url_source: found.url_source,
         additional_urls: found.additional_urls,
         connectors: found.connectors,
+        direct: found.direct,
         namespace,
     })
 }
@@ -149,6 +150,7 @@ fn recognise<'a>(
 
 /// What one recognised document says.
 struct Found {
+    direct: Option<super::Direct>,
     url: Option<String>,
     url_source: UrlSource,
     additional_urls: Vec<String>,
@@ -157,6 +159,7 @@ struct Found {
 
 fn read(source: &str, kind: InputKind, obj: &Map<String, Value>) -> Result<Found, InputError> {
     let mut found = Found {
+        direct: None,
         url: None,
         url_source: UrlSource::Missing,
         additional_urls: Vec::new(),
@@ -208,38 +211,59 @@ fn manifest(
         })?;
     }
     let field = "data[\"dex.config\"]";
+    // util/settings: oidc.config, when Argo CD can read it, wins over dex.config.
+    found.direct = value("oidc.config").filter(|t| !t.is_empty()).map(|t| {
+        super::direct::read(
+            t,
+            value("oidc.tls.insecure.skip.verify").map(String::as_str),
+        )
+    });
     let Some(dex_text) = value("dex.config") else {
-        let direct = ["data", "stringData"].iter().any(|section| {
-            obj.get(*section)
-                .and_then(Value::as_object)
-                .is_some_and(|d| d.contains_key("oidc.config"))
-        });
-        let message = if direct {
-            "missing: Argo CD signs in with oidc.config here (direct OIDC, no Dex), a mode dexcheck does not check yet"
-        } else {
-            "missing: without dex.config (or oidc.config) no connector is configured and SSO is off"
-        };
-        return Err(err_field(field, message.into()));
-    };
-    let inner: Value = serde_saphyr::from_str(dex_text)
-        .map_err(|e| err_field(field, format!("YAML: {}", yaml_message(&e))))?;
-    let Value::Object(inner) = inner else {
+        if found.direct.is_some() {
+            return Ok(found);
+        }
         return Err(err_field(
             field,
-            format!(
-                "expected a mapping with connectors:, found {}",
-                kind_of(&inner)
-            ),
+            "missing: without dex.config (or oidc.config) no connector is configured and SSO is off".into(),
         ));
     };
-    found.connectors = dex_config(
+    let dex = dex_connectors(source, field, dex_text, &mut found);
+    match (dex, &found.direct) {
+        (Ok(connectors), _) => found.connectors = connectors,
+        // Argo CD signs in through oidc.config and never reads this dex.config.
+        (Err(_), Some(super::Direct::Active(_))) => {}
+        (Err(e), _) => return Err(e),
+    }
+    Ok(found)
+}
+
+/// The connectors of a manifest's `dex.config`.
+fn dex_connectors(
+    source: &str,
+    field: &str,
+    dex_text: &str,
+    found: &mut Found,
+) -> Result<Vec<Connector>, InputError> {
+    let err_field = |message: String| InputError::Field {
+        input: source.to_string(),
+        field: field.to_string(),
+        message,
+    };
+    let inner: Value = serde_saphyr::from_str(dex_text)
+        .map_err(|e| err_field(format!("YAML: {}", yaml_message(&e))))?;
+    let Value::Object(inner) = inner else {
+        return Err(err_field(format!(
+            "expected a mapping with connectors:, found {}",
+            kind_of(&inner)
+        )));
+    };
+    dex_config(
         source,
         &format!("{field}."),
         &inner,
         &mut found.url,
         &mut found.url_source,
-    )?;
-    Ok(found)
+    )
 }
 
 fn collect<'a>(doc: &'a Value, out: &mut Vec<(InputKind, &'a Map<String, Value>)>) {
@@ -280,7 +304,11 @@ fn has_dex_keys(obj: &Map<String, Value>) -> bool {
     ["data", "stringData"].iter().any(|section| {
         obj.get(*section)
             .and_then(Value::as_object)
-            .is_some_and(|d| d.contains_key("dex.config") || d.contains_key("url"))
+            .is_some_and(|d| {
+                d.contains_key("dex.config")
+                    || d.contains_key("oidc.config")
+                    || d.contains_key("url")
+            })
     })
 }
 
@@ -314,7 +342,14 @@ fn manifest_data(
                     message: format!("expected a string, found {}", kind_of(v)),
                 });
             };
-            if !matches!(k.as_str(), "url" | "dex.config" | "additionalUrls") {
+            if !matches!(
+                k.as_str(),
+                "url"
+                    | "dex.config"
+                    | "additionalUrls"
+                    | "oidc.config"
+                    | "oidc.tls.insecure.skip.verify"
+            ) {
                 continue; // other keys (passwords, signing keys) are never decoded or shown
             }
             let value = if *encoded {
@@ -609,7 +644,7 @@ fn kind_of(v: &Value) -> &'static str {
 
 /// The parser's message and location, without the source snippet that its `Display` renders:
 /// a snippet would print the lines around the error, and those may hold a client secret.
-fn yaml_message(e: &serde_saphyr::Error) -> String {
+pub(super) fn yaml_message(e: &serde_saphyr::Error) -> String {
     e.render_with_options(
         serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off },
     )

@@ -1,0 +1,190 @@
+//! Argo CD's direct OIDC (`oidc.config`): no Dex; the browser goes to the IdP's authorization
+//! endpoint, the `argocd-server` pod fetches the IdP's discovery, keys and token endpoint
+//! itself, and the callback is `URL/auth/callback`. The seed's problem moves to the IdP: an
+//! issuer that only the cluster resolves breaks the browser, one on the workstation's
+//! loopback breaks the pod; the issuer string must be the same from both sides.
+
+use super::paths::{self, Plan};
+use super::{Callback, Check, CheckId, config, idp_rules};
+use crate::knowledge::idp;
+use crate::plan::gourl::{GoUrl, join};
+use crate::plan::predict::{self, Outcome, Status};
+use crate::probe::class::Class;
+use crate::setup::{Direct, DirectOidc};
+
+/// The checks of a config whose `oidc.config` Argo CD reads.
+pub(super) fn checks(p: &Plan, d: &DirectOidc) -> Vec<Check> {
+    let mut out = config::checks(p.setup, p.install, p.base.as_ref());
+    out.push(mode(p, d));
+    out.extend(references(d));
+    out.push(paths::browser_app(p));
+    out.push(paths::return_url_row(p));
+    let issuer = d.issuer.as_deref().unwrap_or("");
+    out.extend(idp_rules::issuer_form(issuer, "oidc"));
+    out.extend(reach(p, issuer));
+    out.extend(client(d));
+    out
+}
+
+/// `oidc.config` that Argo CD cannot read: with a `dex.config` it logs in through Dex; without,
+/// its SSO is off.
+pub(super) fn refused(error: &str, dex_used: bool) -> Check {
+    let logged = format!("invalid oidc config: {error}");
+    let outcome = if dex_used {
+        Outcome {
+            status: Status::Warn,
+            class: Some(Class::ConnectorField),
+            go_error: Some(logged),
+            note: "Argo CD cannot read oidc.config and logs in through dex.config instead".into(),
+        }
+    } else {
+        Outcome::fail(
+            Class::ConnectorField,
+            logged,
+            "Argo CD cannot read oidc.config and has no dex.config: SSO is off (no \"Log in via\" button)",
+        )
+    };
+    Check::new(CheckId::OidcConfig, outcome).remedy(Some(
+        "Write oidc.config as YAML Argo CD reads: a string where a string is meant (quote values such as {client_id}), true or false for a flag, no // comments".into(),
+    ))
+}
+
+fn mode(p: &Plan, d: &DirectOidc) -> Check {
+    let ignored = if p.setup.connectors.is_empty() {
+        String::new()
+    } else {
+        "; dex.config is not used while oidc.config is set".into()
+    };
+    Check::new(
+        CheckId::OidcConfig,
+        Outcome::pass(format!(
+            "Argo CD signs in with oidc.config{}: OIDC straight to {}{ignored}",
+            d.name
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default(),
+            d.issuer.as_deref().unwrap_or("(no issuer)")
+        )),
+    )
+}
+
+/// `$key` and `$name:key` values: only Argo CD in the cluster resolves them; no probe sends one.
+fn references(d: &DirectOidc) -> Option<Check> {
+    if d.references.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = d
+        .references
+        .iter()
+        .map(|(field, r)| format!("{field} = {r}"))
+        .collect();
+    Some(Check::new(
+        CheckId::OidcSecretRefs,
+        Outcome::unknown(format!(
+            "{}: Argo CD reads $key from argocd-secret and $name:key from the Secret name (labelled app.kubernetes.io/part-of: argocd); this input does not resolve them, and no probe sends a reference as a secret",
+            list.join(", ")
+        )),
+    ))
+}
+
+/// The IdP's discovery from the argocd-server pod, and the browser's way to the IdP.
+fn reach(p: &Plan, issuer: &str) -> Vec<Check> {
+    if super::connector_legs::placeholder(issuer) {
+        let note = format!("the issuer {issuer:?} is a placeholder: fill it in to check it");
+        return vec![
+            Check::new(CheckId::PodIdpDiscovery, Outcome::unknown(note.clone())).url(issuer),
+            Check::new(CheckId::BrowserIdpDiscovery, Outcome::unknown(note)).url(issuer),
+        ];
+    }
+    let discovery = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let parsed = GoUrl::parse(&discovery).unwrap_or_default();
+    let mut pod = predict::app_pod(p.install.profile(), &parsed);
+    if let Some(e) = pod.go_error.take() {
+        pod.go_error = Some(p.install.query_provider_error(issuer, &discovery, &e));
+    }
+    let pod_row = Check::new(CheckId::PodIdpDiscovery, pod)
+        .url(&discovery)
+        .remedy(Some(format!(
+            "Give oidc.config an issuer that the argocd-server pod reaches and the browser reaches under the same name (an ingress host both resolve), or run the IdP so that it names one issuer for both sides (Keycloak: hostname with hostname-backchannel-dynamic); then {}",
+            p.install.restart()
+        )));
+    let browser = GoUrl::parse(issuer)
+        .ok()
+        .filter(|u| !u.host.is_empty())
+        .map(|u| predict::workstation(&u))
+        .unwrap_or_else(|| {
+            Outcome::fail(
+                Class::UnsupportedScheme,
+                "unsupported protocol scheme \"\"",
+                "oidc.config has no absolute issuer",
+            )
+        });
+    let browser_row = Check::new(CheckId::BrowserIdpDiscovery, browser)
+        .url(issuer)
+        .remedy(Some(
+            "The browser is sent to the IdP's authorization endpoint under the issuer's host: use an issuer name the users' browsers resolve and reach".into(),
+        ));
+    vec![pod_row, browser_row]
+}
+
+/// The client Argo CD is to the IdP: an id, and a secret or PKCE.
+fn client(d: &DirectOidc) -> Option<Check> {
+    let mut problems = Vec::new();
+    if d.client_id.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        problems.push((
+            Status::Fail,
+            "clientID is missing: the IdP cannot know Argo CD's client",
+        ));
+    }
+    if d.client_secret.as_ref().is_none_or(|s| s.is_empty()) && !d.pkce {
+        problems.push((
+            Status::Warn,
+            "no clientSecret and no enablePKCEAuthentication: the IdP must accept Argo CD as a public client without PKCE",
+        ));
+    }
+    let worst = problems.iter().map(|p| p.0).max()?;
+    let note = problems.iter().map(|p| p.1).collect::<Vec<_>>().join("; ");
+    let outcome = Outcome {
+        status: worst,
+        class: Some(Class::ConnectorField),
+        go_error: None,
+        note,
+    };
+    Some(Check::new(CheckId::IdpConnector, outcome).title("Argo CD's OIDC client".into()))
+}
+
+/// `url` with `/auth/callback` appended as Argo CD appends it (`appendURLPath`: the URL's path
+/// and the endpoint joined with Go's `path.Join`).
+fn callback_of(url: &str) -> String {
+    match GoUrl::parse(url) {
+        Ok(mut u) if !u.host.is_empty() => {
+            u.path = join(&[&u.path, "/auth/callback"]);
+            u.to_go_string()
+        }
+        _ => format!("{}/auth/callback", url.trim_end_matches('/')),
+    }
+}
+
+/// The callback to register at the IdP: `URL/auth/callback` (and each `additionalUrls` one).
+pub(super) fn callback(p: &Plan, d: &DirectOidc) -> Option<Callback> {
+    let base = p.setup.url.as_deref()?;
+    let all: Vec<String> = std::iter::once(base)
+        .chain(p.setup.additional_urls.iter().map(String::as_str))
+        .map(callback_of)
+        .collect();
+    Some(Callback {
+        url: all.join(", "),
+        register_at: idp::register_at(d.issuer.as_deref().unwrap_or(""), "oidc"),
+    })
+}
+
+/// Which mode the setup is in: direct OIDC with its config, or not.
+pub(super) fn active(setup: &crate::setup::Setup) -> Option<&DirectOidc> {
+    match &setup.direct {
+        Some(Direct::Active(d)) => Some(d),
+        _ => None,
+    }
+}

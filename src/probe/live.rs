@@ -56,19 +56,9 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
         endpoints: endpoints.clone(),
         idp: upstream.clone(),
     };
-    let pod_targets = endpoints.as_ref().map(|e| pod::PodTargets {
-        app: plan.setup.app,
-        namespace: plan.pods.namespace.clone(),
-        endpoints: e.clone(),
-        idp_issuer: upstream
-            .as_ref()
-            .filter(|u| u.kind == "oidc")
-            .and_then(|u| u.issuer.clone()),
-        upstream: upstream.clone(),
-        timeout: args.timeout,
-        ephemeral: args.ephemeral.then(|| args.ephemeral_image.clone()),
-        connectors: diagnosis::pod_probes(plan.setup),
-    });
+    let pod_targets = endpoints
+        .as_ref()
+        .map(|e| pod_targets(plan, e, upstream.as_ref()));
     let issuer = endpoints.map(|e| e.issuer).unwrap_or_default();
     // The IdP's endpoints, once this machine has read its discovery, for the Dex pod's token request.
     let (idp_tx, idp_rx) = tokio::sync::oneshot::channel();
@@ -115,6 +105,28 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     }
     diagnosis::conclude(d);
     Ok(())
+}
+
+/// What the pods probe: Dex's endpoints from the app pod; the IdP and the connectors' hosts and
+/// files from the Dex pod.
+fn pod_targets(
+    plan: &Plan<'_>,
+    e: &crate::plan::endpoints::Endpoints,
+    upstream: Option<&idp::Upstream>,
+) -> pod::PodTargets {
+    let args = plan.args;
+    pod::PodTargets {
+        app: plan.setup.app,
+        namespace: plan.pods.namespace.clone(),
+        endpoints: e.clone(),
+        idp_issuer: upstream
+            .filter(|u| u.kind == "oidc")
+            .and_then(|u| u.issuer.clone()),
+        upstream: upstream.cloned(),
+        timeout: args.timeout,
+        ephemeral: args.ephemeral.then(|| args.ephemeral_image.clone()),
+        connectors: diagnosis::pod_probes(plan.setup),
+    }
 }
 
 /// Every LDAP connector's bind, tried from this machine at once.

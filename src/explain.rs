@@ -25,6 +25,8 @@ pub enum Path {
     IdpCallback,
     /// The app verifying tokens or sessions after login.
     AppSession,
+    /// Argo CD talking OIDC to the IdP itself (`oidc.config`, no Dex).
+    ArgoDirect,
 }
 
 impl Path {
@@ -40,6 +42,7 @@ impl Path {
             Path::DexUpstream => "Dex pod → upstream IdP",
             Path::IdpCallback => "browser ↔ Dex ↔ IdP (authorization and callback)",
             Path::AppSession => "app → token and session verification",
+            Path::ArgoDirect => "argocd-server → the IdP itself (oidc.config, no Dex)",
         }
     }
 }

@@ -188,6 +188,25 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "browser_app",
         "origin the browser shows",
     ),
+    // Argo CD's direct OIDC: oidc.config it cannot read, a reference it cannot resolve.
+    (
+        "level=warning msg=\"invalid oidc config: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go struct field oidcConfig.clientID of type string\"",
+        "invalid_oidc_config",
+        "argo_direct",
+        "get configmap argocd-cm",
+    ),
+    (
+        "config referenced '$oidc-secret:clientSecret', but key does not exist in secret",
+        "secret_reference",
+        "argo_direct",
+        "app.kubernetes.io/part-of=argocd",
+    ),
+    (
+        "failed to query provider \"$oidc-secret:issuer\": parse \"$oidc-secret:issuer\": first path segment in URL cannot contain colon",
+        "unresolved_reference_url",
+        "argo_direct",
+        "labelled",
+    ),
     // Argo CD 1.8–2.1 wrote the same refusal as `Invalid return_url` (reference §3.7).
     (
         "Invalid return_url",

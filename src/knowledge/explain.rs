@@ -1425,6 +1425,74 @@ pub(crate) const MESSAGES: &[Message] = &[
             )
         },
     },
+    Message {
+        key: Key::Shape("invalid_oidc_config"),
+        rank: 490,
+        wins_when_wrapped: false,
+        patterns: &[
+            &["invalid oidc config"],
+            &["failed to validate oidc config"],
+        ],
+        path: Path::ArgoDirect,
+        app: Some("Argo CD"),
+        explain: |_, i| {
+            (
+                "Argo CD could not read oidc.config: SSO through it is off (with a dex.config beside it, Argo CD signs in through Dex instead)".into(),
+                s(&[
+                    "a value that YAML reads as a mapping where a string is meant ({client_id} unquoted)",
+                    "a flag followed by a // comment (true // …), which YAML reads as a string",
+                    "indentation that puts keys outside oidc.config",
+                ]),
+                format!(
+                    "Check it as Argo CD reads it: {} get configmap argocd-cm -o yaml > cm.yaml; dexcheck check cm.yaml --offline",
+                    i.kubectl()
+                ),
+            )
+        },
+    },
+    Message {
+        key: Key::Shape("secret_reference"),
+        rank: 500,
+        wins_when_wrapped: false,
+        patterns: &[
+            &["secret key does not exist in secret"],
+            &["config referenced", "does not exist in secret"],
+        ],
+        path: Path::ArgoDirect,
+        app: Some("Argo CD"),
+        explain: |_, i| {
+            (
+                "Argo CD could not resolve a $key or $name:key reference in argocd-cm: the value stays the reference itself".into(),
+                s(&[
+                    "the key is missing from argocd-secret ($key) or from the Secret name ($name:key)",
+                    "the Secret lacks the label app.kubernetes.io/part-of: argocd, so Argo CD does not read it",
+                ]),
+                format!(
+                    "Add the key, and label the Secret: {} label secret NAME app.kubernetes.io/part-of=argocd; then restart argocd-server",
+                    i.kubectl()
+                ),
+            )
+        },
+    },
+    Message {
+        key: Key::Shape("unresolved_reference_url"),
+        rank: 510,
+        // Inside "failed to query provider …" it says more than the wrapper does.
+        wins_when_wrapped: true,
+        patterns: &[&["first path segment in url cannot contain colon"]],
+        path: Path::ArgoDirect,
+        app: None,
+        explain: |_, _| {
+            simple(
+                "a URL field holds something Go cannot parse as a URL: typically an unresolved $name:key reference (argo-cd#7786)",
+                &[
+                    "oidc.config's issuer (or another URL) is a $name:key reference whose Secret or key Argo CD did not find",
+                    "a URL written without its scheme and with a colon in its first segment",
+                ],
+                "Resolve the reference (the key in the Secret, the Secret labelled app.kubernetes.io/part-of: argocd) or write the URL itself",
+            )
+        },
+    },
 ];
 
 fn simple(what: &str, causes: &[&str], remedy: &str) -> (String, Vec<String>, String) {

@@ -469,6 +469,60 @@ fn file_and_cluster_drift_is_a_finding() {
     assert_eq!(r.code, 1);
 }
 
+/// Argo CD's direct OIDC: the IdP's discovery fetched from the argocd-server pod and from this
+/// machine, observed, in Argo CD's words; an issuer on the pod's loopback is refused there.
+#[test]
+fn argocd_direct_oidc_reaches_the_idp_from_the_server_pod() {
+    if !support::lab_or_skip("argocd_direct_oidc_reaches_the_idp_from_the_server_pod") {
+        return;
+    }
+    let lab = Lab::start().expect("lab");
+    let url = format!("http://localhost:{}", lab.pf_port);
+    lab.argocd(&url);
+    let put = |issuer: &str| {
+        lab.state.put(
+            "configmaps",
+            "argocd",
+            "argocd-cm",
+            serde_json::json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "argocd-cm", "namespace": "argocd"},
+                "data": {"url": url, "oidc.config": format!("name: Lab\nissuer: {issuer}\nclientID: argocd\nclientSecret: $oidc.lab.secret\n")}
+            }),
+        );
+    };
+    put(support::lab::IDP_ISSUER);
+    let r = dexcheck(&lab, &["--app", "argocd"]);
+    assert_eq!(r.report["oidc"]["issuer"], support::lab::IDP_ISSUER);
+    for id in ["pod.idp_discovery", "browser.idp_discovery"] {
+        assert_eq!(r.status(id), "pass", "{id}: {:#}", r.check(id));
+        assert_eq!(r.check(id)["observed"], true);
+    }
+    // No Dex rows in this mode.
+    assert!(
+        r.report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != "pod.discovery")
+    );
+    // An issuer on loopback: inside argocd-server that is the pod itself.
+    let issuer = "http://localhost:9/realms/main";
+    put(issuer);
+    let r = dexcheck(&lab, &["--app", "argocd"]);
+    let pod = r.check("pod.idp_discovery");
+    assert_eq!(pod["class"], "refused", "{pod:#}");
+    assert_eq!(pod["observed"], true);
+    let err = pod["error"].as_str().unwrap();
+    assert!(
+        err.starts_with(&format!(
+            "failed to query provider \"{issuer}\": Get \"{issuer}/.well-known/openid-configuration\": dial tcp "
+        )) && err.ends_with(":9: connect: connection refused"),
+        "{err}"
+    );
+    assert_eq!(r.code, 1);
+}
+
 #[test]
 fn argocd_server_reaches_dex_through_the_rewrite() {
     if !support::lab_or_skip("argocd_server_reaches_dex_through_the_rewrite") {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::gourl::{GoUrl, GoUrlError, join};
 use crate::app::Install;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Endpoints {
     pub issuer: String,
     pub discovery: String,

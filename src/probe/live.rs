@@ -59,6 +59,7 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     let pod_targets = endpoints
         .as_ref()
         .map(|e| pod_targets(plan, e, upstream.as_ref()));
+    let direct = direct_targets(plan, d);
     let issuer = endpoints.map(|e| e.issuer).unwrap_or_default();
     // The IdP's endpoints, once this machine has read its discovery, for the Dex pod's token request.
     let (idp_tx, idp_rx) = tokio::sync::oneshot::channel();
@@ -71,13 +72,15 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     } else {
         Vec::new()
     };
-    let (control, observations, in_pods, bound, opened) = tokio::join!(
+    let (control, observations, in_pods, bound, opened, direct) = tokio::join!(
         control(&settings, &issuer),
         from_workstation(&settings, &target, budget, idp_tx),
         from_pods(plan.pods.client, pod_targets.as_ref(), idp_rx),
         futures_binds(&settings, &binds),
         connector_pages(&settings, &pages),
+        direct_oidc(&settings, plan.pods.client, direct.as_ref()),
     );
+    let (direct_here, direct_pods) = direct;
     spinner.finish();
     let (pod_checks, pod_notes) = pod_outcome(in_pods, &plan.pods)?;
     let live = diagnosis::Live {
@@ -94,10 +97,20 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
             .chain(observations)
             .chain(bound)
             .chain(opened)
+            .chain(direct_here)
             .collect(),
         live,
     );
     diagnosis::merge(d, pod_checks);
+    let (direct_checks, direct_notes) = pod_outcome(direct_pods, &plan.pods)?;
+    diagnosis::merge(d, direct_checks);
+    if let Some(live) = d.live.as_mut() {
+        let new: Vec<String> = direct_notes
+            .into_iter()
+            .filter(|n| !live.pods.contains(n))
+            .collect();
+        live.pods.extend(new);
+    }
     if plan.pods.client.is_none()
         && let Some(why) = &plan.pods.not_run
     {
@@ -127,6 +140,68 @@ fn pod_targets(
         ephemeral: args.ephemeral.then(|| args.ephemeral_image.clone()),
         connectors: diagnosis::pod_probes(plan.setup),
     }
+}
+
+/// Argo CD's direct OIDC, live: the issuer, whether TLS is verified, and the targets of the
+/// argocd-server pods.
+struct DirectTargets {
+    issuer: String,
+    verify: bool,
+    pods: pod::PodTargets,
+}
+
+fn direct_targets(plan: &Plan<'_>, d: &Diagnosis) -> Option<DirectTargets> {
+    let o = d
+        .oidc
+        .as_ref()
+        .filter(|o| url::Url::parse(&o.issuer).is_ok())?;
+    let direct = match &plan.setup.direct {
+        Some(crate::setup::Direct::Active(x)) => x,
+        _ => return None,
+    };
+    let args = plan.args;
+    Some(DirectTargets {
+        issuer: o.issuer.clone(),
+        verify: !direct.insecure_skip_verify && direct.root_ca.is_none(),
+        pods: pod::PodTargets {
+            app: plan.setup.app,
+            namespace: plan.pods.namespace.clone(),
+            endpoints: Default::default(),
+            idp_issuer: None,
+            upstream: None,
+            timeout: args.timeout,
+            ephemeral: args.ephemeral.then(|| args.ephemeral_image.clone()),
+            connectors: Vec::new(),
+        },
+    })
+}
+
+type PodResult = Option<Result<pod::PodRun, crate::cluster::ClusterError>>;
+
+/// The IdP's discovery from this machine and from every argocd-server pod, at once.
+async fn direct_oidc(
+    settings: &http::Settings,
+    client: Option<&kube::Client>,
+    t: Option<&DirectTargets>,
+) -> (Vec<Check>, PodResult) {
+    let Some(t) = t else {
+        return (Vec::new(), None);
+    };
+    let head = t.pods.app.profile().query_provider_head;
+    let here = workstation::direct_idp(settings, &t.issuer, head);
+    let pods = async {
+        match client {
+            Some(c) => Some(pod::direct_idp(c, &t.pods, &t.issuer, t.verify).await.map(
+                |(observations, notes)| pod::PodRun {
+                    observations,
+                    notes,
+                },
+            )),
+            None => None,
+        }
+    };
+    let (here, pods) = tokio::join!(here, pods);
+    (vec![here], pods)
 }
 
 /// Every LDAP connector's bind, tried from this machine at once.

@@ -767,6 +767,16 @@ async fn probe_upstream(
     out
 }
 
+/// Argo CD's direct OIDC: the IdP's discovery from this machine (where the browser is sent),
+/// its failure in the words of the client that fetches it (`failed to query provider …`).
+pub async fn direct_idp(s: &Settings, issuer: &str, head: &str) -> Check {
+    let (mut c, _) = probe_idp(s, "oidc.config", issuer).await;
+    if let Some(e) = c.error.take() {
+        c.error = Some(e.replacen("failed to get provider:", &format!("{head} {issuer:?}:"), 1));
+    }
+    c
+}
+
 async fn probe_idp(s: &Settings, connector: &str, issuer: &str) -> (Check, Option<Discovery>) {
     let url = format!(
         "{}/.well-known/openid-configuration",

@@ -199,3 +199,57 @@ fn files_row(files: &[&(&ConnectorProbe, &Line)], ephemeral: bool) -> Option<Che
     };
     Some(c)
 }
+
+/// Argo CD's direct OIDC: the IdP's discovery fetched from every `argocd-server` pod, as Argo
+/// CD's OIDC client fetches it, in Argo CD's words (`failed to query provider …`). TLS as Argo CD
+/// sets it: `oidc.tls.insecure.skip.verify` skips verification; a `rootCA` (PEM in the config)
+/// is not passed to the pod, so the row then says TLS was not verified there.
+pub async fn direct_idp(
+    client: &kube::Client,
+    t: &PodTargets,
+    issuer: &str,
+    verify: bool,
+) -> Probed {
+    let pods =
+        crate::cluster::find_pods(client, &t.namespace, t.app.profile().server.selector).await?;
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let probes = [Probe {
+        url: url.clone(),
+        tls: if verify { Tls::Verify } else { Tls::Insecure },
+        expect_issuer: Some(issuer.to_string()),
+        identity: false,
+    }];
+    let install = crate::app::Install::new(t.app, Some(&t.namespace));
+    let mut notes = Vec::new();
+    let mut rows = Vec::new();
+    for (pod, r, n) in super::run::on_every_pod(client, t, &pods, &probes).await {
+        notes.extend(n);
+        let check = match r? {
+            Err(why) => Check::not_run(CheckId::PodIdpDiscovery, why),
+            Ok(report) => {
+                let tool = report.tool.clone().unwrap_or_default();
+                let c = classify(&report.lines[0], &url, &tool, &report, Some(issuer));
+                let wrap = |go: &str| install.query_provider_error(issuer, &url, go);
+                let mut check = super::run::observation(
+                    CheckId::PodIdpDiscovery,
+                    &url,
+                    c,
+                    wrap,
+                    &report.lines[0],
+                );
+                if !verify && url.starts_with("https:") {
+                    check.message = format!(
+                        "{} (TLS not verified: oidc.tls.insecure.skip.verify or rootCA)",
+                        check.message
+                    );
+                }
+                check
+            }
+        };
+        rows.push((pod, vec![check]));
+    }
+    Ok((replicas::fold("app pods", rows), notes))
+}

@@ -18,6 +18,7 @@ use std::time::Duration;
 use crate::diagnosis::Check;
 
 pub use classify::{Classified, classify};
+pub use connectors::direct_idp;
 pub use parse::{Line, Report, parse};
 pub use run::{observation, run};
 

@@ -34,14 +34,7 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     let args = plan.args;
     let start = Instant::now();
     let budget = args.timeout * 3;
-    let settings = http::Settings::new(
-        args.timeout,
-        start + budget,
-        resolve::Resolver::new(pins(&args.resolve)?, args.timeout),
-        proxy::ProxyEnv::from_env(),
-        extra_roots(&args.cacert)?,
-    )
-    .map_err(RunError::Local)?;
+    let settings = settings(args, start + budget)?;
     let endpoints = d.endpoints.clone().filter(|e| e.discovery.contains("://"));
     let upstream = endpoints
         .as_ref()
@@ -64,20 +57,11 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     // The IdP's endpoints, once this machine has read its discovery, for the Dex pod's token request.
     let (idp_tx, idp_rx) = tokio::sync::oneshot::channel();
     let spinner = crate::progress::Spinner::start("probing from this machine and the pods");
-    // With Argo CD's oidc.config in use, dex.config's connectors are not: nothing to probe there.
-    let dex_in_use = d.oidc.is_none();
-    let binds = ldap::binds(plan.setup, !args.no_secret_probe && dex_in_use);
-    let pages = if dex_in_use {
-        diagnosis::browser_pages(plan.setup)
-    } else {
-        Vec::new()
-    };
-    let (control, observations, in_pods, bound, opened, direct) = tokio::join!(
+    let (control, observations, in_pods, connectors, direct) = tokio::join!(
         control(&settings, &issuer),
         from_workstation(&settings, &target, budget, idp_tx),
         from_pods(plan.pods.client, pod_targets.as_ref(), idp_rx),
-        futures_binds(&settings, &binds),
-        connector_pages(&settings, &pages),
+        connectors_here(&settings, plan, d.oidc.is_none()),
         direct_oidc(&settings, plan.pods.client, direct.as_ref()),
     );
     let (direct_here, direct_pods) = direct;
@@ -95,28 +79,65 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
         control
             .into_iter()
             .chain(observations)
-            .chain(bound)
-            .chain(opened)
+            .chain(connectors)
             .chain(direct_here)
             .collect(),
         live,
     );
     diagnosis::merge(d, pod_checks);
-    let (direct_checks, direct_notes) = pod_outcome(direct_pods, &plan.pods)?;
-    diagnosis::merge(d, direct_checks);
-    if let Some(live) = d.live.as_mut() {
-        let new: Vec<String> = direct_notes
-            .into_iter()
-            .filter(|n| !live.pods.contains(n))
-            .collect();
-        live.pods.extend(new);
-    }
+    merge_direct(d, direct_pods, &plan.pods)?;
     if plan.pods.client.is_none()
         && let Some(why) = &plan.pods.not_run
     {
         diagnosis::note_pods_not_run(d, why);
     }
     diagnosis::conclude(d);
+    Ok(())
+}
+
+/// The run's HTTP settings: every wait bounded by `--timeout`, nothing past `deadline`.
+fn settings(args: &CheckArgs, deadline: Instant) -> Result<http::Settings, RunError> {
+    http::Settings::new(
+        args.timeout,
+        deadline,
+        resolve::Resolver::new(pins(&args.resolve)?, args.timeout),
+        proxy::ProxyEnv::from_env(),
+        extra_roots(&args.cacert)?,
+    )
+    .map_err(RunError::Local)
+}
+
+/// From this machine, for the connectors Dex uses: each LDAP bind and each page a connector
+/// sends the browser to. With Argo CD's oidc.config in use, dex.config's connectors are not.
+async fn connectors_here(
+    settings: &http::Settings,
+    plan: &Plan<'_>,
+    dex_in_use: bool,
+) -> Vec<Check> {
+    if !dex_in_use {
+        return Vec::new();
+    }
+    let binds = ldap::binds(plan.setup, !plan.args.no_secret_probe);
+    let pages = diagnosis::browser_pages(plan.setup);
+    let (bound, opened) = tokio::join!(
+        futures_binds(settings, &binds),
+        connector_pages(settings, &pages)
+    );
+    bound.into_iter().chain(opened).collect()
+}
+
+/// The argocd-server pods' rows of Argo CD's direct OIDC, and what ran where (a note the Dex
+/// run already made is not repeated).
+fn merge_direct(d: &mut Diagnosis, run: PodResult, pods: &Pods) -> Result<(), RunError> {
+    let (checks, notes) = pod_outcome(run, pods)?;
+    diagnosis::merge(d, checks);
+    if let Some(live) = d.live.as_mut() {
+        let new: Vec<String> = notes
+            .into_iter()
+            .filter(|n| !live.pods.contains(n))
+            .collect();
+        live.pods.extend(new);
+    }
     Ok(())
 }
 

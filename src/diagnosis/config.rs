@@ -178,7 +178,7 @@ fn url_spelling(url: &str, b: &GoUrl) -> Vec<Check> {
 /// redirectURI against issuer + `/callback`, which Dex compares byte for byte. Types without a
 /// callback (password, header and token-exchange connectors) get no row.
 pub(super) fn connector_callbacks(setup: &Setup, eps: Option<&Endpoints>) -> Vec<Check> {
-    let several = setup.connectors.len() > 1;
+    let several = setup.several_connectors();
     setup
         .connectors
         .iter()

@@ -11,14 +11,19 @@ use crate::probe::class::Class;
 use crate::probe::pod::{ConnectorProbe, Tls};
 use crate::setup::{Connector, Setup};
 
+/// Every connector of a type Dex knows, with its row of the connector-type table.
+fn typed(setup: &Setup) -> impl Iterator<Item = (&Connector, &'static connectors::Type)> {
+    setup
+        .connectors
+        .iter()
+        .filter_map(|c| connectors::of(&c.kind).map(|t| (c, t)))
+}
+
 /// Every connector's hosts and files, in connector order.
 pub(super) fn checks(setup: &Setup) -> Vec<Check> {
-    let several = setup.connectors.len() > 1;
+    let several = setup.several_connectors();
     let mut out = Vec::new();
-    for c in &setup.connectors {
-        let Some(t) = connectors::of(&c.kind) else {
-            continue;
-        };
+    for (c, t) in typed(setup) {
         for h in t.hosts {
             if let Some(check) = host(c, h) {
                 out.push(check.for_connector(&c.id, several));
@@ -58,20 +63,12 @@ fn target(c: &Connector, h: &Host) -> Option<Target> {
             })
         }
         Form::LdapHostPort => {
-            // ldap.go Open: the default port follows insecureNoSSL alone (startTLS dials 636).
-            let plain = c.flag("insecureNoSSL");
-            let (name, port) = match value.rsplit_once(':') {
-                Some((n, _)) if !n.ends_with(']') && n.contains(':') => (value.as_str(), None),
-                Some((n, p)) => (n, p.parse::<u16>().ok()),
-                None => (value.as_str(), None),
-            };
-            let port = port.unwrap_or(if plain { 389 } else { 636 });
-            let hostname = name.trim_matches(['[', ']']).to_string();
+            let (hostname, port) = connectors::ldap_address(c)?;
             Some(Target {
-                shown: format!("{hostname}:{port}"),
+                shown: connectors::join_host_port(&hostname, port),
                 hostname,
                 port,
-                tls: !plain,
+                tls: !c.flag("insecureNoSSL"),
             })
         }
     }
@@ -267,12 +264,9 @@ fn files(c: &Connector, fields: &[connectors::File]) -> Option<Check> {
 /// with any answer) and each file it makes Dex read. The `oidc` issuer is not among them: the
 /// IdP discovery row (`dexpod.idp_discovery`) fetches it. Placeholders are not probed.
 pub fn pod_probes(setup: &Setup) -> Vec<ConnectorProbe> {
-    let several = setup.connectors.len() > 1;
+    let several = setup.several_connectors();
     let mut out = Vec::new();
-    for c in &setup.connectors {
-        let Some(t) = connectors::of(&c.kind) else {
-            continue;
-        };
+    for (c, t) in typed(setup) {
         let probe = |id, target: String, tls, shown: String, label: String, ldap| ConnectorProbe {
             connector: c.id.clone(),
             several,
@@ -335,12 +329,9 @@ pub struct BrowserPage {
 }
 
 pub fn browser_pages(setup: &Setup) -> Vec<BrowserPage> {
-    let several = setup.connectors.len() > 1;
+    let several = setup.several_connectors();
     let mut out = Vec::new();
-    for c in &setup.connectors {
-        let Some(t) = connectors::of(&c.kind) else {
-            continue;
-        };
+    for (c, t) in typed(setup) {
         for h in t.hosts.iter().filter(|h| h.reach == Reach::Browser) {
             if c.text(h.field).is_none_or(|r| placeholder(&r)) {
                 continue;
@@ -360,11 +351,6 @@ pub fn browser_pages(setup: &Setup) -> Vec<BrowserPage> {
 
 /// What the pod fetches for a host, and how it checks TLS: as Dex's client would.
 fn pod_fetch(c: &Connector, h: &Host, t: &Target) -> (String, Tls) {
-    let host = if t.hostname.contains(':') {
-        format!("[{}]", t.hostname)
-    } else {
-        t.hostname.clone()
-    };
     if h.form != Form::LdapHostPort {
         let tls = match c.text("rootCA") {
             Some(ca) if ca.starts_with('/') && t.tls => Tls::CaFile(ca),
@@ -375,7 +361,7 @@ fn pod_fetch(c: &Connector, h: &Host, t: &Target) -> (String, Tls) {
     // ldap.go do(): plain TCP for insecureNoSSL and startTLS, TLS otherwise; rootCAData wins
     // over rootCA and replaces the system roots (not passed to the pod: unverified there).
     if c.flag("insecureNoSSL") || c.flag("startTLS") {
-        return (format!("http://{host}:{}/", t.port), Tls::Insecure);
+        return (format!("http://{}/", t.shown), Tls::Insecure);
     }
     let tls = if c.flag("insecureSkipVerify") || c.has("rootCAData") {
         Tls::Insecure
@@ -384,7 +370,7 @@ fn pod_fetch(c: &Connector, h: &Host, t: &Target) -> (String, Tls) {
     } else {
         Tls::Verify
     };
-    (format!("https://{host}:{}/", t.port), tls)
+    (format!("https://{}/", t.shown), tls)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ fn warn(class: Class, note: String) -> Outcome {
 
 /// Both rules for the first connector that has an upstream.
 pub fn checks(setup: &Setup) -> Vec<Check> {
-    let several = setup.connectors.len() > 1;
+    let several = setup.several_connectors();
     setup
         .connectors
         .iter()

@@ -134,6 +134,34 @@ pub fn callback_error(order: Order, expected: &str, configured: &str) -> String 
     format!("expected callback URL {first:?} did not match the URL in the config {second:?}")
 }
 
+/// The address Dex's LDAP connector dials (`ldap.go` Open): `host` as written when Go's
+/// `net.SplitHostPort` finds a port in it, else the host with 636, or 389 with `insecureNoSSL`
+/// alone (`startTLS` still dials 636). The host name comes without brackets; `None` when `host`
+/// is empty or its port is not a number.
+pub fn ldap_address(c: &Connector) -> Option<(String, u16)> {
+    let value = c.text("host")?.trim().to_string();
+    let split = match value.rsplit_once(':') {
+        // A bare IPv6 address (several colons, no brackets) has no port.
+        Some((n, _)) if !n.ends_with(']') && n.contains(':') => None,
+        Some((n, p)) => Some((n.to_string(), p)),
+        None => None,
+    };
+    let (name, port) = match split {
+        Some((n, p)) => (n, p.parse::<u16>().ok()?),
+        None => (value, if c.flag("insecureNoSSL") { 389 } else { 636 }),
+    };
+    Some((name.trim_matches(['[', ']']).to_string(), port))
+}
+
+/// `host:port`, with brackets around an IPv6 host (Go's `net.JoinHostPort`).
+pub fn join_host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// An `oidc` connector with neither clientID nor clientSecret serves only token exchange
 /// (`grant_type=…token-exchange`, a CI job's ID token): it has no browser login, by design.
 pub fn token_exchange_only(c: &Connector) -> bool {
@@ -627,5 +655,36 @@ mod tests {
         // Placeholders are not judged.
         assert_eq!(saml("BASE64-ENCODED-CERTIFICATE-DATA"), None);
         assert_eq!(saml("<CA cert passed through base64 encoding>"), None);
+    }
+
+    #[test]
+    fn ldap_address_as_dex_derives_it() {
+        let addr = |cfg: &str| {
+            let text = format!("connectors:\n- type: ldap\n  id: l\n  name: L\n  config:\n{cfg}");
+            let s = crate::setup::load_str("l.yaml", &text, Some("https://a.test"), None).unwrap();
+            ldap_address(&s.connectors[0]).map(|(h, p)| join_host_port(&h, p))
+        };
+        assert_eq!(
+            addr("    host: ldap.test\n").as_deref(),
+            Some("ldap.test:636")
+        );
+        assert_eq!(
+            addr("    host: ldap.test\n    startTLS: true\n").as_deref(),
+            Some("ldap.test:636")
+        );
+        assert_eq!(
+            addr("    host: ldap.test\n    insecureNoSSL: true\n").as_deref(),
+            Some("ldap.test:389")
+        );
+        assert_eq!(
+            addr("    host: ldap.test:3269\n").as_deref(),
+            Some("ldap.test:3269")
+        );
+        assert_eq!(addr("    host: \"[::1]\"\n").as_deref(), Some("[::1]:636"));
+        assert_eq!(
+            addr("    host: \"[::1]:10636\"\n").as_deref(),
+            Some("[::1]:10636")
+        );
+        assert_eq!(addr("    bindDN: x\n"), None);
     }
 }

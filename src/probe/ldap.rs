@@ -36,7 +36,7 @@ pub fn binds(setup: &Setup, send_secret: bool) -> Vec<Bind> {
     if !send_secret {
         return Vec::new();
     }
-    let several = setup.connectors.len() > 1;
+    let several = setup.several_connectors();
     setup
         .connectors
         .iter()
@@ -55,13 +55,8 @@ fn bind(c: &Connector, several: bool) -> Option<Bind> {
     {
         return None;
     }
-    let shown = if host.rsplit_once(':').is_some_and(|(h, p)| {
-        !h.is_empty() && (h.ends_with(']') || !h.contains(':')) && p.parse::<u16>().is_ok()
-    }) {
-        host.clone()
-    } else {
-        format!("{host}:636")
-    };
+    let (name, port) = crate::knowledge::connectors::ldap_address(c)?;
+    let shown = crate::knowledge::connectors::join_host_port(&name, port);
     let starttls = c.flag("startTLS");
     Some(Bind {
         connector: c.id.clone(),
@@ -103,7 +98,7 @@ fn code_name(rc: u32) -> &'static str {
 fn ca_config(path: &str) -> Result<Arc<rustls::ClientConfig>, String> {
     let pem = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
     let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile_certs(&pem) {
+    for cert in pem_certificates(&pem) {
         roots.add(cert).map_err(|e| format!("{path}: {e}"))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -116,7 +111,7 @@ fn ca_config(path: &str) -> Result<Arc<rustls::ClientConfig>, String> {
 }
 
 /// The certificates in a PEM file.
-fn rustls_pemfile_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+fn pem_certificates(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
     use rustls::pki_types::pem::PemObject;
     rustls::pki_types::CertificateDer::pem_slice_iter(pem)
         .filter_map(Result::ok)
@@ -176,7 +171,7 @@ pub async fn observe(b: &Bind, platform: Arc<rustls::ClientConfig>, timeout: Dur
 
 /// This machine did not get through to the server: nothing to conclude about the bind.
 fn unreached(b: &Bind, why: String) -> Check {
-    let mut c = Check::observed(
+    Check::observed(
         CheckId::LdapBind,
         &b.shown,
         Outcome {
@@ -189,7 +184,5 @@ fn unreached(b: &Bind, why: String) -> Check {
             ),
         },
     )
-    .for_connector(&b.connector, b.several);
-    c.not_run = false;
-    c
+    .for_connector(&b.connector, b.several)
 }

@@ -52,7 +52,6 @@ const STRING_FIELDS: &[&str] = &[
     "refreshTokenThreshold",
 ];
 const BOOL_FIELDS: &[&str] = &["enableUserInfoGroups", "enablePKCEAuthentication"];
-const LIST_FIELDS: &[&str] = &["requestedScopes", "allowedAudiences"];
 const AZURE_STRINGS: &[&str] = &["graphApiEndpoint", "userGroupOverageClaimCacheExpiration"];
 const AZURE_BOOLS: &[&str] = &["useWorkloadIdentity", "enableUserGroupOverageClaim"];
 
@@ -165,9 +164,7 @@ fn decode(m: &Map<String, Value>) -> Result<DirectOidc, String> {
         bools.insert(*key, flag(m, key, "oidcConfig", key)?);
     }
     let scopes = list(m, "requestedScopes")?;
-    for key in LIST_FIELDS.iter().filter(|k| **k != "requestedScopes") {
-        list(m, key)?;
-    }
+    list(m, "allowedAudiences")?;
     flag(
         m,
         "skipAudienceCheckWhenTokenHasNoAudience",

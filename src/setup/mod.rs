@@ -182,6 +182,13 @@ pub struct Setup {
     pub namespace: Option<String>,
 }
 
+impl Setup {
+    /// More than one connector: rows about one name it.
+    pub fn several_connectors(&self) -> bool {
+        self.connectors.len() > 1
+    }
+}
+
 /// Input problems: each names the input, the field and the value where it is safe to show.
 #[derive(Debug, Error)]
 pub enum InputError {

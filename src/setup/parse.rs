@@ -600,7 +600,7 @@ fn as_dex_reads(m: &Map<String, Value>) -> Map<String, Value> {
                 .find(|n| n.eq_ignore_ascii_case(k))
                 .map_or_else(|| k.clone(), |n| n.to_string())
         };
-        // An exact key wins over a case-insensitive one, as in Go.
+        // When both spellings appear, the exact one is kept (Go keeps whichever comes last).
         if name != *k && m.contains_key(&name) {
             continue;
         }

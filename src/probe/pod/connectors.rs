@@ -4,7 +4,7 @@
 
 use super::{ConnectorProbe, Line, PodTargets, Probe, Report, Tls, classify, replicas};
 use crate::diagnosis::{Check, CheckId};
-use crate::plan::predict::{Outcome, Status};
+use crate::plan::predict::Outcome;
 use crate::probe::outcome::Class;
 
 type Probed = Result<(Vec<Check>, Vec<String>), crate::cluster::ClusterError>;
@@ -192,11 +192,6 @@ fn files_row(files: &[&(&ConnectorProbe, &Line)], ephemeral: bool) -> Option<Che
         .for_connector(&first.connector, first.several)
         .remedy(Some("Mount the files into the Dex pod (a Secret or ConfigMap volume) at the paths the connector names".into()));
     c.observed = true;
-    c.status = if c.status == Status::Pass {
-        Status::Pass
-    } else {
-        c.status
-    };
     Some(c)
 }
 

@@ -167,26 +167,17 @@ fn files_row(files: &[&(&ConnectorProbe, &Line)], ephemeral: bool) -> Option<Che
     let outcome = if missing.is_empty() {
         Outcome::pass(format!("the Dex pod has {}", listed.join(", ")))
     } else {
-        let mut o = Outcome::fail(
+        // Go's words for the first file Dex cannot open, with the reason the pod gave for it.
+        let (p, l) = files
+            .iter()
+            .find(|(_, l)| l.rc != 0)
+            .map(|(p, l)| (p.target.as_str(), l.err.as_str()))
+            .unwrap_or_default();
+        Outcome::fail(
             Class::MissingFile,
-            format!(
-                "open {}: no such file or directory",
-                files
-                    .iter()
-                    .find(|(_, l)| l.rc != 0)
-                    .map(|(p, _)| p.target.as_str())
-                    .unwrap_or("")
-            ),
+            format!("open {p}: {l}"),
             format!("not readable in the Dex pod: {}", missing.join("; ")),
-        );
-        if missing.iter().all(|m| m.contains("permission denied")) {
-            o.go_error = Some(
-                o.go_error
-                    .unwrap_or_default()
-                    .replace("no such file or directory", "permission denied"),
-            );
-        }
-        o
+        )
     };
     let mut c = Check::new(CheckId::DexpodConnectorFiles, outcome)
         .for_connector(&first.connector, first.several)

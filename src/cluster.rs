@@ -244,6 +244,59 @@ async fn dex_address(client: &kube::Client, ns: &str, a: crate::app::DexAddress)
     Some(format!("{host}:{port}"))
 }
 
+/// The Secrets Argo CD's `$` references name, each read by name (`get`, never `list`): its
+/// label, and its data as [`crate::secret::Secret`] values. A Secret dexcheck may not read is
+/// reported as such, not as missing.
+pub async fn secret_values(
+    client: &kube::Client,
+    ns: &str,
+    names: &std::collections::BTreeSet<String>,
+) -> crate::setup::SecretValues {
+    use crate::setup::references::{PART_OF, SeenSecret};
+    let api: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let reads = names.iter().map(|name| {
+        let api = api.clone();
+        async move {
+            let seen = match get_opt(&api, name, "secrets", ns).await {
+                Ok(None) => SeenSecret::NotFound,
+                Err(e) => SeenSecret::Unreadable(e.to_string()),
+                Ok(Some(s)) => SeenSecret::Read {
+                    part_of_argocd: s
+                        .metadata
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get(PART_OF.0))
+                        .is_some_and(|v| v == PART_OF.1),
+                    data: secret_data(s),
+                },
+            };
+            (name.clone(), seen)
+        }
+    });
+    crate::setup::SecretValues {
+        namespace: ns.to_string(),
+        secrets: futures_util::future::join_all(reads)
+            .await
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// A Secret's `data` (and `stringData`, as the API server would merge it), as secrets.
+fn secret_data(s: Secret) -> std::collections::BTreeMap<String, crate::secret::Secret> {
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in s.data.unwrap_or_default() {
+        out.insert(
+            k,
+            crate::secret::Secret::new(String::from_utf8_lossy(&v.0).into_owned()),
+        );
+    }
+    for (k, v) in s.string_data.unwrap_or_default() {
+        out.insert(k, crate::secret::Secret::new(v));
+    }
+    out
+}
+
 /// A running pod and the container to exec in.
 #[derive(Debug, Clone)]
 pub struct PodRef {

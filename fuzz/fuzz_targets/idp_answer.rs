@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
             fields: Default::default(),
             config_is_map: true,
         },
+        client: Default::default(),
     };
     let r = Response {
         status: status(0),

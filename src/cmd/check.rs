@@ -129,10 +129,42 @@ pub struct Loaded {
 }
 
 async fn load(args: &CheckArgs, access: &Access) -> Result<Loaded, RunError> {
-    match args.file.as_deref() {
-        Some(file) => load_file(args, access, file).await,
-        None => load_cluster(args, access).await,
+    let mut loaded = match args.file.as_deref() {
+        Some(file) => load_file(args, access, file).await?,
+        None => load_cluster(args, access).await?,
+    };
+    if let Some(client) = &access.client
+        && let Some(values) = secret_values(client, args, &loaded).await
+    {
+        loaded.setup = loaded.setup.resolved(&values)?;
+        // The cluster's copy is resolved alike, so that a reference is no drift.
+        if let Some(Ok(live)) = &loaded.live_copy {
+            loaded.live_copy = Some(live.resolved(&values).map_err(|e| e.to_string()));
+        }
     }
+    Ok(loaded)
+}
+
+/// The Secrets behind Argo CD's `$key` / `$name:key` references, from the install's namespace
+/// (each Secret read by name, nothing listed); `None` without references.
+async fn secret_values(
+    client: &kube::Client,
+    args: &CheckArgs,
+    loaded: &Loaded,
+) -> Option<setup::SecretValues> {
+    let setup = &loaded.setup;
+    let refs: Vec<setup::Reference> = setup.all_references().into_iter().cloned().collect();
+    if refs.is_empty() {
+        return None;
+    }
+    let ns = args
+        .namespace
+        .as_deref()
+        .or(loaded.namespace.as_deref())
+        .or(setup.namespace.as_deref());
+    let install = crate::app::Install::new(setup.app, ns);
+    let names = setup::references::secrets_named(&refs);
+    Some(cluster::secret_values(client, &install.namespace, &names).await)
 }
 
 async fn load_file(args: &CheckArgs, access: &Access, file: &str) -> Result<Loaded, RunError> {

@@ -10,13 +10,14 @@ use crate::knowledge::idp;
 use crate::plan::gourl::{GoUrl, join};
 use crate::plan::predict::{self, Outcome, Status};
 use crate::probe::class::Class;
-use crate::setup::{Direct, DirectOidc};
+use crate::setup::{Direct, DirectOidc, RefIn};
 
 /// The checks of a config whose `oidc.config` Argo CD reads.
 pub(super) fn checks(p: &Plan, d: &DirectOidc) -> Vec<Check> {
     let mut out = config::checks(p.setup, p.install, p.base.as_ref());
     out.push(mode(p, d));
-    out.extend(references(d));
+    let refs: Vec<&crate::setup::Reference> = d.references.iter().collect();
+    out.extend(super::secret_refs::row(&refs, RefIn::OidcConfig, p.install));
     out.push(paths::browser_app(p));
     out.push(paths::return_url_row(p));
     let issuer = d.issuer.as_deref().unwrap_or("");
@@ -66,25 +67,6 @@ fn mode(p: &Plan, d: &DirectOidc) -> Check {
             d.issuer.as_deref().unwrap_or("(no issuer)")
         )),
     )
-}
-
-/// `$key` and `$name:key` values: only Argo CD in the cluster resolves them; no probe sends one.
-fn references(d: &DirectOidc) -> Option<Check> {
-    if d.references.is_empty() {
-        return None;
-    }
-    let list: Vec<String> = d
-        .references
-        .iter()
-        .map(|(field, r)| format!("{field} = {r}"))
-        .collect();
-    Some(Check::new(
-        CheckId::OidcSecretRefs,
-        Outcome::unknown(format!(
-            "{}: Argo CD reads $key from argocd-secret and $name:key from the Secret name (labelled app.kubernetes.io/part-of: argocd); this input does not resolve them, and no probe sends a reference as a secret",
-            list.join(", ")
-        )),
-    ))
 }
 
 /// The IdP's discovery from the argocd-server pod, and the browser's way to the IdP.
@@ -158,7 +140,7 @@ fn client(d: &DirectOidc) -> Option<Check> {
 
 /// `url` with `/auth/callback` appended as Argo CD appends it (`appendURLPath`: the URL's path
 /// and the endpoint joined with Go's `path.Join`).
-fn callback_of(url: &str) -> String {
+pub fn callback_of(url: &str) -> String {
     match GoUrl::parse(url) {
         Ok(mut u) if !u.host.is_empty() => {
             u.path = join(&[&u.path, "/auth/callback"]);

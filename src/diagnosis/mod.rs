@@ -10,6 +10,10 @@ mod idp_rules;
 mod observed;
 mod paths;
 pub mod repeat;
+mod secret_refs;
+
+/// Argo CD's own callback for `url` with `oidc.config`: `URL/auth/callback`.
+pub use direct::callback_of as argo_callback;
 mod what_if;
 
 pub use catalog::{CheckId, Id, Vantage};
@@ -26,7 +30,7 @@ use crate::app::{App, Install};
 use crate::plan::endpoints::{self, Endpoints};
 use crate::plan::gourl::GoUrl;
 use crate::plan::predict::Status;
-use crate::setup::Setup;
+use crate::setup::{RefIn, Setup};
 
 /// Options that shape a diagnosis.
 #[derive(Debug, Clone, Default)]
@@ -334,6 +338,8 @@ fn dex_checks(plan: &paths::Plan) -> Vec<Check> {
     checks.extend(config::connector_callbacks(setup, plan.eps.as_ref()));
     checks.extend(idp_rules::checks(setup));
     checks.extend(connector_legs::checks(setup));
+    let refs = setup.all_references();
+    checks.extend(secret_refs::row(&refs, RefIn::DexConfig, plan.install));
     checks
 }
 

@@ -81,6 +81,8 @@ pub enum Class {
     ConnectorField,
     /// A file the connector names is not readable in the Dex pod.
     MissingFile,
+    /// An Argo CD `$key` / `$name:key` reference with no value: the reference text is used.
+    SecretReference,
     /// The LDAP server refused the connector's bind (`bindDN`/`bindPW`).
     LdapBind,
     /// The IdP does not say it sends a claim the connector needs.
@@ -150,6 +152,7 @@ impl Class {
         Class::IssuerForm,
         Class::ConnectorField,
         Class::MissingFile,
+        Class::SecretReference,
         Class::LdapBind,
         Class::ClaimNotOffered,
         Class::ClockSkew,
@@ -236,6 +239,7 @@ impl Class {
             Class::IssuerForm => "issuer_form",
             Class::ConnectorField => "connector_field",
             Class::MissingFile => "missing_file",
+            Class::SecretReference => "secret_reference",
             Class::LdapBind => "ldap_bind",
             Class::ClaimNotOffered => "claim_not_offered",
             Class::ClockSkew => "clock_skew",

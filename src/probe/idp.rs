@@ -1,6 +1,7 @@
 //! The upstream IdP leg, before anyone logs in: does the IdP accept Dex's client and callback at
 //! its authorization endpoint (`idp.authorize`, the browser's view), and Dex's client secret at its
-//! token endpoint (`idp.client_auth`)? Both requests are built as Dex builds them; nothing is ever
+//! token endpoint (`idp.client_auth`)? With Argo CD's `oidc.config` the client is Argo CD itself,
+//! with its callback `URL/auth/callback`. Both requests are built as the client builds them; nothing is ever
 //! submitted to a login page, and the secret goes only to the token endpoint the configured
 //! issuer's own discovery names (or the connector type's fixed one), over https or to loopback.
 
@@ -36,9 +37,89 @@ pub struct Upstream {
     /// `false` under `--no-secret-probe`.
     pub send_secret: bool,
     pub connector: Connector,
+    /// Who is the IdP's client: Dex's connector, or Argo CD itself (`oidc.config`).
+    pub client: Client,
+}
+
+/// The IdP's client: whose requests the probes build, and where their fields are fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Client {
+    /// Dex's connector: PKCE when the IdP offers S256 (Dex ≥ 2.45).
+    #[default]
+    Dex,
+    /// Argo CD's `oidc.config`: PKCE only with `enablePKCEAuthentication`.
+    ArgoCd { pkce: bool },
+}
+
+impl Client {
+    /// Who sends the requests.
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::Dex => "Dex",
+            Client::ArgoCd { .. } => "Argo CD",
+        }
+    }
+    /// Where the client's fields are written.
+    pub fn fields(self) -> &'static str {
+        match self {
+            Client::Dex => "the connector's",
+            Client::ArgoCd { .. } => "oidc.config's",
+        }
+    }
+    /// What to restart after changing them.
+    pub fn restart(self) -> &'static str {
+        match self {
+            Client::Dex => "restart Dex",
+            Client::ArgoCd { .. } => "restart argocd-server",
+        }
+    }
+    /// The error the client logs when the token exchange fails (Dex's `oidc` connector;
+    /// Argo CD's `util/oidc` HandleCallback).
+    fn token_error(self) -> &'static str {
+        match self {
+            Client::Dex => "oidc: failed to get token",
+            Client::ArgoCd { .. } => "failed to get token",
+        }
+    }
 }
 
 impl Upstream {
+    /// Argo CD's own client from `oidc.config`: its client id and secret, the callback
+    /// `URL/auth/callback`, the scopes Argo CD asks for (`GetScopesOrDefault`: openid, profile,
+    /// email, groups unless `requestedScopes` is set).
+    pub fn from_direct(
+        d: &crate::setup::DirectOidc,
+        callback: String,
+        send_secret: bool,
+    ) -> Upstream {
+        let scopes = match &d.requested_scopes {
+            Some(s) if !s.is_empty() => s.clone(),
+            _ => ["openid", "profile", "email", "groups"]
+                .map(String::from)
+                .to_vec(),
+        };
+        Upstream {
+            connector_id: "oidc.config".into(),
+            kind: "oidc".into(),
+            issuer: d.issuer.clone(),
+            client_id: d.client_id.clone().unwrap_or_default(),
+            secret: d.client_secret.clone(),
+            callback,
+            scopes,
+            post_only: false,
+            send_secret,
+            connector: Connector {
+                kind: "oidc".into(),
+                id: "oidc.config".into(),
+                name: d.name.clone().unwrap_or_default(),
+                config: Default::default(),
+                fields: Default::default(),
+                config_is_map: true,
+            },
+            client: Client::ArgoCd { pkce: d.pkce },
+        }
+    }
+
     /// The first connector dexcheck can probe (`oidc`, `google`, `github`, `gitlab`,
     /// `microsoft`), with the callback Dex will send.
     pub fn from_setup(setup: &Setup, eps: &Endpoints, send_secret: bool) -> Option<Upstream> {
@@ -70,6 +151,7 @@ impl Upstream {
             post_only: cfg.basic_auth_unsupported == Some(true),
             send_secret,
             connector: c.clone(),
+            client: Client::Dex,
         })
     }
 }
@@ -194,7 +276,11 @@ pub fn authorize_url(u: &Upstream, e: &IdpEndpoints) -> String {
             .append_pair("response_type", "code")
             .append_pair("scope", &u.scopes.join(" "))
             .append_pair("state", &random_token());
-        if e.pkce_s256 {
+        let pkce = match u.client {
+            Client::Dex => e.pkce_s256,
+            Client::ArgoCd { pkce } => pkce,
+        };
+        if pkce {
             use base64::Engine;
             use sha2::Digest;
             let challenge = sha2::Sha256::digest(random_token().as_bytes());
@@ -321,9 +407,10 @@ fn redirect_hop(from: &str, next: url::Url, u: &Upstream, authorization: &str) -
         return Hop::Refused(said);
     }
     if same_endpoint(&next, &u.callback) {
-        return Hop::Accepted(
-            "the IdP sends the browser straight back to Dex's callback with a code (a session already signed in)".into(),
-        );
+        return Hop::Accepted(format!(
+            "the IdP sends the browser straight back to {}'s callback with a code (a session already signed in)",
+            u.client.name()
+        ));
     }
     let same_origin = url::Url::parse(from).is_ok_and(|f| f.origin() == next.origin());
     // An error page is read; so is a step of the authorization endpoint itself (Dex's
@@ -468,6 +555,7 @@ fn authorize_outcome(hop: Hop, u: &Upstream, e: &IdpEndpoints) -> Outcome {
         )),
         Hop::Refused(said) => {
             let who = family_name(&said, u);
+            let sender = u.client.name();
             let source = said
                 .source
                 .map(|s| format!(" ({who}'s words, as in {s})"))
@@ -476,7 +564,7 @@ fn authorize_outcome(hop: Hop, u: &Upstream, e: &IdpEndpoints) -> Outcome {
                 said.cause.class(false),
                 said.words.clone(),
                 format!(
-                    "{who} refused the authorization request Dex sends for client {}: {}{source}; the callback Dex sends is {}",
+                    "{who} refused the authorization request {sender} sends for client {}: {}{source}; the callback {sender} sends is {}",
                     u.client_id,
                     said.cause.describe(),
                     u.callback
@@ -516,17 +604,22 @@ fn authorize_remedy(c: &Check, u: &Upstream) -> Option<String> {
         idp::register_at(issuer, &u.kind).unwrap_or_else(|| "the IdP's client settings".into());
     match c.class? {
         Class::IdpRedirectUri => Some(format!(
-            "Register exactly {} as a redirect URI of client {} ({at}); Dex sends it byte for byte",
-            u.callback, u.client_id
+            "Register exactly {} as a redirect URI of client {} ({at}); {} sends it byte for byte",
+            u.callback,
+            u.client_id,
+            u.client.name()
         )),
         Class::IdpUnknownClient => Some(format!(
-            "Set the connector's clientID to the client id the IdP lists for this application; {:?} is not one of its clients (or create the client, with {} as its redirect URI: {at})",
-            u.client_id, u.callback
+            "Set {} clientID to the client id the IdP lists for this application; {:?} is not one of its clients (or create the client, with {} as its redirect URI: {at})",
+            u.client.fields(),
+            u.client_id,
+            u.callback
         )),
         Class::IdpScope => Some(format!(
-            "Allow the scopes {:?} for client {} at the IdP, or remove the refused one from the connector's scopes",
+            "Allow the scopes {:?} for client {} at the IdP, or remove the refused one from {} scopes",
             u.scopes.join(" "),
-            u.client_id
+            u.client_id,
+            u.client.fields()
         )),
         Class::IdpResponseType => Some(format!(
             "Enable the authorization code flow for client {} ({at})",
@@ -534,11 +627,12 @@ fn authorize_remedy(c: &Check, u: &Upstream) -> Option<String> {
         )),
         Class::Inconclusive => None,
         _ => Some(format!(
-            "The IdP's discovery names {} as its authorization endpoint and it failed: check the connector's issuer, and that the browser reaches the IdP",
+            "The IdP's discovery names {} as its authorization endpoint and it failed: check {} issuer, and that the browser reaches the IdP",
             c.url
                 .as_deref()
                 .and_then(|u| u.split('?').next())
-                .unwrap_or("")
+                .unwrap_or(""),
+            u.client.fields()
         )),
     }
 }
@@ -547,7 +641,7 @@ fn authorize_remedy(c: &Check, u: &Upstream) -> Option<String> {
 /// `scopes_supported` (`connector/oidc`: `email_verified` with the email scope unless
 /// `insecureSkipEmailVerified`, the `userNameKey` claim, each `claimMapping` target).
 pub fn claims_check(u: &Upstream, e: &IdpEndpoints) -> Option<Check> {
-    if u.kind != "oidc" {
+    if u.kind != "oidc" || u.client != Client::Dex {
         return None;
     }
     let cfg = &u.connector.config;
@@ -723,12 +817,14 @@ pub fn client_auth_skipped(u: &Upstream, e: &IdpEndpoints, styles: &[AuthStyle])
     }
     match &u.secret {
         None => return Some("the connector has no clientSecret in this input".into()),
-        Some(s) if s.is_empty() => return Some("the connector's clientSecret is empty".into()),
+        Some(s) if s.is_empty() => {
+            return Some(format!("{} clientSecret is empty", u.client.fields()));
+        }
         Some(s) if s.expose().starts_with('$') => {
-            return Some(
-                "the connector's clientSecret is a reference ($…) this input does not resolve"
-                    .into(),
-            );
+            return Some(format!(
+                "{} clientSecret is a reference ($…) with no value here (see the secret_refs row); a reference is never sent as a secret",
+                u.client.fields()
+            ));
         }
         _ => {}
     }
@@ -788,8 +884,10 @@ async fn client_auth(s: &Settings, u: &Upstream, e: &IdpEndpoints) -> Check {
 /// The fix for a refused client id or secret.
 pub fn secret_remedy(u: &Upstream) -> String {
     format!(
-        "Check the connector's clientID {:?}, and copy the client secret of that client from the IdP again (a secret's value, not its id; it may have been rotated or expired) into the connector's clientSecret, then restart Dex",
-        u.client_id
+        "Check {f} clientID {:?}, and copy the client secret of that client from the IdP again (a secret's value, not its id; it may have been rotated or expired) into {f} clientSecret, then {}",
+        u.client_id,
+        u.client.restart(),
+        f = u.client.fields()
     )
 }
 
@@ -859,12 +957,13 @@ fn token_words(status: u16, body: &[u8], u: &Upstream, style: AuthStyle) -> Outc
     {
         return Outcome::fail(
             Class::InvalidClient,
-            format!("oidc: failed to get token: {words}"),
+            format!("{}: {words}", u.client.token_error()),
             format!(
-                "the IdP refused client {} with this secret by {}: {}; every login would end at Dex's token exchange",
+                "the IdP refused client {} with this secret by {}: {}; every login would end at {}'s token exchange",
                 u.client_id,
                 style.name(),
-                Cause::ClientCredentials.describe()
+                Cause::ClientCredentials.describe(),
+                u.client.name()
             ),
         );
     }

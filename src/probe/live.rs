@@ -167,8 +167,10 @@ fn pod_targets(
 /// argocd-server pods.
 struct DirectTargets {
     issuer: String,
-    verify: bool,
+    tls: pod::IdpTls,
     pods: pod::PodTargets,
+    /// Argo CD's own client, for the IdP's authorization and token endpoints.
+    client: Option<idp::Upstream>,
 }
 
 fn direct_targets(plan: &Plan<'_>, d: &Diagnosis) -> Option<DirectTargets> {
@@ -181,9 +183,18 @@ fn direct_targets(plan: &Plan<'_>, d: &Diagnosis) -> Option<DirectTargets> {
         _ => return None,
     };
     let args = plan.args;
+    let client = plan
+        .setup
+        .url
+        .as_deref()
+        .filter(|_| !args.no_idp)
+        .map(|url| {
+            idp::Upstream::from_direct(direct, diagnosis::argo_callback(url), !args.no_secret_probe)
+        });
     Some(DirectTargets {
+        client,
         issuer: o.issuer.clone(),
-        verify: !direct.insecure_skip_verify && direct.root_ca.is_none(),
+        tls: idp_tls(direct),
         pods: pod::PodTargets {
             app: plan.setup.app,
             namespace: plan.pods.namespace.clone(),
@@ -195,6 +206,18 @@ fn direct_targets(plan: &Plan<'_>, d: &Diagnosis) -> Option<DirectTargets> {
             connectors: Vec::new(),
         },
     })
+}
+
+/// TLS as Argo CD's `OIDCTLSConfig` sets it: `rootCA` alone when it holds a certificate (else a
+/// warning and the system roots), and `oidc.tls.insecure.skip.verify` over both.
+fn idp_tls(d: &crate::setup::DirectOidc) -> pod::IdpTls {
+    match &d.root_ca {
+        _ if d.insecure_skip_verify => pod::IdpTls::Insecure,
+        Some(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {
+            pod::IdpTls::RootCa(pem.clone())
+        }
+        _ => pod::IdpTls::Verify,
+    }
 }
 
 type PodResult = Option<Result<pod::PodRun, crate::cluster::ClusterError>>;
@@ -209,10 +232,10 @@ async fn direct_oidc(
         return (Vec::new(), None);
     };
     let head = t.pods.app.profile().query_provider_head;
-    let here = workstation::direct_idp(settings, &t.issuer, head);
+    let here = workstation::direct_idp(settings, &t.issuer, head, t.client.as_ref());
     let pods = async {
         match client {
-            Some(c) => Some(pod::direct_idp(c, &t.pods, &t.issuer, t.verify).await.map(
+            Some(c) => Some(pod::direct_idp(c, &t.pods, &t.issuer, &t.tls).await.map(
                 |(observations, notes)| pod::PodRun {
                     observations,
                     notes,
@@ -222,7 +245,7 @@ async fn direct_oidc(
         }
     };
     let (here, pods) = tokio::join!(here, pods);
-    (vec![here], pods)
+    (here, pods)
 }
 
 /// Every LDAP connector's bind, tried from this machine at once.

@@ -768,13 +768,24 @@ async fn probe_upstream(
 }
 
 /// Argo CD's direct OIDC: the IdP's discovery from this machine (where the browser is sent),
-/// its failure in the words of the client that fetches it (`failed to query provider …`).
-pub async fn direct_idp(s: &Settings, issuer: &str, head: &str) -> Check {
-    let (mut c, _) = probe_idp(s, "oidc.config", issuer).await;
+/// its failure in the words of the client that fetches it (`failed to query provider …`); then
+/// Argo CD's own client at the authorization and token endpoints the discovery names.
+pub async fn direct_idp(
+    s: &Settings,
+    issuer: &str,
+    head: &str,
+    client: Option<&super::idp::Upstream>,
+) -> Vec<Check> {
+    use super::idp::{self, IdpEndpoints};
+    let (mut c, doc) = probe_idp(s, "oidc.config", issuer).await;
     if let Some(e) = c.error.take() {
         c.error = Some(e.replacen("failed to get provider:", &format!("{head} {issuer:?}:"), 1));
     }
-    c
+    let mut out = vec![c];
+    if let (Some(doc), Some(u)) = (doc, client) {
+        out.extend(idp::probe(s, u, &IdpEndpoints::from_discovery(&doc.doc)).await);
+    }
+    out
 }
 
 async fn probe_idp(s: &Settings, connector: &str, issuer: &str) -> (Check, Option<Discovery>) {

@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value};
 
+use super::references::{self, RefIn, Reference, SecretValues};
 use crate::secret::Secret;
 
 /// The fields of `oidc.config` that the checks read.
@@ -23,9 +24,9 @@ pub struct DirectOidc {
     pub pkce: bool,
     /// `oidc.tls.insecure.skip.verify: "true"` beside it.
     pub insecure_skip_verify: bool,
-    /// Fields whose value is a Secret reference (`$key` from argocd-secret, `$name:key` from the
-    /// Secret `name`), which only Argo CD in the cluster resolves: field and reference.
-    pub references: Vec<(String, String)>,
+    /// Values that are Secret references (`$key` from argocd-secret, `$name:key` from the
+    /// Secret `name`), and what became of each.
+    pub references: Vec<Reference>,
 }
 
 /// What Argo CD makes of `oidc.config`.
@@ -55,8 +56,9 @@ const BOOL_FIELDS: &[&str] = &["enableUserInfoGroups", "enablePKCEAuthentication
 const AZURE_STRINGS: &[&str] = &["graphApiEndpoint", "userGroupOverageClaimCacheExpiration"];
 const AZURE_BOOLS: &[&str] = &["useWorkloadIdentity", "enableUserGroupOverageClaim"];
 
-/// Reads `oidc.config` (its text) and the `oidc.tls.insecure.skip.verify` value beside it.
-pub fn read(text: &str, insecure: Option<&str>) -> Direct {
+/// Reads `oidc.config` (its text) and the `oidc.tls.insecure.skip.verify` value beside it, its
+/// `$` references replaced from `values` as Argo CD replaces them (none offline).
+pub fn read(text: &str, insecure: Option<&str>, values: Option<&SecretValues>) -> Direct {
     let value: Value = match serde_saphyr::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -66,8 +68,16 @@ pub fn read(text: &str, insecure: Option<&str>) -> Direct {
             ));
         }
     };
+    let mut refs = Vec::new();
     let map = match value {
-        Value::Object(m) => m,
+        Value::Object(m) => {
+            let mut v = Value::Object(m);
+            references::replace(&mut v, "", RefIn::OidcConfig, values, &mut refs);
+            match v {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            }
+        }
         Value::Null => Map::new(),
         other => {
             return Direct::Refused(json_error(
@@ -79,6 +89,7 @@ pub fn read(text: &str, insecure: Option<&str>) -> Direct {
     match decode(&map) {
         Ok(mut d) => {
             d.insecure_skip_verify = insecure == Some("true");
+            d.references = refs;
             Direct::Active(Box::new(d))
         }
         Err(e) => Direct::Refused(format!("error unmarshaling JSON: while decoding JSON: {e}")),
@@ -196,11 +207,6 @@ fn decode(m: &Map<String, Value>) -> Result<DirectOidc, String> {
             "Go struct field oidcConfig.requestedIDTokenClaims of type map[string]*oidc.Claim",
         ));
     }
-    let references = strings
-        .iter()
-        .filter(|(_, v)| v.starts_with('$'))
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
     let take = |k: &str| strings.get(k).cloned();
     Ok(DirectOidc {
         name: take("name"),
@@ -215,7 +221,7 @@ fn decode(m: &Map<String, Value>) -> Result<DirectOidc, String> {
             .copied()
             .unwrap_or(false),
         insecure_skip_verify: false,
-        references,
+        references: Vec::new(),
     })
 }
 
@@ -224,7 +230,7 @@ mod tests {
     use super::*;
 
     fn active(text: &str) -> DirectOidc {
-        match read(text, None) {
+        match read(text, None, None) {
             Direct::Active(d) => *d,
             Direct::Refused(e) => panic!("refused: {e}"),
         }
@@ -237,19 +243,17 @@ mod tests {
         );
         assert_eq!(d.client_id.as_deref(), Some("12345"));
         assert!(d.pkce);
+        let r = &d.references[0];
         assert_eq!(
-            d.references,
-            vec![(
-                "clientSecret".to_string(),
-                "$oidc.okta.clientSecret".to_string()
-            )]
+            (r.field.as_str(), r.reference.as_str()),
+            ("clientSecret", "$oidc.okta.clientSecret")
         );
     }
 
     #[test]
     fn argo_refuses_what_it_refuses() {
         // Argo CD's Entra ID doc: `{client_id}` is a YAML mapping, `true // …` a string.
-        let e = match read("clientID: {azure_ad_application_client_id}\n", None) {
+        let e = match read("clientID: {azure_ad_application_client_id}\n", None, None) {
             Direct::Refused(e) => e,
             Direct::Active(_) => panic!("accepted"),
         };
@@ -259,6 +263,7 @@ mod tests {
         );
         let e = match read(
             "azure:\n  useWorkloadIdentity: true // if using Workload Identity\n",
+            None,
             None,
         ) {
             Direct::Refused(e) => e,

@@ -3,8 +3,10 @@
 
 mod direct;
 mod parse;
+pub mod references;
 
 pub use direct::{Direct, DirectOidc};
+pub use references::{RefIn, RefState, Reference, SecretValues};
 
 use std::collections::BTreeMap;
 
@@ -13,7 +15,7 @@ use thiserror::Error;
 
 use crate::secret::Secret;
 
-pub use parse::{MAX_INPUT_BYTES, load, load_str};
+pub use parse::{MAX_INPUT_BYTES, load, load_str, load_with};
 
 pub use crate::app::App;
 
@@ -180,9 +182,52 @@ pub struct Setup {
     pub direct: Option<Direct>,
     /// The manifest's `metadata.namespace`, when the input is one.
     pub namespace: Option<String>,
+    /// Argo CD's `$` references in `dex.config` (those of `oidc.config` are in [`DirectOidc`]).
+    pub references: Vec<Reference>,
+    /// The input's text, to read again once the references' Secrets are known.
+    text: RawText,
+}
+
+/// The input as read: it may hold secrets, so it never prints itself.
+#[derive(Clone)]
+struct RawText(std::sync::Arc<str>);
+
+impl std::fmt::Debug for RawText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<input text>")
+    }
+}
+
+impl From<&str> for RawText {
+    fn from(s: &str) -> Self {
+        RawText(s.into())
+    }
 }
 
 impl Setup {
+    /// Every `$` reference Argo CD would replace: `oidc.config`'s, then `dex.config`'s.
+    pub fn all_references(&self) -> Vec<&Reference> {
+        let direct = match &self.direct {
+            Some(Direct::Active(d)) => d.references.iter().collect(),
+            _ => Vec::new(),
+        };
+        direct.into_iter().chain(&self.references).collect()
+    }
+
+    /// The same input read again with the references' values from the cluster.
+    pub fn resolved(&self, values: &SecretValues) -> Result<Setup, InputError> {
+        let flag = (self.url_source == UrlSource::Flag)
+            .then_some(self.url.as_deref())
+            .flatten();
+        load_with(
+            &self.source,
+            &self.text.0,
+            flag,
+            Some(self.app),
+            Some(values),
+        )
+    }
+
     /// More than one connector: rows about one name it.
     pub fn several_connectors(&self) -> bool {
         self.connectors.len() > 1

@@ -5,6 +5,7 @@ use std::io::Read;
 use base64::Engine;
 use serde_json::{Map, Value};
 
+use super::references::{self, RefIn, Reference, SecretValues};
 use super::{
     App, Connector, ConnectorConfig, DEX_CONNECTOR_TYPES, InputError, InputKind, Setup, UrlSource,
 };
@@ -72,6 +73,17 @@ pub fn load_str(
     url_flag: Option<&str>,
     app: Option<App>,
 ) -> Result<Setup, InputError> {
+    load_with(source, text, url_flag, app, None)
+}
+
+/// As [`load_str`], with Argo CD's `$` references replaced from `values` (read from the cluster).
+pub fn load_with(
+    source: &str,
+    text: &str,
+    url_flag: Option<&str>,
+    app: Option<App>,
+    values: Option<&SecretValues>,
+) -> Result<Setup, InputError> {
     if text.trim().is_empty() {
         return Err(InputError::Empty {
             input: source.to_string(),
@@ -82,7 +94,7 @@ pub fn load_str(
         message: yaml_message(&e),
     })?;
     let (kind, obj) = recognise(source, &docs)?;
-    let mut found = read(source, kind, obj)?;
+    let mut found = read(source, kind, obj, values)?;
     if let Some(flag) = url_flag {
         found.url = Some(flag.to_string());
         found.url_source = UrlSource::Flag;
@@ -111,7 +123,9 @@ pub fn load_str(
         additional_urls: found.additional_urls,
         connectors: found.connectors,
         direct: found.direct,
+        references: found.references,
         namespace,
+        text: text.into(),
     })
 }
 
@@ -155,10 +169,17 @@ struct Found {
     url_source: UrlSource,
     additional_urls: Vec<String>,
     connectors: Vec<Connector>,
+    references: Vec<Reference>,
 }
 
-fn read(source: &str, kind: InputKind, obj: &Map<String, Value>) -> Result<Found, InputError> {
+fn read(
+    source: &str,
+    kind: InputKind,
+    obj: &Map<String, Value>,
+    values: Option<&SecretValues>,
+) -> Result<Found, InputError> {
     let mut found = Found {
+        references: Vec::new(),
         direct: None,
         url: None,
         url_source: UrlSource::Missing,
@@ -166,7 +187,7 @@ fn read(source: &str, kind: InputKind, obj: &Map<String, Value>) -> Result<Found
         connectors: Vec::new(),
     };
     if matches!(kind, InputKind::DevtronSecret | InputKind::ArgocdCm) {
-        return manifest(source, kind, obj, found);
+        return manifest(source, kind, obj, found, values);
     }
     if let Some(v) = obj.get("url") {
         let field = |m| InputError::Field {
@@ -190,7 +211,11 @@ fn manifest(
     kind: InputKind,
     obj: &Map<String, Value>,
     mut found: Found,
+    values: Option<&SecretValues>,
 ) -> Result<Found, InputError> {
+    // Only Argo CD replaces `$` references (util/settings); Devtron reads its config as written.
+    let values = values.filter(|_| kind == InputKind::ArgocdCm);
+    let argo = kind == InputKind::ArgocdCm;
     let err_field = |field: &str, message: String| InputError::Field {
         input: source.to_string(),
         field: field.to_string(),
@@ -216,6 +241,7 @@ fn manifest(
         super::direct::read(
             t,
             value("oidc.tls.insecure.skip.verify").map(String::as_str),
+            values,
         )
     });
     let Some(dex_text) = value("dex.config") else {
@@ -227,7 +253,7 @@ fn manifest(
             "missing: without dex.config (or oidc.config) no connector is configured and SSO is off".into(),
         ));
     };
-    let dex = dex_connectors(source, field, dex_text, &mut found);
+    let dex = dex_connectors(source, field, dex_text, &mut found, argo.then_some(values));
     match (dex, &found.direct) {
         (Ok(connectors), _) => found.connectors = connectors,
         // Argo CD signs in through oidc.config and never reads this dex.config.
@@ -243,6 +269,7 @@ fn dex_connectors(
     field: &str,
     dex_text: &str,
     found: &mut Found,
+    references: Option<Option<&SecretValues>>,
 ) -> Result<Vec<Connector>, InputError> {
     let err_field = |message: String| InputError::Field {
         input: source.to_string(),
@@ -251,6 +278,17 @@ fn dex_connectors(
     };
     let inner: Value = serde_saphyr::from_str(dex_text)
         .map_err(|e| err_field(format!("YAML: {}", yaml_message(&e))))?;
+    let mut inner = inner;
+    // Argo CD replaces `$` references anywhere in dex.config before Dex reads it.
+    if let Some(values) = references {
+        references::replace(
+            &mut inner,
+            "",
+            RefIn::DexConfig,
+            values,
+            &mut found.references,
+        );
+    }
     let Value::Object(inner) = inner else {
         return Err(err_field(format!(
             "expected a mapping with connectors:, found {}",

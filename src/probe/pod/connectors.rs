@@ -25,7 +25,7 @@ pub(super) async fn dex_pods(client: &kube::Client, t: &PodTargets) -> Probed {
         .collect();
     let mut notes = Vec::new();
     let mut rows = Vec::new();
-    for (pod, r, n) in super::run::on_every_pod(client, t, &pods, &probes).await {
+    for (pod, r, n) in super::run::on_every_pod(client, t, &pods, &probes, None).await {
         notes.extend(n);
         let checks = match r? {
             Err(why) => not_run(&t.connectors, &why),
@@ -186,15 +186,25 @@ fn files_row(files: &[&(&ConnectorProbe, &Line)], ephemeral: bool) -> Option<Che
     Some(c)
 }
 
+/// How Argo CD's OIDC client verifies the IdP (`OIDCTLSConfig`).
+#[derive(Debug, Clone)]
+pub enum IdpTls {
+    /// The pod's system roots.
+    Verify,
+    /// `oidc.tls.insecure.skip.verify: "true"`.
+    Insecure,
+    /// `rootCA`'s PEM, alone: given to the pod on the exec's stdin, never on its command line.
+    RootCa(String),
+}
+
 /// Argo CD's direct OIDC: the IdP's discovery fetched from every `argocd-server` pod, as Argo
-/// CD's OIDC client fetches it, in Argo CD's words (`failed to query provider …`). TLS as Argo CD
-/// sets it: `oidc.tls.insecure.skip.verify` skips verification; a `rootCA` (PEM in the config)
-/// is not passed to the pod, so the row then says TLS was not verified there.
+/// CD's OIDC client fetches it, in Argo CD's words (`failed to query provider …`), with TLS as
+/// Argo CD sets it.
 pub async fn direct_idp(
     client: &kube::Client,
     t: &PodTargets,
     issuer: &str,
-    verify: bool,
+    tls: &IdpTls,
 ) -> Probed {
     let pods =
         crate::cluster::find_pods(client, &t.namespace, t.app.profile().server.selector).await?;
@@ -202,16 +212,30 @@ pub async fn direct_idp(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
+    // The sender lives as long as the execs that read from it.
+    let (_feed, stdin) = match tls {
+        IdpTls::RootCa(pem) => {
+            let lines: String = pem.lines().map(|l| format!("P {l}\n")).collect();
+            let (tx, rx) = tokio::sync::watch::channel(Some(crate::secret::Secret::new(lines)));
+            (Some(tx), Some(rx))
+        }
+        _ => (None, None),
+    };
+    let mode = match tls {
+        IdpTls::Verify => Tls::Verify,
+        IdpTls::Insecure => Tls::Insecure,
+        IdpTls::RootCa(_) => Tls::RootCa,
+    };
     let probes = [Probe {
         url: url.clone(),
-        tls: if verify { Tls::Verify } else { Tls::Insecure },
+        tls: mode,
         expect_issuer: Some(issuer.to_string()),
         identity: false,
     }];
     let install = crate::app::Install::new(t.app, Some(&t.namespace));
     let mut notes = Vec::new();
     let mut rows = Vec::new();
-    for (pod, r, n) in super::run::on_every_pod(client, t, &pods, &probes).await {
+    for (pod, r, n) in super::run::on_every_pod(client, t, &pods, &probes, stdin).await {
         notes.extend(n);
         let check = match r? {
             Err(why) => Check::not_run(CheckId::PodIdpDiscovery, why),
@@ -226,11 +250,13 @@ pub async fn direct_idp(
                     wrap,
                     &report.lines[0],
                 );
-                if !verify && url.starts_with("https:") {
-                    check.message = format!(
-                        "{} (TLS not verified: oidc.tls.insecure.skip.verify or rootCA)",
-                        check.message
-                    );
+                if url.starts_with("https:") {
+                    let how = match tls {
+                        IdpTls::Verify => "TLS verified with the pod's system roots",
+                        IdpTls::Insecure => "TLS not verified: oidc.tls.insecure.skip.verify",
+                        IdpTls::RootCa(_) => "TLS verified with oidc.config's rootCA alone",
+                    };
+                    check.message = format!("{} ({how})", check.message);
                 }
                 check
             }

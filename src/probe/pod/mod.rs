@@ -18,7 +18,7 @@ use std::time::Duration;
 use crate::diagnosis::Check;
 
 pub use classify::{Classified, classify};
-pub use connectors::direct_idp;
+pub use connectors::{IdpTls, direct_idp};
 pub use parse::{Line, Report, parse};
 pub use run::{observation, run};
 
@@ -39,6 +39,9 @@ pub enum Tls {
     CaFile(String),
     /// Not a fetch: is this path a readable file in the pod (`file PATH`)? Never read.
     File,
+    /// Verified with the CA certificates (PEM) that come on stdin as `P ` lines, alone, as
+    /// Argo CD verifies the IdP with `oidc.config`'s `rootCA` (mode `rootca`).
+    RootCa,
 }
 
 /// One URL to fetch from a pod.
@@ -71,6 +74,7 @@ pub fn argv(timeout: Duration, probes: &[Probe]) -> Vec<String> {
             Tls::Post => "post".to_string(),
             Tls::CaFile(path) => format!("cafile:{path}"),
             Tls::File => "file".to_string(),
+            Tls::RootCa => "rootca".to_string(),
         };
         v.push(
             if p.identity && matches!(p.tls, Tls::Insecure | Tls::Verify) {

@@ -188,13 +188,17 @@ pub(super) async fn on_every_pod(
     t: &PodTargets,
     pods: &[crate::cluster::PodRef],
     probes: &[Probe],
+    stdin: Option<crate::cluster::Stdin>,
 ) -> Vec<(String, ExecResult, Vec<String>)> {
     let execs: Vec<_> = pods
         .iter()
-        .map(|pod| async move {
-            let mut notes = Vec::new();
-            let r = run_in(client, t, pod, probes, None, &mut notes).await;
-            (pod.name.clone(), r, notes)
+        .map(|pod| {
+            let stdin = stdin.clone();
+            async move {
+                let mut notes = Vec::new();
+                let r = run_in(client, t, pod, probes, stdin, &mut notes).await;
+                (pod.name.clone(), r, notes)
+            }
         })
         .collect();
     replicas::buffered(execs).await
@@ -209,7 +213,7 @@ async fn app_pod(client: &kube::Client, t: &PodTargets) -> Probed<Vec<Check>> {
         crate::cluster::find_pods(client, &t.namespace, t.app.profile().server.selector).await?;
     let urls = AppUrls::new(t);
     let probes = urls.probes(t, pods.len() > 1);
-    let runs = on_every_pod(client, t, &pods, &probes).await;
+    let runs = on_every_pod(client, t, &pods, &probes, None).await;
     let mut notes = Vec::new();
     let mut rows = Vec::new();
     let mut kids = Vec::new();

@@ -46,7 +46,7 @@ one() {
     return 0
   fi
   # `cafile:PATH`: verify TLS with that CA file only, as Dex's LDAP connector does with rootCA.
-  cafile=""; case "$mode" in cafile:*) cafile=${mode#cafile:}; mode=verify;; esac
+  cafile=""; case "$mode" in cafile:*) cafile=${mode#cafile:}; mode=verify;; rootca) cafile="$tmp.ca"; mode=verify;; esac
   host=$(printf '%s' "$url" | sed -e 's|^[A-Za-z][A-Za-z0-9+.-]*://||' -e 's|[/?#].*$||' -e 's|^.*@||' -e '/^\[/!s|:[0-9]*$||' -e 's|^\[\(.*\)\].*$|\1|')
   addr=""
   if command -v getent >/dev/null 2>&1; then addr=$(getent hosts "$host" 2>/dev/null | sed -n '1s/[[:space:]].*//p'); fi
@@ -109,6 +109,15 @@ one() {
   if [ -f "$f.warn" ]; then cat "$f.warn" >>"$f.line"; fi
   rm -f "$f.body" "$f.err" "$f.warn"
 }
+# `rootca`: the CA certificates (PEM) come on stdin as `P ` lines, before any probe starts; they
+# go to a file only this user can read, and verify that probe alone.
+for a in "$@"; do
+  if [ "$a" = rootca ]; then
+    input=$(cat)
+    (umask 077; printf '%s\n' "$input" | sed -n 's/^P //p' >"$tmp.ca")
+    break
+  fi
+done
 n=0; post_at=""
 while [ $# -ge 2 ]; do
   n=$((n+1))
@@ -116,12 +125,13 @@ while [ $# -ge 2 ]; do
   shift 2
 done
 if [ -n "$post_at" ]; then
-  input=$(cat)
+  [ -f "$tmp.ca" ] || input=$(cat)
   purl=$(printf '%s\n' "$input" | sed -n 's/^U //p' | sed -n 1p)
   if [ -n "$purl" ]; then one "$post_at" post "$purl" &
   else printf 'R\t%s\t253\t\t\t\t\t\t\tnot sent\t\n' "$post_at" >"$tmp.$post_at.line"; fi
 fi
 wait
+rm -f "$tmp.ca"
 i=1
 while [ "$i" -le "$n" ]; do
   cat "$tmp.$i.line" 2>/dev/null || printf 'R\t%s\t255\t\t\t\t\t\t\t\tno result\t\n' "$i"

@@ -7,7 +7,7 @@ use super::{Check, CheckId};
 use crate::app::Install;
 use crate::plan::predict::{Outcome, Status};
 use crate::probe::class::Class;
-use crate::setup::{RefIn, RefState, Reference};
+use crate::setup::{RefIn, RefState, Reference, references};
 
 /// The row for the references in `within`, if there are any.
 pub(super) fn row(refs: &[&Reference], within: RefIn, install: &Install) -> Option<Check> {
@@ -24,7 +24,7 @@ pub(super) fn row(refs: &[&Reference], within: RefIn, install: &Install) -> Opti
         let state = match &r.state {
             RefState::NotLooked => "not resolved here".to_string(),
             RefState::Resolved { secret } => format!("resolved from Secret {secret}, key {key}"),
-            RefState::Missing { why } => format!("no value: {why}"),
+            RefState::Missing { why } => format!("no value: {why}{}", dex_reading(r)),
             RefState::Unread { why } => format!("unknown: {why}"),
         };
         format!("{} = {} ({state})", r.field, r.reference)
@@ -60,6 +60,17 @@ pub(super) fn row(refs: &[&Reference], within: RefIn, install: &Install) -> Opti
     };
     let remedy = missing.first().map(|r| remedy(r, install));
     Some(Check::new(id, outcome).remedy(remedy))
+}
+
+/// What Dex then reads for an unresolved reference in a connector's config.
+fn dex_reading(r: &Reference) -> String {
+    if r.within != RefIn::DexConfig || !references::dex_expands_field(&r.field) {
+        return String::new();
+    }
+    format!(
+        "; Dex expands it from its environment, so with no such variable there it reads {:?}",
+        references::dex_expands(&r.reference)
+    )
 }
 
 /// The fix for a reference Argo CD finds no value for, in the install's namespace.

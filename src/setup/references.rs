@@ -191,6 +191,43 @@ pub fn replace(
     }
 }
 
+/// What Dex makes of a string in a connector's config that still holds `$`: Go's `os.ExpandEnv`
+/// (`cmd/dex/config.go`, on by default through the `expand_env` feature flag), with every
+/// variable unset: `$name` and `${name}` become empty, `$` before anything else stays.
+pub fn dex_expands(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'$' || i + 1 >= b.len() {
+            let ch = s[i..].chars().next().unwrap_or_default();
+            out.push(ch);
+            i += ch.len_utf8().max(1);
+            continue;
+        }
+        let rest = &b[i + 1..];
+        let width = match rest[0] {
+            // `${name}`; `${}` is eaten whole, an unclosed `${` alone (Go: invalid syntax).
+            b'{' => rest.iter().position(|c| *c == b'}').map_or(1, |p| p + 1),
+            c if b"*#$@!?-".contains(&c) || c.is_ascii_digit() => 1,
+            _ => rest
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                .count(),
+        };
+        if width == 0 {
+            out.push('$');
+        }
+        i += 1 + width;
+    }
+    out
+}
+
+/// Whether Dex expands this field: the connectors' config (and storage's), nothing else.
+pub fn dex_expands_field(field: &str) -> bool {
+    field.starts_with("connectors[") && field.contains("].config.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +296,19 @@ mod tests {
                 secret: "argocd-secret".into()
             }
         );
+    }
+
+    #[test]
+    fn dex_expands_as_go_does() {
+        // An unresolved Argo CD reference reaches Dex, which reads `$dex` as a variable.
+        assert_eq!(
+            dex_expands("$dex.github.clientSecret"),
+            ".github.clientSecret"
+        );
+        assert_eq!(dex_expands("$okta:clientSecret"), ":clientSecret");
+        assert_eq!(dex_expands("a${X}b$"), "ab$");
+        assert_eq!(dex_expands("$ and $1x"), "$ and x");
+        assert_eq!(dex_expands("${abc"), "abc");
     }
 
     #[test]

@@ -656,6 +656,42 @@ impl Lab {
         Ok(())
     }
 
+    /// A port-forward to any lab address: local `port` in the workstation to `target`.
+    pub fn forward_to(&self, port: u16, target: &str) -> io::Result<()> {
+        let target: SocketAddr = target.parse().map_err(io::Error::other)?;
+        let rt = self
+            .ws_rt
+            .as_ref()
+            .ok_or_else(|| io::Error::other("lab not running"))?;
+        let l = rt.run(async move { tokio::net::TcpListener::bind(("127.0.0.1", port)).await })?;
+        rt.spawn(servers::relay(l, target));
+        Ok(())
+    }
+
+    /// Another address in the pods' namespace (a Service of another namespace), named `in_pods`
+    /// there and `in_ws` in the workstation (either may be empty).
+    pub fn add_service(&self, addr: &str, in_pods: &[&str], in_ws: &[&str]) -> io::Result<()> {
+        ip(&[
+            "-n",
+            &self.pod,
+            "addr",
+            "add",
+            &format!("{addr}/32"),
+            "dev",
+            "v1",
+        ])?;
+        for (ns, names) in [(&self.pod, in_pods), (&self.ws, in_ws)] {
+            if names.is_empty() {
+                continue;
+            }
+            let hosts = PathBuf::from(format!("/etc/netns/{ns}/hosts"));
+            let mut text = std::fs::read_to_string(&hosts)?;
+            text.push_str(&format!("{addr} {}\n", names.join(" ")));
+            std::fs::write(&hosts, text)?;
+        }
+        Ok(())
+    }
+
     /// The URL the relay gives the workstation for the orchestrator.
     pub fn pf_url(&self) -> String {
         format!("http://localhost:{}/orchestrator", self.pf_port)

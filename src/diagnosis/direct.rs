@@ -51,11 +51,18 @@ pub(super) fn refused(error: &str, dex_used: bool) -> Check {
 }
 
 fn mode(p: &Plan, d: &DirectOidc) -> Check {
-    let ignored = if p.setup.connectors.is_empty() {
+    let mut ignored = if p.setup.connectors.is_empty() {
         String::new()
     } else {
         "; dex.config is not used while oidc.config is set".into()
     };
+    // The CLI's SSO login (`argocd login --sso`) listens on localhost:8085 (`--sso-port`) and
+    // uses cliClientID when set, else clientID.
+    if let Some(cli) = d.cli_client_id.as_deref().filter(|c| !c.is_empty()) {
+        ignored.push_str(&format!(
+            "; the CLI (argocd login --sso) signs in as client {cli} with the callback http://localhost:8085/auth/callback, which that client must allow"
+        ));
+    }
     Check::new(
         CheckId::OidcConfig,
         Outcome::pass(format!(

@@ -276,7 +276,7 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
     };
     let verdict = verdict(&checks);
     let candidates = match direct {
-        Some(_) => Vec::new(),
+        Some(d) => what_if::issuer_candidates(&install, opts, d.issuer.as_deref().unwrap_or("")),
         None => what_if::candidates(setup, &install, opts, plan.origin.as_ref(), &internal),
     };
     let oidc = direct.map(|d| DirectSummary {

@@ -215,3 +215,40 @@ fn direct_oidc_moves_the_seeds_problem_to_the_idp() {
         Some("pod.idp_discovery")
     );
 }
+
+/// The what-if columns of direct OIDC are issuers: the in-cluster name fails the browser, its
+/// port-forward form fails argocd-server, so neither is recommended; a name both resolve is.
+#[test]
+fn direct_oidc_what_if_the_issuer_were() {
+    let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\ndata:\n  url: https://argocd.example.com\n  oidc.config: |\n    issuer: http://keycloak.keycloak.svc/realms/main\n    clientID: argocd\n    cliClientID: argocd-cli\n    clientSecret: s\n";
+    let opts = Options {
+        auto_candidates: true,
+        candidates: vec!["https://sso.example.com/realms/main".into()],
+        ..Default::default()
+    };
+    let d = diagnose(&load("a.yaml", text), &opts);
+    let urls: Vec<&str> = d.candidates.iter().map(|c| c.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "http://keycloak.keycloak.svc/realms/main",
+            "http://localhost:8080/realms/main",
+            "https://sso.example.com/realms/main"
+        ]
+    );
+    let status = |i: usize| (d.candidates[i].browser.status, d.candidates[i].pod.status);
+    assert_eq!(status(0), (Status::Fail, Status::Pass));
+    assert_eq!(status(1), (Status::Pass, Status::Fail));
+    assert_eq!(
+        d.candidates[1].result.label,
+        "argocd-server: connection refused"
+    );
+    // A public name needs a live check from both sides, and is the one to try.
+    assert!(d.candidates[2].recommended && !d.candidates[0].recommended);
+    // The CLI's own client and callback are named.
+    assert!(
+        check(&d, CheckId::OidcConfig)
+            .message
+            .contains("client argocd-cli with the callback http://localhost:8085/auth/callback")
+    );
+}

@@ -160,3 +160,84 @@ fn candidate(
         requires,
     }
 }
+
+/// Argo CD's direct OIDC: what if the IdP's issuer were each candidate? The browser is sent to
+/// it and the argocd-server pod fetches its discovery; Argo CD's own URL (and so its return-URL
+/// rule) does not change. Auto candidates: the issuer as written and, for a cluster name, the
+/// port-forward the browser would use; `--candidate` URLs are issuers here.
+pub(super) fn issuer_candidates(install: &Install, opts: &Options, issuer: &str) -> Vec<Candidate> {
+    let mut urls: Vec<String> = Vec::new();
+    if opts.auto_candidates && GoUrl::parse(issuer).is_ok_and(|u| !u.host.is_empty()) {
+        urls.push(issuer.to_string());
+        urls.extend(port_forward_form(issuer));
+    }
+    for u in &opts.candidates {
+        if !urls.contains(u) {
+            urls.push(u.clone());
+        }
+    }
+    let mut out: Vec<Candidate> = urls.iter().map(|u| issuer_candidate(install, u)).collect();
+    let pick = out
+        .iter()
+        .position(|c| c.result.status == Status::Pass)
+        .or_else(|| out.iter().position(|c| c.result.status == Status::Unknown));
+    if let Some(i) = pick {
+        out[i].recommended = true;
+    }
+    out
+}
+
+/// An in-cluster issuer as the browser sees it through `kubectl port-forward` (a privileged
+/// port forwarded from 8080 or 8443).
+fn port_forward_form(issuer: &str) -> Option<String> {
+    let mut u = GoUrl::parse(issuer).ok()?;
+    if host_kind(u.hostname()) != HostKind::Cluster {
+        return None;
+    }
+    let port = match u.effective_port()? {
+        80 => 8080,
+        443 => 8443,
+        p => p,
+    };
+    u.host = format!("localhost:{port}");
+    Some(u.to_go_string())
+}
+
+fn issuer_candidate(install: &Install, issuer: &str) -> Candidate {
+    let parsed = GoUrl::parse(issuer).unwrap_or_default();
+    let discovery = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let browser = predict::workstation(&parsed);
+    let pod = predict::app_pod(
+        install.profile(),
+        &GoUrl::parse(&discovery).unwrap_or_default(),
+    );
+    let result = if pod.status == Status::Fail {
+        cell(Status::Fail, format!("argocd-server: {}", short(&pod)))
+    } else if browser.status == Status::Fail {
+        cell(Status::Fail, format!("browser: {}", short(&browser)))
+    } else if browser.status == Status::Unknown || pod.status == Status::Unknown {
+        cell(Status::Unknown, "may work: needs live check")
+    } else {
+        cell(Status::Pass, "works")
+    };
+    let requires = (host_kind(parsed.hostname()) == HostKind::Loopback
+        && result.status != Status::Fail)
+        .then(|| {
+            format!(
+                "a port-forward from local port {} to the IdP's Service",
+                parsed.effective_port().unwrap_or(80)
+            )
+        });
+    Candidate {
+        url: issuer.to_string(),
+        browser: cell(browser.status, short(&browser)),
+        pod: cell(pod.status, short(&pod)),
+        return_url: cell(Status::Skip, "URL unchanged"),
+        result,
+        recommended: false,
+        requires,
+    }
+}

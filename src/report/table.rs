@@ -181,7 +181,12 @@ fn failures(out: &mut String, d: &crate::diagnosis::Diagnosis, style: Style) {
 fn candidates(out: &mut String, d: &crate::diagnosis::Diagnosis, style: Style) {
     let head = |s: &str| super::rows::bold(s, style);
     if !d.candidates.is_empty() {
-        let _ = writeln!(*out, "\n{}", head("What if URL were…"));
+        let title = if d.oidc.is_some() {
+            "What if the IdP's issuer were…"
+        } else {
+            "What if URL were…"
+        };
+        let _ = writeln!(*out, "\n{}", head(title));
         let mut t = new_table(style);
         let star = if style.ascii {
             "(recommended) "
@@ -215,6 +220,12 @@ fn candidates(out: &mut String, d: &crate::diagnosis::Diagnosis, style: Style) {
         t.add_row(row("return-URL check", &|c| &c.return_url));
         t.add_row(row("result", &|c| &c.result));
         let _ = writeln!(*out, "{t}");
+        if d.oidc.is_some() && !d.candidates.iter().any(|c| c.recommended) {
+            let _ = writeln!(
+                *out,
+                "  none works from both sides: the issuer needs a name the browser and the argocd-server pod both resolve and reach (an ingress host), or an IdP that names one issuer for both (Keycloak: hostname with hostname-backchannel-dynamic)"
+            );
+        }
         for c in d.candidates.iter().filter(|c| c.requires.is_some()) {
             let _ = writeln!(
                 *out,

@@ -84,6 +84,7 @@ pub enum CheckId {
     OidcSecretRefs,
     ConfigSecretRefs,
     PodIdpDiscovery,
+    PodIdpTokenKeys,
     BrowserIdpDiscovery,
     DexpodIdpDiscovery,
     IdpAuthorize,
@@ -318,6 +319,17 @@ pub const CATALOG: &[Spec] = &[
         Some(25),
         true,
     ),
+    Spec {
+        depends_on: &[C::PodIdpDiscovery],
+        ..spec(
+            C::PodIdpTokenKeys,
+            "pod.idp_token_keys",
+            "app pod → IdP token and keys (direct OIDC)",
+            V::AppPod,
+            Some(135),
+            true,
+        )
+    },
     Spec {
         depends_on: &[C::PodDiscovery],
         ..spec(

@@ -197,9 +197,9 @@ pub enum IdpTls {
     RootCa(String),
 }
 
-/// Argo CD's direct OIDC: the IdP's discovery fetched from every `argocd-server` pod, as Argo
-/// CD's OIDC client fetches it, in Argo CD's words (`failed to query provider …`), with TLS as
-/// Argo CD sets it.
+/// Argo CD's direct OIDC, from every `argocd-server` pod, as Argo CD's OIDC client fetches it and
+/// in Argo CD's words, with TLS as Argo CD sets it: the IdP's discovery (`failed to query provider
+/// …`); then, where it answered, the token endpoint and key set it names (one more exec).
 pub async fn direct_idp(
     client: &kube::Client,
     t: &PodTargets,
@@ -212,56 +212,158 @@ pub async fn direct_idp(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
-    // The sender lives as long as the execs that read from it.
-    let (_feed, stdin) = match tls {
+    let probes = [probe(&url, tls, Some(issuer))];
+    let install = crate::app::Install::new(t.app, Some(&t.namespace));
+    let (_feed, stdin) = root_ca_stdin(tls);
+    let mut notes = Vec::new();
+    let mut rows = Vec::new();
+    for (pod, r, n) in super::run::on_every_pod(client, t, &pods, &probes, stdin.clone()).await {
+        notes.extend(n);
+        let (discovery, doc) = match r? {
+            Err(why) => (Check::not_run(CheckId::PodIdpDiscovery, why), Vec::new()),
+            Ok(report) => {
+                let c = classify(
+                    &report.lines[0],
+                    &url,
+                    &tool(&report),
+                    &report,
+                    Some(issuer),
+                );
+                let wrap = |go: &str| install.query_provider_error(issuer, &url, go);
+                let line = &report.lines[0];
+                let check = super::run::observation(CheckId::PodIdpDiscovery, &url, c, wrap, line);
+                (with_tls(check, tls), line.doc.clone())
+            }
+        };
+        let passed = discovery.status == crate::plan::predict::Status::Pass;
+        let mut checks = vec![discovery];
+        let at = pods.iter().find(|p| p.name == pod);
+        checks.push(match at.filter(|_| passed) {
+            Some(p) => token_keys(client, t, p, &doc, tls, stdin.clone(), &mut notes).await?,
+            None => Check::not_run(
+                CheckId::PodIdpTokenKeys,
+                "depends on the IdP's discovery from the pod, which fails".into(),
+            ),
+        });
+        rows.push((pod, checks));
+    }
+    Ok((replicas::fold("app pods", rows), notes))
+}
+
+fn tool(report: &Report) -> String {
+    report.tool.clone().unwrap_or_default()
+}
+
+/// A fetch with Argo CD's TLS; a discovery document's endpoints are read too (`,id`).
+fn probe(url: &str, tls: &IdpTls, issuer: Option<&str>) -> Probe {
+    Probe {
+        url: url.to_string(),
+        tls: match tls {
+            IdpTls::Verify => Tls::Verify,
+            IdpTls::Insecure => Tls::Insecure,
+            IdpTls::RootCa(_) => Tls::RootCa,
+        },
+        expect_issuer: issuer.map(str::to_string),
+        identity: issuer.is_some(),
+    }
+}
+
+/// The `rootCA` PEM for the exec's stdin (the sender lives as long as the execs that read it).
+fn root_ca_stdin(
+    tls: &IdpTls,
+) -> (
+    Option<tokio::sync::watch::Sender<Option<crate::secret::Secret>>>,
+    Option<crate::cluster::Stdin>,
+) {
+    match tls {
         IdpTls::RootCa(pem) => {
             let lines: String = pem.lines().map(|l| format!("P {l}\n")).collect();
             let (tx, rx) = tokio::sync::watch::channel(Some(crate::secret::Secret::new(lines)));
             (Some(tx), Some(rx))
         }
         _ => (None, None),
-    };
-    let mode = match tls {
-        IdpTls::Verify => Tls::Verify,
-        IdpTls::Insecure => Tls::Insecure,
-        IdpTls::RootCa(_) => Tls::RootCa,
-    };
-    let probes = [Probe {
-        url: url.clone(),
-        tls: mode,
-        expect_issuer: Some(issuer.to_string()),
-        identity: false,
-    }];
-    let install = crate::app::Install::new(t.app, Some(&t.namespace));
-    let mut notes = Vec::new();
-    let mut rows = Vec::new();
-    for (pod, r, n) in super::run::on_every_pod(client, t, &pods, &probes, stdin).await {
-        notes.extend(n);
-        let check = match r? {
-            Err(why) => Check::not_run(CheckId::PodIdpDiscovery, why),
-            Ok(report) => {
-                let tool = report.tool.clone().unwrap_or_default();
-                let c = classify(&report.lines[0], &url, &tool, &report, Some(issuer));
-                let wrap = |go: &str| install.query_provider_error(issuer, &url, go);
-                let mut check = super::run::observation(
-                    CheckId::PodIdpDiscovery,
-                    &url,
-                    c,
-                    wrap,
-                    &report.lines[0],
-                );
-                if url.starts_with("https:") {
-                    let how = match tls {
-                        IdpTls::Verify => "TLS verified with the pod's system roots",
-                        IdpTls::Insecure => "TLS not verified: oidc.tls.insecure.skip.verify",
-                        IdpTls::RootCa(_) => "TLS verified with oidc.config's rootCA alone",
-                    };
-                    check.message = format!("{} ({how})", check.message);
-                }
-                check
-            }
-        };
-        rows.push((pod, vec![check]));
     }
-    Ok((replicas::fold("app pods", rows), notes))
+}
+
+fn with_tls(mut check: Check, tls: &IdpTls) -> Check {
+    if check
+        .url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https:"))
+    {
+        let how = match tls {
+            IdpTls::Verify => "TLS verified with the pod's system roots",
+            IdpTls::Insecure => "TLS not verified: oidc.tls.insecure.skip.verify",
+            IdpTls::RootCa(_) => "TLS verified with oidc.config's rootCA alone",
+        };
+        check.message = format!("{} ({how})", check.message);
+    }
+    check
+}
+
+/// The token endpoint and key set the pod's own discovery named, from that pod: what Argo CD
+/// needs after the IdP login, in its words (`failed to get token: Post …`; `Failed to verify oidc
+/// token: failed to verify signature: fetching keys oidc: get keys failed: Get …`).
+async fn token_keys(
+    client: &kube::Client,
+    t: &PodTargets,
+    pod: &crate::cluster::PodRef,
+    doc: &[(String, String)],
+    tls: &IdpTls,
+    stdin: Option<crate::cluster::Stdin>,
+    notes: &mut Vec<String>,
+) -> Result<Check, crate::cluster::ClusterError> {
+    let named = |k: &str| doc.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let (Some(token), Some(keys)) = (named("token_endpoint"), named("jwks_uri")) else {
+        return Ok(Check::not_run(
+            CheckId::PodIdpTokenKeys,
+            "the IdP's discovery names no token_endpoint or jwks_uri".into(),
+        ));
+    };
+    let probes = [probe(&token, tls, None), probe(&keys, tls, None)];
+    let report = match super::run::run_in(client, t, pod, &probes, stdin, notes).await? {
+        Ok(r) => r,
+        Err(why) => return Ok(Check::not_run(CheckId::PodIdpTokenKeys, why)),
+    };
+    let mut token_c = classify(&report.lines[0], &token, &tool(&report), &report, None);
+    // Any OAuth answer proves the token endpoint reachable (a GET gets an error).
+    if matches!(token_c.class, Some(Class::HttpStatus(400..=405))) {
+        token_c.class = None;
+    }
+    let keys_c = classify(&report.lines[1], &keys, &tool(&report), &report, None);
+    let url = format!("{token} , {keys}");
+    let check = if token_c.class.is_some() {
+        let wrap = |go: &str| format!("failed to get token: Post {token:?}: {go}");
+        super::run::observation(
+            CheckId::PodIdpTokenKeys,
+            &url,
+            token_c,
+            wrap,
+            &report.lines[0],
+        )
+    } else if keys_c.class.is_some() {
+        let wrap = |go: &str| {
+            format!(
+                "Failed to verify oidc token: failed to verify signature: fetching keys oidc: get keys failed: Get {keys:?}: {go}"
+            )
+        };
+        super::run::observation(
+            CheckId::PodIdpTokenKeys,
+            &url,
+            keys_c,
+            wrap,
+            &report.lines[1],
+        )
+    } else {
+        let mut c = super::run::observation(
+            CheckId::PodIdpTokenKeys,
+            &url,
+            keys_c,
+            |g: &str| g.to_string(),
+            &report.lines[1],
+        );
+        c.message = format!("the token endpoint and the key set answer ({})", c.message);
+        c
+    };
+    Ok(with_tls(check, tls))
 }

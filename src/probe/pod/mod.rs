@@ -77,7 +77,7 @@ pub fn argv(timeout: Duration, probes: &[Probe]) -> Vec<String> {
             Tls::RootCa => "rootca".to_string(),
         };
         v.push(
-            if p.identity && matches!(p.tls, Tls::Insecure | Tls::Verify) {
+            if p.identity && matches!(p.tls, Tls::Insecure | Tls::Verify | Tls::RootCa) {
                 format!("{mode},id")
             } else {
                 mode

@@ -112,11 +112,11 @@ one() {
 # `rootca`: the CA certificates (PEM) come on stdin as `P ` lines, before any probe starts; they
 # go to a file only this user can read, and verify that probe alone.
 for a in "$@"; do
-  if [ "$a" = rootca ]; then
+  case "$a" in rootca|rootca,id)
     input=$(cat)
     (umask 077; printf '%s\n' "$input" | sed -n 's/^P //p' >"$tmp.ca")
-    break
-  fi
+    break;;
+  esac
 done
 n=0; post_at=""
 while [ $# -ge 2 ]; do

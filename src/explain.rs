@@ -199,6 +199,13 @@ fn query_provider(c: &mut Ctx, text: &str, i: usize) {
         Path::AppPodDex
     });
     let absolute_elsewhere = by_path.is_none() && issuer.contains("://");
+    // No app's Dex path and not its Dex service: Argo CD's oidc.config issuer, the IdP itself.
+    if rewrite.is_none()
+        && absolute_elsewhere
+        && !issuer.trim_end_matches('/').ends_with("/api/dex")
+    {
+        c.path = Some(Path::ArgoDirect);
+    }
     c.app = by_path
         .or(rewrite)
         .or(c.head_of)

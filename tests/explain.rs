@@ -171,10 +171,25 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "rootCA",
     ),
     (
+        // Argo CD's direct OIDC with an in-cluster Keycloak: the seed's two failures, moved to the IdP.
+        "failed to query provider \"http://keycloak.keycloak.svc:8080/realms/main\": Get \"http://keycloak.keycloak.svc:8080/realms/main/.well-known/openid-configuration\": dial tcp: lookup keycloak.keycloak.svc on 10.96.0.10:53: no such host",
+        "dns",
+        "argo_direct",
+        "hostname-backchannel-dynamic",
+    ),
+    (
+        "failed to query provider \"http://localhost:18080/realms/main\": Get \"http://localhost:18080/realms/main/.well-known/openid-configuration\": dial tcp [::1]:18080: connect: connection refused",
+        "refused",
+        "argo_direct",
+        "port-forward address as the issuer",
+    ),
+    (
+        // A Keycloak issuer, not Argo CD's /api/dex: argocd-server talks to the IdP itself
+        // (oidc.config), and rootCA is Argo CD's fix.
         "Failed to verify token: failed to verify token: Failed to query provider \"https://id.xxxx.xxx/auth/realms/master\": Get \"https://id.xxxx.xxx/auth/realms/master/.well-known/openid-configuration\": x509: certificate signed by unknown authority",
         "tls_unknown_ca",
-        "app_pod_dex",
-        "CA",
+        "argo_direct",
+        "oidc.config's rootCA",
     ),
     (
         "tls: failed to verify certificate: x509: certificate signed by unknown authority",

@@ -81,6 +81,82 @@ pub(crate) fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
 
+/// What makes one issuer work for both sides of Argo CD's direct OIDC.
+fn one_issuer(c: &Ctx) -> String {
+    let i = c.install();
+    format!(
+        "give oidc.config an issuer that the browser and argocd-server both resolve and reach (an ingress host, made resolvable inside the cluster with a CoreDNS rewrite or hostAliases), or run the IdP so that it names one issuer for both (Keycloak: hostname with hostname-backchannel-dynamic); then {} rollout restart deployment {}",
+        i.kubectl(),
+        i.profile().server.deployment
+    )
+}
+
+/// argocd-server cannot resolve the host of oidc.config's issuer.
+fn direct_dns(c: &Ctx) -> (String, Vec<String>, String) {
+    let h = c.host();
+    let cluster = crate::plan::predict::host_kind(h) == crate::plan::predict::HostKind::Cluster;
+    let causes = if cluster {
+        vec![
+            format!(
+                "{h} is a cluster name, but no such Service exists (a wrong name or namespace: NAME.NAMESPACE.svc)"
+            ),
+            "cluster DNS is failing".into(),
+        ]
+    } else {
+        vec![
+            format!(
+                "{h} resolves only where the browser is (corporate DNS, a hosts file, a VPN), not in the cluster's DNS"
+            ),
+            "a typo in oidc.config's issuer".into(),
+            "cluster DNS is failing".into(),
+        ]
+    };
+    (
+        format!("argocd-server cannot resolve the IdP's host {h} (oidc.config's issuer)"),
+        causes,
+        if cluster {
+            let name = h.split('.').next().unwrap_or(h);
+            format!(
+                "Find the IdP's Service (kubectl get svc -A --field-selector metadata.name={name}) and name it as NAME.NAMESPACE.svc; or {}",
+                one_issuer(c)
+            )
+        } else {
+            format!("Either {}", one_issuer(c))
+        },
+    )
+}
+
+/// argocd-server's connection to the IdP was refused: on its own loopback, a port-forward issuer.
+fn direct_refused(c: &Ctx) -> (String, Vec<String>, String) {
+    let (h, p) = (c.host(), c.port.unwrap_or(80));
+    if c.loopback() {
+        return (
+            format!(
+                "argocd-server connected to {h}:{p}, its own loopback, and nothing listens there"
+            ),
+            s(&[
+                "oidc.config's issuer is a kubectl port-forward address: it works in the browser, but inside argocd-server it is the pod itself",
+            ]),
+            format!(
+                "Do not use a port-forward address as the issuer: {}",
+                one_issuer(c)
+            ),
+        );
+    }
+    (
+        format!("argocd-server reached {h}:{p} but nothing accepted the connection"),
+        s(&[
+            "the IdP is down, or listens on another port than the issuer names",
+            "a firewall rejects the cluster's egress",
+        ]),
+        format!(
+            "Check oidc.config's issuer and the IdP's port; test from the server: {} exec deploy/{} -- curl -sS ISSUER/.well-known/openid-configuration",
+            c.install().kubectl(),
+            c.install().profile().server.deployment
+        ),
+    )
+}
+
 /// Transport errors, most specific first.
 pub(crate) const TRANSPORT: &[Transport] = &[
     Transport {
@@ -130,6 +206,7 @@ pub(crate) const TRANSPORT: &[Transport] = &[
                     c.install().kubectl()
                 ),
             ),
+            Some(Path::ArgoDirect) => direct_dns(c),
             Some(Path::DexUpstream) => (
                 format!("Dex's pod cannot resolve the upstream IdP {}", c.host()),
                 s(&[
@@ -190,6 +267,7 @@ pub(crate) const TRANSPORT: &[Transport] = &[
                     None => "Give URL a host name the browser and the pod both reach (an ingress host, with a CoreDNS rewrite or hostAliases inside the cluster)".into(),
                 },
             ),
+            Some(Path::ArgoDirect) => direct_refused(c),
             Some(Path::DexUpstream) => (
                 format!("Dex's pod reached {} but nothing accepted the connection", c.host()),
                 s(&["the IdP is down or listens on another port", "a firewall rejects the cluster's egress"]),
@@ -258,6 +336,7 @@ pub(crate) const TRANSPORT: &[Transport] = &[
             format!("the certificate of {} is signed by a CA the client does not trust", c.host()),
             s(&["a private or self-signed CA (corporate PKI, cert-manager self-signed issuer)", "the server sends an incomplete chain (intermediate missing)"]),
             match c.path {
+                Some(Path::ArgoDirect) => "Put the IdP's CA (PEM, the whole chain's root) in oidc.config's rootCA: argocd-server then trusts it alone; or oidc.tls.insecure.skip.verify: \"true\" for a test; then restart argocd-server".into(),
                 Some(Path::DexUpstream) => "Give Dex the CA: connector rootCAs (Dex ≥ 2.36) or mount the CA into the Dex image's trust store; Devtron's Dex v2.30.2 has no rootCAs".into(),
                 _ if c.app().profile().dex_call == DexCall::Rewrite => "Argo CD: oidc.config rootCA, or oidc.tls.insecure.skip.verify: \"true\" for a test; for the Dex path, match TLS modes (--dex-server-plaintext with Dex --disable-tls); then restart argocd-server".into(),
                 _ => "Serve a certificate from a trusted CA with its full chain, or add the CA to the client's trust store".into(),

@@ -99,6 +99,14 @@ fn token_requests(lab: &Lab) -> Vec<String> {
 }
 
 fn put_cm(lab: &Lab, url: &str, oidc: &str) {
+    put_cm_with(lab, url, oidc, &[]);
+}
+
+fn put_cm_with(lab: &Lab, url: &str, oidc: &str, extra: &[(&str, &str)]) {
+    let mut data = json!({"url": url, "oidc.config": oidc});
+    for (k, v) in extra {
+        data[*k] = Value::String(v.to_string());
+    }
     lab.state.put(
         "configmaps",
         "argocd",
@@ -106,7 +114,7 @@ fn put_cm(lab: &Lab, url: &str, oidc: &str) {
         json!({
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "argocd-cm", "namespace": "argocd", "labels": {"app.kubernetes.io/part-of": "argocd"}},
-            "data": {"url": url, "oidc.config": oidc}
+            "data": data
         }),
     );
 }
@@ -314,7 +322,13 @@ fn a_shared_issuer_with_root_ca_and_a_secret_reference() {
     // The Secret without Argo CD's label: Argo CD keeps the reference text; it is never sent.
     std::fs::remove_file(lab.dir.join("token-requests.log")).ok();
     put_secret(&lab, "argocd-oidc", false, &[("clientSecret", SECRET)]);
-    put_cm(&lab, &url, &oidc(true));
+    // An additionalUrls entry whose callback the IdP's client does not allow.
+    put_cm_with(
+        &lab,
+        &url,
+        &oidc(true),
+        &[("additionalUrls", "[\"https://argocd.other.test\"]")],
+    );
     let r = dexcheck(&lab, &["--cacert", cacert]);
     let refs = r.check("oidc.secret_refs");
     assert_eq!(refs["status"], "fail", "{refs:#}");
@@ -336,6 +350,26 @@ fn a_shared_issuer_with_root_ca_and_a_secret_reference() {
         "{:?}",
         token_requests(&lab)
     );
+    let other = r.report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["id"] == "idp.authorize" && c["expected"] == "https://argocd.other.test/auth/callback"
+        })
+        .unwrap_or_else(|| panic!("no idp.authorize for the additional URL: {:#}", r.report));
+    assert_eq!(other["class"], "idp_redirect_uri", "{other:#}");
+    let rows: Vec<&Value> = r.report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "idp.authorize")
+        .collect();
+    let main = rows
+        .iter()
+        .find(|c| c["expected"] == format!("{url}/auth/callback"))
+        .unwrap_or_else(|| panic!("{rows:#?}"));
+    assert_eq!(main["status"], "pass", "{rows:#?}");
     assert_eq!(r.code, 1);
 }
 

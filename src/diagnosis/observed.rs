@@ -41,8 +41,13 @@ pub fn merge(d: &mut Diagnosis, obs: Vec<Check>) {
             c.remedy = crate::knowledge::remedy::observed(&d.install, &c, host_port.as_ref());
         }
         // A connector's rows are told apart by connector and URL (several hosts of one type).
+        // Argo CD's client is tried with each callback (URL's and each additionalUrls one).
+        let other_callback = |p: &Check| {
+            c.id == CheckId::IdpAuthorize && p.observed && c.observed && p.expected != c.expected
+        };
         let same = |p: &Check| {
             p.id == c.id
+                && !other_callback(p)
                 && (c.connector.is_none()
                     || (p.connector == c.connector
                         && (p.url.is_none() || c.url.is_none() || p.url == c.url)))

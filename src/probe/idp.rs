@@ -304,7 +304,7 @@ enum Hop {
     Failed(Failure),
 }
 
-async fn authorize(s: &Settings, u: &Upstream, e: &IdpEndpoints) -> Check {
+pub async fn authorize(s: &Settings, u: &Upstream, e: &IdpEndpoints) -> Check {
     let first = authorize_url(u, e);
     let mut url = first.clone();
     let mut hops = Vec::new();
@@ -333,6 +333,12 @@ async fn authorize(s: &Settings, u: &Upstream, e: &IdpEndpoints) -> Check {
         .and_then(|f| f.result.as_ref().ok())
         .and_then(super::workstation::clock_ahead);
     c.expected = Some(u.callback.clone());
+    if let Client::ArgoCd { .. } = u.client {
+        c = c.title(format!(
+            "IdP accepts Argo CD's client and callback {}",
+            u.callback
+        ));
+    }
     let remedy = authorize_remedy(&c, u);
     c.remedy(remedy)
 }
@@ -566,7 +572,9 @@ fn authorize_outcome(hop: Hop, u: &Upstream, e: &IdpEndpoints) -> Outcome {
                 format!(
                     "{who} refused the authorization request {sender} sends for client {}: {}{source}; the callback {sender} sends is {}",
                     u.client_id,
-                    said.cause.describe(),
+                    said.cause
+                        .describe()
+                        .replace("Dex's", &format!("{sender}'s")),
                     u.callback
                 ),
             )
@@ -637,11 +645,35 @@ fn authorize_remedy(c: &Check, u: &Upstream) -> Option<String> {
     }
 }
 
+/// Argo CD maps users to RBAC roles by the `groups` claim (`argocd-rbac-cm` `scopes`, default
+/// `[groups]`, `util/rbac`): an IdP that does not list it may still send it, so a warning.
+fn argo_groups_claim(u: &Upstream, e: &IdpEndpoints) -> Option<Check> {
+    let claims = e.claims.as_ref()?;
+    if claims.iter().any(|c| c == "groups") {
+        return None;
+    }
+    let o = Outcome {
+        status: crate::plan::predict::Status::Warn,
+        class: Some(Class::ClaimNotOffered),
+        go_error: None,
+        note: "the IdP's discovery does not list groups in claims_supported: Argo CD's RBAC reads group membership from the groups claim (argocd-rbac-cm scopes, default [groups]), so users may log in with no role".into(),
+    };
+    let mut c = Check::new(CheckId::IdpClaims, o);
+    c.observed = true;
+    Some(c.remedy(Some(format!(
+        "Have the IdP put the user's groups in a groups claim for client {} (a groups mapper or scope), or set argocd-rbac-cm scopes to the claim it does send",
+        u.client_id
+    ))))
+}
+
 /// The claims Dex's `oidc` connector needs against the IdP's `claims_supported` and
 /// `scopes_supported` (`connector/oidc`: `email_verified` with the email scope unless
 /// `insecureSkipEmailVerified`, the `userNameKey` claim, each `claimMapping` target).
 pub fn claims_check(u: &Upstream, e: &IdpEndpoints) -> Option<Check> {
-    if u.kind != "oidc" || u.client != Client::Dex {
+    if let Client::ArgoCd { .. } = u.client {
+        return argo_groups_claim(u, e);
+    }
+    if u.kind != "oidc" {
         return None;
     }
     let cfg = &u.connector.config;

@@ -171,6 +171,8 @@ struct DirectTargets {
     pods: pod::PodTargets,
     /// Argo CD's own client, for the IdP's authorization and token endpoints.
     client: Option<idp::Upstream>,
+    /// The callbacks of `additionalUrls`, each tried at the authorization endpoint too.
+    extra_callbacks: Vec<String>,
 }
 
 fn direct_targets(plan: &Plan<'_>, d: &Diagnosis) -> Option<DirectTargets> {
@@ -193,6 +195,12 @@ fn direct_targets(plan: &Plan<'_>, d: &Diagnosis) -> Option<DirectTargets> {
         });
     Some(DirectTargets {
         client,
+        extra_callbacks: plan
+            .setup
+            .additional_urls
+            .iter()
+            .map(|u| diagnosis::argo_callback(u))
+            .collect(),
         issuer: o.issuer.clone(),
         tls: idp_tls(direct),
         pods: pod::PodTargets {
@@ -232,7 +240,13 @@ async fn direct_oidc(
         return (Vec::new(), None);
     };
     let head = t.pods.app.profile().query_provider_head;
-    let here = workstation::direct_idp(settings, &t.issuer, head, t.client.as_ref());
+    let here = workstation::direct_idp(
+        settings,
+        &t.issuer,
+        head,
+        t.client.as_ref(),
+        &t.extra_callbacks,
+    );
     let pods = async {
         match client {
             Some(c) => Some(pod::direct_idp(c, &t.pods, &t.issuer, &t.tls).await.map(

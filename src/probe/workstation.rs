@@ -775,6 +775,7 @@ pub async fn direct_idp(
     issuer: &str,
     head: &str,
     client: Option<&super::idp::Upstream>,
+    extra_callbacks: &[String],
 ) -> Vec<Check> {
     use super::idp::{self, IdpEndpoints};
     let (mut c, doc) = probe_idp(s, "oidc.config", issuer).await;
@@ -783,7 +784,19 @@ pub async fn direct_idp(
     }
     let mut out = vec![c];
     if let (Some(doc), Some(u)) = (doc, client) {
-        out.extend(idp::probe(s, u, &IdpEndpoints::from_discovery(&doc.doc)).await);
+        let e = IdpEndpoints::from_discovery(&doc.doc);
+        out.extend(idp::probe(s, u, &e).await);
+        out.extend(idp::claims_check(u, &e));
+        // Each additionalUrls callback is its own redirect_uri at the same client.
+        let others = extra_callbacks.iter().map(|cb| {
+            let u = idp::Upstream {
+                callback: cb.clone(),
+                ..u.clone()
+            };
+            let e = e.clone();
+            async move { idp::authorize(s, &u, &e).await }
+        });
+        out.extend(futures_util::future::join_all(others).await);
     }
     out
 }

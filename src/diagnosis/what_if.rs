@@ -53,7 +53,12 @@ pub(super) fn candidates(
         .iter()
         .map(|u| candidate(install, opts, origin, internal, u))
         .collect();
-    // Recommend the first candidate that works outright, else the first that may work.
+    recommend(&mut out);
+    out
+}
+
+/// Recommends the first candidate that works outright, else the first that may work.
+fn recommend(out: &mut [Candidate]) {
     let pick = out
         .iter()
         .position(|c| c.result.status == Status::Pass)
@@ -61,7 +66,6 @@ pub(super) fn candidates(
     if let Some(i) = pick {
         out[i].recommended = true;
     }
-    out
 }
 
 fn auto_candidates(
@@ -177,13 +181,7 @@ pub(super) fn issuer_candidates(install: &Install, opts: &Options, issuer: &str)
         }
     }
     let mut out: Vec<Candidate> = urls.iter().map(|u| issuer_candidate(install, u)).collect();
-    let pick = out
-        .iter()
-        .position(|c| c.result.status == Status::Pass)
-        .or_else(|| out.iter().position(|c| c.result.status == Status::Unknown));
-    if let Some(i) = pick {
-        out[i].recommended = true;
-    }
+    recommend(&mut out);
     out
 }
 

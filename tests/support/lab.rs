@@ -644,16 +644,7 @@ impl Lab {
 
     /// Another port-forward: local `port` in the workstation to the orchestrator's :8080.
     pub fn forward(&mut self, port: u16) -> io::Result<()> {
-        let target: SocketAddr = format!("{POD_ADDR}:8080")
-            .parse()
-            .map_err(io::Error::other)?;
-        let rt = self
-            .ws_rt
-            .as_ref()
-            .ok_or_else(|| io::Error::other("lab not running"))?;
-        let l = rt.run(async move { tokio::net::TcpListener::bind(("127.0.0.1", port)).await })?;
-        rt.spawn(servers::relay(l, target));
-        Ok(())
+        self.forward_to(port, &format!("{POD_ADDR}:8080"))
     }
 
     /// A port-forward to any lab address: local `port` in the workstation to `target`.

@@ -3,6 +3,7 @@
 //! draw their remedies from here.
 
 pub mod connectors;
+pub mod dex_pages;
 pub mod explain;
 pub mod idp;
 pub mod remedy;

@@ -322,10 +322,11 @@ async fn probe_dex(s: &Settings, e: &Endpoints) -> Vec<Check> {
     let mut out = Vec::new();
     let disc = check_discovery(&f, &e.issuer, "Dex");
     let outcome = match &disc {
-        Ok(_) => Outcome::pass(format!(
-            "discovery answered with issuer {} in {}",
+        Ok((doc, _)) => Outcome::pass(format!(
+            "discovery answered with issuer {} in {}; its shape is {}'s",
             e.issuer,
-            ms(f.elapsed)
+            ms(f.elapsed),
+            crate::knowledge::dex_pages::releases_like(&doc.doc)
         )),
         Err(err) => fail(err.clone(), &e.discovery),
     };
@@ -405,7 +406,7 @@ fn compare_with_reference(doc: &Discovery, issuer: &str, url: &str) -> Vec<Check
                     class: Some(Class::DiffersFromDex),
                     go_error: None,
                     note: format!(
-                        "{field} differs from what Dex (v2.45, default settings) serves for this issuer: another Dex version or settings, or not Dex"
+                        "{field} differs from what every Dex release from v2.30 to v2.45 serves for this issuer (expected: v2.45's): other settings, or not Dex"
                     ),
                 },
             );
@@ -452,7 +453,9 @@ fn compare_with_reference(doc: &Discovery, issuer: &str, url: &str) -> Vec<Check
             .get(key)
             .map(list)
             .unwrap_or_else(|| "(absent)".into());
-        differ(id, key, list(&reference[key]), actual);
+        if !crate::knowledge::dex_pages::fits_dex(key, &actual) {
+            differ(id, key, list(&reference[key]), actual);
+        }
     }
     out
 }
@@ -701,19 +704,20 @@ fn auth_outcome(f: &Fetched, callback: &str) -> Outcome {
     match &f.result {
         Err(e) => fail(e.clone(), &f.url),
         Ok(r) => {
-            let body = r.body_excerpt(200);
-            if body.contains("Unregistered redirect_uri") {
+            // Dex writes the refusal after its page header, in each release's words.
+            let refused = crate::knowledge::dex_pages::refusal(&r.body);
+            if let Some((Class::UnregisteredRedirectUri, words)) = refused {
                 Outcome::fail(
                     Class::UnregisteredRedirectUri,
-                    "Unregistered redirect_uri.",
+                    words,
                     format!(
                         "Dex does not accept {callback} for client {APP_CLIENT_ID}: its staticClients redirectURIs must list exactly this URL (the app writes it from URL; restart Dex or the app after changing URL)"
                     ),
                 )
-            } else if body.contains("Invalid client_id") {
+            } else if let Some((Class::InvalidClientId, words)) = refused {
                 Outcome::fail(
                     Class::InvalidClientId,
-                    "Invalid client_id.",
+                    words,
                     format!(
                         "Dex has no client {APP_CLIENT_ID}: the app's generated Dex config is missing (the app did not write dex.config, or this is another Dex)"
                     ),

@@ -2,6 +2,7 @@
 //! Kubernetes API test server that the real `kubectl` accepts.
 #![allow(dead_code)]
 
+pub mod dex;
 pub mod kube_api;
 pub mod lab;
 pub mod ldap;

@@ -120,7 +120,7 @@ fn browser_dex_auth_reads_real_dex_pages() {
 /// Starts Dex with `issuer` and one client whose redirect is `redirect` with `{url}` standing for
 /// Devtron's URL on Dex's own port.
 fn start_for(bin: &std::path::Path, issuer: &str, id: &str, redirect: &str) -> dex::RealDex {
-    let port = dex::free_port();
+    let port = support::procs::free_port();
     let issuer = issuer.replace("{port}", &port.to_string());
     let url = format!("http://localhost:{port}/orchestrator");
     let redirect = redirect.replace("{url}", &url);

@@ -8,7 +8,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::procs::Child;
-pub use super::procs::free_port;
 
 /// The releases the lab runs, by the name `scripts/build-dex` gives their binaries.
 pub const VERSIONS: &[&str] = &["v2.30", "v2.45"];
@@ -51,7 +50,7 @@ pub struct RealDex {
     _dir: tempfile::TempDir,
 }
 
-/// Starts `bin` on 127.0.0.1:`port` (see [`free_port`]) with `issuer`, the clients, and
+/// Starts `bin` on 127.0.0.1:`port` (a free one: `procs::free_port`) with `issuer`, the clients, and
 /// `connectors` (YAML list items, not indented).
 pub fn start_on(
     bin: &std::path::Path,

@@ -331,6 +331,19 @@ fn dex_error_answers() {
         .await;
         assert_eq!(st, 200, "{body}");
         assert!(body["id_token"].is_string() && body["refresh_token"].is_string());
+        // One audience, written as Dex writes it: a string, not a one-element array.
+        let payload = body["id_token"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .nth(1)
+            .unwrap();
+        let claims: Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(claims["aud"].is_string(), "{claims}");
         // userinfo: the access token's claims; none → 401 with WWW-Authenticate, a bad one → 403.
         let at = body["access_token"].as_str().unwrap().to_string();
         let r = c

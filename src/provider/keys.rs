@@ -211,8 +211,37 @@ impl Keys {
             code.as_ref(),
         )
         .map_err(|e| e.to_string())?;
-        Ok(token.to_string())
+        single_audience(&token.to_string(), signing)
     }
+}
+
+/// Dex writes a single audience as a string (`"aud":"argo-cd"`, `server/oauth2.go`'s
+/// `audience` type), openidconnect as a one-element array, which older verifiers refuse
+/// (`json: cannot unmarshal array into Go struct field … .aud`): the payload is written as Dex
+/// writes it and signed again.
+fn single_audience(jwt: &str, key: &CoreRsaPrivateSigningKey) -> Result<String, String> {
+    use openidconnect::PrivateSigningKey;
+    let mut parts = jwt.split('.');
+    let (Some(header), Some(payload)) = (parts.next(), parts.next()) else {
+        return Err("the signer wrote no JWT".into());
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|e| e.to_string())?;
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    let one = match claims.get("aud") {
+        Some(serde_json::Value::Array(a)) if a.len() == 1 => a[0].clone(),
+        _ => return Ok(jwt.to_string()),
+    };
+    claims["aud"] = one;
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).map_err(|e| e.to_string())?);
+    let message = format!("{header}.{payload}");
+    let signature = key
+        .sign(
+            &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            message.as_bytes(),
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
 #[cfg(test)]

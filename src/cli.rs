@@ -111,6 +111,11 @@ pub struct ServeArgs {
     /// Another redirect URI for the default client argo-cd (repeatable).
     #[arg(long = "redirect-uri", value_name = "URL")]
     pub redirect_uris: Vec<String>,
+
+    /// The Dex release to answer as, where releases differ in what a client sees (2.30: Devtron's
+    /// v2.30.2; 2.45: v2.45.1).
+    #[arg(long, value_name = "RELEASE", default_value = "2.45")]
+    pub dex_version: crate::provider::config::Release,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -354,7 +354,7 @@ fn dex_error_answers() {
             .unwrap();
         assert_eq!(r.status(), 200);
         let info: Value = r.json().await.unwrap();
-        assert_eq!(info["sub"], "CgQwMDAxEgRtb2Nr");
+        assert_eq!(info["sub"], "Cg0wLTM4NS0yODA4OS0wEgRtb2Nr");
         let r = c
             .get(format!("{}/userinfo", s.issuer))
             .send()
@@ -438,14 +438,14 @@ fn openid_client_logs_in_with_pkce_validates_and_refreshes() {
         claims["aud"] == "argo-cd" || claims["aud"] == serde_json::json!(["argo-cd"]),
         "{claims:#}"
     );
-    // Dex's subject: base64url(protobuf{user "0001", connector "mock"}).
-    assert_eq!(claims["sub"], "CgQwMDAxEgRtb2Nr");
+    // Dex's subject: base64url(protobuf{user "0-385-28089-0" (Dex's mock user), connector "mock"}).
+    assert_eq!(claims["sub"], "Cg0wLTM4NS0yODA4OS0wEgRtb2Nr");
     assert_eq!(claims["email_verified"], true);
     assert!(
         claims["at_hash"].is_string() && claims["c_hash"].is_string(),
         "{claims:#}"
     );
-    assert_eq!(v["refreshed_claims"]["sub"], "CgQwMDAxEgRtb2Nr");
+    assert_eq!(v["refreshed_claims"]["sub"], "Cg0wLTM4NS0yODA4OS0wEgRtb2Nr");
 }
 
 #[test]

@@ -136,3 +136,303 @@ fn start_for(bin: &std::path::Path, issuer: &str, id: &str, redirect: &str) -> d
         MOCK,
     )
 }
+
+/// What a relying party can see of a provider: one line per aspect.
+type Seen = std::collections::BTreeMap<&'static str, String>;
+
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A page's words: the text of its first paragraph after Dex's heading, entities undone.
+fn words(body: &str) -> String {
+    let text = body
+        .split("<p>")
+        .nth(1)
+        .and_then(|p| p.split("</p>").next())
+        .unwrap_or(body);
+    text.replace("&#34;", "\"")
+        .trim()
+        .chars()
+        .take(120)
+        .collect()
+}
+
+/// GET `url`, following redirects that stay under `issuer`; the hops as `STATUS /path`, relative
+/// to the issuer, and the last answer.
+async fn walk(c: &reqwest::Client, issuer: &str, url: &str) -> (Vec<String>, u16, String, String) {
+    let mut url = url.to_string();
+    let mut hops = Vec::new();
+    for _ in 0..8 {
+        let r = c.get(&url).send().await.unwrap();
+        let status = r.status().as_u16();
+        let loc = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(|l| {
+                reqwest::Url::parse(&url)
+                    .unwrap()
+                    .join(l)
+                    .unwrap()
+                    .to_string()
+            });
+        let body = r.text().await.unwrap_or_default();
+        let path = url
+            .strip_prefix(issuer)
+            .unwrap_or(&url)
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        hops.push(format!("{status} {path}"));
+        match loc {
+            Some(next) if next.starts_with(issuer) => url = next,
+            Some(next) => return (hops, status, next.split('?').next().unwrap().into(), body),
+            None => return (hops, status, String::new(), body),
+        }
+    }
+    (hops, 0, String::new(), String::new())
+}
+
+async fn seen(issuer: &str, redirect: &str) -> Seen {
+    let c = http();
+    let mut s = Seen::new();
+    let doc: Value = c
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+    keys.sort();
+    s.insert("discovery fields", format!("{keys:?}"));
+    for f in [
+        "grant_types_supported",
+        "response_types_supported",
+        "scopes_supported",
+        "claims_supported",
+        "code_challenge_methods_supported",
+        "token_endpoint_auth_methods_supported",
+    ] {
+        let key: &'static str = Box::leak(format!("discovery {f}").into_boxed_str());
+        s.insert(key, doc[f].to_string());
+    }
+    let jwks: Value = c
+        .get(format!("{issuer}/keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let k = &jwks["keys"][0];
+    s.insert(
+        "keys",
+        format!(
+            "kty={} alg={} use={} kid-length={}",
+            k["kty"],
+            k["alg"],
+            k["use"],
+            k["kid"].as_str().map_or(0, str::len)
+        ),
+    );
+    let auth = |client: &str, cb: &str| {
+        reqwest::Url::parse_with_params(
+            &format!("{issuer}/auth"),
+            &[
+                ("client_id", client),
+                ("redirect_uri", cb),
+                ("response_type", "code"),
+                ("scope", "openid email profile groups"),
+                ("state", "st"),
+            ],
+        )
+        .unwrap()
+        .to_string()
+    };
+    let (hops, status, _, body) =
+        walk(&c, issuer, &auth("argo-cd", "http://elsewhere.test/cb")).await;
+    s.insert(
+        "auth: unregistered redirect_uri",
+        format!("{hops:?} → {status} {}", words(&body)),
+    );
+    let (hops, status, _, body) = walk(&c, issuer, &auth("other-app", redirect)).await;
+    s.insert(
+        "auth: unknown client",
+        format!("{hops:?} → {status} {}", words(&body)),
+    );
+    let (hops, _, to, _) = walk(&c, issuer, &auth("argo-cd", redirect)).await;
+    s.insert("login hops (mock connector)", format!("{hops:?} → {to}"));
+    let unknown = auth("argo-cd", redirect).replacen("/auth?", "/auth/nope?", 1);
+    let (hops, status, to, body) = walk(&c, issuer, &unknown).await;
+    s.insert(
+        "auth: unknown connector",
+        format!("{hops:?} → {status} {to} {}", words(&body)),
+    );
+    s.insert(
+        "id token",
+        id_token(&c, issuer, &auth("argo-cd", redirect), redirect).await,
+    );
+    let token = |secret: &'static str| {
+        c.post(format!("{issuer}/token"))
+            .basic_auth("argo-cd", Some(secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", "bogus"),
+                ("redirect_uri", redirect),
+            ])
+            .send()
+    };
+    let r = token("app-secret").await.unwrap();
+    s.insert(
+        "token: unknown code",
+        format!("{} {}", r.status().as_u16(), r.text().await.unwrap().trim()),
+    );
+    let r = token("wrong").await.unwrap();
+    s.insert(
+        "token: wrong secret",
+        format!("{} {}", r.status().as_u16(), r.text().await.unwrap().trim()),
+    );
+    let origin = issuer.split("/orchestrator").next().unwrap();
+    let r = c.get(format!("{origin}/elsewhere")).send().await.unwrap();
+    s.insert(
+        "outside the issuer",
+        format!("{} {}", r.status().as_u16(), r.text().await.unwrap().trim()),
+    );
+    s
+}
+
+/// A whole login through the mock connector: the ID token's claims as a client sees them (their
+/// names, the audience's JSON type, the mock user's subject and profile).
+async fn id_token(c: &reqwest::Client, issuer: &str, start: &str, redirect: &str) -> String {
+    let mut url = start.to_string();
+    let code = loop {
+        let r = c.get(&url).send().await.unwrap();
+        let loc = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let next = reqwest::Url::parse(&url).unwrap().join(&loc).unwrap();
+        if !next.as_str().starts_with(issuer) {
+            break next
+                .query_pairs()
+                .find(|(k, _)| k == "code")
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default();
+        }
+        url = next.to_string();
+    };
+    let body: Value = c
+        .post(format!("{issuer}/token"))
+        .basic_auth("argo-cd", Some("app-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let payload = body["id_token"]
+        .as_str()
+        .unwrap_or("")
+        .split('.')
+        .nth(1)
+        .unwrap_or("");
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+        .unwrap_or_default();
+    let claims: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let mut names: Vec<&String> = claims
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    names.sort();
+    format!(
+        "claims {names:?}; aud a {}; sub {}; email {}; name {}; token response fields {:?}",
+        if claims["aud"].is_string() {
+            "string"
+        } else {
+            "list"
+        },
+        claims["sub"],
+        claims["email"],
+        claims["name"],
+        {
+            let mut k: Vec<&String> = body
+                .as_object()
+                .map(|m| m.keys().collect())
+                .unwrap_or_default();
+            k.sort();
+            k
+        }
+    )
+}
+
+/// The reference provider (`dexcheck serve --config`) against real Dex with the same config:
+/// every aspect a relying party can see either matches or is a difference the README lists.
+#[test]
+fn the_reference_provider_answers_as_dex_does() {
+    for version in VERSIONS {
+        let Some(bin) = dex::binary_or_skip("the_reference_provider_answers_as_dex_does", version)
+        else {
+            return;
+        };
+        let port = support::procs::free_port();
+        let issuer = format!("http://127.0.0.1:{port}/orchestrator/api/dex");
+        let redirect = format!("http://127.0.0.1:{port}/orchestrator/auth/callback");
+        let client = [Client {
+            id: "argo-cd",
+            secret: "app-secret",
+            redirect: &redirect,
+        }];
+        let real = {
+            let _d = dex::start_on(&bin, port, &issuer, &client, MOCK);
+            rt().block_on(seen(&issuer, &redirect))
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("dex.yaml");
+        std::fs::write(
+            &cfg,
+            format!("issuer: {issuer}\nstaticClients:\n- id: argo-cd\n  name: argo-cd\n  secret: app-secret\n  redirectURIs: [\"{redirect}\"]\nconnectors:\n{MOCK}"),
+        )
+        .unwrap();
+        let release = if *version == "v2.30" { "2.30" } else { "2.45" };
+        let mut serve = std::process::Command::new(BIN);
+        serve
+            .args(["serve", "--dex-version", release, "--config"])
+            .arg(&cfg);
+        let (_serve, _) = support::procs::start(serve, "Ctrl-C");
+        let ours = rt().block_on(seen(&issuer, &redirect));
+        let differ: Vec<String> = real
+            .iter()
+            .filter(|(k, v)| ours.get(*k) != Some(v))
+            .map(|(k, v)| {
+                format!(
+                    "{k}:\n    Dex {version}: {v}\n    dexcheck serve: {}",
+                    ours.get(k).map_or("(none)", String::as_str)
+                )
+            })
+            .collect();
+        // The README's "What the reference provider still does differently" lists these.
+        assert!(differ.is_empty(), "{}", differ.join("\n"));
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}

@@ -81,6 +81,7 @@ async fn stand_in(rx: tokio::sync::watch::Receiver<bool>) -> Result<(String, Str
                     public: false,
                 }],
                 connectors: vec![config::mock_connector()],
+                release: Default::default(),
             },
             &rx,
         )
@@ -99,6 +100,7 @@ async fn stand_in(rx: tokio::sync::watch::Receiver<bool>) -> Result<(String, Str
                     .map_err(|e| e.to_string())?
                     .connectors[0],
             )?],
+            release: Default::default(),
         };
         let provider = Provider::new(config).await?;
         let mut stop = rx.clone();

@@ -90,6 +90,7 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
         issuer,
         clients,
         connectors,
+        release: args.dex_version,
     })
 }
 

@@ -29,9 +29,10 @@ pub struct MockUser {
 impl Default for MockUser {
     fn default() -> Self {
         MockUser {
-            user_id: "0001".into(),
+            // Dex's mock connector (`connector/mock`): this user id, no preferred username.
+            user_id: "0-385-28089-0".into(),
             username: "Kilgore Trout".into(),
-            preferred_username: "kilgore".into(),
+            preferred_username: String::new(),
             email: "kilgore@kilgore.trout".into(),
             groups: vec!["authors".into()],
         }
@@ -68,6 +69,21 @@ pub struct Config {
     pub issuer: String,
     pub clients: Vec<Client>,
     pub connectors: Vec<Connector>,
+    /// The Dex release whose answers it gives where releases differ (`--dex-version`).
+    pub release: Release,
+}
+
+/// The Dex releases whose client-visible answers the provider can give.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Release {
+    /// v2.30.2, as Devtron ships it: no `introspection_endpoint`, no token-exchange grant, and
+    /// refusals that quote the value (`Invalid client_id ("x").`).
+    #[value(name = "2.30")]
+    V2_30,
+    /// v2.45.1.
+    #[default]
+    #[value(name = "2.45")]
+    V2_45,
 }
 
 /// The client Devtron and Argo CD generate: `argo-cd`, redirect `URL/auth/callback`.

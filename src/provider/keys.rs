@@ -177,9 +177,11 @@ impl Keys {
                 .set_name(Some(LocalizedClaim::from(EndUserName::new(
                     t.identity.username.clone(),
                 ))))
-                .set_preferred_username(Some(EndUserUsername::new(
-                    t.identity.preferred_username.clone(),
-                )));
+                .set_preferred_username(
+                    Some(&t.identity.preferred_username)
+                        .filter(|u| !u.is_empty())
+                        .map(|u| EndUserUsername::new(u.clone())),
+                );
         }
         let groups = if has("groups") {
             t.identity.groups.clone()

@@ -70,6 +70,8 @@ struct Refresh {
 /// The provider's state, every map bounded and expiring (`store.rs` has the bounds).
 struct Store {
     auth: Bounded<AuthRequest>,
+    /// Signed-in requests between Dex's callback and its approval step.
+    approvals: Bounded<(AuthRequest, Identity)>,
     codes: Bounded<Code>,
     refresh: Bounded<Refresh>,
     access: Bounded<Value>,
@@ -79,6 +81,7 @@ impl Default for Store {
     fn default() -> Self {
         Store {
             auth: Bounded::new(store::AUTH_TTL, store::CAP),
+            approvals: Bounded::new(store::AUTH_TTL, store::CAP),
             codes: Bounded::new(store::CODE_TTL, store::CAP),
             refresh: Bounded::new(store::REFRESH_TTL, store::CAP),
             access: Bounded::new(store::ACCESS_TTL, store::CAP),
@@ -98,6 +101,30 @@ pub struct Provider {
 
 /// Dex's discovery document for `issuer`, field for field and in Dex's order (v2.45 defaults).
 pub fn discovery_document(issuer: &str) -> Value {
+    discovery_of(issuer, config::Release::V2_45)
+}
+
+/// The document of `release`: v2.30 has no `introspection_endpoint` (v2.40) and no
+/// token-exchange grant (v2.38).
+fn discovery_of(issuer: &str, release: config::Release) -> Value {
+    let mut doc = discovery_v2_45(issuer);
+    if release == config::Release::V2_30
+        && let Some(m) = doc.as_object_mut()
+    {
+        m.remove("introspection_endpoint");
+        m.insert(
+            "grant_types_supported".into(),
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ]),
+        );
+    }
+    doc
+}
+
+fn discovery_v2_45(issuer: &str) -> Value {
     let at = |p: &str| format!("{}/{p}", issuer.trim_end_matches('/'));
     json!({
         "issuer": issuer,
@@ -145,7 +172,7 @@ impl Provider {
                 upstreams.insert(c.id.clone(), u);
             }
         }
-        let discovery = serde_json::to_string_pretty(&discovery_document(&config.issuer))
+        let discovery = serde_json::to_string_pretty(&discovery_of(&config.issuer, config.release))
             .map_err(|e| e.to_string())?;
         Ok(Arc::new(Provider {
             path: issuer_path(&config.issuer),
@@ -174,6 +201,7 @@ impl Provider {
             .route(&format!("{p}/auth"), any(auth))
             .route(&format!("{p}/auth/{{connector}}"), any(auth_connector))
             .route(&format!("{p}/callback"), any(callback))
+            .route(&format!("{p}/approval"), any(approval))
             .route(&format!("{p}/token"), any(token))
             .route(&format!("{p}/userinfo"), any(userinfo))
             .route(&format!("{p}/device/code"), any(device_code))
@@ -197,6 +225,31 @@ impl Provider {
 
     fn client(&self, id: &str) -> Option<&Client> {
         self.config.clients.iter().find(|c| c.id == id)
+    }
+
+    /// A refusal on the authorization page in the release's words: v2.30 quotes the value
+    /// (`Invalid client_id ("x").`), later releases do not (`server/oauth2.go`).
+    fn refusal(&self, what: &str, value: &str) -> String {
+        match self.config.release {
+            config::Release::V2_30 => format!("{what} ({value:?})."),
+            config::Release::V2_45 => format!("{what}."),
+        }
+    }
+
+    /// The signed-in user of a mock connector `conn_id`, if it is one.
+    fn mock_user(&self, conn_id: &str) -> Option<Identity> {
+        let c = self.config.connectors.iter().find(|c| c.id == conn_id)?;
+        let ConnectorKind::Mock(user) = &c.kind else {
+            return None;
+        };
+        Some(Identity {
+            user_id: user.user_id.clone(),
+            username: user.username.clone(),
+            preferred_username: user.preferred_username.clone(),
+            email: user.email.clone(),
+            email_verified: true,
+            groups: user.groups.clone(),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
@@ -223,8 +276,9 @@ async fn not_found() -> Response {
 fn error_page(p: &Provider, status: StatusCode, message: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
     let body = format!(
-        "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n<div class=\"theme-panel\">\n  <h2 class=\"theme-heading\">{title}</h2>\n  <p>{message}</p>\n</div>\n</body>\n</html>\n",
-        html_escape(&p.config.issuer)
+        "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n<div class=\"theme-panel\">\n  <h2 class=\"theme-heading\">{title}</h2>\n  <p>{}</p>\n</div>\n</body>\n</html>\n",
+        html_escape(&p.config.issuer),
+        go_html_escape(message)
     );
     (
         status,
@@ -232,6 +286,15 @@ fn error_page(p: &Provider, status: StatusCode, message: &str) -> Response {
         body,
     )
         .into_response()
+}
+
+/// Go's `html/template` escaping of text, as Dex's pages show a message (`"` as `&#34;`).
+fn go_html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
 }
 
 fn html_escape(s: &str) -> String {
@@ -379,11 +442,13 @@ async fn auth_connector(
 ) -> Response {
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
     let Some(client) = p.client(&get("client_id")) else {
-        return error_page(&p, StatusCode::NOT_FOUND, "Invalid client_id.");
+        let words = p.refusal("Invalid client_id", &get("client_id"));
+        return error_page(&p, StatusCode::NOT_FOUND, &words);
     };
     let redirect_uri = get("redirect_uri");
     if !redirect_allowed(client, &redirect_uri) {
-        return error_page(&p, StatusCode::BAD_REQUEST, "Unregistered redirect_uri.");
+        let words = p.refusal("Unregistered redirect_uri", &redirect_uri);
+        return error_page(&p, StatusCode::BAD_REQUEST, &words);
     }
     let state = get("state");
     // Past the client checks, Dex sends errors back to the client's redirect URI.
@@ -401,7 +466,12 @@ async fn auth_connector(
         )
     };
     let Some(connector) = p.config.connectors.iter().find(|c| c.id == conn) else {
-        return fail(("invalid_request", "Invalid ConnectorID".into()));
+        // Dex's handleConnectorLogin: a page, not a redirect, in each release's words.
+        let words = match p.config.release {
+            config::Release::V2_30 => "Requested resource does not exist",
+            config::Release::V2_45 => "Connector failed to initialize",
+        };
+        return error_page(&p, StatusCode::BAD_REQUEST, words);
     };
     let parsed = scopes(&get("scope")).and_then(|scopes| {
         response_type(&get("response_type"))?;
@@ -475,16 +545,17 @@ fn pkce(challenge: &str, method: &str) -> Result<Option<(String, String)>, AuthE
 /// The connector's login: the mock signs its user in at once; `oidc` sends the browser upstream.
 fn login(p: &Arc<Provider>, connector: &config::Connector, mut req: AuthRequest) -> Response {
     match &connector.kind {
-        ConnectorKind::Mock(user) => {
-            let identity = Identity {
-                user_id: user.user_id.clone(),
-                username: user.username.clone(),
-                preferred_username: user.preferred_username.clone(),
-                email: user.email.clone(),
-                email_verified: true,
-                groups: user.groups.clone(),
-            };
-            finalize(p, req, identity)
+        ConnectorKind::Mock(_) => {
+            // Dex's mock connector sends the browser to Dex's own callback at once.
+            let id = new_id();
+            p.lock().auth.insert(id.clone(), req);
+            redirect(
+                StatusCode::FOUND,
+                &with_query(
+                    &format!("{}/callback", p.config.issuer.trim_end_matches('/')),
+                    &[("state", &id)],
+                ),
+            )
         }
         ConnectorKind::Oidc(o) => {
             // Dex compares the connector's redirectURI with issuer + /callback at login time.
@@ -511,9 +582,35 @@ fn login(p: &Arc<Provider>, connector: &config::Connector, mut req: AuthRequest)
     }
 }
 
-/// A signed-in user: issue the code and send the browser back (skipApprovalScreen: true, as
-/// Devtron and Argo CD configure Dex).
+/// A signed-in user, with skipApprovalScreen as Devtron and Argo CD configure Dex: v2.45 sends
+/// the browser back to the client at once; v2.30 first to its approval step (303 to
+/// `approval`), which sends it back (as real Dex of each release does, `tests/real_dex.rs`).
 fn finalize(p: &Provider, req: AuthRequest, identity: Identity) -> Response {
+    if p.config.release == config::Release::V2_45 {
+        return approved(p, req, identity);
+    }
+    let id = new_id();
+    p.lock().approvals.insert(id.clone(), (req, identity));
+    redirect(
+        StatusCode::SEE_OTHER,
+        &with_query(
+            &format!("{}/approval", p.config.issuer.trim_end_matches('/')),
+            &[("req", &id)],
+        ),
+    )
+}
+
+/// `GET P/approval`: skipApprovalScreen: issue the code and send the browser back to the client.
+async fn approval(State(p): P, Query(q): Query<HashMap<String, String>>) -> Response {
+    let id = q.get("req").cloned().unwrap_or_default();
+    let Some((req, identity)) = p.lock().approvals.remove(&id) else {
+        return error_page(&p, StatusCode::BAD_REQUEST, "User session error.");
+    };
+    approved(&p, req, identity)
+}
+
+/// Issues the code and sends the browser back to the client's redirect URI.
+fn approved(p: &Provider, req: AuthRequest, identity: Identity) -> Response {
     let code = new_id();
     let to = with_query(&req.redirect_uri, &[("code", &code), ("state", &req.state)]);
     p.lock().codes.insert(
@@ -540,6 +637,9 @@ async fn callback(State(p): P, Query(q): Query<HashMap<String, String>>) -> Resp
             StatusCode::INTERNAL_SERVER_ERROR,
             "Authentication failed. Please contact your administrator or try again later.",
         );
+    }
+    if let Some(user) = p.mock_user(&req.conn_id) {
+        return finalize(&p, req, user);
     }
     let Some(up) = p.upstreams.get(&req.conn_id).cloned() else {
         return error_page(
@@ -883,6 +983,7 @@ pub async fn start_control(target_issuer: &str) -> Result<(String, ControlGuard)
             None,
         )],
         connectors: vec![config::mock_connector()],
+        release: Default::default(),
     };
     // The control never signs: a fixed public key, so no run generates an RSA key.
     let provider = Provider::with_keys(config, Keys::public_only()).await?;

@@ -120,18 +120,14 @@ impl Upstream {
         })
     }
 
+    /// The scopes Dex's `oidc` connector asks for: `openid` prepended to the configured ones (so
+    /// a configured `openid` is sent twice, as Dex sends it), else `openid profile email`.
     fn scopes(&self) -> String {
         let mut s = vec!["openid".to_string()];
         if self.config.scopes.is_empty() {
             s.extend(["profile".to_string(), "email".to_string()]);
         } else {
-            s.extend(
-                self.config
-                    .scopes
-                    .iter()
-                    .filter(|x| *x != "openid")
-                    .cloned(),
-            );
+            s.extend(self.config.scopes.iter().cloned());
         }
         s.join(" ")
     }

@@ -1,6 +1,7 @@
 //! Real Dex, built from the Go module proxy by `scripts/build-dex` (into `target/lab-bin/`, or
 //! `$DEXCHECK_DEX_BIN_DIR`): v2.30.2 as Devtron ships it and v2.45.1, run on loopback with an
-//! in-memory store, the app's static client and connectors as the test writes them.
+//! in-memory store, `skipApprovalScreen: true` (as Devtron and Argo CD configure it), the app's
+//! static client and connectors as the test writes them.
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -71,7 +72,7 @@ pub fn start_on(
         })
         .collect();
     let cfg = format!(
-        "issuer: {issuer}\nstorage:\n  type: memory\nweb:\n  http: 127.0.0.1:{port}\nlogger:\n  level: error\nstaticClients:\n{clients}connectors:\n{connectors}"
+        "issuer: {issuer}\nstorage:\n  type: memory\nweb:\n  http: 127.0.0.1:{port}\nlogger:\n  level: error\noauth2:\n  skipApprovalScreen: true\nstaticClients:\n{clients}connectors:\n{connectors}"
     );
     let path = dir.path().join("config.yaml");
     std::fs::write(&path, cfg).expect("config");

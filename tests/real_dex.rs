@@ -1,5 +1,5 @@
 //! dexcheck's live probes against real Dex (v2.30.2 as Devtron ships it, and v2.45.1), built
-//! from the Go module proxy by `scripts/build-dex`, served as Devtron's embedded Dex on loopback
+//! from the Go module proxy by `scripts/build-go-peers`, served as Devtron's embedded Dex on loopback
 //! with a Devtron-length issuer (`URL/orchestrator/api/dex`). Dex's own pages decide the rows:
 //! a refusal written after Dex's page header, in each release's words.
 

@@ -1,4 +1,4 @@
-//! Real Dex, built from the Go module proxy by `scripts/build-dex` (into `target/lab-bin/`, or
+//! Real Dex, built from the Go module proxy by `scripts/build-go-peers` (into `target/lab-bin/`, or
 //! `$DEXCHECK_DEX_BIN_DIR`): v2.30.2 as Devtron ships it and v2.45.1, run on loopback with an
 //! in-memory store, `skipApprovalScreen: true` (as Devtron and Argo CD configure it), the app's
 //! static client and connectors as the test writes them.
@@ -10,23 +10,30 @@ use std::time::{Duration, Instant};
 
 use super::procs::Child;
 
-/// The releases the lab runs, by the name `scripts/build-dex` gives their binaries.
+/// The releases the lab runs, by the name `scripts/build-go-peers` gives their binaries.
 pub const VERSIONS: &[&str] = &["v2.30", "v2.45"];
 
 fn bin_dir() -> PathBuf {
-    std::env::var_os("DEXCHECK_DEX_BIN_DIR")
+    let dir = std::env::var_os("DEXCHECK_DEX_BIN_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target/lab-bin"))
+        .unwrap_or_else(|| PathBuf::from("target/lab-bin"));
+    // Absolute, so that a command run in a lab namespace finds it too.
+    std::fs::canonicalize(&dir).unwrap_or(dir)
 }
 
 /// The binary of `version`, or `None` (the test then skips, unless DEXCHECK_REQUIRE_LAB=1).
 pub fn binary_or_skip(test: &str, version: &str) -> Option<PathBuf> {
-    let bin = bin_dir().join(format!("dex-{version}"));
+    peer_or_skip(test, &format!("dex-{version}"))
+}
+
+/// A Go peer `scripts/build-go-peers` builds (`dex-v2.30`, `devtron-login`), or `None`.
+pub fn peer_or_skip(test: &str, name: &str) -> Option<PathBuf> {
+    let bin = bin_dir().join(name);
     if bin.is_file() {
         return Some(bin);
     }
     let msg = format!(
-        "{test}: no {} (run scripts/build-dex); skipped",
+        "{test}: no {} (run scripts/build-go-peers); skipped",
         bin.display()
     );
     if std::env::var("DEXCHECK_REQUIRE_LAB").is_ok_and(|v| v == "1") {

@@ -109,6 +109,16 @@ pub fn clean_stale() {
 
 impl Lab {
     pub fn start() -> io::Result<Lab> {
+        Lab::start_with(true)
+    }
+
+    /// A lab whose pod runs no stand-ins on 8080 and 5556: the test runs the real orchestrator
+    /// login code and real Dex there (`devtron-service` :80 relays to the pod's 8080).
+    pub fn start_bare() -> io::Result<Lab> {
+        Lab::start_with(false)
+    }
+
+    fn start_with(stand_ins: bool) -> io::Result<Lab> {
         clean_stale();
         let id = format!(
             "{PREFIX}{}x{}",
@@ -145,11 +155,11 @@ impl Lab {
             ws_rt: None,
             pod_rt: None,
         };
-        lab.build()?;
+        lab.build(stand_ins)?;
         Ok(lab)
     }
 
-    fn build(&mut self) -> io::Result<()> {
+    fn build(&mut self, stand_ins: bool) -> io::Result<()> {
         let (ws, pod) = (self.ws.clone(), self.pod.clone());
         ip(&["netns", "add", &ws])?;
         ip(&["netns", "add", &pod])?;
@@ -212,15 +222,24 @@ impl Lab {
 
         // The pod: orchestrator :8080 (all addresses), devtron-service :80, argocd-dex-server :5556.
         let pod_rt = NsRuntime::start(&pod)?;
-        for addr in [
-            "0.0.0.0:8080",
-            &format!("{SERVICE_ADDR}:80"),
-            &format!("{DEX_SERVICE_ADDR}:5556"),
-        ] {
+        let stand_in_addrs = [
+            "0.0.0.0:8080".to_string(),
+            format!("{SERVICE_ADDR}:80"),
+            format!("{DEX_SERVICE_ADDR}:5556"),
+        ];
+        for addr in stand_in_addrs.iter().filter(|_| stand_ins) {
             let addr: SocketAddr = addr.parse().map_err(io::Error::other)?;
             let issuer = self.issuer.clone();
             let listener = pod_rt.run(async move { tokio::net::TcpListener::bind(addr).await })?;
             pod_rt.spawn(servers::serve_dex(listener, issuer));
+        }
+        if !stand_ins {
+            let svc: SocketAddr = format!("{SERVICE_ADDR}:80")
+                .parse()
+                .map_err(io::Error::other)?;
+            let listener = pod_rt.run(async move { tokio::net::TcpListener::bind(svc).await })?;
+            let to: SocketAddr = "127.0.0.1:8080".parse().map_err(io::Error::other)?;
+            pod_rt.spawn(servers::relay(listener, to));
         }
         // The upstream IdP's discovery on idp.lab.test:80.
         let idp: SocketAddr = format!("{IDP_ADDR}:80").parse().map_err(io::Error::other)?;

@@ -436,3 +436,91 @@ fn rt() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// Real Dex as Argo CD's embedded Dex (issuer `URL/api/dex`), federating through an `oidc`
+/// connector to an independent IdP (panva `oidc-provider`): every browser row and the IdP leg
+/// with the connector's own client pass against both releases.
+#[test]
+fn real_dex_as_argo_cds_dex_federating_to_panva() {
+    if !support::procs::node_or_skip("real_dex_as_argo_cds_dex_federating_to_panva") {
+        return;
+    }
+    for version in VERSIONS {
+        let Some(bin) =
+            dex::binary_or_skip("real_dex_as_argo_cds_dex_federating_to_panva", version)
+        else {
+            return;
+        };
+        let port = support::procs::free_port();
+        let url = format!("http://localhost:{port}");
+        let callback = format!("{url}/api/dex/callback");
+        let mut up = std::process::Command::new("node");
+        up.args([
+            "tests/js/upstream.mjs",
+            &support::procs::free_port().to_string(),
+            "dex-upstream",
+            "UPSTREAM-SECRET-do-not-print",
+            &callback,
+        ]);
+        let (_upstream, lines) = support::procs::start(up, "ready");
+        let idp = lines
+            .last()
+            .unwrap()
+            .trim_start_matches("ready ")
+            .to_string();
+        let connector = format!(
+            "- type: oidc\n  id: panva\n  name: Panva\n  config:\n    issuer: {idp}\n    clientID: dex-upstream\n    clientSecret: UPSTREAM-SECRET-do-not-print\n    redirectURI: {callback}\n"
+        );
+        let app_callback = format!("{url}/auth/callback");
+        let client = [Client {
+            id: "argo-cd",
+            secret: "app-secret",
+            redirect: &app_callback,
+        }];
+        let _dex = dex::start_on(&bin, port, &format!("{url}/api/dex"), &client, &connector);
+        let dir = tempfile::tempdir().unwrap();
+        let cm = dir.path().join("argocd-cm.yaml");
+        let indented: String = connector.lines().map(|l| format!("    {l}\n")).collect();
+        std::fs::write(
+            &cm,
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\ndata:\n  url: {url}\n  dex.config: |\n    connectors:\n{indented}"),
+        )
+        .unwrap();
+        let o = std::process::Command::new(BIN)
+            .arg("check")
+            .arg(&cm)
+            .args([
+                "--app",
+                "argocd",
+                "--no-pods",
+                "-o",
+                "json",
+                "--timeout",
+                "3",
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            !stdout.contains("UPSTREAM-SECRET"),
+            "a secret in the report"
+        );
+        let r: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        for id in [
+            "browser.discovery",
+            "browser.keys",
+            "browser.token",
+            "browser.dex_auth",
+            "browser.idp_discovery",
+            "idp.authorize",
+            "idp.client_auth",
+        ] {
+            assert_eq!(
+                row(&r, id)["status"],
+                "pass",
+                "{version} {id}: {:#}",
+                row(&r, id)
+            );
+        }
+    }
+}

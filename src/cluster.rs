@@ -302,6 +302,8 @@ fn secret_data(s: Secret) -> std::collections::BTreeMap<String, crate::secret::S
 pub struct PodRef {
     pub name: String,
     pub container: String,
+    /// The container's image (`quay.io/devtron/dex:v2.30.2`).
+    pub image: Option<String>,
     pub selector: String,
     /// A config checksum annotation (Helm's `checksum/config` convention): what the pod runs with.
     pub config_checksum: Option<String>,
@@ -351,6 +353,11 @@ pub async fn find_pods(
                 .and_then(|s| s.containers.first())
                 .map(|c| c.name.clone())
                 .unwrap_or_default(),
+            image: p
+                .spec
+                .as_ref()
+                .and_then(|s| s.containers.first())
+                .and_then(|c| c.image.clone()),
             selector: selector.to_string(),
             config_checksum: p.metadata.annotations.as_ref().and_then(|a| {
                 a.iter()

@@ -1008,3 +1008,43 @@ fn a_replica_reading_another_discovery_document_is_named() {
         "{pod:#}"
     );
 }
+
+/// With cluster access the Dex pod's image names the release whose document URL must serve: a
+/// pod of v2.45.1 while URL answers with v2.30's grant types means another Dex answers at URL.
+#[test]
+fn a_document_of_another_release_than_the_dex_pods_image_is_named() {
+    if !support::lab_or_skip("a_document_of_another_release_than_the_dex_pods_image_is_named") {
+        return;
+    }
+    let mut lab = Lab::start().expect("lab");
+    lab.forward(8080).expect("forward 8080");
+    lab.set_url("http://localhost:8080/orchestrator");
+    // The lab's Dex pod runs v2.30.2, as its document: no finding.
+    let r = dexcheck(&lab, &[]);
+    assert!(
+        r.report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != "compare.grant_types"),
+        "{:#}",
+        r.report
+    );
+    if let Ok(mut pods) = lab.state.pods.lock() {
+        for p in pods.iter_mut().filter(|p| p["metadata"]["name"] == DEX_POD) {
+            p["spec"]["containers"][0]["image"] =
+                Value::String("ghcr.io/dexidp/dex:v2.45.1".into());
+        }
+    }
+    let r = dexcheck(&lab, &[]);
+    let g = r.check("compare.grant_types");
+    assert_eq!(g["status"], "warn", "{g:#}");
+    assert!(
+        g["message"]
+            .as_str()
+            .unwrap()
+            .contains("the Dex pod runs ghcr.io/dexidp/dex:v2.45.1"),
+        "{g:#}"
+    );
+    assert!(g["expected"].as_str().unwrap().contains("token-exchange"));
+}

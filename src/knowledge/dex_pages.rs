@@ -97,6 +97,35 @@ const GRANTS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// A release `(minor)` from an image tag such as `quay.io/devtron/dex:v2.30.2` or
+/// `ghcr.io/dexidp/dex:v2.45.1-distroless`; `None` for a digest or an unversioned tag.
+pub fn release_of_image(image: &str) -> Option<u32> {
+    let tag = image.rsplit_once(':')?.1;
+    let v = tag.strip_prefix('v').unwrap_or(tag);
+    let mut parts = v.split(['.', '-']);
+    (parts.next()? == "2").then_some(())?;
+    parts.next()?.parse().ok()
+}
+
+/// The grant types Dex 2.`minor` serves with stock settings, for the releases known here.
+pub fn grants_of(minor: u32) -> Option<&'static [&'static str]> {
+    match minor {
+        30..=37 => Some(GRANTS[0].1),
+        38..=45 => Some(GRANTS[1].1),
+        _ => None,
+    }
+}
+
+/// The same grant types, order and `password` aside.
+pub fn same_grants(value: &str, release: &[&str]) -> bool {
+    fn norm<'a>(v: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+        let mut v: Vec<&str> = v.filter(|x| *x != "password").collect();
+        v.sort_unstable();
+        v
+    }
+    norm(value.split_whitespace()) == norm(release.iter().copied())
+}
+
 /// Whether a discovery list (space-separated) is one Dex serves, as far as the app's login can
 /// tell: the grant types of some release (order and `password` aside); response types with
 /// `code`; signing algorithms with `RS256`; PKCE methods do not matter to the apps' Dex login.
@@ -107,11 +136,7 @@ pub fn fits_dex(field: &str, value: &str) -> bool {
         .collect();
     actual.sort_unstable();
     match field {
-        "grant_types_supported" => GRANTS.iter().any(|(_, g)| {
-            let mut g = g.to_vec();
-            g.sort_unstable();
-            g == actual
-        }),
+        "grant_types_supported" => GRANTS.iter().any(|(_, g)| same_grants(value, g)),
         "response_types_supported" => actual.contains(&"code"),
         "id_token_signing_alg_values_supported" => actual.contains(&"RS256"),
         _ => true,
@@ -174,6 +199,25 @@ mod tests {
         assert!(!fits_dex("grant_types_supported", "authorization_code"));
         assert!(fits_dex("response_types_supported", "code token"));
         assert!(!fits_dex("response_types_supported", "token"));
+    }
+
+    #[test]
+    fn the_release_from_the_image_tag() {
+        assert_eq!(release_of_image("quay.io/devtron/dex:v2.30.2"), Some(30));
+        assert_eq!(
+            release_of_image("ghcr.io/dexidp/dex:v2.45.1-distroless"),
+            Some(45)
+        );
+        assert_eq!(release_of_image("registry:5000/dex@sha256:abc"), None);
+        assert_eq!(release_of_image("dex:latest"), None);
+        assert!(same_grants(
+            "refresh_token authorization_code urn:ietf:params:oauth:grant-type:device_code",
+            grants_of(30).unwrap()
+        ));
+        assert!(!same_grants(
+            "refresh_token authorization_code urn:ietf:params:oauth:grant-type:device_code",
+            grants_of(45).unwrap()
+        ));
     }
 
     #[test]

@@ -40,7 +40,9 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
         .as_ref()
         .filter(|_| !args.no_idp)
         .and_then(|e| idp::Upstream::from_setup(plan.setup, e, !args.no_secret_probe));
+    let dex_image = dex_image(plan).await;
     let target = workstation::Target {
+        dex_image,
         base: plan
             .setup
             .url
@@ -93,6 +95,19 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     }
     diagnosis::conclude(d);
     Ok(())
+}
+
+/// The Dex pod's image, with cluster access (one list call, bounded by `--timeout`): the release
+/// whose discovery document URL must serve.
+async fn dex_image(plan: &Plan<'_>) -> Option<String> {
+    let client = plan.pods.client?;
+    let selector = plan.setup.app.profile().dex.selector;
+    let pods = crate::cluster::find_pods(client, &plan.pods.namespace, selector);
+    let pods = tokio::time::timeout(plan.args.timeout, pods)
+        .await
+        .ok()?
+        .ok()?;
+    pods.into_iter().find_map(|p| p.image)
 }
 
 /// The run's HTTP settings: every wait bounded by `--timeout`, nothing past `deadline`.

@@ -23,6 +23,8 @@ pub struct Target {
     pub endpoints: Option<Endpoints>,
     /// The first connector dexcheck can probe at its IdP.
     pub idp: Option<super::idp::Upstream>,
+    /// The Dex pod's image, with cluster access: which release the document must be.
+    pub dex_image: Option<String>,
 }
 
 /// A check observed from a fetch: its time, proxy and redirects.
@@ -256,7 +258,7 @@ pub async fn probe(
     };
     let dex = async {
         match &t.endpoints {
-            Some(e) => probe_dex(s, e).await,
+            Some(e) => probe_dex(s, e, t.dex_image.as_deref()).await,
             None => Vec::new(),
         }
     };
@@ -308,7 +310,7 @@ async fn probe_app(s: &Settings, base: &str) -> Check {
     from_fetch(CheckId::BrowserApp, &f, outcome)
 }
 
-async fn probe_dex(s: &Settings, e: &Endpoints) -> Vec<Check> {
+async fn probe_dex(s: &Settings, e: &Endpoints, dex_image: Option<&str>) -> Vec<Check> {
     // Keys, token and authorization are probed at the URLs Dex derives from its issuer while
     // discovery is still in flight, so the run costs the slowest probe, not the sum. Where the
     // document names other URLs, those are probed again afterwards.
@@ -361,7 +363,7 @@ async fn probe_dex(s: &Settings, e: &Endpoints) -> Vec<Check> {
         ));
         return out;
     };
-    out.extend(findings(&doc, &issuer, &e.discovery));
+    out.extend(findings(&doc, &issuer, &e.discovery, dex_image));
 
     let named =
         |key: &str, derived: &str| doc.str(key).filter(|u| *u != derived).map(str::to_string);
@@ -530,14 +532,54 @@ fn document_findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Check> {
 /// document's own findings and its differences from Dex's. For tests and fuzzing as well.
 pub fn discovery_answer(r: &Response, issuer: &str, url: &str) -> Result<Vec<Check>, Failure> {
     let (doc, issuer) = discovery_in(r, issuer, "Dex")?;
-    Ok(findings(&doc, &issuer, url))
+    Ok(findings(&doc, &issuer, url, None))
 }
 
 /// A discovery document's own findings, then where it differs from what Dex serves.
-fn findings(doc: &Discovery, issuer: &str, url: &str) -> Vec<Check> {
+fn findings(doc: &Discovery, issuer: &str, url: &str, dex_image: Option<&str>) -> Vec<Check> {
     let mut out = document_findings(doc, issuer, url);
     out.extend(compare_with_reference(doc, issuer, url));
+    out.extend(compare_with_image(doc, url, dex_image));
     out
+}
+
+/// With the Dex pod's image known (its tag names a release): the document's grant types against
+/// that release's. A document of another release means URL is served by another Dex than the
+/// one in the cluster (another install, a stale ingress).
+fn compare_with_image(doc: &Discovery, url: &str, image: Option<&str>) -> Option<Check> {
+    use crate::knowledge::dex_pages;
+    let image = image?;
+    let release = dex_pages::release_of_image(image)?;
+    let grants = doc
+        .doc
+        .get("grant_types_supported")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    let expected = dex_pages::grants_of(release)?;
+    if dex_pages::same_grants(&grants, expected) {
+        return None;
+    }
+    let mut c = Check::observed(
+        CheckId::CompareGrantTypes,
+        url,
+        Outcome {
+            status: Status::Warn,
+            class: Some(Class::DiffersFromDex),
+            go_error: None,
+            note: format!(
+                "the Dex pod runs {image}, whose discovery lists other grant types than the document at URL: URL may be served by another Dex than this cluster's (another install, a stale ingress or cache)"
+            ),
+        },
+    );
+    c.expected = Some(expected.join(" "));
+    c.actual = Some(grants);
+    Some(c)
 }
 
 /// The usable RSA signing keys (with a `kid`) in a key set answer.

@@ -9,7 +9,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
-/// Dex's discovery document for `issuer` (field set and order of Dex v2.45).
+/// Dex's discovery document for `issuer`, as Dex v2.30.2 (the lab's Dex pod image) serves it.
 pub fn dex_discovery(issuer: &str) -> String {
     let at = |p: &str| format!("{}/{p}", issuer.trim_end_matches('/'));
     let doc = serde_json::json!({
@@ -19,8 +19,7 @@ pub fn dex_discovery(issuer: &str) -> String {
         "jwks_uri": at("keys"),
         "userinfo_endpoint": at("userinfo"),
         "device_authorization_endpoint": at("device/code"),
-        "introspection_endpoint": at("token/introspect"),
-        "grant_types_supported": ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],

@@ -8,6 +8,8 @@
 
 mod support;
 
+use support::row;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -118,23 +120,7 @@ fn dexcheck(lab: &Lab, extra: &[&str]) -> Value {
     for k in support::PROXY_VARS {
         c.env_remove(k);
     }
-    let o = c.output().expect("spawn");
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {} {}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
-}
-
-fn row<'a>(r: &'a Value, id: &str) -> &'a Value {
-    r["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no {id}: {r:#}"))
+    support::json_report(&c.output().expect("spawn"))
 }
 
 /// The seed's first case: URL is the port-forward address. Devtron's login fails inside the pod

@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::row;
+
 use serde_json::Value;
 use support::dex::{self, Client, VERSIONS};
 
@@ -29,23 +31,7 @@ fn check(url: &str) -> Value {
     for k in support::PROXY_VARS {
         c.env_remove(k);
     }
-    let o = c.output().expect("spawn");
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {} {}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
-}
-
-fn row<'a>(r: &'a Value, id: &str) -> &'a Value {
-    r["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no {id}: {r:#}"))
+    support::json_report(&c.output().expect("spawn"))
 }
 
 const MOCK: &str = "- type: mockCallback\n  id: mock\n  name: Example\n";

@@ -400,20 +400,15 @@ fn compare_with_reference(doc: &Discovery, issuer: &str, url: &str) -> Vec<Check
     let mut out = Vec::new();
     let mut differ = |id: CheckId, field: &str, expected: String, actual: String| {
         if expected != actual {
-            let mut o = Check::observed(
+            let o = differs_from_dex(
                 id,
                 url,
-                Outcome {
-                    status: Status::Warn,
-                    class: Some(Class::DiffersFromDex),
-                    go_error: None,
-                    note: format!(
-                        "{field} differs from what every Dex release from v2.30 to v2.45 serves for this issuer (expected: v2.45's): other settings, or not Dex"
-                    ),
-                },
+                format!(
+                    "{field} differs from what every Dex release from v2.30 to v2.45 serves for this issuer (expected: v2.45's): other settings, or not Dex"
+                ),
+                expected,
+                actual,
             );
-            o.expected = Some(expected);
-            o.actual = Some(actual);
             out.push(o);
         }
     };
@@ -565,21 +560,38 @@ fn compare_with_image(doc: &Discovery, url: &str, image: Option<&str>) -> Option
     if dex_pages::same_grants(&grants, expected) {
         return None;
     }
-    let mut c = Check::observed(
+    Some(differs_from_dex(
         CheckId::CompareGrantTypes,
+        url,
+        format!(
+            "the Dex pod runs {image}, whose discovery lists other grant types than the document at URL: URL may be served by another Dex than this cluster's (another install, a stale ingress or cache)"
+        ),
+        expected.join(" "),
+        grants,
+    ))
+}
+
+/// A `compare.*` finding: the document differs from Dex's, as `note` says.
+fn differs_from_dex(
+    id: CheckId,
+    url: &str,
+    note: String,
+    expected: String,
+    actual: String,
+) -> Check {
+    let mut c = Check::observed(
+        id,
         url,
         Outcome {
             status: Status::Warn,
             class: Some(Class::DiffersFromDex),
             go_error: None,
-            note: format!(
-                "the Dex pod runs {image}, whose discovery lists other grant types than the document at URL: URL may be served by another Dex than this cluster's (another install, a stale ingress or cache)"
-            ),
+            note,
         },
     );
-    c.expected = Some(expected.join(" "));
-    c.actual = Some(grants);
-    Some(c)
+    c.expected = Some(expected);
+    c.actual = Some(actual);
+    c
 }
 
 /// The usable RSA signing keys (with a `kid`) in a key set answer.

@@ -49,6 +49,27 @@ pub fn lab_or_skip(test: &str) -> bool {
     false
 }
 
+/// The JSON report a `dexcheck … -o json` run printed (a panic shows both streams otherwise).
+pub fn json_report(o: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {} {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+/// The check `id` of a JSON report.
+pub fn row<'a>(r: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    r["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no checks: {r:#}"))
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no {id}: {r:#}"))
+}
+
 fn read_schema(path: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }

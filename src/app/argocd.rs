@@ -32,6 +32,8 @@ pub static PROFILE: Profile = Profile {
     path_prefix: None,
     return_path: ReturnPath::UnderBase("/applications"),
     // util/dex/config.go: three more types than Devtron's
+    // argo-cd util/dex/config.go: argo-cd, argo-cd-cli (and argo-cd-pkce in newer releases) first.
+    own_clients: &["argo-cd", "argo-cd-cli", "argo-cd-pkce"],
     overwrites_redirect_uri: &[
         "oidc",
         "saml",

@@ -39,6 +39,8 @@ pub static PROFILE: Profile = Profile {
     // dashboard Login.tsx: origin + "/orchestrator" + "/dashboard" + continue
     return_path: ReturnPath::Fixed("/orchestrator/dashboard/"),
     // needsRedirectURI in the authenticator
+    // devtron-labs/authenticator client/k8sClient.go GenerateDexConfigYAML: the DEX_CLIENT_ID client (argo-cd) first.
+    own_clients: &["argo-cd"],
     overwrites_redirect_uri: &[
         "oidc",
         "saml",

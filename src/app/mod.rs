@@ -122,6 +122,9 @@ pub struct Profile {
     pub return_path: ReturnPath,
     /// Connector types whose `redirectURI` the app overwrites with issuer + `/callback`.
     pub overwrites_redirect_uri: &'static [&'static str],
+    /// The static clients the app puts first in Dex's `staticClients` (a `dex.config` entry
+    /// with one of these ids replaces the app's: Dex keeps the last client of an id).
+    pub own_clients: &'static [&'static str],
     /// How the app's log starts a failed discovery (`Failed to query provider`).
     pub query_provider_head: &'static str,
     /// Who prints that head, when the head alone tells (`Argo CD ≥ 3.1`).
@@ -361,6 +364,7 @@ mod tests {
         path_prefix: Some("/third"),
         return_path: ReturnPath::Fixed("/third/home"),
         overwrites_redirect_uri: &["oidc"],
+        own_clients: &["third"],
         query_provider_head: "third: failed to query provider",
         head_label: None,
         url_setting: "baseURL",

@@ -27,6 +27,35 @@ pub(super) fn checks(setup: &Setup, install: &Install, base: Option<&GoUrl>) -> 
     out
 }
 
+/// A `staticClients` entry of the app's own id replaces the app's client: the app writes its
+/// clients first and Dex keeps the last client of an id (`storage/static.go`,
+/// `WithStaticClients`), so the app's redirect URI and secret are gone.
+pub(super) fn static_clients(setup: &Setup, install: &Install) -> Option<Check> {
+    let own = install.profile().own_clients;
+    let taken: Vec<(usize, &String)> = setup
+        .static_clients
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| own.contains(&id.as_str()))
+        .collect();
+    let (i, id) = *taken.first()?;
+    let app = install.profile().name;
+    let outcome = Outcome {
+        status: Status::Fail,
+        class: Some(Class::ConnectorField),
+        go_error: None,
+        note: format!(
+            "dex.config's staticClients[{i}] has the id {id:?}, which {app} writes for itself first; Dex keeps the last client of an id, so this entry replaces {app}'s (its secret and redirect URIs): the login fails at Dex's /auth (Unregistered redirect_uri) or at the token exchange (invalid_client)"
+        ),
+    };
+    Some(
+        Check::new(CheckId::ConfigStaticClients, outcome).remedy(Some(format!(
+            "Remove the staticClients entry {id:?} from dex.config (or give it another id): {app} writes its own client {id:?} itself; then {}",
+            install.restart()
+        ))),
+    )
+}
+
 fn url_missing(setup: &Setup, install: &Install) -> Check {
     let p = install.profile();
     let why = match setup.url_source {

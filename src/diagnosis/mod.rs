@@ -338,6 +338,7 @@ fn dex_checks(plan: &paths::Plan) -> Vec<Check> {
     checks.extend(config::connector_callbacks(setup, plan.eps.as_ref()));
     checks.extend(idp_rules::checks(setup));
     checks.extend(connector_legs::checks(setup));
+    checks.extend(config::static_clients(setup, plan.install));
     let refs = setup.all_references();
     checks.extend(secret_refs::row(&refs, RefIn::DexConfig, plan.install));
     checks

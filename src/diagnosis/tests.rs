@@ -252,3 +252,28 @@ fn direct_oidc_what_if_the_issuer_were() {
             .contains("client argocd-cli with the callback http://localhost:8085/auth/callback")
     );
 }
+
+/// A dex.config static client that takes the app's own id replaces the app's client in Dex.
+#[test]
+fn a_static_client_with_the_apps_own_id_is_a_finding() {
+    let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\ndata:\n  url: https://argocd.example.com\n  dex.config: |\n    staticClients:\n    - id: grafana\n      secret: s\n      redirectURIs: [https://grafana.example.com/login/generic_oauth]\n    - id: argo-cd-cli\n      public: true\n    connectors:\n    - type: github\n      id: gh\n      name: GitHub\n      config: {clientID: a, clientSecret: b}\n";
+    let d = diagnose(&load("a.yaml", text), &Options::default());
+    let c = check(&d, CheckId::ConfigStaticClients);
+    assert_eq!(c.status, Status::Fail);
+    assert!(
+        c.message
+            .contains("staticClients[1] has the id \"argo-cd-cli\""),
+        "{}",
+        c.message
+    );
+    // Under Devtron only argo-cd is its own: argo-cd-cli is another client.
+    let d = diagnose(
+        &crate::setup::load_str("a.yaml", text, None, Some(App::DEVTRON)).unwrap(),
+        &Options::default(),
+    );
+    assert!(
+        d.checks
+            .iter()
+            .all(|c| c.id != CheckId::ConfigStaticClients)
+    );
+}

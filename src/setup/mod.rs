@@ -184,6 +184,8 @@ pub struct Setup {
     pub namespace: Option<String>,
     /// Argo CD's `$` references in `dex.config` (those of `oidc.config` are in [`DirectOidc`]).
     pub references: Vec<Reference>,
+    /// The ids of the Dex config's own `staticClients`, in order.
+    pub static_clients: Vec<String>,
     /// The input's text, to read again once the references' Secrets are known.
     text: RawText,
 }

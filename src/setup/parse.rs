@@ -124,6 +124,7 @@ pub fn load_with(
         connectors: found.connectors,
         direct: found.direct,
         references: found.references,
+        static_clients: found.static_clients,
         namespace,
         text: text.into(),
     })
@@ -170,6 +171,7 @@ struct Found {
     additional_urls: Vec<String>,
     connectors: Vec<Connector>,
     references: Vec<Reference>,
+    static_clients: Vec<String>,
 }
 
 fn read(
@@ -180,6 +182,7 @@ fn read(
 ) -> Result<Found, InputError> {
     let mut found = Found {
         references: Vec::new(),
+        static_clients: Vec::new(),
         direct: None,
         url: None,
         url_source: UrlSource::Missing,
@@ -200,7 +203,10 @@ fn read(
     }
     found.connectors = match kind {
         InputKind::DevtronSso => vec![connector(source, "", obj, Some("oidc"))?],
-        _ => dex_config(source, "", obj, &mut found.url, &mut found.url_source)?,
+        _ => {
+            found.static_clients = static_client_ids(obj);
+            dex_config(source, "", obj, &mut found.url, &mut found.url_source)?
+        }
     };
     Ok(found)
 }
@@ -295,6 +301,7 @@ fn dex_connectors(
             kind_of(&inner)
         )));
     };
+    found.static_clients = static_client_ids(&inner);
     dex_config(
         source,
         &format!("{field}."),
@@ -302,6 +309,19 @@ fn dex_connectors(
         &mut found.url,
         &mut found.url_source,
     )
+}
+
+/// The ids of a Dex config's `staticClients`, in order (entries without a string id left out).
+fn static_client_ids(obj: &Map<String, Value>) -> Vec<String> {
+    obj.get("staticClients")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|c| c.get("id").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn collect<'a>(doc: &'a Value, out: &mut Vec<(InputKind, &'a Map<String, Value>)>) {

@@ -268,6 +268,11 @@ pub(crate) const TRANSPORT: &[Transport] = &[
                 },
             ),
             Some(Path::ArgoDirect) => direct_refused(c),
+            _ if c.host.as_deref() == Some("") => (
+                format!("the connection went to :{} with no host at all", c.port.unwrap_or(0)),
+                s(&["the host setting is empty or did not reach the client (an LDAP connector's host, a URL without a host): Go dials the local machine", "a config field was renamed or moved in an upgrade, so the host is read as empty"]),
+                "Set the host (with its port) where the config names the server, e.g. an LDAP connector's host: ldap.example.com:636; dexcheck check --offline shows the host Dex reads".into(),
+            ),
             Some(Path::DexUpstream) => (
                 format!("Dex's pod reached {} but nothing accepted the connection", c.host()),
                 s(&["the IdP is down or listens on another port", "a firewall rejects the cluster's egress"]),
@@ -334,7 +339,7 @@ pub(crate) const TRANSPORT: &[Transport] = &[
         explain: |c| {
             (
             format!("the certificate of {} is signed by a CA the client does not trust", c.host()),
-            s(&["a private or self-signed CA (corporate PKI, cert-manager self-signed issuer)", "the server sends an incomplete chain (intermediate missing)"]),
+            s(&["a private or self-signed CA (corporate PKI, cert-manager self-signed issuer) that the client was not given (its rootCA setting or trust store)", "the server sends an incomplete chain (intermediate missing)"]),
             match c.path {
                 Some(Path::ArgoDirect) => "Put the IdP's CA (PEM, the whole chain's root) in oidc.config's rootCA: argocd-server then trusts it alone; or oidc.tls.insecure.skip.verify: \"true\" for a test; then restart argocd-server".into(),
                 Some(Path::DexUpstream) => "Give Dex the CA: connector rootCAs (Dex ≥ 2.36) or mount the CA into the Dex image's trust store; Devtron's Dex v2.30.2 has no rootCAs".into(),
@@ -485,9 +490,16 @@ pub(crate) const TRANSPORT: &[Transport] = &[
         },
     },
     Transport {
+        // Envoy's own words (Istio and other meshes): its sidecar could not talk to the backend.
+        class: Class::HttpStatus(503),
+        rank: 185,
+        patterns: &[&["upstream connect error"]],
+        explain: mesh_gateway,
+    },
+    Transport {
         class: Class::HttpStatus(503),
         rank: 190,
-        patterns: &[&["upstream connect error"], &["503 service unavailable"]],
+        patterns: &[&["503 service unavailable"]],
         explain: gateway,
     },
     Transport {
@@ -718,6 +730,21 @@ fn gateway(c: &Ctx) -> (String, Vec<String>, String) {
             k = c.install().kubectl(),
             tcp = remedy::app_protocol_tcp(&c.install())
         ),
+    )
+}
+
+/// Envoy's `upstream connect error or disconnect/reset before headers`: a mesh sidecar between
+/// the caller and Dex, whose protocol guess is the usual cause.
+fn mesh_gateway(c: &Ctx) -> (String, Vec<String>, String) {
+    let (_, mut causes, remedy) = gateway(c);
+    causes.swap(0, 1);
+    (
+        format!(
+            "a mesh sidecar (Envoy, as Istio runs it) could not talk to the backend behind {}",
+            c.host()
+        ),
+        causes,
+        remedy,
     )
 }
 
@@ -1061,8 +1088,8 @@ pub(crate) const MESSAGES: &[Message] = &[
         app: None,
         explain: |_, _| {
             (
-            "the ID token was issued for another client".into(),
-            s(&["the app's client ID (argo-cd) differs from the token's aud", "a token from another client reused"]),
+            "the ID token was issued for another client: its audience (aud) is not the client the app verifies with".into(),
+            s(&["the app's client ID (argo-cd) differs from the token's aud", "a token from another client reused (the CLI client's token at the server, or the reverse)"]),
             "Use the client the app is configured with (Devtron/Argo CD: argo-cd) and sign in again".into(),
         )
         },
@@ -1505,6 +1532,373 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
+        // Go encoding/json into jwt-go StandardClaims.Audience (a string): older Argo CD; argoproj/argo-cd#3462
+        key: Key::Shape("aud_array"),
+        rank: 460,
+        wins_when_wrapped: true,
+        patterns: &[&["cannot unmarshal array into go struct field", ".aud"]],
+        path: Path::AppSession,
+        app: None,
+        explain: |_, i| {
+            let _ = i;
+            (
+                "the app's token verifier could not read the token's aud (audience): the token lists it as an array, and the verifier's JWT library takes only a string".into(),
+                s(&[
+                    "the IdP writes aud as an array (several audiences, or always); Dex writes a single audience as a string",
+                    "an old JWT library in the app (jwt-go StandardClaims, as older Argo CD used)",
+                ]),
+                "Upgrade the app to a release that reads an audience array, or have the IdP issue one audience for this client (no extra audiences or resource indicators)".into(),
+            )
+        },
+    },
+    Message {
+        // coreos/go-oidc verify.go: oidc: id token signed with unsupported algorithm, expected [...] got ...
+        key: Key::Shape("unsupported_signing_alg"),
+        rank: 465,
+        wins_when_wrapped: true,
+        patterns: &[&["signed with unsupported algorithm"]],
+        path: Path::AppSession,
+        app: None,
+        explain: |_, i| {
+            let _ = i;
+            (
+                "the ID token's signing algorithm is one the verifier (go-oidc) does not accept".into(),
+                s(&[
+                    "the IdP signs ID tokens with RS512, ES256 or HS256 while the verifier accepts only RS256 (go-oidc's default; older Argo CD, Devtron and Dex)",
+                    "the IdP client's ID token signature setting was changed",
+                ]),
+                "Set the IdP client's ID token signature algorithm to RS256 (Keycloak: the client → Advanced → ID token signature algorithm), or upgrade the app to one that accepts the IdP's algorithms".into(),
+            )
+        },
+    },
+    Message {
+        // dex connector/saml/saml.go: response did not contain a AttributeStatement
+        key: Key::Shape("saml_no_attributes"),
+        rank: 455,
+        wins_when_wrapped: true,
+        patterns: &[&["did not contain a attributestatement"]],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |_, i| {
+            let _ = i;
+            (
+                "Dex's SAML connector got an assertion with no attribute statements: no name, email or groups attributes to read".into(),
+                s(&[
+                    "the IdP's SAML app sends no attribute statements: map the attributes the connector's usernameAttr, emailAttr and groupsAttr name (Okta: the app's Attribute Statements)",
+                ]),
+                "Add attribute statements to the IdP's SAML app for the names the connector reads (usernameAttr, emailAttr, groupsAttr), then log in again".into(),
+            )
+        },
+    },
+    Message {
+        // dex connector/ldap/ldap.go: ldap: initial bind for user %q failed; go-ldap result code 49
+        key: Key::Shape("ldap_bind"),
+        rank: 450,
+        wins_when_wrapped: true,
+        patterns: &[&["initial bind for user"], &["ldap result code 49"]],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |_, i| {
+            let _ = i;
+            (
+                "Dex's LDAP connector could not bind with its service account (the bind DN and bindPW in its config)".into(),
+                s(&[
+                    "the bind DN does not exist in the directory, or bindPW is wrong (LDAP Result Code 49 \"Invalid Credentials\")",
+                    "the bind DN's base is not this server's suffix (another directory, a typo in dc=…)",
+                ]),
+                format!("Check the connector's bindDN and bindPW against the directory (ldapwhoami -x -H ldaps://HOST -D BINDDN -W); dexcheck check binds with them (ldap.bind); then {}", i.restart()),
+            )
+        },
+    },
+    Message {
+        // dex connector/github/github.go: github: user %q not in required orgs or teams
+        key: Key::Shape("github_orgs"),
+        rank: 445,
+        wins_when_wrapped: true,
+        patterns: &[&["not in required orgs or teams"]],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: |_, i| {
+            let _ = i;
+            (
+                "GitHub signed the user in, but Dex found no membership in the connector's orgs or teams".into(),
+                s(&[
+                    "the user is not a member of a listed org or team (teams by their slug, with teamNameField)",
+                    "the GitHub OAuth app has not been granted access to the organization (third-party access restrictions), so the membership lookup returns nothing",
+                ]),
+                "Grant the OAuth app access to the organization (GitHub: the org → Settings → Third-party access), or fix the connector's orgs/teams; then log in again".into(),
+            )
+        },
+    },
+    Message {
+        // dex cmd/dex/serve.go: failed to initialize storage: %v
+        key: Key::Shape("storage_init"),
+        rank: 440,
+        wins_when_wrapped: true,
+        patterns: &[&["failed to initialize storage"]],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |text, i| {
+            let mut causes = s(&[
+                "the database (Postgres, MySQL) was not reachable yet when Dex started: Dex does not retry",
+                "kubernetes storage: the service account token lacks the namespace claim (bound tokens on Kubernetes 1.21+ with an old Dex): set KUBERNETES_POD_NAMESPACE or upgrade Dex",
+            ]);
+            // The line names the service account token: the second cause is the one it shows.
+            if text.to_lowercase().contains("service account token") {
+                causes.reverse();
+            }
+            (
+                "Dex could not open its storage and exited".into(),
+                causes,
+                format!(
+                    "Start the database before Dex (or let the pod restart once it is up); for kubernetes storage, set KUBERNETES_POD_NAMESPACE on the Dex Deployment: {} set env deployment/{} KUBERNETES_POD_NAMESPACE={}",
+                    i.kubectl(),
+                    i.profile().dex.deployment,
+                    i.namespace
+                ),
+            )
+        },
+    },
+    Message {
+        // oauth2-proxy providers/oidc.go: email in id_token (%s) isn't verified
+        key: Key::Shape("unverified_email"),
+        rank: 435,
+        wins_when_wrapped: true,
+        patterns: &[&["isn't verified"], &["email not verified"]],
+        path: Path::IdpCallback,
+        app: Some("oauth2-proxy"),
+        explain: |_, i| {
+            let _ = i;
+            (
+                "oauth2-proxy refused the ID token: its email is not verified (email_verified is false)".into(),
+                s(&[
+                    "the user has not verified the email address at the IdP",
+                    "the IdP does not send email_verified true for this kind of account",
+                ]),
+                "Have the user verify the email at the IdP; or start oauth2-proxy with --insecure-oidc-allow-unverified-email (accepting unverified addresses)".into(),
+            )
+        },
+    },
+    Message {
+        // oauth2-proxy oauthproxy.go: Unable to find a valid CSRF token
+        key: Key::Shape("csrf_cookie"),
+        rank: 430,
+        wins_when_wrapped: true,
+        patterns: &[
+            &["unable to find a valid csrf token"],
+            &["unable to obtain csrf cookie"],
+        ],
+        path: Path::IdpCallback,
+        app: Some("oauth2-proxy"),
+        explain: |_, i| {
+            let _ = i;
+            (
+                "oauth2-proxy found no CSRF cookie on the callback: the csrf cookie set at /oauth2/start did not come back".into(),
+                s(&[
+                    "the cookie's domain, path, SameSite or Secure setting does not fit the way the browser reaches the callback (another host, a gateway, http)",
+                    "the login took longer than the CSRF cookie's lifetime",
+                ]),
+                "Make the callback reach oauth2-proxy under the host that set the cookie, and set --cookie-domain, --cookie-secure, --cookie-samesite and --cookie-csrf-per-request/--cookie-csrf-expire for the setup".into(),
+            )
+        },
+    },
+    Message {
+        // Go net/http Request.Cookie: http: named cookie not present (Argo CD's argocd.oauthstate, Concourse's state cookie)
+        key: Key::Shape("state_cookie_missing"),
+        rank: 425,
+        wins_when_wrapped: true,
+        patterns: &[&["named cookie not present"]],
+        path: Path::IdpCallback,
+        app: None,
+        explain: |_, i| {
+            let _ = i;
+            (
+                "the login's callback came without its state cookie: the cookie's host or cookie path did not match the callback".into(),
+                s(&[
+                    "the browser opened the app under another host than the configured external URL (127.0.0.1 against localhost, http against https): the cookie belongs to the other host",
+                    "the cookie path does not cover the callback's path (a base href or path prefix)",
+                    "the browser blocked the cookie (SameSite, privacy settings)",
+                ]),
+                "Open the app exactly at its configured URL (scheme, host and port), and keep the callback under the cookie's path; then log in again".into(),
+            )
+        },
+    },
+    Message {
+        // Chromium DevTools cookie warning; argoproj/argo-workflows#12660
+        key: Key::Shape("cookie_path_blocked"),
+        rank: 420,
+        wins_when_wrapped: true,
+        patterns: &[&["cookie was blocked because its path"]],
+        path: Path::BrowserApp,
+        app: None,
+        explain: |_, i| {
+            let _ = i;
+            (
+                "the browser dropped the login's state cookie: its cookie path does not cover the callback's path".into(),
+                s(&[
+                    "the app serves under a base href (Argo Workflows base_href, a path prefix) while the callback is at the root, or the other way round",
+                ]),
+                "Serve the app and its callback under the same path prefix (or set the base href back to /); then log in again".into(),
+            )
+        },
+    },
+    Message {
+        // go-jose v4: invalid key encryption algorithm; argoproj/argo-workflows#16232
+        key: Key::Shape("jwe_key_algorithm"),
+        rank: 415,
+        wins_when_wrapped: true,
+        patterns: &[&["invalid key encryption algorithm"]],
+        path: Path::AppSession,
+        app: Some("Argo Workflows"),
+        explain: |_, i| {
+            let _ = i;
+            (
+                "argo-server could not read its own SSO session token: it is a JWE encrypted with RSA-OAEP-256, which its go-jose version no longer accepts".into(),
+                s(&[
+                    "an argo-server built with go-jose v4, which dropped public-key encrypted JWTs (argo-workflows 3.6 pre-releases)",
+                ]),
+                "Upgrade argo-server to a release with the fix (a nested JWT inside the JWE), then log in again".into(),
+            )
+        },
+    },
+    Message {
+        // argo-workflows server/auth/gatekeeper.go: token not valid for running mode
+        key: Key::Shape("running_mode"),
+        rank: 410,
+        wins_when_wrapped: true,
+        patterns: &[&["token not valid for running mode"]],
+        path: Path::AppSession,
+        app: Some("Argo Workflows"),
+        explain: |_, i| {
+            let _ = i;
+            (
+                "argo-server refused the request's token: in sso mode it accepts only the session token its own SSO callback issued".into(),
+                s(&[
+                    "the IdP's redirect URL is not argo-server's /oauth2/callback, so the login never reached argo-server's callback",
+                    "--auth-mode does not list the kind of token sent (sso, client, server)",
+                ]),
+                "Register and configure argo-server's own callback (https://ARGO-SERVER/oauth2/callback) as the sso redirectUrl; check --auth-mode".into(),
+            )
+        },
+    },
+    Message {
+        // argo-cd cmd: argocd-util lost rundex in 2.x; argoproj-labs/argocd-operator#322
+        key: Key::Shape("rundex_command"),
+        rank: 405,
+        wins_when_wrapped: true,
+        patterns: &[&["unknown command \"rundex\""]],
+        path: Path::DexUpstream,
+        app: Some("Argo CD"),
+        explain: |_, i| {
+            let _ = i;
+            (
+                "the Dex container runs Argo CD's old \"argocd-util rundex\" command, which Argo CD 2.x moved to the argocd-dex binary".into(),
+                s(&[
+                    "an operator or manifest written for Argo CD 1.x deploys Dex with an Argo CD 2.x image",
+                ]),
+                "Run Dex with the command of your Argo CD release (2.x: /shared/argocd-dex rundex); upgrade the operator".into(),
+            )
+        },
+    },
+    Message {
+        // argo-cd util/claims: invalid argo claims; argoproj/argo-cd#22979, #22973
+        key: Key::Shape("groups_claim_shape"),
+        rank: 400,
+        wins_when_wrapped: true,
+        patterns: &[&["invalid argo claims"]],
+        path: Path::AppSession,
+        app: Some("Argo CD"),
+        explain: |_, i| {
+            let _ = i;
+            (
+                "Argo CD could not read the token's claims: a claim has another JSON type than it expects (the groups claim as a string where a list is expected)".into(),
+                s(&[
+                    "the IdP sends groups as a single string (JumpCloud, custom mappers) where Argo CD 3.x expects a list of strings",
+                ]),
+                "Make the IdP send groups as a list (or not at all), or map the claim on the IdP side; then log in again".into(),
+            )
+        },
+    },
+    Message {
+        // dex connector (oauth2 Exchange): failed to get token: context canceled
+        key: Key::Shape("token_request_cancelled"),
+        rank: 395,
+        wins_when_wrapped: true,
+        patterns: &[
+            &["failed to get token", "context canceled"],
+            &["failed to get token", "context cancelled"],
+        ],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |_, i| {
+            let _ = i;
+            (
+                "Dex's token request to the IdP (the code exchange) did not finish before it was cancelled: a timeout on the way".into(),
+                s(&[
+                    "a gateway or load balancer in front of Dex timed out the callback while Dex waited for the IdP",
+                    "an egress proxy or firewall holds Dex's connection to the IdP's token endpoint",
+                ]),
+                "Check that the Dex pod reaches the IdP's token endpoint quickly (dexcheck check: dexpod.idp_client_auth), and raise the gateway's timeout for Dex's callback".into(),
+            )
+        },
+    },
+    Message {
+        // argo-cd util/http/http.go MakeCookieMetadata (2.2 and later; 1.3–2.1: "invalid cookie,
+        // at N long it is longer than the max length of 4093"; 1.0–1.2: "invalid cookie, longer
+        // than max length 4093"); Devtron's authenticator oidc/http.go prints the 2.2 text.
+        key: Key::Shape("token_too_large"),
+        rank: 480,
+        wins_when_wrapped: true,
+        patterns: &[
+            &["requires", "cookies but the max number of cookies is"],
+            &["invalid cookie", "longer than"],
+        ],
+        path: Path::AppSession,
+        app: None,
+        explain: |_, i| {
+            (
+                "the login succeeded, but the app could not store its session: the ID token is longer than its session cookies can hold".into(),
+                s(&[
+                    "the ID token carries many groups (Entra ID, Okta, Google send every group of the user)",
+                    "the app splits the token into at most ARGOCD_MAX_COOKIE_NUMBER cookies of 4 KB (Argo CD: 20 by default; Devtron's authenticator: 10, at most 30); Argo CD before 2.2 kept it in one cookie",
+                ]),
+                format!(
+                    "Allow more cookies on the app's server: {} set env deployment/argocd-server ARGOCD_MAX_COOKIE_NUMBER=30 (Devtron: deployment/devtron); or send fewer groups (Entra ID: groupMembershipClaims ApplicationGroup or app roles; Dex: the connector's groups filter); on Argo CD before 2.2, upgrade",
+                    i.kubectl()
+                ),
+            )
+        },
+    },
+    Message {
+        // dex server/handlers.go handleConnectorCallback: storage.ErrNotFound for the state
+        // (v2.30: "Invalid 'state' parameter provided: not found"; v2.45: "invalid 'state'
+        // parameter provided"), then the page "Requested resource does not exist.".
+        key: Key::Shape("auth_request_lost"),
+        rank: 470,
+        wins_when_wrapped: true,
+        patterns: &[
+            &["invalid 'state' parameter provided"],
+            &["failed to get auth request", "not found"],
+        ],
+        path: Path::IdpCallback,
+        app: Some("Dex"),
+        explain: |_, i| {
+            (
+                "Dex no longer has the auth request (the pending login) that the IdP's callback names by its state".into(),
+                s(&[
+                    "several Dex replicas with memory storage (as Devtron and Argo CD configure Dex): the callback reached another replica than the one the login started on",
+                    "Dex restarted during the login: memory storage loses every pending login",
+                    "the browser came back with an old or copied callback URL",
+                ]),
+                format!(
+                    "Run one Dex replica ({k} scale deployment/{d} --replicas=1) or give Dex shared storage; then start the login again (dexcheck check names replicas with memory storage)",
+                    k = i.kubectl(),
+                    d = i.profile().dex.deployment
+                ),
+            )
+        },
+    },
+    Message {
         key: Key::Shape("invalid_oidc_config"),
         rank: 490,
         wins_when_wrapped: false,
@@ -1539,13 +1933,21 @@ pub(crate) const MESSAGES: &[Message] = &[
         ],
         path: Path::ArgoDirect,
         app: Some("Argo CD"),
-        explain: |_, i| {
+        explain: |text, i| {
+            let mut causes = s(&[
+                "the key is missing from argocd-secret ($key) or from the Secret name ($name:key)",
+                "the Secret lacks the label app.kubernetes.io/part-of: argocd, so Argo CD does not read it",
+            ]);
+            // A `$name:key` reference reads another Secret, which Argo CD sees only with the label.
+            if crate::explain::quoted_after(text, "config referenced ")
+                .or_else(|| text.split("'$").nth(1).map(str::to_string))
+                .is_some_and(|r| r.contains(':'))
+            {
+                causes.reverse();
+            }
             (
                 "Argo CD could not resolve a $key or $name:key reference in argocd-cm: the value stays the reference itself".into(),
-                s(&[
-                    "the key is missing from argocd-secret ($key) or from the Secret name ($name:key)",
-                    "the Secret lacks the label app.kubernetes.io/part-of: argocd, so Argo CD does not read it",
-                ]),
+                causes,
                 format!(
                     "Add the key, and label the Secret: {} label secret NAME app.kubernetes.io/part-of=argocd; then restart argocd-server",
                     i.kubectl()

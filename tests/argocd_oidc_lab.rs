@@ -235,79 +235,115 @@ fn a_shared_issuer_with_root_ca_and_a_secret_reference() {
     if !ready("a_shared_issuer_with_root_ca_and_a_secret_reference") {
         return;
     }
-    let lab = Lab::start().expect("lab");
-    lab.add_service(IDP, &[SHARED_NAME], &[SHARED_NAME])
-        .expect("service");
-    let url = format!("http://localhost:{}", lab.pf_port);
-    lab.argocd(&url);
-    let pki = Pki::named("lab in-cluster CA");
-    let (cert, key) = pki.server_pem(&[SHARED_NAME]);
-    let (cert_file, key_file) = (lab.dir.join("idp.crt"), lab.dir.join("idp.key"));
-    std::fs::write(&cert_file, cert).unwrap();
-    std::fs::write(&key_file, key).unwrap();
-    let ca_file = pki.ca_file(&lab.dir);
-    let issuer = format!("https://{SHARED_NAME}:8443/realms/test");
-    let _idp = idp(
-        &lab,
-        8443,
-        &issuer,
-        &format!("{url}/auth/callback"),
-        Some((cert_file.to_str().unwrap(), key_file.to_str().unwrap())),
-    );
-    put_secret(&lab, "argocd-secret", true, &[("server.secretkey", "x")]);
-    put_secret(
-        &lab,
-        "argocd-oidc",
-        true,
-        &[("clientSecret", &format!("{SECRET}\n"))],
-    );
-    let root_ca: String = pki.ca_pem.lines().map(|l| format!("  {l}\n")).collect();
-    let oidc = |with_ca: bool| {
+    let t = SharedIssuer::start();
+    passes_with_root_ca_and_a_labelled_secret(&t);
+    without_root_ca_the_pod_meets_x509(&t);
+    an_unlabelled_secret_is_never_sent(&t);
+}
+
+/// The lab with an https IdP under a name both sides resolve, its certificate from a test CA.
+struct SharedIssuer {
+    lab: Lab,
+    _idp: Child,
+    url: String,
+    issuer: String,
+    root_ca: String,
+    cacert: String,
+}
+
+impl SharedIssuer {
+    fn start() -> SharedIssuer {
+        let lab = Lab::start().expect("lab");
+        lab.add_service(IDP, &[SHARED_NAME], &[SHARED_NAME])
+            .expect("service");
+        let url = format!("http://localhost:{}", lab.pf_port);
+        lab.argocd(&url);
+        let pki = Pki::named("lab in-cluster CA");
+        let (cert, key) = pki.server_pem(&[SHARED_NAME]);
+        let (cert_file, key_file) = (lab.dir.join("idp.crt"), lab.dir.join("idp.key"));
+        std::fs::write(&cert_file, cert).unwrap();
+        std::fs::write(&key_file, key).unwrap();
+        let cacert = pki.ca_file(&lab.dir).to_string_lossy().to_string();
+        let issuer = format!("https://{SHARED_NAME}:8443/realms/test");
+        let _idp = idp(
+            &lab,
+            8443,
+            &issuer,
+            &format!("{url}/auth/callback"),
+            Some((cert_file.to_str().unwrap(), key_file.to_str().unwrap())),
+        );
+        put_secret(&lab, "argocd-secret", true, &[("server.secretkey", "x")]);
+        let root_ca = pki.ca_pem.lines().map(|l| format!("  {l}\n")).collect();
+        SharedIssuer {
+            lab,
+            _idp,
+            url,
+            issuer,
+            root_ca,
+            cacert,
+        }
+    }
+
+    fn oidc(&self, with_ca: bool) -> String {
         format!(
-            "name: Keycloak\nissuer: {issuer}\nclientID: {CLIENT}\nclientSecret: $argocd-oidc:clientSecret\n{}",
+            "name: Keycloak\nissuer: {}\nclientID: {CLIENT}\nclientSecret: $argocd-oidc:clientSecret\n{}",
+            self.issuer,
             if with_ca {
-                format!("rootCA: |\n{root_ca}")
+                format!("rootCA: |\n{}", self.root_ca)
             } else {
                 String::new()
             }
         )
-    };
-    put_cm(&lab, &url, &oidc(true));
-    let cacert = ca_file.to_str().unwrap();
-    let r = dexcheck(&lab, &["--cacert", cacert]);
+    }
+
+    fn check(&self) -> Run {
+        dexcheck(&self.lab, &["--cacert", &self.cacert])
+    }
+}
+
+/// rootCA honoured in the pod, the secret from a labelled Secret accepted by the IdP.
+fn passes_with_root_ca_and_a_labelled_secret(t: &SharedIssuer) {
+    let secret = format!("{SECRET}\n");
+    put_secret(&t.lab, "argocd-oidc", true, &[("clientSecret", &secret)]);
+    put_cm(&t.lab, &t.url, &t.oidc(true));
+    let r = t.check();
     for id in [
         "oidc.secret_refs",
         "pod.idp_discovery",
+        "pod.idp_token_keys",
         "browser.idp_discovery",
         "idp.authorize",
         "idp.client_auth",
     ] {
         assert_eq!(r.status(id), "pass", "{id}: {:#}", r.check(id));
     }
-    assert!(
-        r.check("pod.idp_discovery")["message"]
-            .as_str()
-            .unwrap()
-            .contains("rootCA")
+    for id in ["pod.idp_discovery", "pod.idp_token_keys"] {
+        let m = r.check(id)["message"].as_str().unwrap();
+        assert!(m.contains("rootCA"), "{id}: {m}");
+    }
+    // The token endpoint and key set the pod's own discovery names.
+    let tk = r.check("pod.idp_token_keys");
+    assert_eq!(
+        tk["url"],
+        format!("{0}/token , {0}/jwks", t.issuer),
+        "{tk:#}"
     );
-    assert!(
-        r.check("oidc.secret_refs")["message"]
-            .as_str()
-            .unwrap()
-            .contains("resolved from Secret argocd-oidc, key clientSecret")
-    );
+    let refs = r.check("oidc.secret_refs")["message"].as_str().unwrap();
+    assert!(refs.contains("resolved from Secret argocd-oidc, key clientSecret"));
     // The IdP saw Argo CD's client authenticate with the resolved secret (a made-up code refused).
-    let seen = token_requests(&lab);
+    let seen = token_requests(&t.lab);
     assert!(!seen.is_empty(), "no token request reached the IdP");
     assert!(
         seen.iter().all(|l| l.contains("reference=false")),
         "{seen:?}"
     );
     assert!(!r.stdout.contains(SECRET) && !r.stderr.contains(SECRET));
+}
 
-    // Without rootCA the pod verifies with its system roots, as Argo CD would.
-    put_cm(&lab, &url, &oidc(false));
-    let r = dexcheck(&lab, &["--cacert", cacert]);
+/// Without rootCA the pod verifies with its system roots, as Argo CD would.
+fn without_root_ca_the_pod_meets_x509(t: &SharedIssuer) {
+    put_cm(&t.lab, &t.url, &t.oidc(false));
+    let r = t.check();
     let pod = r.check("pod.idp_discovery");
     assert_eq!(pod["class"], "tls_unknown_ca", "{pod:#}");
     assert!(
@@ -318,18 +354,16 @@ fn a_shared_issuer_with_root_ca_and_a_secret_reference() {
         "{pod:#}"
     );
     assert_eq!(r.status("browser.idp_discovery"), "pass");
+}
 
-    // The Secret without Argo CD's label: Argo CD keeps the reference text; it is never sent.
-    std::fs::remove_file(lab.dir.join("token-requests.log")).ok();
-    put_secret(&lab, "argocd-oidc", false, &[("clientSecret", SECRET)]);
-    // An additionalUrls entry whose callback the IdP's client does not allow.
-    put_cm_with(
-        &lab,
-        &url,
-        &oidc(true),
-        &[("additionalUrls", "[\"https://argocd.other.test\"]")],
-    );
-    let r = dexcheck(&lab, &["--cacert", cacert]);
+/// The Secret without Argo CD's label: Argo CD keeps the reference text; it is never sent. And
+/// an additionalUrls entry whose callback the IdP's client does not allow: its own row.
+fn an_unlabelled_secret_is_never_sent(t: &SharedIssuer) {
+    std::fs::remove_file(t.lab.dir.join("token-requests.log")).ok();
+    put_secret(&t.lab, "argocd-oidc", false, &[("clientSecret", SECRET)]);
+    let extra = [("additionalUrls", "[\"https://argocd.other.test\"]")];
+    put_cm_with(&t.lab, &t.url, &t.oidc(true), &extra);
+    let r = t.check();
     let refs = r.check("oidc.secret_refs");
     assert_eq!(refs["status"], "fail", "{refs:#}");
     assert_eq!(refs["class"], "secret_reference");
@@ -337,39 +371,28 @@ fn a_shared_issuer_with_root_ca_and_a_secret_reference() {
         refs["error"],
         "config referenced '$argocd-oidc:clientSecret', but key does not exist in secret"
     );
-    assert!(
-        refs["remedy"].as_str().unwrap().contains(
-            "kubectl -n argocd label secret argocd-oidc app.kubernetes.io/part-of=argocd"
-        ),
-        "{refs:#}"
-    );
-    let auth = r.check("idp.client_auth");
-    assert_eq!(auth["status"], "skip", "{auth:#}");
-    assert!(
-        token_requests(&lab).is_empty(),
-        "{:?}",
-        token_requests(&lab)
-    );
-    let other = r.report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| {
-            c["id"] == "idp.authorize" && c["expected"] == "https://argocd.other.test/auth/callback"
-        })
-        .unwrap_or_else(|| panic!("no idp.authorize for the additional URL: {:#}", r.report));
-    assert_eq!(other["class"], "idp_redirect_uri", "{other:#}");
+    let label = "kubectl -n argocd label secret argocd-oidc app.kubernetes.io/part-of=argocd";
+    assert!(refs["remedy"].as_str().unwrap().contains(label), "{refs:#}");
+    assert_eq!(r.status("idp.client_auth"), "skip");
+    let seen = token_requests(&t.lab);
+    assert!(seen.is_empty(), "{seen:?}");
     let rows: Vec<&Value> = r.report["checks"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|c| c["id"] == "idp.authorize")
         .collect();
-    let main = rows
-        .iter()
-        .find(|c| c["expected"] == format!("{url}/auth/callback"))
-        .unwrap_or_else(|| panic!("{rows:#?}"));
-    assert_eq!(main["status"], "pass", "{rows:#?}");
+    let by_callback = |cb: &str| {
+        rows.iter()
+            .find(|c| c["expected"] == cb)
+            .unwrap_or_else(|| panic!("no idp.authorize for {cb}: {rows:#?}"))
+    };
+    let other = by_callback("https://argocd.other.test/auth/callback");
+    assert_eq!(other["class"], "idp_redirect_uri", "{other:#}");
+    assert_eq!(
+        by_callback(&format!("{}/auth/callback", t.url))["status"],
+        "pass"
+    );
     assert_eq!(r.code, 1);
 }
 

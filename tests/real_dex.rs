@@ -185,17 +185,23 @@ async fn walk(c: &reqwest::Client, issuer: &str, url: &str) -> (Vec<String>, u16
     (hops, 0, String::new(), String::new())
 }
 
+async fn get_json(c: &reqwest::Client, url: &str) -> Value {
+    c.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// Everything compared, aspect by aspect.
 async fn seen(issuer: &str, redirect: &str) -> Seen {
     let c = http();
     let mut s = Seen::new();
-    let doc: Value = c
-        .get(format!("{issuer}/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    seen_documents(&c, issuer, &mut s).await;
+    seen_authorization(&c, issuer, redirect, &mut s).await;
+    seen_token(&c, issuer, redirect, &mut s).await;
+    s
+}
+
+/// Discovery (its fields and lists) and the key set.
+async fn seen_documents(c: &reqwest::Client, issuer: &str, s: &mut Seen) {
+    let doc = get_json(c, &format!("{issuer}/.well-known/openid-configuration")).await;
     let mut keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
     keys.sort();
     s.insert("discovery fields", format!("{keys:?}"));
@@ -210,14 +216,7 @@ async fn seen(issuer: &str, redirect: &str) -> Seen {
         let key: &'static str = Box::leak(format!("discovery {f}").into_boxed_str());
         s.insert(key, doc[f].to_string());
     }
-    let jwks: Value = c
-        .get(format!("{issuer}/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = get_json(c, &format!("{issuer}/keys")).await;
     let k = &jwks["keys"][0];
     s.insert(
         "keys",
@@ -229,6 +228,10 @@ async fn seen(issuer: &str, redirect: &str) -> Seen {
             k["kid"].as_str().map_or(0, str::len)
         ),
     );
+}
+
+/// `/auth`: its refusals and their hops, a whole login's hops, and the ID token it ends with.
+async fn seen_authorization(c: &reqwest::Client, issuer: &str, redirect: &str, s: &mut Seen) {
     let auth = |client: &str, cb: &str| {
         reqwest::Url::parse_with_params(
             &format!("{issuer}/auth"),
@@ -244,28 +247,32 @@ async fn seen(issuer: &str, redirect: &str) -> Seen {
         .to_string()
     };
     let (hops, status, _, body) =
-        walk(&c, issuer, &auth("argo-cd", "http://elsewhere.test/cb")).await;
+        walk(c, issuer, &auth("argo-cd", "http://elsewhere.test/cb")).await;
     s.insert(
         "auth: unregistered redirect_uri",
         format!("{hops:?} → {status} {}", words(&body)),
     );
-    let (hops, status, _, body) = walk(&c, issuer, &auth("other-app", redirect)).await;
+    let (hops, status, _, body) = walk(c, issuer, &auth("other-app", redirect)).await;
     s.insert(
         "auth: unknown client",
         format!("{hops:?} → {status} {}", words(&body)),
     );
-    let (hops, _, to, _) = walk(&c, issuer, &auth("argo-cd", redirect)).await;
+    let (hops, _, to, _) = walk(c, issuer, &auth("argo-cd", redirect)).await;
     s.insert("login hops (mock connector)", format!("{hops:?} → {to}"));
     let unknown = auth("argo-cd", redirect).replacen("/auth?", "/auth/nope?", 1);
-    let (hops, status, to, body) = walk(&c, issuer, &unknown).await;
+    let (hops, status, to, body) = walk(c, issuer, &unknown).await;
     s.insert(
         "auth: unknown connector",
         format!("{hops:?} → {status} {to} {}", words(&body)),
     );
     s.insert(
         "id token",
-        id_token(&c, issuer, &auth("argo-cd", redirect), redirect).await,
+        id_token(c, issuer, &auth("argo-cd", redirect), redirect).await,
     );
+}
+
+/// `/token`'s errors, and the answer outside the issuer.
+async fn seen_token(c: &reqwest::Client, issuer: &str, redirect: &str, s: &mut Seen) {
     let token = |secret: &'static str| {
         c.post(format!("{issuer}/token"))
             .basic_auth("argo-cd", Some(secret))
@@ -292,7 +299,6 @@ async fn seen(issuer: &str, redirect: &str) -> Seen {
         "outside the issuer",
         format!("{} {}", r.status().as_u16(), r.text().await.unwrap().trim()),
     );
-    s
 }
 
 /// A whole login through the mock connector: the ID token's claims as a client sees them (their

@@ -191,28 +191,7 @@ impl Lab {
             ip(&["-n", ns, "link", "set", "lo", "up"])?;
             ip(&["-n", ns, "link", "set", dev, "up"])?;
         }
-        // Per-namespace name resolution: cluster names only inside the pod; no DNS server anywhere.
-        let etc = |ns: &str, hosts: &str| -> io::Result<()> {
-            let d = PathBuf::from(format!("/etc/netns/{ns}"));
-            std::fs::create_dir_all(&d)?;
-            std::fs::write(d.join("hosts"), hosts)?;
-            std::fs::write(
-                d.join("resolv.conf"),
-                "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
-            )
-        };
-        etc(
-            &ws,
-            &format!(
-                "127.0.0.1 localhost\n::1 localhost\n{SERVICE_ADDR} {INGRESS_HOST}\n{IDP_ADDR} idp.lab.test\n{LDAP_ADDR} ldap.lab.test\n"
-            ),
-        )?;
-        etc(
-            &pod,
-            &format!(
-                "127.0.0.1 localhost\n::1 localhost\n{POD_ADDR} {APP_POD}\n{SERVICE_ADDR} {SERVICE_NAME} devtron-service.devtroncd.svc devtron-service.devtroncd\n{DEX_SERVICE_ADDR} argocd-dex-server.devtroncd.svc.cluster.local argocd-dex-server.devtroncd.svc argocd-dex-server.devtroncd\n{SERVICE_ADDR} {INGRESS_HOST}\n{IDP_ADDR} idp.lab.test\n{DEX_SERVICE_ADDR} argocd-dex-server\n{LDAP_ADDR} ldap.lab.test\n"
-            ),
-        )?;
+        write_hosts(&ws, &pod)?;
         self.image(true)?;
         // The ephemeral debug container's image: like busybox, it has wget but no curl.
         let debug = self.make_image("image-debug", |t| t != "curl")?;
@@ -222,25 +201,7 @@ impl Lab {
 
         // The pod: orchestrator :8080 (all addresses), devtron-service :80, argocd-dex-server :5556.
         let pod_rt = NsRuntime::start(&pod)?;
-        let stand_in_addrs = [
-            "0.0.0.0:8080".to_string(),
-            format!("{SERVICE_ADDR}:80"),
-            format!("{DEX_SERVICE_ADDR}:5556"),
-        ];
-        for addr in stand_in_addrs.iter().filter(|_| stand_ins) {
-            let addr: SocketAddr = addr.parse().map_err(io::Error::other)?;
-            let issuer = self.issuer.clone();
-            let listener = pod_rt.run(async move { tokio::net::TcpListener::bind(addr).await })?;
-            pod_rt.spawn(servers::serve_dex(listener, issuer));
-        }
-        if !stand_ins {
-            let svc: SocketAddr = format!("{SERVICE_ADDR}:80")
-                .parse()
-                .map_err(io::Error::other)?;
-            let listener = pod_rt.run(async move { tokio::net::TcpListener::bind(svc).await })?;
-            let to: SocketAddr = "127.0.0.1:8080".parse().map_err(io::Error::other)?;
-            pod_rt.spawn(servers::relay(listener, to));
-        }
+        self.pod_servers(&pod_rt, stand_ins)?;
         // The upstream IdP's discovery on idp.lab.test:80.
         let idp: SocketAddr = format!("{IDP_ADDR}:80").parse().map_err(io::Error::other)?;
         let listener = pod_rt.run(async move { tokio::net::TcpListener::bind(idp).await })?;
@@ -284,6 +245,31 @@ impl Lab {
         self.seed_objects();
         self.ws_rt = Some(ws_rt);
         self.pod_rt = Some(pod_rt);
+        Ok(())
+    }
+
+    /// The pod's servers: the stand-ins (orchestrator :8080, devtron-service :80, Dex :5556), or,
+    /// in a bare lab, only devtron-service relaying to whatever the test runs on :8080.
+    fn pod_servers(&self, pod_rt: &NsRuntime, stand_ins: bool) -> io::Result<()> {
+        let stand_in_addrs = [
+            "0.0.0.0:8080".to_string(),
+            format!("{SERVICE_ADDR}:80"),
+            format!("{DEX_SERVICE_ADDR}:5556"),
+        ];
+        for addr in stand_in_addrs.iter().filter(|_| stand_ins) {
+            let addr: SocketAddr = addr.parse().map_err(io::Error::other)?;
+            let issuer = self.issuer.clone();
+            let listener = pod_rt.run(async move { tokio::net::TcpListener::bind(addr).await })?;
+            pod_rt.spawn(servers::serve_dex(listener, issuer));
+        }
+        if !stand_ins {
+            let svc: SocketAddr = format!("{SERVICE_ADDR}:80")
+                .parse()
+                .map_err(io::Error::other)?;
+            let listener = pod_rt.run(async move { tokio::net::TcpListener::bind(svc).await })?;
+            let to: SocketAddr = "127.0.0.1:8080".parse().map_err(io::Error::other)?;
+            pod_rt.spawn(servers::relay(listener, to));
+        }
         Ok(())
     }
 
@@ -706,6 +692,32 @@ impl Lab {
     pub fn pf_url(&self) -> String {
         format!("http://localhost:{}/orchestrator", self.pf_port)
     }
+}
+
+/// Per-namespace name resolution: cluster names only inside the pod; no DNS server anywhere.
+fn write_hosts(ws: &str, pod: &str) -> io::Result<()> {
+    let etc = |ns: &str, hosts: &str| -> io::Result<()> {
+        let d = PathBuf::from(format!("/etc/netns/{ns}"));
+        std::fs::create_dir_all(&d)?;
+        std::fs::write(d.join("hosts"), hosts)?;
+        std::fs::write(
+            d.join("resolv.conf"),
+            "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+        )
+    };
+    etc(
+        ws,
+        &format!(
+            "127.0.0.1 localhost\n::1 localhost\n{SERVICE_ADDR} {INGRESS_HOST}\n{IDP_ADDR} idp.lab.test\n{LDAP_ADDR} ldap.lab.test\n"
+        ),
+    )?;
+    etc(
+        pod,
+        &format!(
+            "127.0.0.1 localhost\n::1 localhost\n{POD_ADDR} {APP_POD}\n{SERVICE_ADDR} {SERVICE_NAME} devtron-service.devtroncd.svc devtron-service.devtroncd\n{DEX_SERVICE_ADDR} argocd-dex-server.devtroncd.svc.cluster.local argocd-dex-server.devtroncd.svc argocd-dex-server.devtroncd\n{SERVICE_ADDR} {INGRESS_HOST}\n{IDP_ADDR} idp.lab.test\n{DEX_SERVICE_ADDR} argocd-dex-server\n{LDAP_ADDR} ldap.lab.test\n"
+        ),
+    )?;
+    Ok(())
 }
 
 fn random_hex(bytes: usize) -> io::Result<String> {

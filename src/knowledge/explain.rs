@@ -1534,7 +1534,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // Go encoding/json into jwt-go StandardClaims.Audience (a string): older Argo CD; argoproj/argo-cd#3462
         key: Key::Shape("aud_array"),
-        rank: 460,
+        rank: 630,
         wins_when_wrapped: true,
         patterns: &[&["cannot unmarshal array into go struct field", ".aud"]],
         path: Path::AppSession,
@@ -1554,7 +1554,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // coreos/go-oidc verify.go: oidc: id token signed with unsupported algorithm, expected [...] got ...
         key: Key::Shape("unsupported_signing_alg"),
-        rank: 465,
+        rank: 640,
         wins_when_wrapped: true,
         patterns: &[&["signed with unsupported algorithm"]],
         path: Path::AppSession,
@@ -1574,7 +1574,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // dex connector/saml/saml.go: response did not contain a AttributeStatement
         key: Key::Shape("saml_no_attributes"),
-        rank: 455,
+        rank: 650,
         wins_when_wrapped: true,
         patterns: &[&["did not contain a attributestatement"]],
         path: Path::DexUpstream,
@@ -1593,7 +1593,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // dex connector/ldap/ldap.go: ldap: initial bind for user %q failed; go-ldap result code 49
         key: Key::Shape("ldap_bind"),
-        rank: 450,
+        rank: 660,
         wins_when_wrapped: true,
         patterns: &[&["initial bind for user"], &["ldap result code 49"]],
         path: Path::DexUpstream,
@@ -1613,7 +1613,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // dex connector/github/github.go: github: user %q not in required orgs or teams
         key: Key::Shape("github_orgs"),
-        rank: 445,
+        rank: 670,
         wins_when_wrapped: true,
         patterns: &[&["not in required orgs or teams"]],
         path: Path::IdpCallback,
@@ -1633,7 +1633,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // dex cmd/dex/serve.go: failed to initialize storage: %v
         key: Key::Shape("storage_init"),
-        rank: 440,
+        rank: 680,
         wins_when_wrapped: true,
         patterns: &[&["failed to initialize storage"]],
         path: Path::DexUpstream,
@@ -1662,7 +1662,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // oauth2-proxy providers/oidc.go: email in id_token (%s) isn't verified
         key: Key::Shape("unverified_email"),
-        rank: 435,
+        rank: 690,
         wins_when_wrapped: true,
         patterns: &[&["isn't verified"], &["email not verified"]],
         path: Path::IdpCallback,
@@ -1682,7 +1682,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // oauth2-proxy oauthproxy.go: Unable to find a valid CSRF token
         key: Key::Shape("csrf_cookie"),
-        rank: 430,
+        rank: 700,
         wins_when_wrapped: true,
         patterns: &[
             &["unable to find a valid csrf token"],
@@ -1705,7 +1705,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // Go net/http Request.Cookie: http: named cookie not present (Argo CD's argocd.oauthstate, Concourse's state cookie)
         key: Key::Shape("state_cookie_missing"),
-        rank: 425,
+        rank: 710,
         wins_when_wrapped: true,
         patterns: &[&["named cookie not present"]],
         path: Path::IdpCallback,
@@ -1726,7 +1726,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // Chromium DevTools cookie warning; argoproj/argo-workflows#12660
         key: Key::Shape("cookie_path_blocked"),
-        rank: 420,
+        rank: 720,
         wins_when_wrapped: true,
         patterns: &[&["cookie was blocked because its path"]],
         path: Path::BrowserApp,
@@ -1745,7 +1745,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // go-jose v4: invalid key encryption algorithm; argoproj/argo-workflows#16232
         key: Key::Shape("jwe_key_algorithm"),
-        rank: 415,
+        rank: 730,
         wins_when_wrapped: true,
         patterns: &[&["invalid key encryption algorithm"]],
         path: Path::AppSession,
@@ -1764,7 +1764,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // argo-workflows server/auth/gatekeeper.go: token not valid for running mode
         key: Key::Shape("running_mode"),
-        rank: 410,
+        rank: 740,
         wins_when_wrapped: true,
         patterns: &[&["token not valid for running mode"]],
         path: Path::AppSession,
@@ -1784,7 +1784,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // argo-cd cmd: argocd-util lost rundex in 2.x; argoproj-labs/argocd-operator#322
         key: Key::Shape("rundex_command"),
-        rank: 405,
+        rank: 750,
         wins_when_wrapped: true,
         patterns: &[&["unknown command \"rundex\""]],
         path: Path::DexUpstream,
@@ -1803,7 +1803,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // argo-cd util/claims: invalid argo claims; argoproj/argo-cd#22979, #22973
         key: Key::Shape("groups_claim_shape"),
-        rank: 400,
+        rank: 760,
         wins_when_wrapped: true,
         patterns: &[&["invalid argo claims"]],
         path: Path::AppSession,
@@ -1822,7 +1822,7 @@ pub(crate) const MESSAGES: &[Message] = &[
     Message {
         // dex connector (oauth2 Exchange): failed to get token: context canceled
         key: Key::Shape("token_request_cancelled"),
-        rank: 395,
+        rank: 770,
         wins_when_wrapped: true,
         patterns: &[
             &["failed to get token", "context canceled"],
@@ -1847,7 +1847,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         // at N long it is longer than the max length of 4093"; 1.0–1.2: "invalid cookie, longer
         // than max length 4093"); Devtron's authenticator oidc/http.go prints the 2.2 text.
         key: Key::Shape("token_too_large"),
-        rank: 480,
+        rank: 610,
         wins_when_wrapped: true,
         patterns: &[
             &["requires", "cookies but the max number of cookies is"],
@@ -1874,7 +1874,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         // (v2.30: "Invalid 'state' parameter provided: not found"; v2.45: "invalid 'state'
         // parameter provided"), then the page "Requested resource does not exist.".
         key: Key::Shape("auth_request_lost"),
-        rank: 470,
+        rank: 620,
         wins_when_wrapped: true,
         patterns: &[
             &["invalid 'state' parameter provided"],

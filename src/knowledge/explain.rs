@@ -1532,7 +1532,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        // Go encoding/json into jwt-go StandardClaims.Audience (a string): older Argo CD; argoproj/argo-cd#3462
+        // Go encoding/json: cannot unmarshal array into Go struct field …aud (a string field: jwt-go StandardClaims in older Argo CD)
         key: Key::Shape("aud_array"),
         rank: 630,
         wins_when_wrapped: true,
@@ -1552,7 +1552,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        // coreos/go-oidc verify.go: oidc: id token signed with unsupported algorithm, expected [...] got ...
+        // coreos/go-oidc v3 oidc/verify.go: oidc: id token signed with unsupported algorithm, expected %q got %q
         key: Key::Shape("unsupported_signing_alg"),
         rank: 640,
         wins_when_wrapped: true,
@@ -1660,11 +1660,11 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        // oauth2-proxy providers/oidc.go: email in id_token (%s) isn't verified
+        // oauth2-proxy providers/provider_data.go and pkg/apis/middleware/session.go: email in id_token (%s) isn't verified
         key: Key::Shape("unverified_email"),
         rank: 690,
         wins_when_wrapped: true,
-        patterns: &[&["isn't verified"], &["email not verified"]],
+        patterns: &[&["email in id_token", "isn't verified"]],
         path: Path::IdpCallback,
         app: Some("oauth2-proxy"),
         explain: |_, i| {
@@ -1680,7 +1680,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        // oauth2-proxy oauthproxy.go: Unable to find a valid CSRF token
+        // oauth2-proxy oauthproxy.go: Login Failed: Unable to find a valid CSRF token; unable to obtain CSRF cookie
         key: Key::Shape("csrf_cookie"),
         rank: 700,
         wins_when_wrapped: true,
@@ -1724,7 +1724,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        // Chromium DevTools cookie warning; argoproj/argo-workflows#12660
+        // Chromium devtools-frontend front_end/core/sdk/NetworkRequest.js, CookieBlockedReason NotOnPath
         key: Key::Shape("cookie_path_blocked"),
         rank: 720,
         wins_when_wrapped: true,
@@ -1743,7 +1743,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        // go-jose v4: invalid key encryption algorithm; argoproj/argo-workflows#16232
+        // go-jose v4 jwt/jwt.go: asymmetric encryption algorithms not supported for JWT: invalid key encryption algorithm (argo-workflows took v4 in c786f25b9c, fixed in 326c5d77b7)
         key: Key::Shape("jwe_key_algorithm"),
         rank: 730,
         wins_when_wrapped: true,
@@ -1762,11 +1762,14 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        // argo-workflows server/auth/gatekeeper.go: token not valid for running mode
+        // argo-workflows server/auth/gatekeeper.go: "token not valid for running mode" (3.0–3.4), "token not valid. see …/faq/" (3.5 and later)
         key: Key::Shape("running_mode"),
         rank: 740,
         wins_when_wrapped: true,
-        patterns: &[&["token not valid for running mode"]],
+        patterns: &[
+            &["token not valid for running mode"],
+            &["token not valid. see"],
+        ],
         path: Path::AppSession,
         app: Some("Argo Workflows"),
         explain: |_, i| {
@@ -1782,7 +1785,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        // argo-cd cmd: argocd-util lost rundex in 2.x; argoproj-labs/argocd-operator#322
+        // cobra's `unknown command %q for %q`: rundex was argo-cd cmd/argocd-util (1.x), moved to cmd/argocd-dex (2.0)
         key: Key::Shape("rundex_command"),
         rank: 750,
         wins_when_wrapped: true,
@@ -1801,7 +1804,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        // argo-cd util/claims: invalid argo claims; argoproj/argo-cd#22979, #22973
+        // argo-cd server/server.go (3.0 and later): claims.MapClaimsToArgoClaims failed on the token's claims
         key: Key::Shape("groups_claim_shape"),
         rank: 760,
         wins_when_wrapped: true,
@@ -1820,7 +1823,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
-        // dex connector (oauth2 Exchange): failed to get token: context canceled
+        // dex connector/oidc/oidc.go, connector/microsoft/microsoft.go: failed to get token: %v, with Go's context canceled
         key: Key::Shape("token_request_cancelled"),
         rank: 770,
         wins_when_wrapped: true,

@@ -53,9 +53,7 @@ fn dexcheck(lab: &Lab, extra: &[&str]) -> Run {
         .arg(&lab.kubeconfig)
         .args(["-o", "json", "--timeout", "3"])
         .args(extra);
-    for k in support::PROXY_VARS {
-        c.env_remove(k);
-    }
+    support::clear_proxies(&mut c);
     let o = c.output().expect("spawn");
     let stdout = String::from_utf8_lossy(&o.stdout).to_string();
     let stderr = String::from_utf8_lossy(&o.stderr).to_string();

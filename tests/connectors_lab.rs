@@ -79,9 +79,7 @@ fn check_with(lab: &Lab, dex: &str, args: &[&str]) -> Run {
         .arg(&lab.kubeconfig)
         .args(["-o", "json", "--timeout", "2"])
         .args(args);
-    for k in support::PROXY_VARS {
-        c.env_remove(k);
-    }
+    support::clear_proxies(&mut c);
     let o = c.output().expect("spawn");
     let out = format!(
         "{}{}",

@@ -117,9 +117,7 @@ fn dexcheck(lab: &Lab, extra: &[&str]) -> Value {
         .arg(&lab.kubeconfig)
         .args(["-o", "json", "--timeout", "3", "--no-idp"])
         .args(extra);
-    for k in support::PROXY_VARS {
-        c.env_remove(k);
-    }
+    support::clear_proxies(&mut c);
     support::json_report(&c.output().expect("spawn"))
 }
 
@@ -207,11 +205,6 @@ fn port_forward_on_8080_logs_in_through_devtrons_code() {
         assert_eq!(row(&r, id)["status"], "pass", "{id}: {:#}", row(&r, id));
     }
     // Real Dex v2.30.2, and the Dex pod's image says v2.30.2: nothing to compare against.
-    let compared: Vec<&Value> = r["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["id"].as_str().unwrap().starts_with("compare."))
-        .collect();
+    let compared = support::rows_prefixed(&r, "compare.");
     assert!(compared.is_empty(), "{compared:#?}");
 }

@@ -47,9 +47,7 @@ fn check(cfg: &std::path::Path, extra: &[&str]) -> (Value, std::process::Output)
         c.args(["--timeout", "3"]);
     }
     c.args(extra);
-    for k in support::PROXY_VARS {
-        c.env_remove(k);
-    }
+    support::clear_proxies(&mut c);
     let out = c.output().unwrap();
     let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (v, out)

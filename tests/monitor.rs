@@ -107,9 +107,7 @@ fn repeat_counts_an_intermittent_row() {
         "-o",
         "json",
     ]);
-    for k in support::PROXY_VARS {
-        c.env_remove(k);
-    }
+    support::clear_proxies(&mut c);
     let out = c.output().unwrap();
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let row = r["checks"]
@@ -260,9 +258,7 @@ fn watch_skips_a_run_that_would_overlap_and_counts_it() {
     .args(["--url", &format!("http://{addr}/orchestrator")])
     .stdout(Stdio::null())
     .stderr(log.reopen().unwrap());
-    for k in support::PROXY_VARS {
-        c.env_remove(k);
-    }
+    support::clear_proxies(&mut c);
     let watch = support::procs::Child(c.spawn().unwrap());
     std::thread::sleep(std::time::Duration::from_millis(6500));
     let metrics = curl(&[&format!("http://127.0.0.1:{port}/metrics")]);

@@ -45,9 +45,7 @@ fn dexcheck(lab: &Lab, args: &[&str]) -> Run {
         .arg("--kubeconfig")
         .arg(&lab.kubeconfig)
         .args(["-o", "json", "--timeout", "2"]);
-    for k in support::PROXY_VARS {
-        c.env_remove(k);
-    }
+    support::clear_proxies(&mut c);
     let o = c.output().expect("spawn");
     let stderr = String::from_utf8_lossy(&o.stderr).to_string();
     let report = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
@@ -731,9 +729,7 @@ fn dex_pod_token_request_sends_the_secret_on_stdin() {
         c.args(["check", "--timeout", "2", "-o", output])
             .arg("--kubeconfig")
             .arg(&lab.kubeconfig);
-        for k in support::PROXY_VARS {
-            c.env_remove(k);
-        }
+        support::clear_proxies(&mut c);
         let o = c.output().unwrap();
         let all = format!(
             "{}{}",
@@ -778,9 +774,7 @@ fn in_a_pod_the_service_account_is_enough() {
     lab.set_url(&format!("http://{SERVICE_NAME}/orchestrator"));
     let mut c = lab.as_pod(std::path::Path::new(BIN)).expect("pod command");
     c.args(["check", "-o", "json", "--timeout", "2"]);
-    for k in support::PROXY_VARS {
-        c.env_remove(k);
-    }
+    support::clear_proxies(&mut c);
     let o = c.output().unwrap();
     let r: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!(
@@ -884,9 +878,7 @@ fn all_contexts_checks_every_cluster_and_names_the_unreachable_one() {
         c.args(["check", "--all-contexts", "--timeout", "2", "-o", output])
             .arg("--kubeconfig")
             .arg(&kc);
-        for k in support::PROXY_VARS {
-            c.env_remove(k);
-        }
+        support::clear_proxies(&mut c);
         c.output().unwrap()
     };
     let o = run("json");

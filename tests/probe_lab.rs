@@ -39,9 +39,7 @@ fn check<'a>(r: &'a Value, id: &str) -> &'a Value {
 fn dexcheck_in_ws(lab: &Lab, args: &[&str]) -> Command {
     let mut c = lab.in_ws(BIN);
     c.arg("check").args(args).args(["-o", "json", "--no-pods"]);
-    for k in support::PROXY_VARS {
-        c.env_remove(k);
-    }
+    support::clear_proxies(&mut c);
     c
 }
 

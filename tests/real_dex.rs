@@ -28,9 +28,7 @@ fn check(url: &str) -> Value {
         .arg(&file)
         .args(["--app", "devtron", "--url", url, "--no-pods", "--no-idp"])
         .args(["-o", "json", "--timeout", "3"]);
-    for k in support::PROXY_VARS {
-        c.env_remove(k);
-    }
+    support::clear_proxies(&mut c);
     support::json_report(&c.output().expect("spawn"))
 }
 
@@ -68,12 +66,7 @@ fn browser_dex_auth_reads_real_dex_pages() {
                 None => {
                     assert_eq!(auth["status"], "pass", "{version}: {auth:#}");
                     // Stock Dex of either release differs from no Dex release that matters.
-                    let compared: Vec<&Value> = r["checks"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .filter(|c| c["id"].as_str().unwrap().starts_with("compare."))
-                        .collect();
+                    let compared = support::rows_prefixed(&r, "compare.");
                     assert!(compared.is_empty(), "{version}: {compared:#?}");
                     let shape = if *version == "v2.30" {
                         "Dex v2.37 or earlier"

@@ -16,8 +16,11 @@ use crate::setup::{Direct, DirectOidc, RefIn};
 pub(super) fn checks(p: &Plan, d: &DirectOidc) -> Vec<Check> {
     let mut out = config::checks(p.setup, p.install, p.base.as_ref());
     out.push(mode(p, d));
-    let refs: Vec<&crate::setup::Reference> = d.references.iter().collect();
-    out.extend(super::secret_refs::row(&refs, RefIn::OidcConfig, p.install));
+    out.extend(super::secret_refs::row(
+        p.setup,
+        RefIn::OidcConfig,
+        p.install,
+    ));
     out.push(paths::browser_app(p));
     out.push(paths::return_url_row(p));
     let issuer = d.issuer.as_deref().unwrap_or("");

@@ -339,8 +339,7 @@ fn dex_checks(plan: &paths::Plan) -> Vec<Check> {
     checks.extend(idp_rules::checks(setup));
     checks.extend(connector_legs::checks(setup));
     checks.extend(config::static_clients(setup, plan.install));
-    let refs = setup.all_references();
-    checks.extend(secret_refs::row(&refs, RefIn::DexConfig, plan.install));
+    checks.extend(secret_refs::row(setup, RefIn::DexConfig, plan.install));
     checks
 }
 

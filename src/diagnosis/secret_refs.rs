@@ -7,11 +7,15 @@ use super::{Check, CheckId};
 use crate::app::Install;
 use crate::plan::predict::{Outcome, Status};
 use crate::probe::class::Class;
-use crate::setup::{RefIn, RefState, Reference, references};
+use crate::setup::{RefIn, RefState, Reference, Setup, references};
 
-/// The row for the references in `within`, if there are any.
-pub(super) fn row(refs: &[&Reference], within: RefIn, install: &Install) -> Option<Check> {
-    let refs: Vec<&&Reference> = refs.iter().filter(|r| r.within == within).collect();
+/// The row for the setup's references in `within`, if there are any.
+pub(super) fn row(setup: &Setup, within: RefIn, install: &Install) -> Option<Check> {
+    let refs: Vec<&Reference> = setup
+        .all_references()
+        .into_iter()
+        .filter(|r| r.within == within)
+        .collect();
     if refs.is_empty() {
         return None;
     }
@@ -32,7 +36,7 @@ pub(super) fn row(refs: &[&Reference], within: RefIn, install: &Install) -> Opti
     let listed = refs.iter().map(|r| line(r)).collect::<Vec<_>>().join("; ");
     let missing: Vec<&Reference> = refs
         .iter()
-        .map(|r| **r)
+        .copied()
         .filter(|r| matches!(r.state, RefState::Missing { .. }))
         .collect();
     let worst = refs

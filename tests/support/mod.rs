@@ -49,6 +49,25 @@ pub fn lab_or_skip(test: &str) -> bool {
     false
 }
 
+/// Clears the proxy variables from `c`, so that the host's settings cannot steer the run.
+pub fn clear_proxies(c: &mut std::process::Command) {
+    for k in PROXY_VARS {
+        c.env_remove(k);
+    }
+}
+
+/// The checks of a JSON report whose id starts with `prefix` (`compare.`).
+pub fn rows_prefixed<'a>(r: &'a serde_json::Value, prefix: &str) -> Vec<&'a serde_json::Value> {
+    r["checks"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|c| c["id"].as_str().is_some_and(|id| id.starts_with(prefix)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The JSON report a `dexcheck … -o json` run printed (a panic shows both streams otherwise).
 pub fn json_report(o: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {

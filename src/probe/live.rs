@@ -40,9 +40,9 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
         .as_ref()
         .filter(|_| !args.no_idp)
         .and_then(|e| idp::Upstream::from_setup(plan.setup, e, !args.no_secret_probe));
-    let dex_image = dex_image(plan).await;
+    let dex_pods = dex_pods(plan).await;
     let target = workstation::Target {
-        dex_image,
+        dex_image: dex_pods.iter().flatten().find_map(|p| p.image.clone()),
         base: plan
             .setup
             .url
@@ -53,7 +53,7 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     };
     let pod_targets = endpoints
         .as_ref()
-        .map(|e| pod_targets(plan, e, upstream.as_ref()));
+        .map(|e| pod_targets(plan, e, upstream.as_ref(), dex_pods));
     let direct = direct_targets(plan, d);
     let issuer = endpoints.map(|e| e.issuer).unwrap_or_default();
     // The IdP's endpoints, once this machine has read its discovery, for the Dex pod's token request.
@@ -97,17 +97,14 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     Ok(())
 }
 
-/// The Dex pod's image, with cluster access (one list call, bounded by `--timeout`): the release
-/// whose discovery document URL must serve.
-async fn dex_image(plan: &Plan<'_>) -> Option<String> {
+/// The Dex pods, with cluster access (one list call, bounded by `--timeout`): their image names
+/// the release whose discovery document URL must serve, and the Dex probe runs on them as listed.
+/// `None` when the list fails: the Dex probe lists again and reports why.
+async fn dex_pods(plan: &Plan<'_>) -> Option<Vec<crate::cluster::PodRef>> {
     let client = plan.pods.client?;
     let selector = plan.setup.app.profile().dex.selector;
     let pods = crate::cluster::find_pods(client, &plan.pods.namespace, selector);
-    let pods = tokio::time::timeout(plan.args.timeout, pods)
-        .await
-        .ok()?
-        .ok()?;
-    pods.into_iter().find_map(|p| p.image)
+    tokio::time::timeout(plan.args.timeout, pods).await.ok()?.ok()
 }
 
 /// The run's HTTP settings: every wait bounded by `--timeout`, nothing past `deadline`.
@@ -162,6 +159,7 @@ fn pod_targets(
     plan: &Plan<'_>,
     e: &crate::plan::endpoints::Endpoints,
     upstream: Option<&idp::Upstream>,
+    dex_pods: Option<Vec<crate::cluster::PodRef>>,
 ) -> pod::PodTargets {
     let args = plan.args;
     pod::PodTargets {
@@ -175,6 +173,7 @@ fn pod_targets(
         timeout: args.timeout,
         ephemeral: args.ephemeral.then(|| args.ephemeral_image.clone()),
         connectors: diagnosis::pod_probes(plan.setup),
+        dex_pods,
     }
 }
 
@@ -227,6 +226,7 @@ fn direct_targets(plan: &Plan<'_>, d: &Diagnosis) -> Option<DirectTargets> {
             timeout: args.timeout,
             ephemeral: args.ephemeral.then(|| args.ephemeral_image.clone()),
             connectors: Vec::new(),
+            dex_pods: None,
         },
     })
 }

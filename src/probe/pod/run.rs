@@ -267,8 +267,12 @@ async fn dex_pod(
     issuer: &str,
     idp: Option<tokio::sync::oneshot::Receiver<IdpEndpoints>>,
 ) -> Probed<Vec<Check>> {
-    let pods =
-        crate::cluster::find_pods(client, &t.namespace, t.app.profile().dex.selector).await?;
+    let pods = match &t.dex_pods {
+        Some(p) => p.clone(),
+        None => {
+            crate::cluster::find_pods(client, &t.namespace, t.app.profile().dex.selector).await?
+        }
+    };
     // The token request's slot is in the exec from the start; its URL and credentials follow on
     // stdin once this machine has read the IdP's discovery, so the exec does not wait for it.
     // An issuer that is neither https nor loopback names no token endpoint the secret may go to

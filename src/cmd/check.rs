@@ -153,8 +153,8 @@ async fn secret_values(
     loaded: &Loaded,
 ) -> Option<setup::SecretValues> {
     let setup = &loaded.setup;
-    let refs: Vec<setup::Reference> = setup.all_references().into_iter().cloned().collect();
-    if refs.is_empty() {
+    let names = setup::references::secrets_named(setup.all_references());
+    if names.is_empty() {
         return None;
     }
     let ns = args
@@ -163,7 +163,6 @@ async fn secret_values(
         .or(loaded.namespace.as_deref())
         .or(setup.namespace.as_deref());
     let install = crate::app::Install::new(setup.app, ns);
-    let names = setup::references::secrets_named(&refs);
     Some(cluster::secret_values(client, &install.namespace, &names).await)
 }
 

@@ -104,7 +104,10 @@ async fn dex_pods(plan: &Plan<'_>) -> Option<Vec<crate::cluster::PodRef>> {
     let client = plan.pods.client?;
     let selector = plan.setup.app.profile().dex.selector;
     let pods = crate::cluster::find_pods(client, &plan.pods.namespace, selector);
-    tokio::time::timeout(plan.args.timeout, pods).await.ok()?.ok()
+    tokio::time::timeout(plan.args.timeout, pods)
+        .await
+        .ok()?
+        .ok()
 }
 
 /// The run's HTTP settings: every wait bounded by `--timeout`, nothing past `deadline`.

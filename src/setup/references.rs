@@ -143,8 +143,8 @@ impl SecretValues {
 
 /// The Secrets to read for these references: `argocd-secret` for `$key`, `name` for
 /// `$name:key`.
-pub fn secrets_named(refs: &[Reference]) -> BTreeSet<String> {
-    refs.iter().map(|r| r.target().0).collect()
+pub fn secrets_named<'a>(refs: impl IntoIterator<Item = &'a Reference>) -> BTreeSet<String> {
+    refs.into_iter().map(|r| r.target().0).collect()
 }
 
 /// Replaces every `$…` string in `v` (at any depth) as Argo CD does, recording each reference

@@ -216,36 +216,45 @@ pub async fn direct_idp(
     let install = crate::app::Install::new(t.app, Some(&t.namespace));
     let (_feed, stdin) = root_ca_stdin(tls);
     let mut notes = Vec::new();
-    let mut rows = Vec::new();
+    let mut found = Vec::new();
     for (pod, r, n) in super::run::on_every_pod(client, t, &pods, &probes, stdin.clone()).await {
         notes.extend(n);
         let (discovery, doc) = match r? {
             Err(why) => (Check::not_run(CheckId::PodIdpDiscovery, why), Vec::new()),
             Ok(report) => {
-                let c = classify(
-                    &report.lines[0],
-                    &url,
-                    &tool(&report),
-                    &report,
-                    Some(issuer),
-                );
-                let wrap = |go: &str| install.query_provider_error(issuer, &url, go);
                 let line = &report.lines[0];
+                let c = classify(line, &url, &tool(&report), &report, Some(issuer));
+                let wrap = |go: &str| install.query_provider_error(issuer, &url, go);
                 let check = super::run::observation(CheckId::PodIdpDiscovery, &url, c, wrap, line);
                 (with_tls(check, tls), line.doc.clone())
             }
         };
-        let passed = discovery.status == crate::plan::predict::Status::Pass;
-        let mut checks = vec![discovery];
-        let at = pods.iter().find(|p| p.name == pod);
-        checks.push(match at.filter(|_| passed) {
-            Some(p) => token_keys(client, t, p, &doc, tls, stdin.clone(), &mut notes).await?,
-            None => Check::not_run(
-                CheckId::PodIdpTokenKeys,
-                "depends on the IdP's discovery from the pod, which fails".into(),
-            ),
-        });
-        rows.push((pod, checks));
+        found.push((pod, discovery, doc));
+    }
+    // The second exec, on every pod whose discovery answered, at once.
+    let second = found.iter().map(|(pod, discovery, doc)| {
+        let stdin = stdin.clone();
+        let at = pods
+            .iter()
+            .find(|p| &p.name == pod)
+            .filter(|_| discovery.status == crate::plan::predict::Status::Pass);
+        async move {
+            let mut notes = Vec::new();
+            let row = match at {
+                Some(p) => token_keys(client, t, p, doc, tls, stdin, &mut notes).await,
+                None => Ok(Check::not_run(
+                    CheckId::PodIdpTokenKeys,
+                    "depends on the IdP's discovery from the pod, which fails".into(),
+                )),
+            };
+            (row, notes)
+        }
+    });
+    let seconds = futures_util::future::join_all(second).await;
+    let mut rows = Vec::new();
+    for ((pod, discovery, _), (row, n)) in found.into_iter().zip(seconds) {
+        notes.extend(n);
+        rows.push((pod, vec![discovery, row?]));
     }
     Ok((replicas::fold("app pods", rows), notes))
 }

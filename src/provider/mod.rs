@@ -277,7 +277,7 @@ fn error_page(p: &Provider, status: StatusCode, message: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
     let body = format!(
         "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n<div class=\"theme-panel\">\n  <h2 class=\"theme-heading\">{title}</h2>\n  <p>{}</p>\n</div>\n</body>\n</html>\n",
-        html_escape(&p.config.issuer),
+        go_html_escape(&p.config.issuer),
         go_html_escape(message)
     );
     (
@@ -288,20 +288,13 @@ fn error_page(p: &Provider, status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// Go's `html/template` escaping of text, as Dex's pages show a message (`"` as `&#34;`).
+/// Go's `html/template` escaping, as Dex's pages write text and attributes (`"` as `&#34;`).
 fn go_html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&#34;")
         .replace('\'', "&#39;")
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn json_response(status: StatusCode, v: &Value) -> Response {
@@ -417,8 +410,8 @@ async fn auth(State(p): P, Query(q): Query<Vec<(String, String)>>) -> Response {
                         "<li><a href=\"{}/auth/{}?{}\">Log in with {}</a></li>\n",
                         p.path,
                         c.id,
-                        html_escape(&query),
-                        html_escape(&c.name)
+                        go_html_escape(&query),
+                        go_html_escape(&c.name)
                     )
                 })
                 .collect();

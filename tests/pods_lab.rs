@@ -679,20 +679,26 @@ fn dex_pod_token_request_sends_the_secret_on_stdin() {
     lab.forward(8080).expect("forward 8080");
     let url = "http://localhost:8080/orchestrator";
     lab.set_url(url);
-    let port = support::procs::free_port().to_string();
     let callback = format!("{url}/api/dex/callback");
-    let idp = |mut c: Command| {
+    let idp = |mut c: Command, port: &str| {
         c.args([
             "tests/js/upstream.mjs",
-            &port,
+            port,
             "lab-client",
             SECRET,
             &callback,
         ]);
-        support::procs::start(c, "ready")
+        support::procs::try_start(c, "ready").ok()
     };
-    let (_ws_idp, lines) = idp(lab.in_ws("node"));
-    let (_pod_idp, _) = idp(lab.in_pod("node"));
+    // One loopback port for both namespaces: a port free on this host may be taken in the lab's
+    // namespaces (the lab's API server listens on loopback there), so another is tried then.
+    let ((_ws_idp, lines), _pod_idp) = (0..5)
+        .find_map(|_| {
+            let port = support::procs::free_port().to_string();
+            let ws = idp(lab.in_ws("node"), &port)?;
+            Some((ws, idp(lab.in_pod("node"), &port)?))
+        })
+        .expect("no loopback port free in both lab namespaces");
     let issuer = lines
         .last()
         .unwrap()

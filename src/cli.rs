@@ -70,6 +70,15 @@ pub struct ExplainArgs {
     #[arg(long, value_enum, value_name = "APP", default_value = "devtron")]
     pub app: App,
 
+    /// The release of the app that printed the text (2.4.7, v3.5.0): rules that changed
+    /// upstream read it. With --from-cluster, the app pod's image tag unless given.
+    #[arg(long, value_name = "VERSION")]
+    pub app_version: Option<String>,
+
+    /// The release of Dex (2.30.2, v2.45.0), as --app-version is the app's.
+    #[arg(long, value_name = "VERSION")]
+    pub dex_version: Option<String>,
+
     #[command(flatten)]
     pub print: PrintArgs,
 }

@@ -554,18 +554,26 @@ pub async fn ephemeral(
 }
 
 /// The last `tail` lines of the app pod's and the Dex pod's logs, one after the other.
+/// The last lines of the app's and Dex's logs, and the images that printed them (their tags
+/// decide the rules that changed between releases).
+#[derive(Debug, Clone, Default)]
+pub struct RecentLogs {
+    pub text: String,
+    pub app_image: Option<String>,
+    pub dex_image: Option<String>,
+}
+
 pub async fn recent_logs(
     client: &kube::Client,
     ns: &str,
     app: App,
     tail: i64,
-) -> Result<String, ClusterError> {
+) -> Result<RecentLogs, ClusterError> {
     use kube::api::LogParams;
     let p = app.profile();
-    let selectors = [p.server.selector, p.dex.selector];
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let mut out = String::new();
-    for sel in selectors {
+    let mut out = RecentLogs::default();
+    for (i, sel) in [p.server.selector, p.dex.selector].into_iter().enumerate() {
         let pod = find_pod(client, ns, sel).await?;
         let text = pods
             .logs(
@@ -578,8 +586,13 @@ pub async fn recent_logs(
             )
             .await
             .map_err(|e| ClusterError::from_kube(e, "get", "pods/log", ns))?;
-        out.push_str(&text);
-        out.push('\n');
+        out.text.push_str(&text);
+        out.text.push('\n');
+        if i == 0 {
+            out.app_image = pod.image;
+        } else {
+            out.dex_image = pod.image;
+        }
     }
     Ok(out)
 }

@@ -5,8 +5,11 @@
 use serde::Serialize;
 
 use crate::app::{App, DexCall, Install};
+use crate::knowledge::by_program::{BY_PROGRAM, ByProgram};
 use crate::knowledge::explain::{MESSAGES, Message, TRANSPORT, Transport, matches, s};
 use crate::knowledge::idp;
+use crate::knowledge::sources::{self, Protocol, Source};
+use crate::knowledge::versions::Versions;
 use crate::probe::class::Class;
 
 /// The network or logic path a failure belongs to.
@@ -27,6 +30,8 @@ pub enum Path {
     AppSession,
     /// Argo CD talking OIDC to the IdP itself (`oidc.config`, no Dex).
     ArgoDirect,
+    /// The app reading its own SSO settings at start-up (its ConfigMap, Secret, issuer).
+    AppConfig,
 }
 
 impl Path {
@@ -43,6 +48,7 @@ impl Path {
             Path::IdpCallback => "browser ↔ Dex ↔ IdP (authorization and callback)",
             Path::AppSession => "app → token and session verification",
             Path::ArgoDirect => "argocd-server → the IdP itself (oidc.config, no Dex)",
+            Path::AppConfig => "the app's start-up (reading its SSO settings and its issuer)",
         }
     }
 }
@@ -76,6 +82,10 @@ pub(crate) struct Ctx {
     pub head_of: Option<App>,
     /// The namespace the operator named (`-n`); else the app's default.
     pub ns: Option<String>,
+    /// The program that printed the line, where its words (or the line it continues) say.
+    pub source: Option<Source>,
+    /// The releases in use, where known (`--app-version`, `--dex-version`, the pods' images).
+    pub versions: Versions,
 }
 
 impl Ctx {
@@ -83,7 +93,7 @@ impl Ctx {
         self.app.unwrap_or(App::ALL[0])
     }
     pub fn install(&self) -> Install {
-        Install::new(self.app(), self.ns.as_deref())
+        Install::new(self.app(), self.ns.as_deref()).with_versions(&self.versions)
     }
     pub fn host(&self) -> &str {
         self.host.as_deref().unwrap_or("the host")
@@ -209,8 +219,7 @@ fn query_provider(c: &mut Ctx, text: &str, i: usize) {
     c.app = by_path
         .or(rewrite)
         .or(c.head_of)
-        .or(rewriter.filter(|_| absolute_elsewhere))
-        .or(Some(App::ALL[0]));
+        .or(rewriter.filter(|_| absolute_elsewhere));
 }
 
 /// The text as matched: JSON logs' escapes undone (`\"`, `\u0026`), typographic quotes made
@@ -229,13 +238,46 @@ fn best<T>(table: &[T], rank: impl Fn(&T) -> u16, hit: impl Fn(&T) -> bool) -> O
     table.iter().filter(|e| hit(e)).min_by_key(|e| rank(e))
 }
 
+/// How to read the text: the namespace for remedies' commands, the releases in use.
+#[derive(Debug, Clone, Default)]
+pub struct Reading {
+    pub namespace: Option<String>,
+    pub versions: Versions,
+}
+
 /// Explains one line, or `None` when it is not recognised. `namespace` is the one the operator
 /// named, for the commands in remedies.
 pub fn explain_line(raw: &str, namespace: Option<&str>) -> Option<Explanation> {
+    let reading = Reading {
+        namespace: namespace.map(str::to_string),
+        ..Reading::default()
+    };
+    explain_in(
+        raw,
+        &reading,
+        sources::named_in(&normalise(raw).to_lowercase()).as_ref(),
+    )
+}
+
+/// Explains one line read as `reading` says, printed by `source` where that is known.
+fn explain_in(raw: &str, reading: &Reading, source: Option<&Source>) -> Option<Explanation> {
     let text = normalise(raw);
     let lower = text.to_lowercase();
     let mut c = context(&text);
-    c.ns = namespace.map(str::to_string);
+    c.ns = reading.namespace.clone();
+    c.versions = reading.versions.clone();
+    c.source = source.cloned();
+    c.app = c.app.or(source.and_then(Source::app));
+    // What the words mean when the program that printed them is known.
+    if let Some(src) = source
+        && let Some(b) = best(
+            BY_PROGRAM,
+            |b| b.rank,
+            |b| b.program == src.program && matches(b.patterns, &lower),
+        )
+    {
+        return Some(explain_by_program(b, &text, &c));
+    }
     let wrapped = c.path.is_some();
     let refusal = idp::refusal_in(&text).filter(|r| r.family != Some("dex"));
     // A message the app or Dex prints itself wins, unless a transport error wraps it or an IdP
@@ -244,10 +286,10 @@ pub fn explain_line(raw: &str, namespace: Option<&str>) -> Option<Explanation> {
         && (!wrapped || m.wins_when_wrapped)
         && (refusal.is_none() || m.rank < idp::REFUSAL_RANK)
     {
-        return Some(explain_message(m, &text, &c, namespace));
+        return Some(explain_message(m, &text, &c));
     }
     if let Some(r) = refusal {
-        return Some(explain_refusal(&r));
+        return Some(explain_refusal(&r, c.source.as_ref()));
     }
     match best(TRANSPORT, |t| t.rank, |t| matches(t.patterns, &lower)) {
         Some(t) => Some(explain_transport(t, &c)),
@@ -255,8 +297,22 @@ pub fn explain_line(raw: &str, namespace: Option<&str>) -> Option<Explanation> {
     }
 }
 
-/// An upstream IdP's refusal in its family's words (`knowledge::idp`).
-fn explain_refusal(r: &idp::Said) -> Explanation {
+fn explain_by_program(b: &ByProgram, text: &str, c: &Ctx) -> Explanation {
+    let (what, causes, remedy) = (b.explain)(text, c);
+    Explanation {
+        id: b.id.to_string(),
+        class: None,
+        what,
+        path: b.path,
+        app: c.source.as_ref().map(|s| s.printed_by),
+        causes,
+        remedy,
+    }
+}
+
+/// An upstream IdP's refusal in its family's words (`knowledge::idp`), to Dex unless the line
+/// names another client.
+fn explain_refusal(r: &idp::Said, source: Option<&Source>) -> Explanation {
     let family = r.family.and_then(idp::family);
     let name = family.map(|f| f.name).unwrap_or("the upstream IdP");
     let register = family
@@ -264,7 +320,16 @@ fn explain_refusal(r: &idp::Said) -> Explanation {
         .unwrap_or("the IdP's client settings");
     let at_token = r.cause == idp::Cause::ClientCredentials;
     let class = r.cause.class(at_token);
+    let client = match source {
+        Some(s) if s.component != sources::Component::Idp => s.printed_by,
+        Some(_) => "the client (the line does not say which: Dex, the app or its CLI)",
+        None => "Dex",
+    };
     let mut causes = vec![r.cause.describe().to_string()];
+    // AADSTS7000218: the token request carried neither client_secret nor client_assertion.
+    if r.words.contains("7000218") {
+        causes.insert(0, "the client sent no secret: it exchanged the code as a public client (the argocd CLI's login with oidc.config, a PKCE-only client) or its clientSecret is empty, and Entra ID requires one unless the app registration allows public client flows".into());
+    }
     causes.extend(match r.cause {
         idp::Cause::RedirectUri => s(&[
             "URL changed (a port-forward address, another host) after the client was registered",
@@ -282,7 +347,7 @@ fn explain_refusal(r: &idp::Said) -> Explanation {
     Explanation {
         id: class.to_string(),
         class: Some(class),
-        what: format!("{name} refused Dex: {}", r.words),
+        what: format!("{name} refused {client}: {}", r.words),
         path: if at_token {
             Path::DexUpstream
         } else {
@@ -294,13 +359,14 @@ fn explain_refusal(r: &idp::Said) -> Explanation {
     }
 }
 
-fn explain_message(m: &Message, text: &str, c: &Ctx, namespace: Option<&str>) -> Explanation {
+fn explain_message(m: &Message, text: &str, c: &Ctx) -> Explanation {
     let app = App::ALL
         .iter()
         .copied()
         .find(|a| m.app == Some(a.name()))
         .unwrap_or(c.app());
-    let (what, causes, remedy) = (m.explain)(text, &Install::new(app, namespace));
+    let install = Install::new(app, c.ns.as_deref()).with_versions(&c.versions);
+    let (what, causes, remedy) = (m.explain)(text, &install);
     Explanation {
         id: m.key.id(),
         class: m.key.class(),
@@ -360,25 +426,79 @@ pub struct Line {
     pub line: usize,
     pub text: String,
     pub recognised: bool,
+    /// The program that printed it, where its words, its message or the line it continues say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    /// The protocol of the step the line is about, where its words show it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
 }
 
-/// Explains every non-empty line.
-pub fn explain_text(text: &str, namespace: Option<&str>) -> Vec<Line> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            let e = explain_line(l, namespace);
-            Line {
-                line: i + 1,
-                text: l.trim().to_string(),
-                recognised: e.is_some(),
-                explanation: e,
+/// Explains every non-empty line, each attributed to its own source: the program its words name;
+/// else, for a line that starts no log record of its own (`Error: …`, a page's body), the line it
+/// continues; else the program its recognised message belongs to; else nobody.
+pub fn explain_text(text: &str, reading: &Reading) -> Vec<Line> {
+    let mut out = Vec::new();
+    // The last line whose source its own words (or message) told, and that source.
+    let mut last: Option<(usize, Source)> = None;
+    for (i, raw) in records(text) {
+        let raw = raw.as_str();
+        let lower = normalise(raw).to_lowercase();
+        let own = sources::named_in(&lower);
+        let continues = !sources::starts_record(raw);
+        let carried = (own.is_none() && continues)
+            .then(|| last.as_ref().map(|(n, s)| s.carried(*n)))
+            .flatten();
+        let given = own.or(carried);
+        let mut e = explain_in(raw, reading, given.as_ref());
+        if let (Some(e), Some(g)) = (e.as_mut(), given.as_ref())
+            && e.app.is_none()
+        {
+            e.app = Some(g.printed_by);
+        }
+        let source = given.or_else(|| {
+            e.as_ref()
+                .and_then(|e| e.app)
+                .and_then(sources::printed_by_label)
+        });
+        match &source {
+            Some(s) if s.from_line.is_none() => last = Some((i, s.clone())),
+            None if !continues => last = None,
+            _ => {}
+        }
+        out.push(Line {
+            line: i,
+            text: raw.trim().to_string(),
+            recognised: e.is_some(),
+            source,
+            protocol: sources::protocol_of(&lower),
+            explanation: e,
+        });
+    }
+    out
+}
+
+/// The non-empty lines with their numbers, a line that only carries the one before it joined to
+/// it: Go's oauth2 `RetrieveError` prints `oauth2: cannot fetch token: STATUS` and
+/// `Response: BODY` on two lines of one error.
+fn records(text: &str) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let t = raw.trim();
+        if t.is_empty() {
+            continue;
+        }
+        match out.last_mut() {
+            Some((_, prev)) if t.starts_with("Response:") => {
+                prev.push(' ');
+                prev.push_str(t);
             }
-        })
-        .collect()
+            _ => out.push((i + 1, raw.to_string())),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -414,6 +534,28 @@ mod tests {
                         t.class,
                         got.map(|e| e.id)
                     ));
+                }
+            }
+        }
+        assert!(unreachable.is_empty(), "{}", unreachable.join("\n"));
+    }
+
+    /// A program's own entries are reached when a line's words name that program.
+    #[test]
+    fn every_program_entry_is_reachable_from_its_program() {
+        use crate::knowledge::sources::PROGRAMS;
+        let mut unreachable = Vec::new();
+        for b in BY_PROGRAM {
+            let Some(p) = PROGRAMS.iter().find(|p| p.id == b.program) else {
+                unreachable.push(format!("{}: no such program", b.id));
+                continue;
+            };
+            for all in b.patterns {
+                let line = format!("{} {}", p.evidence[0].join(" "), sample(all));
+                let got = explain_text(&line, &Reading::default());
+                let id = got[0].explanation.as_ref().map(|e| e.id.clone());
+                if id.as_deref() != Some(b.id) {
+                    unreachable.push(format!("{} {all:?}: {id:?}", b.id));
                 }
             }
         }

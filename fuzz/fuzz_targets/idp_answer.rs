@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
             config: ConnectorConfig::default(),
             fields: Default::default(),
             config_is_map: true,
+            stray: Vec::new(),
         },
         client: Default::default(),
     };

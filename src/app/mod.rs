@@ -11,6 +11,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
+use crate::knowledge::versions::Versions;
 use crate::plan::gourl::{GoUrl, join};
 use crate::plan::predict::{HostKind, host_kind};
 
@@ -230,6 +231,8 @@ impl clap::ValueEnum for App {
 pub struct Install {
     pub app: App,
     pub namespace: String,
+    /// The releases in use, where known: rules that changed upstream read them.
+    pub versions: Versions,
 }
 
 impl Install {
@@ -241,7 +244,13 @@ impl Install {
                 .filter(|n| !n.is_empty())
                 .unwrap_or(app.0.default_namespace)
                 .to_string(),
+            versions: Versions::default(),
         }
+    }
+    /// The same install, with the releases known to be in use.
+    pub fn with_versions(mut self, versions: &Versions) -> Install {
+        self.versions = versions.clone();
+        self
     }
     pub fn profile(&self) -> &'static Profile {
         self.app.0

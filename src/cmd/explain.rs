@@ -5,7 +5,9 @@ use std::io::Read;
 use super::{block_on, write_stdout};
 use crate::app::Install;
 use crate::cli::ExplainArgs;
+use crate::cluster::RecentLogs;
 use crate::error::{EXIT_FAILED, EXIT_OK, RunError};
+use crate::knowledge::versions::{Version, Versions};
 use crate::report::Style;
 use crate::report::explain::{ExplainReport, render};
 use crate::{cluster, explain};
@@ -23,27 +25,52 @@ fn explain_text(args: &ExplainArgs) -> Result<i32, RunError> {
             "-o prometheus is for check (explain prints table, json, yaml, junit or github)".into(),
         ));
     }
-    let (text, source) = read_input(args)?;
+    let (text, source, images) = read_input(args)?;
     if text.trim().is_empty() {
         return Err(RunError::Usage(
             "no text to explain: give the error text as an argument or on stdin (-), or use --from-cluster".into(),
         ));
     }
-    let mut lines = explain::explain_text(&text, args.namespace.as_deref());
+    let reading = explain::Reading {
+        namespace: args.namespace.clone(),
+        versions: versions(args, &images)?,
+    };
+    let mut lines = explain::explain_text(&text, &reading);
     if args.from_cluster {
         keep_latest_recognised(&mut lines);
     }
     let recognised = lines.iter().filter(|l| l.recognised).count();
     let code = if recognised > 0 { EXIT_OK } else { EXIT_FAILED };
-    let report = ExplainReport::new(&source, &lines, code);
+    let report = ExplainReport::new(&source, &lines, code).with_versions(&reading.versions);
     let style = Style::resolve(&args.print);
     write_stdout(&render(&report, args.print.output, style));
     Ok(code)
 }
 
-/// The text and where it came from. Input is read lossily: one invalid byte in a log must not
-/// hide the lines around it.
-fn read_input(args: &ExplainArgs) -> Result<(String, String), RunError> {
+/// The releases the rules read: `--app-version` and `--dex-version` as given, else the tags of
+/// the images whose logs were read.
+fn versions(args: &ExplainArgs, images: &RecentLogs) -> Result<Versions, RunError> {
+    let given = |flag: &str, v: &Option<String>| -> Result<Option<Version>, RunError> {
+        v.as_deref()
+            .map(|s| {
+                Version::parse(s).ok_or_else(|| {
+                    RunError::Flag(format!(
+                        "{flag} {s:?}: not a release (give MAJOR.MINOR[.PATCH], e.g. 2.4.7 or v3.5.0)"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let image = |i: &Option<String>| i.as_deref().and_then(Version::parse);
+    Ok(Versions {
+        app: given("--app-version", &args.app_version)?.or_else(|| image(&images.app_image)),
+        dex: given("--dex-version", &args.dex_version)?.or_else(|| image(&images.dex_image)),
+    })
+}
+
+/// The text, where it came from, and the images that printed it (from the cluster). Input is
+/// read lossily: one invalid byte in a log must not hide the lines around it.
+fn read_input(args: &ExplainArgs) -> Result<(String, String, RecentLogs), RunError> {
     if args.from_cluster {
         let install = Install::new(args.app, args.namespace.as_deref());
         let target = cluster::Target {
@@ -52,11 +79,16 @@ fn read_input(args: &ExplainArgs) -> Result<(String, String), RunError> {
             namespace: args.namespace.clone(),
         };
         let ns = install.namespace.clone();
-        let text = block_on(async {
+        let logs = block_on(async {
             let client = cluster::client(&target).await?;
             Ok(cluster::recent_logs(&client, &ns, args.app, args.tail).await?)
         })?;
-        return Ok((text, format!("the logs of the app and Dex pods in {ns}")));
+        let text = logs.text.clone();
+        return Ok((
+            text,
+            format!("the logs of the app and Dex pods in {ns}"),
+            logs,
+        ));
     }
     if args.text.is_empty() || args.text == ["-"] {
         let mut bytes = Vec::new();
@@ -67,9 +99,14 @@ fn read_input(args: &ExplainArgs) -> Result<(String, String), RunError> {
         return Ok((
             String::from_utf8_lossy(&bytes).into_owned(),
             "<stdin>".to_string(),
+            RecentLogs::default(),
         ));
     }
-    Ok((args.text.join("\n"), "the arguments".to_string()))
+    Ok((
+        args.text.join("\n"),
+        "the arguments".to_string(),
+        RecentLogs::default(),
+    ))
 }
 
 /// Logs are mostly noise: keep the recognised lines, each shape once (the latest).

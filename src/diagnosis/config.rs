@@ -56,6 +56,46 @@ pub(super) fn static_clients(setup: &Setup, install: &Install) -> Option<Check> 
     )
 }
 
+/// Keys beside a connector's `type`, `id`, `name` and `config`: Dex's Connector.UnmarshalJSON
+/// (cmd/dex/config.go) reads those four and Go's encoding/json drops the rest, so a setting
+/// written there (`insecureNoSSL` beside `type`, dexidp/dex#1675) is not applied.
+pub(super) fn connector_fields(setup: &Setup) -> Option<Check> {
+    let stray: Vec<&Connector> = setup
+        .connectors
+        .iter()
+        .filter(|c| !c.stray.is_empty())
+        .collect();
+    let first = stray.first()?;
+    let each =
+        |c: &&Connector| format!("connector {:?} ({}): {}", c.id, c.kind, c.stray.join(", "));
+    let list = stray.iter().map(each).collect::<Vec<_>>().join("; ");
+    let ldap_tls = stray.iter().any(|c| {
+        c.kind == "ldap"
+            && c.stray.iter().any(|k| {
+                k.eq_ignore_ascii_case("insecureNoSSL") || k.eq_ignore_ascii_case("startTLS")
+            })
+    });
+    let effect = if ldap_tls {
+        "; so Dex speaks TLS to the LDAP host (its default), and a plain port such as 389 closes the connection (LDAP Result Code 200 \"Network Error\": EOF)"
+    } else {
+        ""
+    };
+    let outcome = Outcome {
+        status: Status::Warn,
+        class: Some(Class::ConnectorField),
+        go_error: None,
+        note: format!(
+            "settings beside type, id and name, where Dex ignores them (it reads a connector's settings only under config): {list}{effect}"
+        ),
+    };
+    Some(
+        Check::new(CheckId::ConfigConnectorFields, outcome).remedy(Some(format!(
+            "Move {} under its connector's config:, then restart Dex",
+            first.stray.join(", ")
+        ))),
+    )
+}
+
 fn url_missing(setup: &Setup, install: &Install) -> Check {
     let p = install.profile();
     let why = match setup.url_source {

@@ -339,6 +339,7 @@ fn dex_checks(plan: &paths::Plan) -> Vec<Check> {
     checks.extend(idp_rules::checks(setup));
     checks.extend(connector_legs::checks(setup));
     checks.extend(config::static_clients(setup, plan.install));
+    checks.extend(config::connector_fields(setup));
     checks.extend(secret_refs::row(setup, RefIn::DexConfig, plan.install));
     checks
 }

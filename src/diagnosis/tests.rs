@@ -277,3 +277,29 @@ fn a_static_client_with_the_apps_own_id_is_a_finding() {
             .all(|c| c.id != CheckId::ConfigStaticClients)
     );
 }
+
+/// A setting beside a connector's type and id is one Dex never reads (dexidp/dex#1675).
+#[test]
+fn a_connector_setting_outside_config_is_a_finding() {
+    let text = "issuer: https://dex.example.com/dex\nstorage: {type: memory}\nconnectors:\n- type: ldap\n  id: ldap\n  name: LDAP\n  insecureNoSSL: true\n  config:\n    host: ldap.example.com:389\n    userSearch: {baseDN: dc=example, username: uid}\n";
+    let d = diagnose(&load("dex.yaml", text), &Options::default());
+    let c = check(&d, CheckId::ConfigConnectorFields);
+    assert_eq!(c.status, Status::Warn);
+    assert!(
+        c.message
+            .contains("connector \"ldap\" (ldap): insecureNoSSL")
+            && c.message.contains("Network Error"),
+        "{}",
+        c.message
+    );
+    let moved = text.replace(
+        "  insecureNoSSL: true\n  config:\n",
+        "  config:\n    insecureNoSSL: true\n",
+    );
+    let d = diagnose(&load("dex.yaml", &moved), &Options::default());
+    assert!(
+        d.checks
+            .iter()
+            .all(|c| c.id != CheckId::ConfigConnectorFields)
+    );
+}

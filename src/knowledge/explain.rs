@@ -533,20 +533,7 @@ pub(crate) const TRANSPORT: &[Transport] = &[
         class: Class::HttpStatus(404),
         rank: 240,
         patterns: &[&["404 not found"]],
-        explain: |c| {
-            (
-                format!("{} answered 404 for Dex's discovery path", c.host()),
-                s(&[
-                    "URL does not end in /orchestrator (Devtron serves Dex only under /orchestrator/api/dex; the ingress has no /api/dex path)",
-                    "Dex runs with another issuer path than the app's URL implies (stale Dex config: restart Dex)",
-                    "a reverse proxy strips the path prefix",
-                ]),
-                format!(
-                    "End URL in /orchestrator (Devtron), then restart: {}",
-                    c.install().restart()
-                ),
-            )
-        },
+        explain: not_found,
     },
     Transport {
         class: Class::IssuerMismatch,
@@ -691,6 +678,44 @@ pub(crate) const TRANSPORT: &[Transport] = &[
     },
 ];
 
+/// A 404 where a discovery document was expected: Devtron's path rule when the line is
+/// Devtron's, every app's reading when the line names none.
+fn not_found(c: &Ctx) -> (String, Vec<String>, String) {
+    let stale = "Dex runs with another issuer path than the app's URL implies (stale Dex config: restart Dex)";
+    let strip = "a reverse proxy strips the path prefix";
+    if c.app.is_none() {
+        return (
+            format!("{} answered 404 where a discovery document was expected", c.host()),
+            vec![
+                "the issuer path is not where the server serves it, and the line names no program, so each reading applies: Devtron serves Dex only under a URL ending in /orchestrator (…/orchestrator/api/dex); Argo CD under url/api/dex; Argo Workflows, Kubeflow and others fetch the issuer their own config names".into(),
+                stale.into(),
+                strip.into(),
+            ],
+            "Paste the lines before it (the program's name tells which app printed it), or run dexcheck check with cluster access: its discovery rows name the URL that answered 404".into(),
+        );
+    }
+    let devtron = c.app() == crate::app::App::DEVTRON;
+    let mut causes = vec![stale.to_string(), strip.to_string()];
+    if devtron {
+        causes.insert(0, "URL does not end in /orchestrator (Devtron serves Dex only under /orchestrator/api/dex; the ingress has no /api/dex path)".into());
+    }
+    (
+        format!("{} answered 404 for Dex's discovery path", c.host()),
+        causes,
+        if devtron {
+            format!(
+                "End URL in /orchestrator (Devtron), then restart: {}",
+                c.install().restart()
+            )
+        } else {
+            format!(
+                "Check that URL/api/dex reaches Dex, then restart: {}",
+                c.install().restart()
+            )
+        },
+    )
+}
+
 fn dns_failure(c: &Ctx) -> (String, Vec<String>, String) {
     (
         format!("the pod's DNS failed while looking up {}", c.host()),
@@ -774,13 +799,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         patterns: &[&["invalid redirect url"]],
         path: Path::BrowserApp,
         app: None,
-        explain: |_, _| {
-            (
-            "the app refused the login's return URL: its scheme, host[:port] or path does not match URL".into(),
-            s(&["the browser's origin differs from URL (port-forward port, http vs https, www vs bare host, a default port written in URL)", "URL is an in-cluster name (svc.cluster.local) while the browser uses another address", "letter case or a trailing slash in URL"]),
-            "Set URL to exactly the origin the browser shows (plus /orchestrator for Devtron), with no default port; run dexcheck check --return-url '<the return_url value>' to see which rule fails".into(),
-        )
-        },
+        explain: super::versioned::login_return_url,
     },
     Message {
         key: Key::Class(Class::InvalidRedirect),
@@ -792,8 +811,8 @@ pub(crate) const MESSAGES: &[Message] = &[
         explain: |_, _| {
             (
             "Argo CD refused the return URL when verifying the login state".into(),
-            s(&["url (and additionalUrls) in argocd-cm differ from the address the browser uses", "a relative return URL (Argo CD 3.5.0 regression)"]),
-            "Set url in argocd-cm to the browser's address (add others to additionalUrls); restart argocd-server".into(),
+            s(&["url in argocd-cm differs from the address the browser uses: this wording is Argo CD 1.8–2.1's, releases with a single url (additionalUrls came in 2.13)"]),
+            "Set url in argocd-cm to the browser's address and restart argocd-server; to serve several addresses, upgrade to 2.13 or later and list them in additionalUrls".into(),
         )
         },
     },
@@ -804,13 +823,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         patterns: &[&["got invalid redirecturl"]],
         path: Path::BrowserApp,
         app: Some("Argo CD"),
-        explain: |_, _| {
-            (
-            "Argo CD refused the return URL when verifying the login state".into(),
-            s(&["url in argocd-cm differs from the browser's address", "Argo CD 2.4.7 rejected \"/\" (fixed by allowing the base href)"]),
-            "Set url in argocd-cm to the browser's address; upgrade past 2.4.7 if the return URL is \"/\"".into(),
-        )
-        },
+        explain: super::versioned::state_return_url,
     },
     Message {
         key: Key::Class(Class::UnregisteredRedirectUri),
@@ -819,19 +832,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         patterns: &[&["unregistered redirect_uri"]],
         path: Path::IdpCallback,
         app: Some("Dex"),
-        explain: |t, i| {
-            (
-            "Dex does not accept the redirect_uri the client sent: it is not among the client's registered redirect URIs (compared byte for byte)".into(),
-            if t.contains("localhost:8085") {
-                s(&["the argocd CLI's local callback (http://localhost:8085/auth/callback) is not registered since Dex 2.27 stopped allowing localhost implicitly"])
-            } else if t.contains("/device/callback") {
-                s(&["device flow: the client must list /device/callback in its redirectURIs (or be public without redirectURIs)"])
-            } else {
-                s(&["URL changed but Dex still runs the config generated from the old URL (its argo-cd client lists the old URL/auth/callback)", "the client sends another host, port, scheme or trailing slash than registered"])
-            },
-            format!("Save the SSO config again so the app regenerates Dex's config, then restart Dex and the app: {}", i.restart()),
-        )
-        },
+        explain: super::versioned::unregistered_redirect,
     },
     Message {
         key: Key::Class(Class::InvalidClientId),
@@ -840,13 +841,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         patterns: &[&["invalid client_id"]],
         path: Path::IdpCallback,
         app: Some("Dex"),
-        explain: |_, _| {
-            (
-            "Dex has no client with the client_id the app sent".into(),
-            s(&["Dex runs without the app's generated config (dex.config missing or Dex not restarted)", "the request reached another Dex", "an empty client_id"]),
-            "Check that the app wrote Dex's config (Devtron: devtron-secret dex.config; Argo CD: argocd-cm dex.config) and restart Dex".into(),
-        )
-        },
+        explain: super::versioned::unknown_client,
     },
     Message {
         key: Key::Class(Class::CallbackMismatch),
@@ -1162,12 +1157,16 @@ pub(crate) const MESSAGES: &[Message] = &[
         wins_when_wrapped: false,
         patterns: &[&["dex is not configured"]],
         path: Path::AppPodDex,
-        app: Some("Devtron"),
+        // Argo CD's argocd-dex-server (cmd/argocd-dex) and Devtron's authenticator print it alike.
+        app: None,
         explain: |_, _| {
             (
-                "Dex started without a connector configuration".into(),
-                s(&["SSO was never saved, so devtron-secret has no dex.config"]),
-                "Configure SSO in Global Configurations → SSO, then restart Dex".into(),
+                "the Dex wrapper found nothing to run: the app's settings give Dex no config, so Dex does not start".into(),
+                s(&[
+                    "the app's url is unset, or its dex.config key is missing or lists no connectors: both apps generate Dex's config only with url and at least one connector (a misspelt key such as dexConfig is ignored)",
+                    "Devtron: SSO was never saved in Global Configurations → SSO, so devtron-secret has no dex.config",
+                ]),
+                "Argo CD: kubectl -n argocd get configmap argocd-cm -o yaml must show url and dex.config with connectors; Devtron: save SSO in Global Configurations (devtron-secret gets url and dex.config); then restart Dex".into(),
             )
         },
     },
@@ -1285,31 +1284,7 @@ pub(crate) const MESSAGES: &[Message] = &[
         patterns: &[&["cannot fetch token"]],
         path: Path::AppSession,
         app: None,
-        explain: |t, i| {
-            if t.contains("invalid_client") || t.contains("401") {
-                simple(
-                    "the code exchange at Dex's token endpoint was refused: client authentication failed",
-                    &[
-                        "Devtron: server.secretkey changed after the orchestrator started",
-                        "the client secret differs between app and Dex",
-                    ],
-                    &format!(
-                        "Restart the app and Dex so they agree on the client secret: {}",
-                        i.restart()
-                    ),
-                )
-            } else {
-                simple(
-                    "the code exchange at the token endpoint failed",
-                    &[
-                        "the token endpoint is unreachable from the pod (same causes as discovery)",
-                        "the code expired or was used twice",
-                        "redirect_uri differs from the one of the authorization request",
-                    ],
-                    "Read the status and body in the line; check the pod reaches URL/api/dex/token",
-                )
-            }
-        },
+        explain: token_exchange,
     },
     Message {
         key: Key::Shape("id_token_verify"),
@@ -1846,6 +1821,119 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
     Message {
+        // dex connector/ldap/ldap.go do() (v2.30.0 L315-329): insecureNoSSL dials plain LDAP,
+        // startTLS plain then StartTLS, anything else TLS (default port 636); go-ldap reports a
+        // connection the server closed as `LDAP Result Code 200 "Network Error": EOF`.
+        key: Key::Shape("ldap_tls_mismatch"),
+        rank: 780,
+        wins_when_wrapped: true,
+        patterns: &[
+            &["ldap result code 200", ": eof"],
+            &[
+                "ldap result code 200",
+                "first record does not look like a tls handshake",
+            ],
+            &["ldap result code 200", "tls: "],
+        ],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |_, i| {
+            (
+                "the LDAP server closed Dex's connection at once: Dex and the server do not agree on TLS".into(),
+                s(&[
+                    "Dex speaks TLS (its default, with insecureNoSSL and startTLS false) to a plain LDAP port such as 389: insecureNoSSL: true or startTLS: true must sit under the connector's config:, where Dex reads them; beside type and id they are ignored",
+                    "Dex speaks plain LDAP (insecureNoSSL: true) to the TLS port 636",
+                    "a firewall or proxy on the way cuts LDAP connections",
+                ]),
+                format!(
+                    "Use host: HOST:636 with TLS, or put startTLS: true (or insecureNoSSL: true, plain text) under the connector's config: for port 389; dexcheck check --offline shows the fields Dex reads; then {}",
+                    i.restart()
+                ),
+            )
+        },
+    },
+    Message {
+        // dex connector/google/google.go getGroups: the Admin SDK token is a service-account JWT
+        // (serviceAccountFilePath) impersonating domainToAdminEmail, for the
+        // admin.directory.group.readonly scope; `could not retrieve groups: %v`.
+        key: Key::Shape("google_groups"),
+        rank: 345,
+        wins_when_wrapped: true,
+        patterns: &[
+            &["could not retrieve groups", "not authorized"],
+            &["could not retrieve groups", "unauthorized_client"],
+            &["could not retrieve groups", "403"],
+            &["could not list groups", "403"],
+        ],
+        path: Path::DexUpstream,
+        app: Some("Dex"),
+        explain: |_, i| {
+            (
+                "Dex's Google connector signed the user in but could not read their groups from Google's Admin SDK".into(),
+                s(&[
+                    "the service account (serviceAccountFilePath) has no domain-wide delegation for the scope https://www.googleapis.com/auth/admin.directory.group.readonly: Google answers \"Requested client not authorized\" (Admin console → Security → API controls → Domain-wide delegation, the service account's client id with that scope)",
+                    "the user it impersonates (domainToAdminEmail, formerly adminEmail) is not a Workspace admin allowed to read groups: Google answers 403 \"Not Authorized to access this resource/api\"",
+                    "the Admin SDK API is not enabled in the service account's project",
+                ]),
+                format!(
+                    "Grant the service account's client id domain-wide delegation for admin.directory.group.readonly, impersonate a Workspace admin, then sign in again (no Dex restart needed unless the key file changed: {})",
+                    i.restart()
+                ),
+            )
+        },
+    },
+    Message {
+        // go-oidc jwks.go updateKeys: `oidc: failed to decode keys: %v %s` (the body follows);
+        // go-jose jwk.go UnmarshalJSON refuses a key whose x5t (20 bytes) or x5t#S256 (32
+        // bytes) thumbprint has another size, or that is not base64url.
+        key: Key::Shape("jwks_undecodable"),
+        rank: 225,
+        wins_when_wrapped: true,
+        patterns: &[&["failed to decode keys"], &["invalid jwk"]],
+        path: Path::AppSession,
+        app: None,
+        explain: |t, _| {
+            let thumbprint = t.to_lowercase().contains("x5t") || t.contains("base64");
+            let mut causes = s(&[
+                "a key in the IdP's set has a field the JOSE library refuses: an x5t or x5t#S256 thumbprint of the wrong length (20 and 32 bytes) or in padded or standard base64 instead of base64url; go-jose checks them (Argo Workflows from 3.1: argo-workflows#6843, #3626)",
+                "the jwks_uri answers something that is not a key set (an HTML login or error page, a proxy's answer): the body is printed after the error",
+            ]);
+            if !thumbprint {
+                causes.swap(0, 1);
+            }
+            (
+                "the app fetched the IdP's key set (jwks_uri) but could not decode it, so no token's signature could be checked (this is not a key mismatch)".into(),
+                causes,
+                "Fetch the key set the discovery document names (curl JWKS_URI) and check every key: x5t and x5t#S256 base64url without padding, 20 and 32 bytes decoded; fix or drop the thumbprints at the IdP, or run a release of the app whose JOSE library accepts them".into(),
+            )
+        },
+    },
+    Message {
+        // nginx ngx_http_proxy_module: the upstream's status line and headers do not fit in
+        // proxy_buffer_size; ingress-nginx answers 502 (argo-cd#9475: at /auth/callback, where
+        // the app sets the token cookie).
+        key: Key::Shape("proxy_header_too_big"),
+        rank: 785,
+        wins_when_wrapped: true,
+        patterns: &[&["upstream sent too big header"]],
+        path: Path::AppSession,
+        app: Some("ingress-nginx (nginx)"),
+        explain: |t, _| {
+            let callback = t.contains("/callback");
+            (
+                format!(
+                    "nginx in front of the app could not read the app's answer{}: its headers are larger than proxy-buffer-size, so the browser gets 502",
+                    if callback { " to the login callback" } else { "" }
+                ),
+                s(&[
+                    "the session cookie the app sets after the login (the ID token: Argo CD's argocd.token, Devtron's) is larger than nginx's buffer (4k or 8k by default), most often because the token carries many groups",
+                    "another large header from the app (a long redirect Location)",
+                ]),
+                "Raise the buffer on the app's Ingress: nginx.ingress.kubernetes.io/proxy-buffer-size: \"16k\" (or proxy-buffer-size in the controller's ConfigMap), or send fewer groups in the token".into(),
+            )
+        },
+    },
+    Message {
         // argo-cd util/http/http.go MakeCookieMetadata (2.2 and later; 1.3–2.1: "invalid cookie,
         // at N long it is longer than the max length of 4093"; 1.0–1.2: "invalid cookie, longer
         // than max length 4093"); Devtron's authenticator oidc/http.go prints the 2.2 text.
@@ -1978,6 +2066,64 @@ pub(crate) const MESSAGES: &[Message] = &[
         },
     },
 ];
+
+/// Go's oauth2 `cannot fetch token: STATUS` (with `Response: BODY`): a token endpoint answered,
+/// and its OAuth 2.0 error says why; without a status, the exchange did not get an answer.
+fn token_exchange(t: &str, i: &Install) -> (String, Vec<String>, String) {
+    let lower = t.to_lowercase();
+    if lower.contains("invalid_client") || lower.contains("401") {
+        return simple(
+            "the code exchange was refused: the token endpoint did not accept the client's id or secret (invalid_client)",
+            &[
+                "the secret the client sends differs from the one registered (rotated, copied with a trailing newline, or a $ reference that did not resolve)",
+                "Devtron: server.secretkey changed after the orchestrator started (the secret it gives Dex is derived from it)",
+            ],
+            &format!(
+                "Compare the client secret on both sides (dexcheck check compares them by digest), then restart the client: {}",
+                i.restart()
+            ),
+        );
+    }
+    if lower.contains("invalid_grant") {
+        return simple(
+            "the code exchange was refused: the token endpoint no longer accepts the authorization code (invalid_grant)",
+            &[
+                "the code was spent by an earlier attempt: Go's oauth2 auto-detects the client auth style, sending the secret in the header first and then in the body, and an IdP that consumes the code on the refused first try refuses the retry (argo-workflows#5332); or the callback was loaded twice",
+                "the code expired before the exchange (a slow or retried callback, clocks apart)",
+                "the redirect_uri of the exchange differs from the authorization's",
+            ],
+            "Set the client's token endpoint auth method at the IdP to client_secret_basic (or the style the client uses first), and sign in again once; dexcheck check exchanges a code with the client's settings (idp.client_auth)",
+        );
+    }
+    let status = [
+        "400 bad request",
+        "403 forbidden",
+        "404 not found",
+        "500 internal",
+        "502 bad gateway",
+        "503 service",
+    ]
+    .into_iter()
+    .find(|s| lower.contains(s));
+    if let Some(status) = status {
+        return (
+            format!("the token endpoint answered the code exchange with {status}: it was reached, and refused or failed"),
+            s(&[
+                "the body after Response: names the OAuth 2.0 error (invalid_request, unauthorized_client, …) or the proxy that answered",
+                "a proxy or ingress in front of the token endpoint answered instead of the IdP",
+            ]),
+            "Read the Response: body in the log; dexcheck check shows the exchange from the client's own pod".into(),
+        );
+    }
+    simple(
+        "the code exchange at the token endpoint got no answer",
+        &[
+            "the token endpoint is unreachable from the client's pod (same causes as discovery)",
+            "the code expired or was used twice",
+        ],
+        "Read the error after cannot fetch token; check the client's pod reaches the token endpoint (dexcheck check: pod.token_keys)",
+    )
+}
 
 fn simple(what: &str, causes: &[&str], remedy: &str) -> (String, Vec<String>, String) {
     (what.to_string(), s(causes), remedy.to_string())

@@ -115,6 +115,7 @@ impl Upstream {
                 config: Default::default(),
                 fields: Default::default(),
                 config_is_map: true,
+                stray: Vec::new(),
             },
             client: Client::ArgoCd { pkce: d.pkce },
         }

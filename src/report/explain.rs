@@ -11,6 +11,7 @@ use super::rows::{bold, glyph, paint};
 use super::{SCHEMA, Style, Tool};
 use crate::cli::OutputFormat;
 use crate::explain::{Explanation, Line};
+use crate::knowledge::versions::Versions;
 use crate::plan::predict::Status;
 
 /// What `explain` found, as every format sees it.
@@ -20,8 +21,32 @@ pub struct ExplainReport<'a> {
     pub tool: Tool,
     pub mode: &'static str,
     pub source: &'a str,
+    /// The releases the rules read, where known.
+    #[serde(skip_serializing_if = "ReleasesRead::is_empty")]
+    pub versions: ReleasesRead,
     pub lines: &'a [Line],
     pub summary: ExplainSummary,
+}
+
+/// The app's and Dex's releases as the rules read them.
+#[derive(Debug, Default, Serialize)]
+pub struct ReleasesRead {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dex: Option<String>,
+}
+
+impl ReleasesRead {
+    pub fn of(v: &Versions) -> ReleasesRead {
+        ReleasesRead {
+            app: v.app.as_ref().map(ToString::to_string),
+            dex: v.dex.as_ref().map(ToString::to_string),
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.app.is_none() && self.dex.is_none()
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -38,6 +63,7 @@ impl<'a> ExplainReport<'a> {
             tool: Tool::this(),
             mode: "explain",
             source,
+            versions: ReleasesRead::default(),
             lines,
             summary: ExplainSummary {
                 lines: lines.len(),
@@ -45,6 +71,14 @@ impl<'a> ExplainReport<'a> {
                 exit_code,
             },
         }
+    }
+}
+
+impl ExplainReport<'_> {
+    /// The same report, naming the releases its rules read.
+    pub fn with_versions(mut self, v: &Versions) -> Self {
+        self.versions = ReleasesRead::of(v);
+        self
     }
 }
 
@@ -68,6 +102,12 @@ fn text(r: &ExplainReport, style: Style) -> String {
         let _ = writeln!(out, "Nothing recognised in {}.", r.source);
         return out;
     }
+    if let Some(v) = &r.versions.app {
+        let _ = writeln!(out, "Rules read the app's release as {v}.");
+    }
+    if let Some(v) = &r.versions.dex {
+        let _ = writeln!(out, "Rules read Dex's release as {v}.");
+    }
     for l in r.lines {
         let excerpt: String = l.text.chars().take(300).collect();
         let status = if l.recognised {
@@ -79,22 +119,36 @@ fn text(r: &ExplainReport, style: Style) -> String {
         let _ = writeln!(out, "{g} {} {}: {excerpt}", bold("line", style), l.line);
         match &l.explanation {
             None => {
+                if let Some(s) = &l.source {
+                    let _ = writeln!(out, "  printed by:  {} ({})", s.printed_by, s.evidence);
+                }
                 let _ = writeln!(
                     out,
-                    "  not recognised: dexcheck knows the errors of Devtron, Argo CD, Dex and go-oidc; this line is none it can explain\n"
+                    "  not recognised: dexcheck knows the errors of Devtron, Argo CD, Dex, go-oidc and the programs around them (Argo Workflows, oauth2-proxy, ingress-nginx, Envoy, the IdPs); this line is none it can explain\n"
                 );
             }
-            Some(e) => explanation(&mut out, e),
+            Some(e) => explanation(&mut out, l, e),
         }
     }
     out
 }
 
-fn explanation(out: &mut String, e: &Explanation) {
+fn explanation(out: &mut String, l: &Line, e: &Explanation) {
     let _ = writeln!(out, "  what failed: {}", e.what);
     let _ = writeln!(out, "  path:        {}", e.path.label());
-    if let Some(a) = e.app {
-        let _ = writeln!(out, "  printed by:  {a}");
+    match (&l.source, e.app) {
+        (Some(s), _) => {
+            let _ = writeln!(out, "  printed by:  {} ({})", s.printed_by, s.evidence);
+        }
+        (None, Some(a)) => {
+            let _ = writeln!(out, "  printed by:  {a}");
+        }
+        (None, None) => {
+            let _ = writeln!(
+                out,
+                "  printed by:  not named in the line (the causes below cover each app that prints it)"
+            );
+        }
     }
     for (i, c) in e.causes.iter().enumerate() {
         let label = if i == 0 {

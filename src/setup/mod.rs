@@ -100,6 +100,9 @@ pub struct Connector {
     /// `config` is a mapping (not absent, not null): Argo CD and Devtron refuse a connector of a
     /// type whose redirectURI they overwrite without one.
     pub config_is_map: bool,
+    /// Keys of the connector entry beside `type`, `id`, `name` and `config`: Dex reads only
+    /// those four (cmd/dex/config.go, Connector.UnmarshalJSON) and ignores the rest.
+    pub stray: Vec<String>,
 }
 
 impl Connector {

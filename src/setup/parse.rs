@@ -548,6 +548,11 @@ fn connector(
         config,
         fields: redacted(fields),
         config_is_map: matches!(obj.get("config"), Some(Value::Object(_))),
+        stray: obj
+            .keys()
+            .filter(|k| !matches!(k.as_str(), "type" | "id" | "name" | "config"))
+            .cloned()
+            .collect(),
     })
 }
 

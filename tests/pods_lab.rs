@@ -597,6 +597,9 @@ fn explain_from_cluster_reads_the_pods_logs() {
         .collect();
     assert_eq!(ids, ["refused", "unregistered_redirect_uri"], "{v:#}");
     assert_eq!(v["lines"][0]["path"], "app_pod_dex");
+    // The rules read Dex's release from the Dex pod's image; the app's tag names none.
+    assert_eq!(v["versions"]["dex"], "quay.io/devtron/dex:v2.30.2", "{v:#}");
+    assert!(v["versions"].get("app").is_none(), "{v:#}");
 }
 
 /// Runs `check`, takes the fix printed on `row`, which must be the port-forward on local port

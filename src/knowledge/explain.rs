@@ -694,24 +694,24 @@ fn not_found(c: &Ctx) -> (String, Vec<String>, String) {
             "Paste the lines before it (the program's name tells which app printed it), or run dexcheck check with cluster access: its discovery rows name the URL that answered 404".into(),
         );
     }
-    let devtron = c.app() == crate::app::App::DEVTRON;
+    let p = c.app().profile();
     let mut causes = vec![stale.to_string(), strip.to_string()];
-    if devtron {
-        causes.insert(0, "URL does not end in /orchestrator (Devtron serves Dex only under /orchestrator/api/dex; the ingress has no /api/dex path)".into());
+    if let Some(prefix) = p.path_prefix {
+        causes.insert(0, format!("URL does not end in {prefix} ({} serves Dex only under {prefix}/api/dex; the ingress has no /api/dex path)", p.name));
     }
     (
         format!("{} answered 404 for Dex's discovery path", c.host()),
         causes,
-        if devtron {
-            format!(
-                "End URL in /orchestrator (Devtron), then restart: {}",
+        match p.path_prefix {
+            Some(prefix) => format!(
+                "End URL in {prefix} ({}), then restart: {}",
+                p.name,
                 c.install().restart()
-            )
-        } else {
-            format!(
+            ),
+            None => format!(
                 "Check that URL/api/dex reaches Dex, then restart: {}",
                 c.install().restart()
-            )
+            ),
         },
     )
 }

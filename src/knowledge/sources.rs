@@ -45,8 +45,8 @@ pub struct Program {
     /// How a report names it.
     pub name: &'static str,
     pub component: Component,
-    /// The app profile it belongs to, where dexcheck has one.
-    pub app: Option<App>,
+    /// The id of the app profile it belongs to, where dexcheck has one.
+    pub app: Option<&'static str>,
     /// Alternatives, any of which names it; the words of one must all occur (lower case).
     pub evidence: &'static [&'static [&'static str]],
 }
@@ -91,14 +91,14 @@ pub const PROGRAMS: &[Program] = &[
         id: "argocd-dex-server",
         name: "argocd-dex-server (Dex in Argo CD)",
         component: Component::Dex,
-        app: Some(App::ARGOCD),
+        app: Some("argocd"),
         evidence: &[&["argocd-dex-server"], &["argocd-dex rundex"]],
     },
     Program {
         id: "argocd-server",
         name: "argocd-server (Argo CD)",
         component: Component::App,
-        app: Some(App::ARGOCD),
+        app: Some("argocd"),
         evidence: &[
             &["argocd-server"],
             &["argocd-cm"],
@@ -113,7 +113,7 @@ pub const PROGRAMS: &[Program] = &[
         id: "devtron",
         name: "Devtron (orchestrator)",
         component: Component::App,
-        app: Some(App::DEVTRON),
+        app: Some("devtron"),
         evidence: &[&["/orchestrator"], &["devtron"]],
     },
     Program {
@@ -239,7 +239,7 @@ impl Source {
     }
     /// The app profile of the program, where dexcheck has one.
     pub fn app(&self) -> Option<App> {
-        self.program().and_then(|p| p.app)
+        self.program().and_then(|p| p.app).and_then(App::by_id)
     }
     /// The same source, carried to line `to` from line `from`.
     pub fn carried(&self, from: usize) -> Source {

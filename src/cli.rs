@@ -291,6 +291,14 @@ pub struct CheckArgs {
     #[arg(long, value_name = "IMAGE", default_value = "busybox:1.36")]
     pub ephemeral_image: String,
 
+    /// Read the route behind URL from this dump (kubectl get ingress,svc,endpointslices,nodes,pods -A -o yaml, and kube-system's coredns ConfigMap) instead of the cluster; repeatable.
+    #[arg(long = "objects", value_name = "FILE")]
+    pub objects: Vec<std::path::PathBuf>,
+
+    /// Do not read the route behind URL from the cluster.
+    #[arg(long)]
+    pub no_route: bool,
+
     #[command(flatten)]
     pub print: PrintArgs,
 

@@ -15,6 +15,7 @@ pub mod probe;
 mod progress;
 pub mod provider;
 pub mod report;
+pub mod route;
 pub mod secret;
 pub mod setup;
 

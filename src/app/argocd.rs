@@ -20,6 +20,8 @@ pub static PROFILE: Profile = Profile {
         service_port: 443,
     },
     container_port: None,
+    // cmd/argocd-server: --port, default common.DefaultPortAPIServer (8080), TLS or not.
+    listen_port: 8080,
     server_name: "argocd-server",
     dex: ARGOCD_DEX_SERVER,
     // manifests/install.yaml: ghcr.io/dexidp/dex:v2.45.1

@@ -26,6 +26,7 @@ pub static PROFILE: Profile = Profile {
     },
     // App.go: `port := 8080`
     container_port: Some(8080),
+    listen_port: 8080,
     server_name: "the orchestrator",
     // Devtron installs Argo CD's Dex.
     dex: ARGOCD_DEX_SERVER,

@@ -107,6 +107,8 @@ pub struct Profile {
     pub server: Workload,
     /// The server container's own port, when a port-forward to it serves browser and pod alike.
     pub container_port: Option<u16>,
+    /// The port the server container listens on (what a route's targetPort must reach).
+    pub listen_port: u16,
     /// The server component's name in messages (`the orchestrator`).
     pub server_name: &'static str,
     pub dex: Workload,
@@ -374,6 +376,7 @@ mod tests {
         return_path: ReturnPath::Fixed("/third/home"),
         overwrites_redirect_uri: &["oidc"],
         own_clients: &["third"],
+        listen_port: 8080,
         query_provider_head: "third: failed to query provider",
         head_label: None,
         url_setting: "baseURL",

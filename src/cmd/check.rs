@@ -42,6 +42,7 @@ pub async fn diagnosis_of(args: &CheckArgs) -> Result<(Diagnosis, &'static str, 
         Some(Err(why)) => diagnosis::drift_not_checked(&mut d, why),
         None => {}
     }
+    let dumped = route_dump(args)?;
     let mode = if args.offline {
         "offline"
     } else {
@@ -49,8 +50,33 @@ pub async fn diagnosis_of(args: &CheckArgs) -> Result<(Diagnosis, &'static str, 
         d.cluster = access.context.clone();
         "live"
     };
+    if let Some(objects) = dumped {
+        let from: Vec<String> = args
+            .objects
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        crate::route::add_to(&mut d, &objects, from.join(", "));
+    }
     let code = exit_code(&d, args.fail_on);
     Ok((d, mode, code))
+}
+
+/// The route objects of `--objects` dumps, if any were given.
+fn route_dump(args: &CheckArgs) -> Result<Option<crate::route::Objects>, RunError> {
+    if args.objects.is_empty() {
+        return Ok(None);
+    }
+    let mut o = crate::route::Objects::default();
+    for path in &args.objects {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|error| setup::InputError::Read {
+            input: shown.clone(),
+            error,
+        })?;
+        o.add_dump(&shown, &text)?;
+    }
+    Ok(Some(o))
 }
 
 /// The live probes, `--repeat` times `--interval` apart, folded into one diagnosis.

@@ -25,6 +25,8 @@ pub enum Vantage {
     App,
     /// The upstream identity provider.
     Idp,
+    /// The cluster's own objects: the route behind URL.
+    Cluster,
 }
 
 impl Vantage {
@@ -37,6 +39,7 @@ impl Vantage {
             Vantage::DexPod => "dex_pod",
             Vantage::App => "app",
             Vantage::Idp => "idp",
+            Vantage::Cluster => "cluster",
         }
     }
     pub fn label(self) -> &'static str {
@@ -47,6 +50,7 @@ impl Vantage {
             Vantage::DexPod => "Dex pod",
             Vantage::App => "app",
             Vantage::Idp => "upstream IdP",
+            Vantage::Cluster => "cluster",
         }
     }
 }
@@ -85,6 +89,11 @@ pub enum CheckId {
     ConfigSecretRefs,
     ConfigStaticClients,
     ConfigConnectorFields,
+    RouteServes,
+    RouteAllowList,
+    RouteDns,
+    RouteTls,
+    RouteProxyProtocol,
     PodIdpDiscovery,
     PodIdpTokenKeys,
     BrowserIdpDiscovery,
@@ -613,6 +622,46 @@ pub const CATALOG: &[Spec] = &[
         "pods.config",
         "app replicas run the same config",
         V::AppPod,
+        None,
+        false,
+    ),
+    spec(
+        C::RouteServes,
+        "route.serves",
+        "the route behind URL reaches the app",
+        V::Cluster,
+        None,
+        false,
+    ),
+    spec(
+        C::RouteAllowList,
+        "route.allow_list",
+        "the route's allow-lists admit the app pod's nodes",
+        V::Cluster,
+        None,
+        false,
+    ),
+    spec(
+        C::RouteDns,
+        "route.dns",
+        "how pods resolve URL's host (CoreDNS)",
+        V::Cluster,
+        None,
+        false,
+    ),
+    spec(
+        C::RouteTls,
+        "route.tls",
+        "the edge certificate covers URL's host",
+        V::Cluster,
+        None,
+        false,
+    ),
+    spec(
+        C::RouteProxyProtocol,
+        "route.proxy_protocol",
+        "pods reach the load balancer without losing PROXY protocol",
+        V::Cluster,
         None,
         false,
     ),

@@ -112,6 +112,9 @@ pub struct Diagnosis {
     /// The kubeconfig context the live config and the pod probes came from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
+    /// What the route behind URL was read from, and what could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<crate::route::Summary>,
 }
 
 impl Diagnosis {
@@ -303,7 +306,17 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
         candidates,
         live: None,
         cluster: None,
+        route: None,
     }
+}
+
+/// Adds the route's rows (read live or from a dump) and lets them name the cause of what the app
+/// pod saw; the verdict is drawn again.
+pub fn add_route(d: &mut Diagnosis, rows: Vec<Check>, summary: crate::route::Summary) {
+    observed::merge(d, rows);
+    crate::route::join(&mut d.checks);
+    d.route = Some(summary);
+    d.verdict = verdict(&d.checks);
 }
 
 /// The checks of the mode Argo CD or Devtron logs in with: direct OIDC, SSO off (an

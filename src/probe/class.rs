@@ -100,6 +100,11 @@ pub enum Class {
     // The app's own logic.
     /// The return-URL rule refuses the login's `return_url`.
     InvalidRedirect,
+    // The cluster's route behind URL.
+    /// A rule, a backend, DNS, TLS at the edge or PROXY protocol that keeps a side from the app.
+    Route,
+    /// An IP allow-list in front of URL that leaves out where the app pod's requests come from.
+    AllowList,
     // dexcheck's own findings.
     /// The file and the cluster's live copy disagree.
     Drift,
@@ -161,6 +166,8 @@ impl Class {
         Class::DiscoveryDiffers,
         Class::ConfigDiffers,
         Class::InvalidRedirect,
+        Class::Route,
+        Class::AllowList,
         Class::Drift,
         Class::PredictionDiffers,
         Class::Other,
@@ -248,6 +255,8 @@ impl Class {
             Class::DiscoveryDiffers => "discovery_differs",
             Class::ConfigDiffers => "config_differs",
             Class::InvalidRedirect => "invalid_redirect",
+            Class::Route => "route",
+            Class::AllowList => "allow_list",
             Class::Drift => "drift",
             Class::PredictionDiffers => "prediction_differs",
             Class::Other => "other",

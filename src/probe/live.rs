@@ -59,12 +59,14 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     // The IdP's endpoints, once this machine has read its discovery, for the Dex pod's token request.
     let (idp_tx, idp_rx) = tokio::sync::oneshot::channel();
     let spinner = crate::progress::Spinner::start("probing from this machine and the pods");
-    let (control, observations, in_pods, connectors, direct) = tokio::join!(
+    let route = route_reads(plan, d);
+    let (control, observations, in_pods, connectors, direct, route) = tokio::join!(
         control(&settings, &issuer),
         from_workstation(&settings, &target, budget, idp_tx),
         from_pods(plan.pods.client, pod_targets.as_ref(), idp_rx),
         connectors_here(&settings, plan, d.oidc.is_none()),
         direct_oidc(&settings, plan.pods.client, direct.as_ref()),
+        route,
     );
     let (direct_here, direct_pods) = direct;
     spinner.finish();
@@ -88,6 +90,9 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     );
     diagnosis::merge(d, pod_checks);
     merge_direct(d, direct_pods, &plan.pods)?;
+    if let Some(objects) = route {
+        crate::route::add_to(d, &objects, "the cluster".into());
+    }
     if plan.pods.client.is_none()
         && let Some(why) = &plan.pods.not_run
     {
@@ -95,6 +100,35 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
     }
     diagnosis::conclude(d);
     Ok(())
+}
+
+/// The route behind URL, read from the cluster beside the probes (not with `--objects`, which
+/// gives it from a dump, nor with `--no-route`).
+fn route_reads(
+    plan: &Plan<'_>,
+    d: &Diagnosis,
+) -> impl Future<Output = Option<crate::route::Objects>> + use<> {
+    let args = plan.args;
+    let client = plan
+        .pods
+        .client
+        .filter(|_| args.objects.is_empty() && !args.no_route)
+        .cloned();
+    let issuer = d.endpoints.as_ref().map(|e| e.issuer.clone());
+    let wanted =
+        crate::route::Target::new(d.url.as_deref(), issuer.as_deref(), &d.install).map(|t| {
+            (
+                t.host().to_string(),
+                t.paths().into_iter().map(|(_, p)| p).collect::<Vec<_>>(),
+            )
+        });
+    let ns = plan.pods.namespace.clone();
+    let selector = plan.setup.app.profile().server.selector;
+    let timeout = args.timeout;
+    async move {
+        let (client, (host, paths)) = (client?, wanted?);
+        Some(crate::route::read::live(&client, &ns, selector, &host, &paths, timeout).await)
+    }
 }
 
 /// The Dex pods, with cluster access (one list call, bounded by `--timeout`): their image names

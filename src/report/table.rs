@@ -124,6 +124,17 @@ fn header(out: &mut String, report: &Report, style: Style) {
             .collect();
         let _ = writeln!(*out, "Connectors {}", list.join(", "));
     }
+    if let Some(r) = &d.route {
+        let _ = writeln!(
+            *out,
+            "Route    read from {} ({})",
+            r.from,
+            r.read.join(", ")
+        );
+        for n in &r.notes {
+            let _ = writeln!(*out, "         {n}");
+        }
+    }
     out.push('\n');
 }
 

@@ -15,7 +15,7 @@ use thiserror::Error;
 
 use crate::secret::Secret;
 
-pub use parse::{MAX_INPUT_BYTES, load, load_str, load_with};
+pub use parse::{MAX_INPUT_BYTES, load, load_str, load_with, yaml_message};
 
 pub use crate::app::App;
 

@@ -707,7 +707,7 @@ fn kind_of(v: &Value) -> &'static str {
 
 /// The parser's message and location, without the source snippet that its `Display` renders:
 /// a snippet would print the lines around the error, and those may hold a client secret.
-pub(super) fn yaml_message(e: &serde_saphyr::Error) -> String {
+pub fn yaml_message(e: &serde_saphyr::Error) -> String {
     e.render_with_options(
         serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off },
     )

@@ -1,0 +1,100 @@
+//! PROXY protocol at the load balancer: with it on and the balancer's IP in the Service's status
+//! (`ipMode: VIP`, the default), kube-proxy sends a pod's connection to that IP straight to the
+//! controller, without the PROXY header the controller then expects: nginx logs `broken header`
+//! and closes (an empty reply, EOF in the pod; ingress-nginx#3996). `ipMode: Proxy`
+//! (Kubernetes 1.30+) or a host name in the status sends it through the balancer.
+
+use k8s_openapi::api::core::v1::Service;
+
+use super::objects::{Objects, meta};
+use crate::diagnosis::{Check, CheckId};
+use crate::plan::predict::{Outcome, Status};
+use crate::probe::class::Class;
+
+/// Cloud annotations that put PROXY protocol on a LoadBalancer Service, with the value that
+/// turns it on (`None`: any value).
+const PROXY_ANNOTATIONS: &[(&str, Option<&str>)] = &[
+    (
+        "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol",
+        None,
+    ),
+    (
+        "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol",
+        Some("true"),
+    ),
+    (
+        "service.beta.kubernetes.io/scw-loadbalancer-proxy-protocol-v2",
+        Some("true"),
+    ),
+    (
+        "service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol",
+        None,
+    ),
+    (
+        "load-balancer.hetzner.cloud/uses-proxyprotocol",
+        Some("true"),
+    ),
+    ("loadbalancer.openstack.org/proxy-protocol", Some("true")),
+    (
+        "service.kubernetes.io/ibm-load-balancer-cloud-provider-enable-features",
+        Some("proxy-protocol"),
+    ),
+];
+
+fn proxy_annotation(s: &Service) -> Option<String> {
+    let a = s.metadata.annotations.as_ref()?;
+    PROXY_ANNOTATIONS.iter().find_map(|(k, on)| {
+        let v = a.get(*k)?;
+        let hit = match on {
+            None => !v.is_empty() && v != "v1-disabled" && v != "none",
+            Some(on) => v.split(',').any(|x| x.trim().eq_ignore_ascii_case(on)),
+        };
+        hit.then(|| format!("{k}: {v}"))
+    })
+}
+
+/// The LoadBalancer Services with PROXY protocol whose status gives an IP without `ipMode: Proxy`.
+pub fn proxy_protocol_row(o: &Objects, host: &str) -> Option<Check> {
+    let nginx_on = o.configmaps.iter().any(|c| {
+        c.data
+            .as_ref()
+            .and_then(|d| d.get("use-proxy-protocol"))
+            .is_some_and(|v| v == "true")
+    });
+    for s in &o.services {
+        let Some(why) = proxy_annotation(s) else {
+            continue;
+        };
+        let vip: Vec<String> = s
+            .status
+            .iter()
+            .flat_map(|st| st.load_balancer.iter())
+            .flat_map(|lb| lb.ingress.iter().flatten())
+            .filter(|i| i.ip_mode.as_deref() != Some("Proxy"))
+            .filter_map(|i| i.ip.clone())
+            .collect();
+        if vip.is_empty() {
+            continue;
+        }
+        let (ns, name) = meta(&s.metadata);
+        let also = if nginx_on {
+            " and the controller's use-proxy-protocol: \"true\""
+        } else {
+            ""
+        };
+        let note = format!(
+            "Service {ns}/{name} has PROXY protocol on ({why}{also}) and reports {} without ipMode: Proxy: the controller then expects a PROXY header on every connection, and a pod that connects without passing through the balancer (to that address, which kube-proxy sends straight to the controller, or to the controller's Service) sends none: the controller closes the connection (nginx: broken header; the app pod sees an empty reply or EOF when {host} leads it there)",
+            vip.join(", ")
+        );
+        let outcome = Outcome {
+            status: Status::Warn,
+            class: Some(Class::Route),
+            go_error: None,
+            note,
+        };
+        return Some(Check::new(CheckId::RouteProxyProtocol, outcome).remedy(Some(
+            "Have the load balancer reported with ipMode: Proxy (Kubernetes 1.30+, set by the cloud controller) or with a host name (the provider's hostname annotation), so that pods' connections pass through it and get the header; or let the app reach Dex inside the cluster without the controller".to_string(),
+        )));
+    }
+    None
+}

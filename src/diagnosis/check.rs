@@ -31,6 +31,9 @@ pub struct Check {
     /// The error the user will see, in upstream's words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What another source of evidence names as the cause (the route behind URL for a pod row).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remedy: Option<String>,
     /// `false`: predicted offline from the configuration; `true`: observed.
@@ -82,6 +85,7 @@ impl Check {
             rule: None,
             message: outcome.note,
             error: outcome.go_error,
+            cause: None,
             remedy: None,
             observed: false,
             duration_ms: None,

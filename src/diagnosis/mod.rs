@@ -401,10 +401,14 @@ fn verdict(checks: &[Check]) -> Verdict {
             status: Status::Fail,
             blocking_check: Some(c.id.to_string()),
             summary: format!(
-                "SSO login fails at {} ({}): {}",
+                "SSO login fails at {} ({}): {}{}",
                 c.title,
                 c.vantage.label(),
-                c.error.clone().unwrap_or_else(|| c.message.clone())
+                c.error.clone().unwrap_or_else(|| c.message.clone()),
+                c.cause
+                    .as_ref()
+                    .map(|x| format!(" — because {x}"))
+                    .unwrap_or_default()
             ),
         },
         None => {

@@ -91,6 +91,9 @@ pub fn details(c: &Check) -> Vec<(&'static str, String)> {
     if let Some(e) = &c.error {
         d.push(("error", e.clone()));
     }
+    if let Some(x) = &c.cause {
+        d.push(("cause", x.clone()));
+    }
     for h in &c.redirects {
         d.push(("redirect", h.clone()));
     }

@@ -516,7 +516,7 @@ pub fn join(checks: &mut [Check]) {
         .collect();
     for (i, (why, fix)) in causes {
         let c = &mut checks[i];
-        c.message = format!("{}; the route says why: {why}", c.message);
+        c.cause = Some(why);
         if fix.is_some() {
             c.remedy = fix;
         }

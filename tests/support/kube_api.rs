@@ -25,6 +25,8 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 pub struct Faults {
     pub exec_forbidden: AtomicBool,
     pub pods_missing: AtomicBool,
+    /// Listing nodes is forbidden (a namespaced service account).
+    pub nodes_forbidden: AtomicBool,
     /// Milliseconds every answer waits: a cluster far away.
     pub latency_ms: std::sync::atomic::AtomicU64,
 }
@@ -215,6 +217,38 @@ async fn route(mut req: Request<Incoming>, state: Arc<State>) -> Resp {
                 &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}),
             ),
             (&Method::GET, ["api", "v1"]) => json_resp(StatusCode::OK, &resources()),
+            (&Method::GET, ["api", "v1", "nodes"]) => {
+                if state.faults.nodes_forbidden.load(Ordering::SeqCst) {
+                    return status(
+                        StatusCode::FORBIDDEN,
+                        "Forbidden",
+                        "nodes is forbidden: User \"system:serviceaccount:devtroncd:dexcheck\" cannot list resource \"nodes\" in API group \"\" at the cluster scope".into(),
+                    );
+                }
+                object_list(&state, "nodes", None, "")
+            }
+            (&Method::GET, ["api", "v1", "services"]) => object_list(&state, "services", None, ""),
+            (&Method::GET, ["apis", "networking.k8s.io", "v1", "ingresses"]) => {
+                object_list(&state, "ingresses", None, "")
+            }
+            (
+                &Method::GET,
+                [
+                    "apis",
+                    "discovery.k8s.io",
+                    "v1",
+                    "namespaces",
+                    ns,
+                    "endpointslices",
+                ],
+            ) => {
+                let sel = query(&req)
+                    .into_iter()
+                    .find(|(k, _)| k == "labelSelector")
+                    .map(|(_, v)| v)
+                    .unwrap_or_default();
+                object_list(&state, "endpointslices", Some(ns), &sel)
+            }
             _ => not_found(),
         };
     };
@@ -295,6 +329,25 @@ async fn route(mut req: Request<Incoming>, state: Arc<State>) -> Resp {
         }
         _ => not_found(),
     }
+}
+
+/// A list of the stored objects of `kind` (in `ns`, when given) whose labels `selector` picks.
+fn object_list(state: &State, kind: &str, ns: Option<&str>, selector: &str) -> Resp {
+    let items: Vec<Value> = state
+        .objects
+        .lock()
+        .map(|m| {
+            m.iter()
+                .filter(|((k, n, _), _)| k == kind && ns.is_none_or(|ns| n == ns))
+                .map(|(_, v)| v.clone())
+                .filter(|v| matches_selector(v, selector))
+                .collect()
+        })
+        .unwrap_or_default();
+    json_resp(
+        StatusCode::OK,
+        &json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}),
+    )
 }
 
 fn pod_not_found(name: &str) -> Resp {

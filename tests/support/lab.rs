@@ -688,6 +688,17 @@ impl Lab {
         Ok(())
     }
 
+    /// `name` resolves to `addr` in both namespaces (an ingress host both sides resolve).
+    pub fn name_in_both(&self, addr: &str, name: &str) -> io::Result<()> {
+        for ns in [&self.pod, &self.ws] {
+            let hosts = PathBuf::from(format!("/etc/netns/{ns}/hosts"));
+            let mut text = std::fs::read_to_string(&hosts)?;
+            text.push_str(&format!("{addr} {name}\n"));
+            std::fs::write(&hosts, text)?;
+        }
+        Ok(())
+    }
+
     /// The URL the relay gives the workstation for the orchestrator.
     pub fn pf_url(&self) -> String {
         format!("http://localhost:{}/orchestrator", self.pf_port)

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod dex;
+pub mod ingress;
 pub mod kube_api;
 pub mod lab;
 pub mod ldap;

@@ -272,3 +272,45 @@ fn the_projects_own_route_examples_are_read_as_their_controllers_read_them() {
         }
     }
 }
+
+/// Behind a port-forward URL the route has no rows, but an Ingress host that already reaches the
+/// app is a what-if column, with what the pod's side still needs (CoreDNS, the allow-list).
+#[test]
+fn an_ingress_host_that_reaches_the_app_is_a_what_if_with_its_objects() {
+    let out = cargo_bin_cmd!("dexcheck")
+        .args([
+            "check",
+            "fixtures/seed-localhost.yaml",
+            "--offline",
+            "-o",
+            "json",
+        ])
+        .args([
+            "--objects",
+            OBJECTS,
+            "--objects",
+            "fixtures/route/coredns-plain.yaml",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        row(&v, "route.serves").is_null(),
+        "a port-forward URL has no route"
+    );
+    let c = v["candidates"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|c| c["url"] == "https://devtron.example.com/orchestrator")
+        })
+        .unwrap_or(&Value::Null);
+    assert_eq!(c["pod"]["label"], "allow_list", "{c:#}");
+    let needs = c["requires"].as_str().unwrap_or("");
+    assert!(
+        needs.contains("Ingress devtroncd/devtron-ingress (path /orchestrator Prefix) already routes devtron.example.com/orchestrator to the app")
+            && needs.contains("rewrite name exact devtron.example.com ingress-nginx-controller.ingress-nginx.svc.cluster.local")
+            && needs.contains("whitelist-source-range=10.0.0.0/8,192.168.0.0/16,172.16.0.5/32"),
+        "{needs}"
+    );
+}

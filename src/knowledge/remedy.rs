@@ -26,8 +26,16 @@ pub fn port_forward_own(i: &Install) -> Option<String> {
 
 /// A CoreDNS `rewrite` so pods resolve the public name to the ingress controller's Service.
 pub fn coredns_rewrite(host: &str) -> String {
+    coredns_rewrite_to(
+        host,
+        "ingress-nginx-controller.ingress-nginx.svc.cluster.local",
+    )
+}
+
+/// A CoreDNS `rewrite` of `host` to `target` (a Service's cluster name).
+pub fn coredns_rewrite_to(host: &str, target: &str) -> String {
     format!(
-        "kubectl -n kube-system edit configmap coredns, and inside the server block add: rewrite name exact {host} ingress-nginx-controller.ingress-nginx.svc.cluster.local (for a regex: rewrite stop {{ name regex (.*)\\.{} ingress-nginx-controller.ingress-nginx.svc.cluster.local answer auto }}); then kubectl -n kube-system rollout restart deployment coredns",
+        "kubectl -n kube-system edit configmap coredns, and inside the server block add: rewrite name exact {host} {target} (for a regex: rewrite stop {{ name regex (.*)\\.{} {target} answer auto }}); then kubectl -n kube-system rollout restart deployment coredns",
         host.split_once('.')
             .map(|(_, d)| d.replace('.', "\\."))
             .unwrap_or_else(|| host.replace('.', "\\."))

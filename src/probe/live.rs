@@ -115,19 +115,26 @@ fn route_reads(
         .filter(|_| args.objects.is_empty() && !args.no_route)
         .cloned();
     let issuer = d.endpoints.as_ref().map(|e| e.issuer.clone());
-    let wanted =
-        crate::route::Target::new(d.url.as_deref(), issuer.as_deref(), &d.install).map(|t| {
-            (
-                t.host().to_string(),
-                t.paths().into_iter().map(|(_, p)| p).collect::<Vec<_>>(),
-            )
-        });
+    let profile = plan.setup.app.profile();
+    // URL's host and paths; a port-forward URL has no route, but the Ingress hosts that reach
+    // the app are the what-if's candidates.
+    let (host, paths) =
+        match crate::route::Target::new(d.url.as_deref(), issuer.as_deref(), &d.install) {
+            Some(t) => (
+                Some(t.host().to_string()),
+                t.paths().into_iter().map(|(_, p)| p).collect(),
+            ),
+            None => (None, vec![profile.path_prefix.unwrap_or("/").to_string()]),
+        };
     let ns = plan.pods.namespace.clone();
-    let selector = plan.setup.app.profile().server.selector;
+    let selector = profile.server.selector;
     let timeout = args.timeout;
     async move {
-        let (client, (host, paths)) = (client?, wanted?);
-        Some(crate::route::read::live(&client, &ns, selector, &host, &paths, timeout).await)
+        let client = client?;
+        Some(
+            crate::route::read::live(&client, &ns, selector, host.as_deref(), &paths, timeout)
+                .await,
+        )
     }
 }
 

@@ -12,6 +12,7 @@ pub mod objects;
 pub mod read;
 pub mod serves;
 pub mod tls;
+pub mod whatif;
 
 use serde::Serialize;
 
@@ -86,10 +87,22 @@ fn path_of(u: &url::Url) -> String {
 pub fn add_to(d: &mut crate::diagnosis::Diagnosis, o: &Objects, from: String) {
     let issuer = d.endpoints.as_ref().map(|e| e.issuer.clone());
     let install = d.install.clone();
-    let Some(t) = Target::new(d.url.as_deref(), issuer.as_deref(), &install) else {
-        return;
-    };
-    let rows = checks(o, &t);
+    let extra = whatif::candidates(o, &install, d.url.as_deref());
+    if !extra.is_empty() {
+        let none_yet = !d.candidates.iter().any(|c| c.recommended);
+        d.candidates.extend(extra);
+        if none_yet
+            && let Some(c) = d
+                .candidates
+                .iter_mut()
+                .find(|c| c.result.status != Status::Fail)
+        {
+            c.recommended = true;
+        }
+    }
+    let rows = Target::new(d.url.as_deref(), issuer.as_deref(), &install)
+        .map(|t| checks(o, &t))
+        .unwrap_or_default();
     let summary = Summary {
         from,
         read: o.read.clone(),
@@ -327,6 +340,25 @@ fn inside_rewrite(o: &Objects, host: &str) -> Option<String> {
         .map(|r| r.target)
 }
 
+/// The CoreDNS rewrite for URL's host, to the Service that fronts its Ingress where known.
+fn rewrite_fix(o: &Objects, t: &Target) -> String {
+    let host = t.host();
+    match controller_service(o, host, &path_of(&t.url)) {
+        Some(svc) => crate::knowledge::remedy::coredns_rewrite_to(host, &svc),
+        None => crate::knowledge::remedy::coredns_rewrite(host),
+    }
+}
+
+/// The cluster name of the LoadBalancer Service that fronts the Ingress serving `host` `path`.
+pub fn controller_service(o: &Objects, host: &str, path: &str) -> Option<String> {
+    let Served::Ingress { ingress, .. } = serves::served(o, host, 443, path) else {
+        return None;
+    };
+    let s = allow::fronting(o, ingress)?;
+    let (ns, name) = objects::meta(&s.metadata);
+    Some(format!("{name}.{ns}.svc.cluster.local"))
+}
+
 /// How pods resolve URL's host: CoreDNS's rules for it.
 fn dns_row(o: &Objects, t: &Target) -> Option<Check> {
     let host = t.host();
@@ -380,10 +412,7 @@ fn dns_row(o: &Objects, t: &Target) -> Option<Check> {
         go_error: None,
         note,
     };
-    Some(
-        Check::new(CheckId::RouteDns, outcome)
-            .remedy(Some(crate::knowledge::remedy::coredns_rewrite(host))),
-    )
+    Some(Check::new(CheckId::RouteDns, outcome).remedy(Some(rewrite_fix(o, t))))
 }
 
 /// The edge certificate an Ingress serves for URL's host.

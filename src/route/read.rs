@@ -97,17 +97,28 @@ fn keep<T>(
     }
 }
 
-/// Reads the objects that find the route for `host`, then those that follow it.
+/// Reads the objects that find the route for `host` (without one, a port-forward URL: for
+/// every Ingress host, the what-if's candidates), then those that follow it.
 pub async fn live(
     c: &kube::Client,
     app_ns: &str,
     app_selector: &str,
-    host: &str,
+    host: Option<&str>,
     paths: &[String],
     t: Duration,
 ) -> Objects {
     let mut o = find(c, app_ns, app_selector, t).await;
-    follow(c, &mut o, host, paths, t).await;
+    let hosts: Vec<String> = match host {
+        Some(h) => vec![h.to_string()],
+        None => o
+            .ingresses
+            .iter()
+            .flat_map(|i| i.spec.iter().flat_map(|s| s.rules.iter().flatten()))
+            .filter_map(|r| r.host.clone())
+            .filter(|h| !h.starts_with('*'))
+            .collect(),
+    };
+    follow(c, &mut o, &hosts, paths, t).await;
     o
 }
 
@@ -182,13 +193,26 @@ async fn configmaps(c: &kube::Client, t: Duration) -> Vec<Read<ConfigMap>> {
 }
 
 /// The EndpointSlices of each backend the host's paths reach, and the host's TLS Secret.
-async fn follow(c: &kube::Client, o: &mut Objects, host: &str, paths: &[String], t: Duration) {
-    let mut backends: Vec<serves::Backend> = paths
+async fn follow(
+    c: &kube::Client,
+    o: &mut Objects,
+    hosts: &[String],
+    paths: &[String],
+    t: Duration,
+) {
+    let mut backends: Vec<serves::Backend> = hosts
         .iter()
-        .filter_map(|p| serves::served(o, host, 443, p).backend().cloned())
+        .flat_map(|h| paths.iter().map(move |p| (h, p)))
+        .filter_map(|(h, p)| serves::served(o, h, 443, p).backend().cloned())
         .collect();
-    backends.dedup();
-    let secrets = tls_secrets(o, host, paths);
+    backends.sort_by(|a, b| (&a.namespace, &a.service).cmp(&(&b.namespace, &b.service)));
+    backends.dedup_by(|a, b| a.namespace == b.namespace && a.service == b.service);
+    let mut secrets: Vec<(String, String)> = hosts
+        .iter()
+        .flat_map(|h| tls_secrets(o, h, paths))
+        .collect();
+    secrets.sort();
+    secrets.dedup();
     let slices = backends.iter().map(|b| {
         let lp = ListParams::default().labels(&format!("kubernetes.io/service-name={}", b.service));
         let api = Api::<EndpointSlice>::namespaced(c.clone(), &b.namespace);

@@ -1,6 +1,7 @@
 //! The manifests in `deploy/`: they parse, hold the kinds the README names, run dexcheck as the
 //! least-privileged ServiceAccount, and their RBAC grants exactly what dexcheck uses (no
-//! wildcard, no ClusterRole, secrets only by name); and every built-in kind validates against
+//! wildcard, no ClusterRole, secrets only by name; the optional route grants in `rbac-route.yaml`
+//! hold the one ClusterRole, for cluster-scoped lists); and every built-in kind validates against
 //! the Kubernetes API schemas (kubernetes-validate, strict: an unknown field is an error). The
 //! lab's API server is a small fake with no schemas, so `kubectl apply --dry-run=server` against
 //! it would prove nothing the schemas do not; it is not run.
@@ -66,6 +67,47 @@ fn rbac_is_namespaced_least_privilege() {
     let binding = &d[2];
     assert_eq!(binding["roleRef"]["kind"], "Role");
     assert_eq!(binding["subjects"][0]["name"], "dexcheck");
+}
+
+/// The optional route grants: reads only (list, or get by name), no wildcard, and exactly the
+/// reads `route::read` makes.
+#[test]
+fn route_rbac_grants_reads_only_and_exactly_the_routes() {
+    let d = docs("deploy/rbac-route.yaml");
+    let mut granted: Vec<String> = Vec::new();
+    for doc in d.iter().filter(|d| d["kind"] == "ClusterRole" || d["kind"] == "Role") {
+        for r in doc["rules"].as_array().unwrap() {
+            let verbs = strs(&r["verbs"]);
+            let names = strs(&r["resourceNames"]);
+            assert!(verbs.iter().all(|v| *v == "list" || *v == "get"), "{r}");
+            assert!(!strs(&r["resources"]).contains(&"*"), "{r}");
+            // A get names what it reads; only lists are unnamed.
+            assert!(verbs != ["get"] || !names.is_empty(), "{r}");
+            for res in strs(&r["resources"]) {
+                for v in &verbs {
+                    granted.push(format!("{v} {res} {}", names.join(",")).trim().to_string());
+                }
+            }
+        }
+    }
+    granted.sort();
+    assert_eq!(
+        granted,
+        [
+            "get configmaps coredns,node-local-dns",
+            "get configmaps ingress-nginx-controller",
+            "get secrets devtron-tls",
+            "list endpointslices",
+            "list httproutes",
+            "list ingresses",
+            "list middlewares",
+            "list nodes",
+            "list services",
+        ]
+    );
+    for b in d.iter().filter(|d| d["kind"].as_str().is_some_and(|k| k.ends_with("Binding"))) {
+        assert_eq!(b["subjects"][0]["name"], "dexcheck", "{b}");
+    }
 }
 
 fn pod_spec_runs_dexcheck(spec: &Value, command: &str) {
@@ -160,6 +202,7 @@ fn manifests_validate_against_the_kubernetes_schemas() {
     }
     let (ok, text) = validate(&[
         "deploy/rbac.yaml",
+        "deploy/rbac-route.yaml",
         "deploy/cronjob.yaml",
         "deploy/watch.yaml",
     ]);

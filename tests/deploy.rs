@@ -75,7 +75,10 @@ fn rbac_is_namespaced_least_privilege() {
 fn route_rbac_grants_reads_only_and_exactly_the_routes() {
     let d = docs("deploy/rbac-route.yaml");
     let mut granted: Vec<String> = Vec::new();
-    for doc in d.iter().filter(|d| d["kind"] == "ClusterRole" || d["kind"] == "Role") {
+    for doc in d
+        .iter()
+        .filter(|d| d["kind"] == "ClusterRole" || d["kind"] == "Role")
+    {
         for r in doc["rules"].as_array().unwrap() {
             let verbs = strs(&r["verbs"]);
             let names = strs(&r["resourceNames"]);
@@ -98,6 +101,7 @@ fn route_rbac_grants_reads_only_and_exactly_the_routes() {
             "get configmaps ingress-nginx-controller",
             "get secrets devtron-tls",
             "list endpointslices",
+            "list gateways",
             "list httproutes",
             "list ingresses",
             "list middlewares",
@@ -105,7 +109,10 @@ fn route_rbac_grants_reads_only_and_exactly_the_routes() {
             "list services",
         ]
     );
-    for b in d.iter().filter(|d| d["kind"].as_str().is_some_and(|k| k.ends_with("Binding"))) {
+    for b in d
+        .iter()
+        .filter(|d| d["kind"].as_str().is_some_and(|k| k.ends_with("Binding")))
+    {
         assert_eq!(b["subjects"][0]["name"], "dexcheck", "{b}");
     }
 }

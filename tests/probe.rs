@@ -431,6 +431,31 @@ mod tls {
         );
     }
 
+    /// ingress-nginx's default certificate (for ingress.local): the row says it is the
+    /// controller's own, so no Ingress has a TLS Secret for the host.
+    #[test]
+    fn the_controllers_default_certificate_is_named() {
+        let (web, pki) = (Web::new(), Pki::new());
+        let a = https(&web, &pki, &["ingress.local"], false);
+        let r = run_trusting(
+            &pki,
+            &format!("https://localhost:{}/orchestrator", a.port()),
+        );
+        r.expect(
+            "browser.discovery",
+            "tls_name_mismatch",
+            "x509: certificate is valid for ingress.local, not localhost",
+        );
+        let why = r.check("browser.discovery")["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            why.contains("Kubernetes Ingress Controller Fake Certificate"),
+            "{why}"
+        );
+    }
+
     #[test]
     fn expired() {
         let (web, pki) = (Web::new(), Pki::new());

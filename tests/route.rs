@@ -222,8 +222,14 @@ fn the_projects_own_route_examples_are_read_as_their_controllers_read_them() {
         ),
         (
             "gateway-api-gateway",
+            "http://example.com/",
+            "HTTPRoute default/example-route (path / PathPrefix) on Gateway default/example-gateway listener http (HTTP 80) → Service default/example-svc port 80",
+        ),
+        // That Gateway listens for plain HTTP on 80 only.
+        (
+            "gateway-api-gateway",
             "https://example.com/",
-            "HTTPRoute default/example-route (path / PathPrefix) → Service default/example-svc port 80",
+            "whose listeners (http HTTP 80) do not accept example.com over HTTPS on 443",
         ),
     ];
     let mut wrong = Vec::new();

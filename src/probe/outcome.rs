@@ -84,7 +84,13 @@ fn tls_certificate(e: &CertificateError, host: &str) -> Failure {
                         .join(", ")
                 )
             },
-            format!("the certificate does not name {host}"),
+            if presented.iter().any(|p| bare_name(p) == "ingress.local") {
+                format!(
+                    "the ingress controller answered with its default certificate (ingress-nginx's \"Kubernetes Ingress Controller Fake Certificate\", for ingress.local): no TLS Secret of an Ingress covers {host}"
+                )
+            } else {
+                format!("the certificate does not name {host}")
+            },
         ),
         CertificateError::NotValidForName => Failure::new(
             Class::TlsNameMismatch,

@@ -123,7 +123,6 @@ pub fn checks(o: &Objects, t: &Target) -> Vec<Check> {
 
 /// One path's route and chain: its status, a sentence, and a fix when it breaks.
 fn one_path(o: &Objects, t: &Target, what: &str, path: &str) -> (Status, String, Option<String>) {
-    let p = t.install.profile();
     let served = serves::served(o, t.host(), t.port(), path);
     let head = format!("{what} {path}: {}", served.describe());
     let Some(b) = served.backend() else {
@@ -135,6 +134,38 @@ fn one_path(o: &Objects, t: &Target, what: &str, path: &str) -> (Status, String,
         };
         return (Status::Unknown, note, None);
     };
+    if let Served::HttpRoute { route, .. } = &served
+        && let Some(l) = serves::listener(o, route, t.host(), t.url.scheme(), t.port())
+    {
+        match l {
+            Err(why) => {
+                return (
+                    Status::Fail,
+                    format!("{head}: {why}"),
+                    Some(format!(
+                        "Give the Gateway a listener for {} over {} on port {}",
+                        t.host(),
+                        t.url.scheme(),
+                        t.port()
+                    )),
+                );
+            }
+            Ok(on) => return finish_path(o, t, what, path, b, format!("{head} on {on}")),
+        }
+    }
+    finish_path(o, t, what, path, b, head)
+}
+
+/// The chain behind a path's backend, and whether it ends at the app.
+fn finish_path(
+    o: &Objects,
+    t: &Target,
+    what: &str,
+    path: &str,
+    b: &serves::Backend,
+    head: String,
+) -> (Status, String, Option<String>) {
+    let p = t.install.profile();
     let app_ns = &t.install.namespace;
     let ours = |svc: &str| b.namespace == *app_ns && svc == b.service;
     let to_app = ours(p.server.service);

@@ -139,7 +139,7 @@ async fn find(c: &kube::Client, app_ns: &str, app_selector: &str, t: Duration) -
             .map(|l| l.items)
             .map_err(|e| why(e, "list", "nodes"))
     };
-    let (ing, svc, nodes, pods, routes, mids, cms) = tokio::join!(
+    let (ing, svc, nodes, pods, routes, gws, mids, cms) = tokio::join!(
         bounded(
             t,
             list_all::<Ingress>(c, "ingresses", ListParams::default()),
@@ -157,6 +157,7 @@ async fn find(c: &kube::Client, app_ns: &str, app_selector: &str, t: Duration) -
             list_dynamic(c, gw("HTTPRoute"), "httproutes"),
             "httproutes"
         ),
+        bounded(t, list_dynamic(c, gw("Gateway"), "gateways"), "gateways"),
         bounded(t, list_dynamic(c, traefik, "middlewares"), "middlewares"),
         configmaps(c, t),
     );
@@ -166,6 +167,7 @@ async fn find(c: &kube::Client, app_ns: &str, app_selector: &str, t: Duration) -
     keep(&mut o, "Node", nodes, |o, v| o.nodes = v);
     keep(&mut o, "Pod", pods, |o, v| o.pods = v);
     keep(&mut o, "HTTPRoute", routes, |o, v| o.http_routes = v);
+    keep(&mut o, "Gateway", gws, |o, v| o.gateways = v);
     keep(&mut o, "Middleware", mids, |o, v| o.middlewares = v);
     for r in cms {
         keep(&mut o, "ConfigMap", r, |o, v| o.configmaps.extend(v));

@@ -234,6 +234,67 @@ pub fn http_route_for<'a>(o: &'a Objects, host: &str, path: &str) -> Option<Serv
     best.map(|(_, s)| s)
 }
 
+/// The Gateway listener an HTTPRoute attaches to that accepts `host` on `port` over `scheme`:
+/// `Some(Ok(description))`, `Some(Err(why not))`, or `None` when Gateways were not read.
+pub fn listener(
+    o: &Objects,
+    route: &Value,
+    host: &str,
+    scheme: &str,
+    port: u16,
+) -> Option<Result<String, String>> {
+    if !o.was_read("Gateway") {
+        return None;
+    }
+    let ns = route["metadata"]["namespace"].as_str().unwrap_or_default();
+    let parent = route["spec"]["parentRefs"].as_array()?.first()?;
+    let gw_ns = parent["namespace"].as_str().unwrap_or(ns);
+    let gw_name = parent["name"].as_str().unwrap_or_default();
+    let section = parent["sectionName"].as_str();
+    let Some(gw) = o.gateways.iter().find(|g| {
+        g["metadata"]["name"] == gw_name
+            && g["metadata"]["namespace"].as_str().unwrap_or_default() == gw_ns
+    }) else {
+        return Some(Err(format!(
+            "it attaches to the Gateway {gw_ns}/{gw_name}, which does not exist"
+        )));
+    };
+    let want = if scheme == "https" { "HTTPS" } else { "HTTP" };
+    let listeners = gw["spec"]["listeners"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let fits = listeners.iter().find(|l| {
+        section.is_none_or(|s| l["name"] == s)
+            && l["protocol"] == want
+            && l["port"].as_u64() == Some(u64::from(port))
+            && l["hostname"].as_str().is_none_or(|h| host_matches(h, host))
+    });
+    match fits {
+        Some(l) => Some(Ok(format!(
+            "Gateway {gw_ns}/{gw_name} listener {} ({want} {port})",
+            l["name"].as_str().unwrap_or_default()
+        ))),
+        None => {
+            let have: Vec<String> = listeners
+                .iter()
+                .map(|l| {
+                    format!(
+                        "{} {} {}",
+                        l["name"].as_str().unwrap_or_default(),
+                        l["protocol"].as_str().unwrap_or_default(),
+                        l["port"]
+                    )
+                })
+                .collect();
+            Some(Err(format!(
+                "it attaches to the Gateway {gw_ns}/{gw_name}, whose listeners ({}) do not accept {host} over {want} on {port}",
+                have.join(", ")
+            )))
+        }
+    }
+}
+
 /// A Service the host names itself (`NAME.NS.svc[.cluster.local]`), or whose load balancer
 /// address or node port the URL names.
 pub fn service_for<'a>(o: &'a Objects, host: &str, port: u16) -> Option<Served<'a>> {

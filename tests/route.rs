@@ -134,6 +134,29 @@ fn a_rule_that_misses_the_app_and_a_port_that_does_not_reach_it_are_named() {
         ),
         "{serves}"
     );
+    // The header budget: ingress-nginx's default 4k leaves it to the token's size; 16k has room.
+    let (v, _) = check(&[OBJECTS]);
+    let budget = row(&v, "route.header_budget");
+    assert_eq!(budget["status"], "unknown");
+    assert!(
+        budget["message"]
+            .as_str()
+            .unwrap()
+            .contains("proxy-buffer-size 4k (ingress-nginx's default)")
+    );
+    let roomy = text.replace(
+        "    annotations:\n      nginx.ingress.kubernetes.io/whitelist",
+        "    annotations:\n      nginx.ingress.kubernetes.io/proxy-buffer-size: 16k\n      nginx.ingress.kubernetes.io/whitelist",
+    );
+    let (v, _) = check(&[&dump(&dir, "d.yaml", &roomy)]);
+    let budget = row(&v, "route.header_budget");
+    assert_eq!(budget["status"], "pass", "{budget:#}");
+    assert!(
+        budget["message"]
+            .as_str()
+            .unwrap()
+            .contains("room for a token of about 15.4 KB")
+    );
     let not_ready = text.replace("      ready: true", "      ready: false");
     let (v, _) = check(&[&dump(&dir, "c.yaml", &not_ready)]);
     assert!(

@@ -98,3 +98,51 @@ pub fn proxy_protocol_row(o: &Objects, host: &str) -> Option<Check> {
     }
     None
 }
+
+/// `4k`, `8K`, `16384`, `1m` in bytes, as nginx reads a size.
+fn size(v: &str) -> Option<u64> {
+    let v = v.trim().to_ascii_lowercase();
+    let (n, unit) = match v.chars().last()? {
+        'k' => (&v[..v.len() - 1], 1024),
+        'm' => (&v[..v.len() - 1], 1024 * 1024),
+        _ => (v.as_str(), 1),
+    };
+    n.parse::<u64>().ok().map(|n| n * unit)
+}
+
+/// nginx's `proxy-buffer-size` for the Ingress that serves the login callback (its annotation,
+/// else the controller's ConfigMap, else ingress-nginx's default 4k) against the answer to the
+/// callback, whose `Set-Cookie` headers carry the ID token (Argo CD and Devtron split it into
+/// cookies of up to 4 KB): a larger answer is `upstream sent too big header`, a 502 (argo-cd#9475).
+pub fn header_budget_row(
+    o: &Objects,
+    ingress: &k8s_openapi::api::networking::v1::Ingress,
+) -> Option<Check> {
+    const KEY: &str = "nginx.ingress.kubernetes.io/proxy-buffer-size";
+    let (ns, name) = meta(&ingress.metadata);
+    let from_cm = o.configmaps.iter().find_map(|c| {
+        let v = c.data.as_ref()?.get("proxy-buffer-size")?;
+        Some((
+            v.clone(),
+            format!("the controller's ConfigMap {}", meta(&c.metadata).1),
+        ))
+    });
+    let (value, whence) = super::objects::annotation(&ingress.metadata, KEY)
+        .map(|v| (v.to_string(), format!("{KEY} on Ingress {ns}/{name}")))
+        .or(from_cm)
+        .unwrap_or_else(|| ("4k".into(), "ingress-nginx's default".into()));
+    let bytes = size(&value)?;
+    let note = format!(
+        "proxy-buffer-size {value} ({whence}) holds the app's answer to the login callback, whose Set-Cookie carries the ID token"
+    );
+    // The status line and the other headers take about 600 bytes.
+    let room = format!("{:.1} KB", bytes.saturating_sub(600) as f64 / 1024.0);
+    let outcome = if bytes <= 4096 {
+        Outcome::unknown(format!(
+            "{note}: a token over about {room} (many groups) fills it, and nginx answers 502 (upstream sent too big header) at the callback; the token's size shows only at a login (a HAR of it, or the app's Set-Cookie). To make room: {KEY}: \"16k\""
+        ))
+    } else {
+        Outcome::pass(format!("{note}: room for a token of about {room}"))
+    };
+    Some(Check::new(CheckId::RouteHeaderBudget, outcome))
+}

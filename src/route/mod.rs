@@ -118,6 +118,11 @@ pub fn checks(o: &Objects, t: &Target) -> Vec<Check> {
     out.extend(dns_row(o, t));
     out.extend(tls_row(o, t));
     out.extend(edge::proxy_protocol_row(o, t.host()));
+    // The login callback: URL's own path (Argo CD /auth/callback, Devtron /orchestrator/auth/…).
+    if let Served::Ingress { ingress, .. } = serves::served(o, t.host(), t.port(), &path_of(&t.url))
+    {
+        out.extend(edge::header_budget_row(o, ingress));
+    }
     out
 }
 

@@ -309,6 +309,43 @@ pub struct PodRef {
     pub config_checksum: Option<String>,
 }
 
+/// The Dex pods, listed once for a run and awaited only where they are needed (the Dex probe,
+/// the workstation's comparison with the Dex image), so that no probe waits for the list up
+/// front. `None` inside: the list failed or was not made (the Dex probe lists again, and says why).
+#[derive(Clone)]
+pub struct DexList(
+    futures_util::future::Shared<futures_util::future::BoxFuture<'static, Option<Vec<PodRef>>>>,
+);
+
+impl DexList {
+    pub fn new(
+        list: impl std::future::Future<Output = Option<Vec<PodRef>>> + Send + 'static,
+    ) -> DexList {
+        use futures_util::FutureExt;
+        DexList(list.boxed().shared())
+    }
+    /// The pods as listed (once, however often this is awaited).
+    pub async fn get(&self) -> Option<Vec<PodRef>> {
+        self.0.clone().await
+    }
+    /// The first pod's image.
+    pub async fn image(&self) -> Option<String> {
+        self.get().await?.into_iter().find_map(|p| p.image)
+    }
+}
+
+impl Default for DexList {
+    fn default() -> Self {
+        DexList::new(async { None })
+    }
+}
+
+impl std::fmt::Debug for DexList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DexList")
+    }
+}
+
 /// The first running pod matching `selector`.
 pub async fn find_pod(
     client: &kube::Client,

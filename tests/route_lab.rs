@@ -198,6 +198,21 @@ fn a_rule_without_the_apps_path_and_a_port_that_misses_8080_are_named() {
     );
 }
 
+fn corefile(extra: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "coredns", "namespace": "kube-system"},
+        "data": {"Corefile": format!(".:53 {{\n{extra}    kubernetes cluster.local\n    forward . /etc/resolv.conf\n}}\n")}
+    })
+}
+
+fn dns_message(v: &Value) -> String {
+    row(v, "route.dns")["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
 #[test]
 fn coredns_and_a_forbidden_node_list_are_read_as_they_are() {
     let Some((lab, _nginx)) = with_ingress(&ingress("0.0.0.0/0", "/orchestrator"), 8080) else {
@@ -208,24 +223,25 @@ fn coredns_and_a_forbidden_node_list_are_read_as_they_are() {
         row(&v, "route.dns").is_null(),
         "no coredns ConfigMap: no row"
     );
-    lab.state.put("configmaps", "kube-system", "coredns", json!({
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "coredns", "namespace": "kube-system"},
-        "data": {"Corefile": format!(".:53 {{\n    rewrite name exact {HOST} ingress-nginx-controller.ingress-nginx.svc.cluster.local\n    kubernetes cluster.local\n    forward . /etc/resolv.conf\n}}\n")}
-    }));
+    // A Corefile without a rule for the host: pods ask the nodes' resolvers.
+    lab.state
+        .put("configmaps", "kube-system", "coredns", corefile(""));
+    let v = run(&lab, &[]);
+    assert!(dns_message(&v).contains("CoreDNS has no rewrite or hosts entry for ingress.lab.test"));
+    // The rewrite dexcheck's remedy prints, to a Service this cluster does not have.
+    let rewrite = format!(
+        "    rewrite name exact {HOST} ingress-nginx-controller.ingress-nginx.svc.cluster.local\n"
+    );
+    lab.state
+        .put("configmaps", "kube-system", "coredns", corefile(&rewrite));
     lab.state
         .faults
         .nodes_forbidden
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let v = run(&lab, &[]);
-    let dns = row(&v, "route.dns");
-    // The rewrite names a Service that does not exist in this cluster.
-    assert_eq!(dns["status"], "fail", "{dns:#}");
+    assert_eq!(row(&v, "route.dns")["status"], "fail", "{v:#}");
     assert!(
-        dns["message"]
-            .as_str()
-            .unwrap()
-            .contains("ingress-nginx/ingress-nginx-controller, which does not exist")
+        dns_message(&v).contains("ingress-nginx/ingress-nginx-controller, which does not exist")
     );
     assert_eq!(
         v["route"]["notes"],
@@ -233,6 +249,22 @@ fn coredns_and_a_forbidden_node_list_are_read_as_they_are() {
     );
     // Everything else was still read.
     assert_eq!(row(&v, "route.serves")["status"], "pass");
+    // Once that Service exists, the rewrite is what pods resolve the host by.
+    lab.state.put(
+        "services",
+        "ingress-nginx",
+        "ingress-nginx-controller",
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx"},
+            "spec": {"type": "LoadBalancer", "ports": [{"name": "http", "port": 80}]}
+        }),
+    );
+    let v = run(&lab, &[]);
+    assert_eq!(row(&v, "route.dns")["status"], "pass", "{v:#}");
+    assert!(dns_message(&v).contains(
+        "pods resolve ingress.lab.test as ingress-nginx-controller.ingress-nginx.svc.cluster.local"
+    ));
 }
 
 #[test]

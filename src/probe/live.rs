@@ -40,9 +40,9 @@ pub async fn observe(plan: &Plan<'_>, d: &mut Diagnosis) -> Result<(), RunError>
         .as_ref()
         .filter(|_| !args.no_idp)
         .and_then(|e| idp::Upstream::from_setup(plan.setup, e, !args.no_secret_probe));
-    let dex_pods = dex_pods(plan).await;
+    let dex_pods = dex_pods(plan);
     let target = workstation::Target {
-        dex_image: dex_pods.iter().flatten().find_map(|p| p.image.clone()),
+        dex_pods: dex_pods.clone(),
         base: plan
             .setup
             .url
@@ -138,17 +138,21 @@ fn route_reads(
     }
 }
 
-/// The Dex pods, with cluster access (one list call, bounded by `--timeout`): their image names
-/// the release whose discovery document URL must serve, and the Dex probe runs on them as listed.
-/// `None` when the list fails: the Dex probe lists again and reports why.
-async fn dex_pods(plan: &Plan<'_>) -> Option<Vec<crate::cluster::PodRef>> {
-    let client = plan.pods.client?;
+/// The Dex pods, with cluster access (one list call, bounded by `--timeout`), listed while the
+/// probes start: their image names the release whose discovery document URL must serve, and the
+/// Dex probe runs on them as listed. `None` when the list fails: the Dex probe lists again and
+/// reports why.
+fn dex_pods(plan: &Plan<'_>) -> crate::cluster::DexList {
+    let Some(client) = plan.pods.client.cloned() else {
+        return crate::cluster::DexList::default();
+    };
     let selector = plan.setup.app.profile().dex.selector;
-    let pods = crate::cluster::find_pods(client, &plan.pods.namespace, selector);
-    tokio::time::timeout(plan.args.timeout, pods)
-        .await
-        .ok()?
-        .ok()
+    let ns = plan.pods.namespace.clone();
+    let timeout = plan.args.timeout;
+    crate::cluster::DexList::new(async move {
+        let pods = crate::cluster::find_pods(&client, &ns, selector);
+        tokio::time::timeout(timeout, pods).await.ok()?.ok()
+    })
 }
 
 /// The run's HTTP settings: every wait bounded by `--timeout`, nothing past `deadline`.
@@ -203,7 +207,7 @@ fn pod_targets(
     plan: &Plan<'_>,
     e: &crate::plan::endpoints::Endpoints,
     upstream: Option<&idp::Upstream>,
-    dex_pods: Option<Vec<crate::cluster::PodRef>>,
+    dex_pods: crate::cluster::DexList,
 ) -> pod::PodTargets {
     let args = plan.args;
     pod::PodTargets {
@@ -270,7 +274,7 @@ fn direct_targets(plan: &Plan<'_>, d: &Diagnosis) -> Option<DirectTargets> {
             timeout: args.timeout,
             ephemeral: args.ephemeral.then(|| args.ephemeral_image.clone()),
             connectors: Vec::new(),
-            dex_pods: None,
+            dex_pods: crate::cluster::DexList::default(),
         },
     })
 }

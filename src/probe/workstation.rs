@@ -23,8 +23,8 @@ pub struct Target {
     pub endpoints: Option<Endpoints>,
     /// The first connector dexcheck can probe at its IdP.
     pub idp: Option<super::idp::Upstream>,
-    /// The Dex pod's image, with cluster access: which release the document must be.
-    pub dex_image: Option<String>,
+    /// The Dex pods, with cluster access: their image is the release the document must be.
+    pub dex_pods: crate::cluster::DexList,
 }
 
 /// A check observed from a fetch: its time, proxy and redirects.
@@ -258,7 +258,7 @@ pub async fn probe(
     };
     let dex = async {
         match &t.endpoints {
-            Some(e) => probe_dex(s, e, t.dex_image.as_deref()).await,
+            Some(e) => probe_dex(s, e, &t.dex_pods).await,
             None => Vec::new(),
         }
     };
@@ -310,7 +310,7 @@ async fn probe_app(s: &Settings, base: &str) -> Check {
     from_fetch(CheckId::BrowserApp, &f, outcome)
 }
 
-async fn probe_dex(s: &Settings, e: &Endpoints, dex_image: Option<&str>) -> Vec<Check> {
+async fn probe_dex(s: &Settings, e: &Endpoints, dex_pods: &crate::cluster::DexList) -> Vec<Check> {
     // Keys, token and authorization are probed at the URLs Dex derives from its issuer while
     // discovery is still in flight, so the run costs the slowest probe, not the sum. Where the
     // document names other URLs, those are probed again afterwards.
@@ -363,7 +363,8 @@ async fn probe_dex(s: &Settings, e: &Endpoints, dex_image: Option<&str>) -> Vec<
         ));
         return out;
     };
-    out.extend(findings(&doc, &issuer, &e.discovery, dex_image));
+    let dex_image = dex_pods.image().await;
+    out.extend(findings(&doc, &issuer, &e.discovery, dex_image.as_deref()));
 
     let named =
         |key: &str, derived: &str| doc.str(key).filter(|u| *u != derived).map(str::to_string);

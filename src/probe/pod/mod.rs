@@ -106,8 +106,8 @@ pub struct PodTargets {
     pub ephemeral: Option<String>,
     /// What the Dex pod checks for the connectors: their hosts and files.
     pub connectors: Vec<ConnectorProbe>,
-    /// The Dex pods, when the run already listed them (else the Dex probe lists them).
-    pub dex_pods: Option<Vec<crate::cluster::PodRef>>,
+    /// The Dex pods as the run lists them (when that list fails, the Dex probe lists them).
+    pub dex_pods: crate::cluster::DexList,
 }
 
 /// One thing the Dex pod checks for a connector: a host it dials, or a file it reads.

@@ -267,8 +267,8 @@ async fn dex_pod(
     issuer: &str,
     idp: Option<tokio::sync::oneshot::Receiver<IdpEndpoints>>,
 ) -> Probed<Vec<Check>> {
-    let pods = match &t.dex_pods {
-        Some(p) => p.clone(),
+    let pods = match t.dex_pods.get().await {
+        Some(p) => p,
         None => {
             crate::cluster::find_pods(client, &t.namespace, t.app.profile().dex.selector).await?
         }

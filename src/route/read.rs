@@ -139,28 +139,38 @@ async fn find(c: &kube::Client, app_ns: &str, app_selector: &str, t: Duration) -
             .map(|l| l.items)
             .map_err(|e| why(e, "list", "nodes"))
     };
-    let (ing, svc, nodes, pods, routes, gws, mids, cms) = tokio::join!(
-        bounded(
+    // Two lanes of reads one after another: each lane reuses one pooled connection, so the reads
+    // cost the API server (and this machine, beside the probes) two TLS sessions, not ten.
+    let core = async {
+        let ing = bounded(
             t,
             list_all::<Ingress>(c, "ingresses", ListParams::default()),
-            "ingresses"
-        ),
-        bounded(
+            "ingresses",
+        )
+        .await;
+        let svc = bounded(
             t,
             list_all::<Service>(c, "services", ListParams::default()),
-            "services"
-        ),
-        bounded(t, nodes, "nodes"),
-        bounded(t, pods, "pods"),
-        bounded(
+            "services",
+        )
+        .await;
+        let nodes = bounded(t, nodes, "nodes").await;
+        let pods = bounded(t, pods, "pods").await;
+        (ing, svc, nodes, pods)
+    };
+    let extra = async {
+        let routes = bounded(
             t,
             list_dynamic(c, gw("HTTPRoute"), "httproutes"),
-            "httproutes"
-        ),
-        bounded(t, list_dynamic(c, gw("Gateway"), "gateways"), "gateways"),
-        bounded(t, list_dynamic(c, traefik, "middlewares"), "middlewares"),
-        configmaps(c, t),
-    );
+            "httproutes",
+        )
+        .await;
+        let gws = bounded(t, list_dynamic(c, gw("Gateway"), "gateways"), "gateways").await;
+        let mids = bounded(t, list_dynamic(c, traefik, "middlewares"), "middlewares").await;
+        let cms = configmaps(c, t).await;
+        (routes, gws, mids, cms)
+    };
+    let ((ing, svc, nodes, pods), (routes, gws, mids, cms)) = tokio::join!(core, extra);
     let mut o = Objects::default();
     keep(&mut o, "Ingress", ing, |o, v| o.ingresses = v);
     keep(&mut o, "Service", svc, |o, v| o.services = v);
@@ -178,20 +188,15 @@ async fn find(c: &kube::Client, app_ns: &str, app_selector: &str, t: Duration) -
 /// CoreDNS's and NodeLocal DNSCache's ConfigMaps, and ingress-nginx's (its Helm and manifest
 /// name), each a get by name.
 async fn configmaps(c: &kube::Client, t: Duration) -> Vec<Read<ConfigMap>> {
-    let (a, b, d) = tokio::join!(
-        bounded(t, get_cm(c, "kube-system", "coredns"), "configmap coredns"),
-        bounded(
-            t,
-            get_cm(c, "kube-system", "node-local-dns"),
-            "configmap node-local-dns"
-        ),
-        bounded(
-            t,
-            get_cm(c, "ingress-nginx", "ingress-nginx-controller"),
-            "configmap ingress-nginx-controller"
-        ),
-    );
-    vec![a, b, d]
+    let mut out = Vec::new();
+    for (ns, name) in [
+        ("kube-system", "coredns"),
+        ("kube-system", "node-local-dns"),
+        ("ingress-nginx", "ingress-nginx-controller"),
+    ] {
+        out.push(bounded(t, get_cm(c, ns, name), &format!("configmap {name}")).await);
+    }
+    out
 }
 
 /// The EndpointSlices of each backend the host's paths reach, and the host's TLS Secret.

@@ -120,7 +120,13 @@ impl Objects {
                 .configmaps
                 .push(serde_json::from_value(v.clone()).map_err(bad)?),
             "Secret" => {
-                let s: Secret = serde_json::from_value(v.clone()).map_err(bad)?;
+                // serde's message could quote a value: a Secret's error names no part of it.
+                let s: Secret =
+                    serde_json::from_value(v.clone()).map_err(|_| InputError::Field {
+                        input: source.to_string(),
+                        field: format!("{at} (Secret)"),
+                        message: "not a Secret dexcheck can read (data must be base64)".into(),
+                    })?;
                 self.tls.extend(tls_of(&s));
             }
             "HTTPRoute" => self.http_routes.push(v.clone()),

@@ -61,6 +61,25 @@ impl AllowList {
             .filter_map(|r| Cidr::parse(r))
             .any(|c| c.contains(ip))
     }
+    /// The sources none of whose addresses it admits.
+    pub fn outside<'a>(&self, sources: &'a [Source]) -> Vec<&'a Source> {
+        sources
+            .iter()
+            .filter(|s| !s.addresses.iter().any(|(_, ip)| self.admits(*ip)))
+            .collect()
+    }
+    /// The command that adds the addresses of `outside` to it.
+    pub fn fix_adding(&self, outside: &[&Source]) -> String {
+        let add: Vec<String> = outside
+            .iter()
+            .flat_map(|s| s.addresses.iter().map(|(_, ip)| format!("{ip}/32")))
+            .collect();
+        if self.fix.ends_with('=') {
+            format!("{}{},{}", self.fix, self.ranges.join(","), add.join(","))
+        } else {
+            format!("{} and add {}", self.fix, add.join(", "))
+        }
+    }
 }
 
 const NGINX_ALLOW: &[&str] = &[

@@ -305,18 +305,12 @@ fn allow_row(o: &Objects, t: &Target) -> Option<Check> {
 
 fn allow_verdict(lists: &[allow::AllowList], sources: &[allow::Source], t: &Target) -> Check {
     for l in lists {
-        let outside: Vec<&allow::Source> = sources
-            .iter()
-            .filter(|s| !s.addresses.iter().any(|(_, ip)| l.admits(*ip)))
-            .collect();
+        let outside = l.outside(sources);
         if outside.is_empty() {
             continue;
         }
         let nodes: Vec<String> = outside.iter().map(|s| s.describe()).collect();
-        let add: Vec<String> = outside
-            .iter()
-            .flat_map(|s| s.addresses.iter().map(|(_, ip)| format!("{ip}/32")))
-            .collect();
+        let fix = l.fix_adding(&outside);
         let note = format!(
             "{} allows only {}; {} outside it: the app pod's requests to {} arrive from there and are refused with 403",
             l.by,
@@ -334,11 +328,6 @@ fn allow_verdict(lists: &[allow::AllowList], sources: &[allow::Source], t: &Targ
             },
             t.host()
         );
-        let fix = if l.fix.ends_with('=') {
-            format!("{}{},{}", l.fix, l.ranges.join(","), add.join(","))
-        } else {
-            format!("{} and add {}", l.fix, add.join(", "))
-        };
         let outcome = Outcome {
             status: Status::Warn,
             class: Some(Class::AllowList),

@@ -78,19 +78,10 @@ fn pod_side(o: &Objects, install: &Install, host: &str, served: &Served) -> (Cel
     if let Served::Ingress { ingress, .. } = served {
         let sources = allow::sources(o, p.server.selector, &install.namespace);
         for l in allow::of_ingress(o, ingress) {
-            let out: Vec<String> = sources
-                .iter()
-                .filter(|s| !s.addresses.iter().any(|(_, ip)| l.admits(*ip)))
-                .flat_map(|s| s.addresses.iter().map(|(_, ip)| format!("{ip}/32")))
-                .collect();
-            if !out.is_empty() && rule.is_none() {
+            let outside = l.outside(&sources);
+            if !outside.is_empty() && rule.is_none() {
                 pod = cell(Status::Fail, "allow_list");
-                todo.push(format!(
-                    "allow-list: {}{},{}",
-                    l.fix,
-                    l.ranges.join(","),
-                    out.join(",")
-                ));
+                todo.push(format!("allow-list: {}", l.fix_adding(&outside)));
             }
         }
     }

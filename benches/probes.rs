@@ -8,6 +8,8 @@
 //!    authorization endpoint included, `kubectl exec … curl` per URL in the app and Dex pods), and
 //!    against its slowest single probe plus process start, as ratios.
 //! 5. Two lab clusters checked at once (`--context` twice) against each alone.
+//! 6. `har sanitize` on a 100 MB HAR: throughput and peak memory, beside `jq` rewriting the
+//!    same file.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -289,6 +291,86 @@ fn fleet_against_the_slowest_cluster() {
     }
 }
 
+/// Runs `cmd` with stdout discarded; its wall time and peak RSS (KiB), from `wait4`.
+fn timed_rss(mut cmd: Command) -> Option<(f64, i64)> {
+    let start = Instant::now();
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child, not yet waited for; status and usage are valid pointers.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    std::mem::forget(child);
+    (r == pid).then(|| (start.elapsed().as_secs_f64(), usage.ru_maxrss))
+}
+
+/// A HAR of about `mb` MB: a login's five hops repeated, each with a 16 KB page.
+fn big_har(path: &std::path::Path, mb: usize) -> std::io::Result<u64> {
+    use std::io::Write;
+    let page = "x".repeat(16 * 1024);
+    let one = serde_json::json!({
+        "startedDateTime": "2026-12-07T10:00:00.000Z", "time": 10,
+        "request": {"method": "GET", "url": "http://localhost:8080/orchestrator/auth/callback?code=abcdef&state=s", "headers": [{"name": "Cookie", "value": "argocd.token=eyJhbGciOi.eyJzdWIiOi.c2ln"}], "cookies": [], "queryString": [], "headersSize": -1, "bodySize": 0},
+        "response": {"status": 200, "statusText": "OK", "headers": [{"name": "Set-Cookie", "value": "a=b; Path=/"}], "cookies": [], "content": {"size": page.len(), "mimeType": "text/html", "text": page}, "redirectURL": "", "headersSize": -1, "bodySize": -1},
+        "cache": {}, "timings": {"send": 0, "wait": 9, "receive": 1}
+    })
+    .to_string();
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    f.write_all(br#"{"log":{"version":"1.2","creator":{"name":"bench"},"entries":["#)?;
+    let n = mb * 1024 * 1024 / one.len();
+    for i in 0..n {
+        if i > 0 {
+            f.write_all(b",")?;
+        }
+        f.write_all(one.as_bytes())?;
+    }
+    f.write_all(b"]}}")?;
+    f.flush()?;
+    Ok(std::fs::metadata(path)?.len())
+}
+
+fn har_sanitize_against_jq() {
+    let dir = std::env::temp_dir().join(format!("dexcheck-har-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("big.har");
+    let Ok(size) = big_har(&path, 100) else {
+        println!("har: skipped (could not write {})", path.display());
+        return;
+    };
+    let mb = size as f64 / (1024.0 * 1024.0);
+    let mut ours = Command::new(BIN);
+    ours.args(["har", "sanitize"]).arg(&path);
+    let mut jq = Command::new("jq");
+    jq.args([
+        "-c",
+        r#".log.entries |= map(.request.url |= sub("code=[^&]*"; "code=REDACTED"))"#,
+    ])
+    .arg(&path);
+    match (timed_rss(ours), timed_rss(jq)) {
+        (Some((t, rss)), Some((jt, jrss))) => println!(
+            "har sanitize on a {mb:.0} MB HAR: {:.0} MB/s, peak RSS {} MiB; jq on the same file: {:.0} MB/s, peak RSS {} MiB; speed ratio {:.2} (goal ≥ 1), memory ratio {:.3} (goal well under 1)",
+            mb / t,
+            rss / 1024,
+            mb / jt,
+            jrss / 1024,
+            jt / t,
+            rss as f64 / jrss as f64
+        ),
+        (Some((t, rss)), None) => println!(
+            "har sanitize on a {mb:.0} MB HAR: {:.0} MB/s, peak RSS {} MiB (jq not found)",
+            mb / t,
+            rss / 1024
+        ),
+        _ => println!("har: the sanitize run failed"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn main() {
     // `cargo test --all-targets` runs this binary without --bench: nothing to measure then.
     if !std::env::args().any(|a| a == "--bench") {
@@ -300,12 +382,13 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with('-'))
         .unwrap_or_default();
-    let figures: [(&str, fn()); 5] = [
+    let figures: [(&str, fn()); 6] = [
         ("ten_slow_endpoints", ten_slow_endpoints),
         ("slow_dex_check", slow_dex_check),
         ("black_hole", black_hole),
         ("fleet", fleet_against_the_slowest_cluster),
         ("live_check", live_check_against_the_manual_sequence),
+        ("har", har_sanitize_against_jq),
     ];
     for (name, figure) in figures {
         if name.contains(&filter) {

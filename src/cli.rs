@@ -32,6 +32,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Run the check every --interval and serve its metrics (/metrics) and /healthz.
     Watch(Box<WatchArgs>),
+    /// Work with a browser's HAR of a login (sanitize: redact every secret so it can be shared).
+    Har(HarArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -39,6 +41,22 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout: dexcheck man > dexcheck.1
     Man,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HarArgs {
+    #[command(subcommand)]
+    pub command: HarCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum HarCommand {
+    /// Write the HAR with every secret redacted (cookie values, Authorization, codes and tokens
+    /// in URLs, forms and bodies, passwords, client secrets); names and sizes stay.
+    Sanitize {
+        /// The HAR file, or - for stdin.
+        input: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -33,6 +33,12 @@ pub enum RunError {
     /// A local resource (a port, a file, the async runtime) is not available.
     #[error("{0}")]
     Local(String),
+    /// A HAR that cannot be read (or written back).
+    #[error("{input}: {error}")]
+    Har {
+        input: String,
+        error: crate::har::HarError,
+    },
 }
 
 impl RunError {
@@ -40,7 +46,9 @@ impl RunError {
     /// 3 for what stopped the run from happening.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Input(_) | RunError::Flag(_) | RunError::Usage(_) => EXIT_INPUT,
+            RunError::Input(_) | RunError::Flag(_) | RunError::Usage(_) | RunError::Har { .. } => {
+                EXIT_INPUT
+            }
             RunError::NoLiveInput(_)
             | RunError::Cluster(_)
             | RunError::Provider(_)
@@ -51,7 +59,7 @@ impl RunError {
     /// The `error.kind` of the JSON error document.
     pub fn kind(&self) -> &'static str {
         match self {
-            RunError::Input(_) | RunError::Flag(_) => "input",
+            RunError::Input(_) | RunError::Flag(_) | RunError::Har { .. } => "input",
             RunError::Usage(_) | RunError::NoLiveInput(_) => "usage",
             RunError::Cluster(_) => "cluster",
             RunError::Provider(_) | RunError::Local(_) => "internal",

@@ -9,6 +9,7 @@ pub mod cmd;
 pub mod diagnosis;
 pub mod error;
 pub mod explain;
+pub mod har;
 pub mod knowledge;
 pub mod plan;
 pub mod probe;
@@ -57,6 +58,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Some(Command::Serve(a)) => cmd::serve::run(&a),
         Some(Command::Demo(a)) => cmd::demo::run(&a),
         Some(Command::Explain(a)) => cmd::explain::run(&a),
+        Some(Command::Har(a)) => cmd::har::run(&a),
         Some(Command::Watch(a)) => cmd::watch::run(&a),
         Some(Command::Completions { shell }) => {
             cmd::finish("dexcheck", table, cmd::meta::completions(shell, plugin))

@@ -5,6 +5,7 @@ pub mod check;
 pub mod demo;
 pub mod explain;
 pub mod fleet;
+pub mod har;
 pub mod meta;
 pub mod serve;
 pub mod watch;

@@ -1,0 +1,202 @@
+//! `dexcheck har sanitize`: a HAR of a login (as Chrome exports it, with sensitive data) comes
+//! out with none of the secrets the login carried, and with every name, attribute, size and the
+//! values hops are compared by (`state`, `client_id`, `redirect_uri`) kept.
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use serde_json::{Value, json};
+
+const CODE: &str = "dexcodeQ2h4bGx5dGJ0c2Zz";
+const PASSWORD: &str = "correct horse battery staple";
+const CLIENT_SECRET: &str = "ZXhhbXBsZS1hcHAtc2VjcmV0";
+const SESSION: &str = "c2Vzc2lvbi1jb29raWUtdmFsdWU";
+/// An ID token (its three parts), as Dex signs one.
+const ID_TOKEN: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjgwODAvb3JjaGVzdHJhdG9yL2FwaS9kZXgiLCJzdWIiOiJDaVF3TURBIiwiYXVkIjoiYXJnby1jZCJ9.c2lnbmF0dXJlLWJ5dGVz";
+const REFRESH: &str = "ChlqY2R5cmd1dWs0c2x3ZWZoeWF0a2l5";
+
+fn header(name: &str, value: &str) -> Value {
+    json!({"name": name, "value": value})
+}
+
+fn entry(
+    method: &str,
+    url: &str,
+    req_headers: Vec<Value>,
+    post: Value,
+    status: u16,
+    res_headers: Vec<Value>,
+    content: Value,
+) -> Value {
+    json!({
+        "startedDateTime": "2026-12-07T10:00:00.000Z", "time": 12.5,
+        "request": {"method": method, "url": url, "httpVersion": "HTTP/1.1", "headers": req_headers,
+                    "queryString": [], "cookies": [], "headersSize": -1, "bodySize": -1, "postData": post},
+        "response": {"status": status, "statusText": "", "httpVersion": "HTTP/1.1", "headers": res_headers,
+                     "cookies": [], "content": content, "redirectURL": "", "headersSize": -1, "bodySize": -1},
+        "cache": {}, "timings": {"send": 0, "wait": 10, "receive": 2}
+    })
+}
+
+/// A login through Devtron's port-forward: Dex's authorize, the IdP's password form, Dex's
+/// callback, the token exchange answer, the app's callback setting its session cookie.
+fn login_har() -> Value {
+    let cb = format!("http://localhost:8080/orchestrator/auth/callback?code={CODE}&state=st4te");
+    let mut callback = entry(
+        "GET",
+        &cb,
+        vec![header("Cookie", &format!("oauthstate={SESSION}"))],
+        json!(null),
+        303,
+        vec![
+            header(
+                "Set-Cookie",
+                &format!("argocd.token={ID_TOKEN}; path=/; SameSite=lax"),
+            ),
+            header("Location", "/orchestrator/dashboard"),
+        ],
+        json!({"size": 0, "mimeType": "text/html"}),
+    );
+    callback["request"]["queryString"] =
+        json!([{"name": "code", "value": CODE}, {"name": "state", "value": "st4te"}]);
+    callback["response"]["cookies"] =
+        json!([{"name": "argocd.token", "value": ID_TOKEN, "path": "/", "httpOnly": false}]);
+    let entries = vec![
+        entry(
+            "GET",
+            "http://localhost:8080/orchestrator/api/dex/auth?client_id=argo-cd&redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Forchestrator%2Fauth%2Fcallback&response_type=code&scope=openid&state=st4te",
+            vec![],
+            json!(null),
+            302,
+            vec![header(
+                "Location",
+                "http://idp.lab.test/login?client_id=dex",
+            )],
+            json!({"size": 0, "mimeType": ""}),
+        ),
+        entry(
+            "POST",
+            "http://idp.lab.test/login",
+            vec![header("Content-Type", "application/x-www-form-urlencoded")],
+            json!({"mimeType": "application/x-www-form-urlencoded", "text": format!("login=ann&password={}", PASSWORD.replace(' ', "+")),
+                   "params": [{"name": "login", "value": "ann"}, {"name": "password", "value": PASSWORD}]}),
+            302,
+            vec![header(
+                "Location",
+                &format!("http://localhost:8080/orchestrator/api/dex/callback?code={CODE}&state=x"),
+            )],
+            json!({"size": 0, "mimeType": ""}),
+        ),
+        entry(
+            "POST",
+            "http://idp.lab.test/token",
+            vec![header("Authorization", &format!("Basic {CLIENT_SECRET}"))],
+            json!({"mimeType": "application/x-www-form-urlencoded", "text": format!("grant_type=authorization_code&code={CODE}&client_secret={CLIENT_SECRET}")}),
+            200,
+            vec![header("Content-Type", "application/json")],
+            json!({"size": 300, "mimeType": "application/json", "text": json!({"access_token": ID_TOKEN, "id_token": ID_TOKEN, "refresh_token": REFRESH, "token_type": "bearer"}).to_string()}),
+        ),
+        callback,
+        entry(
+            "GET",
+            "http://localhost:8080/orchestrator/dashboard",
+            vec![
+                header("Cookie", &format!("argocd.token={ID_TOKEN}")),
+                header("Authorization", &format!("Bearer {ID_TOKEN}")),
+            ],
+            json!(null),
+            200,
+            vec![],
+            json!({"size": 40, "mimeType": "text/html", "encoding": "base64", "text": "PGh0bWw+c2VjcmV0IGRhc2hib2FyZDwvaHRtbD4="}),
+        ),
+    ];
+    json!({"log": {"version": "1.2", "creator": {"name": "WebInspector", "version": "537.36"}, "pages": [], "entries": entries}})
+}
+
+fn sanitize(har: &str) -> (String, Option<i32>, String) {
+    let out = cargo_bin_cmd!("dexcheck")
+        .args(["har", "sanitize", "-"])
+        .write_stdin(har)
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_sanitized_login_carries_none_of_its_secrets() {
+    let (out, code, err) = sanitize(&login_har().to_string());
+    assert_eq!(code, Some(0), "{err}");
+    let whole = out.clone() + &err;
+    for secret in [
+        CODE,
+        PASSWORD,
+        &PASSWORD.replace(' ', "+"),
+        CLIENT_SECRET,
+        SESSION,
+        ID_TOKEN,
+        REFRESH,
+        "eyJpc3Mi",
+        "PGh0bWw+",
+    ] {
+        assert!(!whole.contains(secret), "{secret} survived:\n{out}");
+    }
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let e = &v["log"]["entries"];
+    assert_eq!(e.as_array().map(Vec::len), Some(5));
+    assert_eq!(v["log"]["creator"]["name"], "WebInspector");
+    // What hops are compared by stays: state, client_id, redirect_uri; names and sizes too.
+    assert!(
+        e[0]["request"]["url"]
+            .as_str()
+            .unwrap()
+            .contains("client_id=argo-cd&redirect_uri=http%3A%2F%2Flocalhost%3A8080")
+    );
+    let cb = &e[3];
+    assert_eq!(
+        cb["request"]["url"],
+        format!(
+            "http://localhost:8080/orchestrator/auth/callback?code=REDACTED({})&state=st4te",
+            CODE.len()
+        )
+    );
+    assert_eq!(cb["request"]["queryString"][1]["value"], "st4te");
+    let set = cb["response"]["headers"][0]["value"].as_str().unwrap();
+    assert_eq!(
+        set,
+        format!(
+            "argocd.token=REDACTED({}); path=/; SameSite=lax",
+            ID_TOKEN.len()
+        )
+    );
+    assert_eq!(cb["response"]["cookies"][0]["name"], "argocd.token");
+    assert_eq!(e[1]["request"]["postData"]["params"][0]["value"], "ann");
+    assert_eq!(
+        e[2]["request"]["headers"][0]["value"],
+        format!("Basic REDACTED({})", CLIENT_SECRET.len())
+    );
+    let tokens: Value =
+        serde_json::from_str(e[2]["response"]["content"]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(tokens["token_type"], "bearer");
+    assert_eq!(e[4]["response"]["content"]["size"], 40);
+}
+
+#[test]
+fn what_is_not_a_har_is_refused_without_quoting_it() {
+    let (_, code, err) = sanitize(&format!(
+        "{{\"log\":{{\"entries\":[{{\"password\":\"{PASSWORD}"
+    ));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("<stdin>") || err.contains("-:"), "{err}");
+    assert!(err.contains("line 1") && !err.contains(PASSWORD), "{err}");
+    let (_, code, err) = sanitize("{\"log\":{\"version\":\"1.2\"}}");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not a HAR: no log.entries array"), "{err}");
+    let out = cargo_bin_cmd!("dexcheck")
+        .args(["har", "sanitize", "/nonexistent/login.har"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/login.har"));
+}

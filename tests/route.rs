@@ -117,7 +117,7 @@ fn a_rule_that_misses_the_app_and_a_port_that_does_not_reach_it_are_named() {
         serves["message"]
             .as_str()
             .unwrap()
-            .contains("(path / Prefix) → Service devtroncd/dashboard-service port http: the Service devtroncd/dashboard-service does not exist"),
+            .contains("(path / Prefix) → Service devtroncd/dashboard-service port http: the Service devtroncd/dashboard-service is not in the objects given"),
         "{serves}"
     );
     // The Service's targetPort resolves to 80, where the orchestrator does not listen.

@@ -24,7 +24,7 @@ pub fn follow(o: &Objects, b: &Backend) -> End {
     let (ns, name) = (b.namespace.as_str(), b.service.as_str());
     let Some(svc) = o.service(ns, name) else {
         return if o.was_read("Service") {
-            End::Broken(format!("the Service {ns}/{name} does not exist"))
+            End::Broken(format!("the Service {ns}/{name} {}", o.absent()))
         } else {
             End::Unknown("Services were not read".into())
         };

@@ -412,8 +412,10 @@ fn dns_row(o: &Objects, t: &Target) -> Option<Check> {
         (Some((name, ns)), _) => (
             Status::Fail,
             format!(
-                "CoreDNS {} ({}) points {host} at the Service {ns}/{name}, which does not exist: pods get no address",
-                r.kind, r.line
+                "CoreDNS {} ({}) points {host} at the Service {ns}/{name}, which {}: pods get no address",
+                r.kind,
+                r.line,
+                o.absent()
             ),
         ),
         (None, true) => (
@@ -474,7 +476,8 @@ fn tls_row(o: &Objects, t: &Target) -> Option<Check> {
             None if o.was_read("Secret") => (
                 Status::Fail,
                 format!(
-                    "Ingress {ns}/{name} names the TLS Secret {ns}/{secret}, which does not exist: {fake}"
+                    "Ingress {ns}/{name} names the TLS Secret {ns}/{secret}, which {}: {fake}",
+                    o.absent()
                 ),
             ),
             None => {

@@ -32,6 +32,9 @@ pub struct Objects {
     pub read: Vec<&'static str>,
     /// Reads that failed or were denied, one sentence each.
     pub notes: Vec<String>,
+    /// Read from a dump, which may hold only some objects of a kind: an object it lacks is
+    /// "not in the dump", not "does not exist".
+    pub from_dump: bool,
 }
 
 /// A `kubernetes.io/tls` Secret's certificate (never its key).
@@ -58,6 +61,14 @@ impl Objects {
             .iter()
             .find(|s| s.namespace == ns && s.name == name)
     }
+    /// How a report says an object of a kind that was read is not there.
+    pub fn absent(&self) -> &'static str {
+        if self.from_dump {
+            "is not in the objects given (if the dump lists every one of its kind, it does not exist)"
+        } else {
+            "does not exist"
+        }
+    }
     pub fn service(&self, ns: &str, name: &str) -> Option<&Service> {
         self.services
             .iter()
@@ -65,6 +76,7 @@ impl Objects {
     }
     /// Adds every object of a dump: YAML documents, each an object or a `List` of them.
     pub fn add_dump(&mut self, source: &str, text: &str) -> Result<(), InputError> {
+        self.from_dump = true;
         let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| InputError::Yaml {
             input: source.to_string(),
             message: crate::setup::yaml_message(&e),

@@ -256,7 +256,8 @@ pub fn listener(
             && g["metadata"]["namespace"].as_str().unwrap_or_default() == gw_ns
     }) else {
         return Some(Err(format!(
-            "it attaches to the Gateway {gw_ns}/{gw_name}, which does not exist"
+            "it attaches to the Gateway {gw_ns}/{gw_name}, which {}",
+            o.absent()
         )));
     };
     let want = if scheme == "https" { "HTTPS" } else { "HTTP" };

@@ -113,14 +113,14 @@ pub fn add_to(d: &mut crate::diagnosis::Diagnosis, o: &Objects, from: String) {
 
 /// Every route row for `t` from `o`.
 pub fn checks(o: &Objects, t: &Target) -> Vec<Check> {
+    // What serves URL's own path (the login and its callback): the rows below all start there.
+    let served = serves::served(o, t.host(), t.port(), &path_of(&t.url));
     let mut out = vec![serves_row(o, t)];
-    out.extend(allow_row(o, t));
-    out.extend(dns_row(o, t));
-    out.extend(tls_row(o, t));
+    out.extend(allow_row(o, t, &served));
+    out.extend(dns_row(o, t, &served));
+    out.extend(tls_row(o, t, &served));
     out.extend(edge::proxy_protocol_row(o, t.host()));
-    // The login callback: URL's own path (Argo CD /auth/callback, Devtron /orchestrator/auth/…).
-    if let Served::Ingress { ingress, .. } = serves::served(o, t.host(), t.port(), &path_of(&t.url))
-    {
+    if let Served::Ingress { ingress, .. } = &served {
         out.extend(edge::header_budget_row(o, ingress));
     }
     out
@@ -261,15 +261,13 @@ fn serves_row(o: &Objects, t: &Target) -> Check {
 }
 
 /// Allow-lists on the route against the nodes the app's requests leave from.
-fn allow_row(o: &Objects, t: &Target) -> Option<Check> {
-    let path = path_of(&t.url);
-    let served = serves::served(o, t.host(), t.port(), &path);
+fn allow_row(o: &Objects, t: &Target, served: &Served) -> Option<Check> {
     let mut lists = Vec::new();
-    if let Served::Ingress { ingress, .. } = &served {
+    if let Served::Ingress { ingress, .. } = served {
         lists.extend(allow::of_ingress(o, ingress));
         lists.extend(allow::fronting(o, ingress).and_then(allow::of_service));
     }
-    if let Served::Service { backend, .. } = &served {
+    if let Served::Service { backend, .. } = served {
         lists.extend(
             o.service(&backend.namespace, &backend.service)
                 .and_then(allow::of_service),
@@ -365,10 +363,9 @@ fn inside_rewrite(o: &Objects, host: &str) -> Option<String> {
         .map(|r| r.target)
 }
 
-/// The CoreDNS rewrite for URL's host, to the Service that fronts its Ingress where known.
-fn rewrite_fix(o: &Objects, t: &Target) -> String {
-    let host = t.host();
-    match controller_service(o, host, &path_of(&t.url)) {
+/// The CoreDNS rewrite for `host`, to the Service that fronts the Ingress serving it where known.
+fn rewrite_fix(o: &Objects, host: &str, served: &Served) -> String {
+    match fronting_service(o, served) {
         Some(svc) => crate::knowledge::remedy::coredns_rewrite_to(host, &svc),
         None => crate::knowledge::remedy::coredns_rewrite(host),
     }
@@ -376,7 +373,12 @@ fn rewrite_fix(o: &Objects, t: &Target) -> String {
 
 /// The cluster name of the LoadBalancer Service that fronts the Ingress serving `host` `path`.
 pub fn controller_service(o: &Objects, host: &str, path: &str) -> Option<String> {
-    let Served::Ingress { ingress, .. } = serves::served(o, host, 443, path) else {
+    fronting_service(o, &serves::served(o, host, 443, path))
+}
+
+/// The cluster name of the LoadBalancer Service that fronts a route's Ingress.
+fn fronting_service(o: &Objects, served: &Served) -> Option<String> {
+    let Served::Ingress { ingress, .. } = served else {
         return None;
     };
     let s = allow::fronting(o, ingress)?;
@@ -385,7 +387,7 @@ pub fn controller_service(o: &Objects, host: &str, path: &str) -> Option<String>
 }
 
 /// How pods resolve URL's host: CoreDNS's rules for it.
-fn dns_row(o: &Objects, t: &Target) -> Option<Check> {
+fn dns_row(o: &Objects, t: &Target, served: &Served) -> Option<Check> {
     let host = t.host();
     if host_kind(host) == HostKind::Cluster || host.parse::<std::net::IpAddr>().is_ok() {
         return None;
@@ -439,17 +441,16 @@ fn dns_row(o: &Objects, t: &Target) -> Option<Check> {
         go_error: None,
         note,
     };
-    Some(Check::new(CheckId::RouteDns, outcome).remedy(Some(rewrite_fix(o, t))))
+    Some(Check::new(CheckId::RouteDns, outcome).remedy(Some(rewrite_fix(o, host, served))))
 }
 
 /// The edge certificate an Ingress serves for URL's host.
-fn tls_row(o: &Objects, t: &Target) -> Option<Check> {
+fn tls_row(o: &Objects, t: &Target, served: &Served) -> Option<Check> {
     if t.url.scheme() != "https" {
         return None;
     }
     let host = t.host();
-    let Served::Ingress { ingress, .. } = serves::served(o, host, t.port(), &path_of(&t.url))
-    else {
+    let Served::Ingress { ingress, .. } = served else {
         return None;
     };
     let (ns, name) = objects::meta(&ingress.metadata);

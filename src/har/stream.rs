@@ -64,7 +64,11 @@ pub fn transform<R: Read, W: Write>(
         error: None,
         entries_found: false,
     };
-    let res = de::Deserializer::deserialize_map(&mut de, Top(&mut out));
+    let top = Obj {
+        out: &mut out,
+        level: Level::Top,
+    };
+    let res = de::Deserializer::deserialize_map(&mut de, top);
     if let Some(e) = out.error.take() {
         return Err(HarError::Io(e));
     }
@@ -107,61 +111,56 @@ impl<W: Write> Out<'_, W> {
     }
 }
 
-/// The top level: `{"log": …}` (other keys copied).
-struct Top<'o, 'a, W: Write>(&'o mut Out<'a, W>);
-
-impl<'de, W: Write> Visitor<'de> for Top<'_, '_, W> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a HAR object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
-        let out = self.0;
-        out.raw(b"{").map_err(de::Error::custom)?;
-        let mut first = true;
-        while let Some(k) = m.next_key::<String>()? {
-            out.key(first, &k).map_err(de::Error::custom)?;
-            first = false;
-            if k == "log" {
-                m.next_value_seed(LogSeed(out))?;
-            } else {
-                let v: Value = m.next_value()?;
-                out.value(&v).map_err(de::Error::custom)?;
-            }
-        }
-        out.raw(b"}").map_err(de::Error::custom)
-    }
+/// Which object is being copied: the top level (`{"log": …}`) or the log (`{"entries": …}`);
+/// every other key of either is copied as it is.
+#[derive(Clone, Copy)]
+enum Level {
+    Top,
+    Log,
 }
 
-struct LogSeed<'o, 'a, W: Write>(&'o mut Out<'a, W>);
+/// An object of the HAR at `level`, copied key by key; the one key that leads to the entries
+/// is followed instead.
+struct Obj<'o, 'a, W: Write> {
+    out: &'o mut Out<'a, W>,
+    level: Level,
+}
 
-impl<'de, W: Write> DeserializeSeed<'de> for LogSeed<'_, '_, W> {
+impl<'de, W: Write> DeserializeSeed<'de> for Obj<'_, '_, W> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(Log(self.0))
+        d.deserialize_map(self)
     }
 }
 
-struct Log<'o, 'a, W: Write>(&'o mut Out<'a, W>);
-
-impl<'de, W: Write> Visitor<'de> for Log<'_, '_, W> {
+impl<'de, W: Write> Visitor<'de> for Obj<'_, '_, W> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a HAR log object")
+        f.write_str(match self.level {
+            Level::Top => "a HAR object",
+            Level::Log => "a HAR log object",
+        })
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
-        let out = self.0;
+        let (out, level) = (self.out, self.level);
         out.raw(b"{").map_err(de::Error::custom)?;
         let mut first = true;
         while let Some(k) = m.next_key::<String>()? {
             out.key(first, &k).map_err(de::Error::custom)?;
             first = false;
-            if k == "entries" {
-                out.entries_found = true;
-                m.next_value_seed(EntriesSeed(out))?;
-            } else {
-                let v: Value = m.next_value()?;
-                out.value(&v).map_err(de::Error::custom)?;
+            match (level, k.as_str()) {
+                (Level::Top, "log") => m.next_value_seed(Obj {
+                    out: &mut *out,
+                    level: Level::Log,
+                })?,
+                (Level::Log, "entries") => {
+                    out.entries_found = true;
+                    m.next_value_seed(EntriesSeed(&mut *out))?;
+                }
+                _ => {
+                    let v: Value = m.next_value()?;
+                    out.value(&v).map_err(de::Error::custom)?;
+                }
             }
         }
         out.raw(b"}").map_err(de::Error::custom)

@@ -454,19 +454,10 @@ fn tls_row(o: &Objects, t: &Target, served: &Served) -> Option<Check> {
         return None;
     };
     let (ns, name) = objects::meta(&ingress.metadata);
-    let entry = ingress
-        .spec
-        .iter()
-        .flat_map(|s| s.tls.iter().flatten())
-        .find(|e| {
-            e.hosts
-                .as_ref()
-                .is_none_or(|h| h.iter().any(|x| serves::host_matches(x, host)))
-        });
     let fake = format!(
         "the controller answers with its default certificate (ingress-nginx: \"Kubernetes Ingress Controller Fake Certificate\", for ingress.local): x509: certificate is valid for ingress.local, not {host}"
     );
-    let (status, note) = match entry.and_then(|e| e.secret_name.clone()) {
+    let (status, note) = match serves::tls_secret_for(ingress, host) {
         None => (
             Status::Warn,
             format!(

@@ -274,22 +274,11 @@ fn tls_secrets(o: &Objects, host: &str, paths: &[String]) -> Vec<(String, String
     let mut out: Vec<(String, String)> = paths
         .iter()
         .filter_map(|p| match serves::served(o, host, 443, p) {
-            serves::Served::Ingress { ingress, .. } => Some(ingress),
+            serves::Served::Ingress { ingress, .. } => {
+                let secret = serves::tls_secret_for(ingress, host)?;
+                Some((meta(&ingress.metadata).0.to_string(), secret))
+            }
             _ => None,
-        })
-        .flat_map(|ing| {
-            let ns = meta(&ing.metadata).0.to_string();
-            ing.spec
-                .iter()
-                .flat_map(|s| s.tls.iter().flatten())
-                .filter(|e| {
-                    e.hosts
-                        .as_ref()
-                        .is_none_or(|h| h.iter().any(|x| serves::host_matches(x, host)))
-                })
-                .filter_map(|e| e.secret_name.clone())
-                .map(move |n| (ns.clone(), n))
-                .collect::<Vec<_>>()
         })
         .collect();
     out.sort();

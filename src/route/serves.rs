@@ -90,6 +90,22 @@ pub fn host_matches(rule: &str, host: &str) -> bool {
     }
 }
 
+/// The TLS Secret an Ingress names for `host`: its first `tls` entry whose hosts cover `host`
+/// (or that lists none), as ingress-nginx picks it; `None` when that entry names no Secret.
+pub fn tls_secret_for(ingress: &Ingress, host: &str) -> Option<String> {
+    ingress
+        .spec
+        .iter()
+        .flat_map(|s| s.tls.iter().flatten())
+        .find(|e| {
+            e.hosts
+                .as_ref()
+                .is_none_or(|h| h.iter().any(|x| host_matches(x, host)))
+        })?
+        .secret_name
+        .clone()
+}
+
 /// Whether a path rule covers `path`, and how specific it is (longer wins; `Exact` beats all).
 /// `Prefix` matches whole segments; `ImplementationSpecific` is a plain prefix, as nginx reads it.
 pub fn path_rank(rule_path: &str, kind: &str, path: &str) -> Option<usize> {

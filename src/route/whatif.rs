@@ -39,8 +39,13 @@ fn ingress_hosts(o: &Objects) -> Vec<(String, bool)> {
     out
 }
 
-/// Whether `host`'s `path` reaches the app's Service on its listen port.
-fn reaches_app(o: &Objects, install: &Install, host: &str, path: &str) -> Option<String> {
+/// What serves `host`'s `path`, when it reaches the app's Service on its listen port.
+fn reaches_app<'o>(
+    o: &'o Objects,
+    install: &Install,
+    host: &str,
+    path: &str,
+) -> Option<Served<'o>> {
     let p = install.profile();
     let served = serves::served(o, host, 443, path);
     let b = served.backend()?;
@@ -51,7 +56,7 @@ fn reaches_app(o: &Objects, install: &Install, host: &str, path: &str) -> Option
         End::Reached { target_port, .. }
             if target_port.is_none_or(|t| t == i32::from(p.listen_port)) =>
         {
-            Some(served.describe())
+            Some(served)
         }
         _ => None,
     }
@@ -95,20 +100,20 @@ pub fn candidates(o: &Objects, install: &Install, current: Option<&str>) -> Vec<
     ingress_hosts(o)
         .into_iter()
         .filter_map(|(host, tls)| {
-            let by = reaches_app(o, install, &host, &path)?;
+            let served = reaches_app(o, install, &host, &path)?;
             let scheme = if tls { "https" } else { "http" };
             let url = format!("{scheme}://{host}{}", p.path_prefix.unwrap_or(""));
             if current.is_some_and(|c| c.trim_end_matches('/') == url) {
                 return None;
             }
-            let served = serves::served(o, &host, 443, &path);
             let (pod, todo) = pod_side(o, install, &host, &served);
             let result = match pod.status {
                 Status::Fail => cell(Status::Fail, format!("pod: {}", pod.label)),
                 _ => cell(Status::Unknown, "may work: needs live check"),
             };
             let mut requires = vec![format!(
-                "{by} already routes {host}{path} to the app; set {} to {url}",
+                "{} already routes {host}{path} to the app; set {} to {url}",
+                served.describe(),
                 p.url_setting
             )];
             requires.extend(todo);

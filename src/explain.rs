@@ -252,18 +252,16 @@ pub fn explain_line(raw: &str, namespace: Option<&str>) -> Option<Explanation> {
         namespace: namespace.map(str::to_string),
         ..Reading::default()
     };
-    explain_in(
-        raw,
-        &reading,
-        sources::named_in(&normalise(raw).to_lowercase()).as_ref(),
-    )
+    let text = normalise(raw);
+    let source = sources::named_in(&text.to_lowercase());
+    explain_in(&text, &reading, source.as_ref())
 }
 
-/// Explains one line read as `reading` says, printed by `source` where that is known.
-fn explain_in(raw: &str, reading: &Reading, source: Option<&Source>) -> Option<Explanation> {
-    let text = normalise(raw);
+/// Explains one line (as [`normalise`] made it) read as `reading` says, printed by `source`
+/// where that is known.
+fn explain_in(text: &str, reading: &Reading, source: Option<&Source>) -> Option<Explanation> {
     let lower = text.to_lowercase();
-    let mut c = context(&text);
+    let mut c = context(text);
     c.ns = reading.namespace.clone();
     c.versions = reading.versions.clone();
     c.source = source.cloned();
@@ -276,17 +274,17 @@ fn explain_in(raw: &str, reading: &Reading, source: Option<&Source>) -> Option<E
             |b| b.program == src.program && matches(b.patterns, &lower),
         )
     {
-        return Some(explain_by_program(b, &text, &c));
+        return Some(explain_by_program(b, text, &c));
     }
     let wrapped = c.path.is_some();
-    let refusal = idp::refusal_in(&text).filter(|r| r.family != Some("dex"));
+    let refusal = idp::refusal_in(text).filter(|r| r.family != Some("dex"));
     // A message the app or Dex prints itself wins, unless a transport error wraps it or an IdP
     // family's own words say more.
     if let Some(m) = best(MESSAGES, |m| m.rank, |m| matches(m.patterns, &lower))
         && (!wrapped || m.wins_when_wrapped)
         && (refusal.is_none() || m.rank < idp::REFUSAL_RANK)
     {
-        return Some(explain_message(m, &text, &c));
+        return Some(explain_message(m, text, &c));
     }
     if let Some(r) = refusal {
         return Some(explain_refusal(&r, c.source.as_ref()));
@@ -445,14 +443,15 @@ pub fn explain_text(text: &str, reading: &Reading) -> Vec<Line> {
     let mut last: Option<(usize, Source)> = None;
     for (i, raw) in records(text) {
         let raw = raw.as_str();
-        let lower = normalise(raw).to_lowercase();
+        let text = normalise(raw);
+        let lower = text.to_lowercase();
         let own = sources::named_in(&lower);
         let continues = !sources::starts_record(raw);
         let carried = (own.is_none() && continues)
             .then(|| last.as_ref().map(|(n, s)| s.carried(*n)))
             .flatten();
         let given = own.or(carried);
-        let mut e = explain_in(raw, reading, given.as_ref());
+        let mut e = explain_in(&text, reading, given.as_ref());
         if let (Some(e), Some(g)) = (e.as_mut(), given.as_ref())
             && e.app.is_none()
         {

@@ -91,8 +91,18 @@ fn objects(lab: &Lab, ing: &Value, target_port: u16) {
     }
 }
 
-/// A lab whose URL is the ingress host, served by nginx configured from `ing`.
+/// A lab whose URL is the ingress host, served by nginx configured from `ing`; both sides
+/// resolve the host to the ingress.
 fn with_ingress(ing: &Value, target_port: u16) -> Option<(Lab, ingress::Nginx)> {
+    with_ingress_resolved(ing, target_port, Some(INGRESS_ADDR))
+}
+
+/// The same, with the pods resolving the host to `in_pod` (`None`: not at all).
+fn with_ingress_resolved(
+    ing: &Value,
+    target_port: u16,
+    in_pod: Option<&str>,
+) -> Option<(Lab, ingress::Nginx)> {
     if !support::lab_or_skip("route_lab") {
         return None;
     }
@@ -105,7 +115,10 @@ fn with_ingress(ing: &Value, target_port: u16) -> Option<(Lab, ingress::Nginx)> 
         return None;
     }
     let lab = Lab::start().expect("lab");
-    lab.name_in_both(INGRESS_ADDR, HOST).expect("hosts");
+    lab.name_in_ws(INGRESS_ADDR, HOST).expect("hosts");
+    if let Some(addr) = in_pod {
+        lab.name_in_pod(addr, HOST).expect("hosts");
+    }
     lab.set_url(URL);
     objects(&lab, ing, target_port);
     let nginx =
@@ -211,6 +224,62 @@ fn dns_message(v: &Value) -> String {
         .as_str()
         .unwrap_or("")
         .to_string()
+}
+
+/// Split DNS: the pod resolves URL's host to the app's Service, this machine to the ingress.
+/// Both answers are shown; when the pod gets none, its failed row names the DNS row as cause.
+#[test]
+fn a_host_the_two_sides_resolve_apart_shows_both_addresses() {
+    let Some((lab, _nginx)) = with_ingress_resolved(
+        &ingress("0.0.0.0/0", "/orchestrator"),
+        8080,
+        Some(SERVICE_ADDR),
+    ) else {
+        return;
+    };
+    let v = run(&lab, &[]);
+    let dns = row(&v, "route.dns");
+    assert_eq!(dns["status"], "pass", "{v:#}");
+    assert!(
+        dns_message(&v).contains(&format!(
+            "this machine resolves {HOST} to {INGRESS_ADDR}; the app pod to {SERVICE_ADDR}"
+        )),
+        "{dns:#}"
+    );
+    let discovery = row(&v, "pod.discovery");
+    assert_eq!(discovery["status"], "pass", "{discovery:#}");
+    assert_eq!(discovery["address"], SERVICE_ADDR);
+    assert_eq!(row(&v, "browser.app")["address"], INGRESS_ADDR);
+    drop(lab);
+
+    let Some((lab, _nginx)) =
+        with_ingress_resolved(&ingress("0.0.0.0/0", "/orchestrator"), 8080, None)
+    else {
+        return;
+    };
+    let v = run(&lab, &[]);
+    let dns = row(&v, "route.dns");
+    assert_eq!(dns["status"], "warn", "{v:#}");
+    assert!(
+        dns_message(&v).contains(&format!(
+            "this machine resolves {HOST} to {INGRESS_ADDR}; the app pod gets no address for it"
+        )),
+        "{dns:#}"
+    );
+    let discovery = row(&v, "pod.discovery");
+    assert_eq!(discovery["status"], "fail", "{discovery:#}");
+    assert!(
+        discovery["cause"]
+            .as_str()
+            .is_some_and(|c| c.contains("the app pod gets no address")),
+        "{discovery:#}"
+    );
+    assert!(
+        discovery["remedy"]
+            .as_str()
+            .is_some_and(|r| r.contains("rewrite name")),
+        "{discovery:#}"
+    );
 }
 
 #[test]

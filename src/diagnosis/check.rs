@@ -44,6 +44,10 @@ pub struct Check {
     /// The proxy an observed request went through (credentials removed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// The address URL's host resolved to for whoever made an observed request (this machine's
+    /// connection without a proxy or redirect; a pod's `getent hosts`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     /// Redirects an observed request followed, `STATUS → URL` each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<String>,
@@ -90,6 +94,7 @@ impl Check {
             observed: false,
             duration_ms: None,
             proxy: None,
+            address: None,
             redirects: Vec::new(),
             matrix: spec.matrix,
             not_run: false,

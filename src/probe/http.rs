@@ -112,6 +112,8 @@ pub struct Response {
     pub date: Option<String>,
     pub body: Vec<u8>,
     pub final_url: String,
+    /// The address the answer came from (the last connection's peer).
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl Response {
@@ -389,6 +391,7 @@ async fn response(
     let location = header("location");
     let date = header("date");
     let final_url = resp.url().to_string();
+    let peer = resp.remote_addr().map(|a| a.ip());
     let mut body: Vec<u8> = Vec::new();
     loop {
         match resp.chunk().await {
@@ -417,6 +420,7 @@ async fn response(
         date,
         body,
         final_url,
+        peer,
     })
 }
 

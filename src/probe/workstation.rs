@@ -33,6 +33,14 @@ fn from_fetch(id: CheckId, f: &Fetched, outcome: Outcome) -> Check {
     o.duration_ms = Some(f.elapsed.as_millis() as u64);
     o.proxy = f.proxy.clone();
     o.redirects = f.hops.clone();
+    // The peer is URL's host only when nothing stood between: no proxy, no redirect.
+    o.address = f
+        .result
+        .as_ref()
+        .ok()
+        .filter(|_| f.proxy.is_none() && f.hops.is_empty())
+        .and_then(|r| r.peer)
+        .map(|ip| ip.to_string());
     o.clock_ahead_s = f.result.as_ref().ok().and_then(clock_ahead);
     if !o.redirects.is_empty() {
         o.message = format!("{} (redirects: {})", o.message, o.redirects.join(", "));

@@ -101,7 +101,7 @@ pub fn add_to(d: &mut crate::diagnosis::Diagnosis, o: &Objects, from: String) {
         }
     }
     let rows = Target::new(d.url.as_deref(), issuer.as_deref(), &install)
-        .map(|t| checks(o, &t))
+        .map(|t| checks(o, &t, &d.checks))
         .unwrap_or_default();
     let summary = Summary {
         from,
@@ -111,13 +111,14 @@ pub fn add_to(d: &mut crate::diagnosis::Diagnosis, o: &Objects, from: String) {
     crate::diagnosis::add_route(d, rows, summary);
 }
 
-/// Every route row for `t` from `o`.
-pub fn checks(o: &Objects, t: &Target) -> Vec<Check> {
+/// Every route row for `t` from `o`; `observed` holds the probes' rows (the addresses each
+/// side resolved URL's host to).
+pub fn checks(o: &Objects, t: &Target, observed: &[Check]) -> Vec<Check> {
     // What serves URL's own path (the login and its callback): the rows below all start there.
     let served = serves::served(o, t.host(), t.port(), &path_of(&t.url));
     let mut out = vec![serves_row(o, t)];
     out.extend(allow_row(o, t, &served));
-    out.extend(dns_row(o, t, &served));
+    out.extend(dns_row(o, t, &served, observed));
     out.extend(tls_row(o, t, &served));
     out.extend(edge::proxy_protocol_row(o, t.host()));
     if let Served::Ingress { ingress, .. } = &served {
@@ -387,21 +388,65 @@ fn fronting_service(o: &Objects, served: &Served) -> Option<String> {
 }
 
 /// How pods resolve URL's host: CoreDNS's rules for it.
-fn dns_row(o: &Objects, t: &Target, served: &Served) -> Option<Check> {
+/// How pods resolve URL's host: CoreDNS's rules for it, and the addresses this machine and the
+/// app pod resolved it to when they differ.
+fn dns_row(o: &Objects, t: &Target, served: &Served, observed: &[Check]) -> Option<Check> {
     let host = t.host();
     if host_kind(host) == HostKind::Cluster || host.parse::<std::net::IpAddr>().is_ok() {
         return None;
     }
-    let corefile = o.configmap("kube-system", "coredns")?.get("Corefile")?;
+    let apart = dns::resolved_apart(observed, host);
+    let Some(corefile) = o
+        .configmap("kube-system", "coredns")
+        .and_then(|c| c.get("Corefile"))
+    else {
+        return apart.map(|a| resolved_row(o, served, &a));
+    };
+    let mut row = corefile_row(o, host, corefile, served);
+    if let Some(a) = apart {
+        row.message = format!("{}; {a}", row.message);
+        // A name this machine resolves and the pod does not: CoreDNS's forward is the cause.
+        if a.pod.is_empty() && row.status < Status::Warn {
+            row.status = Status::Warn;
+            row.class = Some(Class::Dns);
+            row = row.remedy(Some(rewrite_fix(o, host, served)));
+        }
+    }
+    Some(row)
+}
+
+/// The DNS row when the Corefile was not read but the two sides resolved URL's host apart.
+fn resolved_row(o: &Objects, served: &Served, a: &dns::Apart) -> Check {
+    let outcome = if a.pod.is_empty() {
+        Outcome {
+            status: Status::Warn,
+            class: Some(Class::Dns),
+            go_error: None,
+            note: format!(
+                "{a}: the pod's resolvers (CoreDNS, then the nodes' resolvers) do not know a name this machine's do (CoreDNS's Corefile was not read)"
+            ),
+        }
+    } else {
+        Outcome::pass(format!(
+            "{a} (CoreDNS's Corefile was not read): each side reaches what its own address serves"
+        ))
+    };
+    let fix = a.pod.is_empty().then(|| rewrite_fix(o, &a.host, served));
+    Check::new(CheckId::RouteDns, outcome).remedy(fix)
+}
+
+/// The DNS row from CoreDNS's Corefile: the rule that answers for `host`, whether its target
+/// exists, and whether NodeLocal DNSCache answers first.
+fn corefile_row(o: &Objects, host: &str, corefile: &str, served: &Served) -> Check {
     let rules = dns::rules_for(corefile, host);
     let nodelocal = o.configmap("kube-system", "node-local-dns").is_some();
     let Some(r) = rules.first() else {
-        return Some(Check::new(
+        return Check::new(
             CheckId::RouteDns,
             Outcome::pass(format!(
                 "CoreDNS has no rewrite or hosts entry for {host}: pods resolve it through CoreDNS's forward (the nodes' resolvers), which may answer otherwise than this machine's"
             )),
-        ));
+        );
     };
     let svc = r
         .target
@@ -441,7 +486,7 @@ fn dns_row(o: &Objects, t: &Target, served: &Served) -> Option<Check> {
         go_error: None,
         note,
     };
-    Some(Check::new(CheckId::RouteDns, outcome).remedy(Some(rewrite_fix(o, host, served))))
+    Check::new(CheckId::RouteDns, outcome).remedy(Some(rewrite_fix(o, host, served)))
 }
 
 /// The edge certificate an Ingress serves for URL's host.

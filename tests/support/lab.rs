@@ -690,19 +690,32 @@ impl Lab {
 
     /// `name` resolves to `addr` in both namespaces (an ingress host both sides resolve).
     pub fn name_in_both(&self, addr: &str, name: &str) -> io::Result<()> {
-        for ns in [&self.pod, &self.ws] {
-            let hosts = PathBuf::from(format!("/etc/netns/{ns}/hosts"));
-            let mut text = std::fs::read_to_string(&hosts)?;
-            text.push_str(&format!("{addr} {name}\n"));
-            std::fs::write(&hosts, text)?;
-        }
-        Ok(())
+        self.name_in_pod(addr, name)?;
+        self.name_in_ws(addr, name)
+    }
+
+    /// `name` resolves to `addr` inside the pods only.
+    pub fn name_in_pod(&self, addr: &str, name: &str) -> io::Result<()> {
+        add_host(&self.pod, addr, name)
+    }
+
+    /// `name` resolves to `addr` on the workstation only.
+    pub fn name_in_ws(&self, addr: &str, name: &str) -> io::Result<()> {
+        add_host(&self.ws, addr, name)
     }
 
     /// The URL the relay gives the workstation for the orchestrator.
     pub fn pf_url(&self) -> String {
         format!("http://localhost:{}/orchestrator", self.pf_port)
     }
+}
+
+/// Adds `addr name` to the hosts file of namespace `ns`.
+fn add_host(ns: &str, addr: &str, name: &str) -> io::Result<()> {
+    let hosts = PathBuf::from(format!("/etc/netns/{ns}/hosts"));
+    let mut text = std::fs::read_to_string(&hosts)?;
+    text.push_str(&format!("{addr} {name}\n"));
+    std::fs::write(&hosts, text)
 }
 
 /// Per-namespace name resolution: cluster names only inside the pod; no DNS server anywhere.

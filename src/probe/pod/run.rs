@@ -41,6 +41,7 @@ pub fn observation(
     };
     let mut o = Check::observed(id, url, outcome);
     o.duration_ms = Some(line.secs.map(|s| (s * 1000.0) as u64).unwrap_or(0));
+    o.address = Some(line.addr.clone()).filter(|a| !a.is_empty());
     o
 }
 

@@ -9,8 +9,19 @@ for v in HTTP_PROXY http_proxy HTTPS_PROXY https_proxy NO_PROXY no_proxy; do
   eval "val=\${$v-}"
   if [ -n "$val" ]; then printf 'E\t%s\t%s\n' "$v" "$val" | tr -d '\r'; fi
 done
+# The text work is done with the shell's own expansions where it can: every command started
+# costs a process, and a pod under a CPU limit pays for each.
+nl='
+'
 if [ -r /etc/resolv.conf ]; then
-  printf 'S\t%s\t%s\n' "$(sed -n 's/^search[[:space:]]*//p' /etc/resolv.conf | sed -n 1p)" "$(sed -n 's/^nameserver[[:space:]]*//p' /etc/resolv.conf | sed -n 1p)"
+  search=""; ns=""
+  while read -r k v; do
+    case "$k" in
+      search) [ -n "$search" ] || search=$v;;
+      nameserver) [ -n "$ns" ] || ns=$v;;
+    esac
+  done </etc/resolv.conf
+  printf 'S\t%s\t%s\n' "$search" "$ns"
 fi
 if command -v curl >/dev/null 2>&1; then tool=curl
 elif command -v wget >/dev/null 2>&1; then tool=wget
@@ -34,6 +45,14 @@ bounded() {
     exit 124
   }
 }
+# `clip VAR N`: VAR cut to its first N characters.
+clip() {
+  eval "c=\$$1"
+  [ "${#c}" -gt "$2" ] || return 0
+  q=""; j=0
+  while [ "$j" -lt "$2" ]; do q="$q?"; j=$((j+1)); done
+  eval "$1=\${c%\"\${c#\$q}\"}"
+}
 one() {
   i="$1"; mode="$2"; url="$3"; f="$tmp.$i"
   # `MODE,id`: print the answer's identity too (a key set's key ids, a discovery document's
@@ -47,9 +66,14 @@ one() {
   fi
   # `cafile:PATH`: verify TLS with that CA file only, as Dex's LDAP connector does with rootCA.
   cafile=""; case "$mode" in cafile:*) cafile=${mode#cafile:}; mode=verify;; rootca) cafile="$tmp.ca"; mode=verify;; esac
-  host=$(printf '%s' "$url" | sed -e 's|^[A-Za-z][A-Za-z0-9+.-]*://||' -e 's|[/?#].*$||' -e 's|^.*@||' -e '/^\[/!s|:[0-9]*$||' -e 's|^\[\(.*\)\].*$|\1|')
+  # The host: after the scheme, before the path, after any user info, without the port.
+  host=${url#*://}; host=${host%%[/?#]*}; host=${host##*@}
+  case "$host" in
+    \[*) host=${host#\[}; host=${host%%]*};;
+    *:*) host=${host%:*};;
+  esac
   addr=""
-  if command -v getent >/dev/null 2>&1; then addr=$(getent hosts "$host" 2>/dev/null | sed -n '1s/[[:space:]].*//p'); fi
+  if command -v getent >/dev/null 2>&1; then addr=$(getent hosts "$host" 2>/dev/null); addr=${addr%%[[:space:]]*}; fi
   code=""; secs=""; ctype=""
   if [ "$tool" = curl ] && [ "$mode" = post ]; then
     # Never follows a redirect: the credentials go to this URL only.
@@ -86,7 +110,7 @@ one() {
     rm -f "$f.post"
     [ "$rc" = 0 ] && code=200
   fi
-  issuer=$(sed -n 's/.*"issuer"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$f.body" 2>/dev/null | sed -n 1p)
+  issuer=$(sed -n 's/.*"issuer"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$f.body" 2>/dev/null); issuer=${issuer%%"$nl"*}
   size=""
   # A key set's key ids (Dex's jwks_uri is issuer/keys); a discovery document's endpoints (one
   # field per line first, so a one-line document reads the same) and digest.
@@ -103,11 +127,10 @@ one() {
     esac
   fi
   max=160; [ "$mode" = post ] && max=600
-  body=$(sed -n '1,5p' "$f.body" 2>/dev/null | tr '\t\r\n' '   ' | sed "s/^\(.\{$max\}\).*\$/\1/")
-  err=$(tr '\t\r\n' '   ' <"$f.err" 2>/dev/null | sed 's/^\(.\{300\}\).*$/\1/')
+  body=""; [ -s "$f.body" ] && body=$(tr '\t\r\n' '   ' <"$f.body" 2>/dev/null); clip body "$max"
+  err=""; [ -s "$f.err" ] && err=$(tr '\t\r\n' '   ' <"$f.err" 2>/dev/null); clip err 300
   printf 'R\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$rc" "$code" "$secs" "$addr" "$issuer" "$size" "$ctype" "$err" "$body" "$kids" "$doc" >"$f.line"
   if [ -f "$f.warn" ]; then cat "$f.warn" >>"$f.line"; fi
-  rm -f "$f.body" "$f.err" "$f.warn"
 }
 # `rootca`: the CA certificates (PEM) come on stdin as `P ` lines, before any probe starts; they
 # go to a file only this user can read, and verify that probe alone.
@@ -131,10 +154,18 @@ if [ -n "$post_at" ]; then
   else printf 'R\t%s\t253\t\t\t\t\t\t\tnot sent\t\n' "$post_at" >"$tmp.$post_at.line"; fi
 fi
 wait
-rm -f "$tmp.ca"
+# The results in order, read by the shell itself; then every file this run made, with one rm
+# (the arguments are all used by now, so they hold the names).
+set -- "$tmp.ca"
 i=1
 while [ "$i" -le "$n" ]; do
-  cat "$tmp.$i.line" 2>/dev/null || printf 'R\t%s\t255\t\t\t\t\t\t\t\tno result\t\n' "$i"
-  rm -f "$tmp.$i.line"
+  f="$tmp.$i"
+  if [ -f "$f.line" ]; then
+    while IFS= read -r l; do printf '%s\n' "$l"; done <"$f.line"
+  else
+    printf 'R\t%s\t255\t\t\t\t\t\t\t\tno result\t\n' "$i"
+  fi
+  set -- "$@" "$f.line" "$f.body" "$f.err" "$f.warn" "$f.post"
   i=$((i+1))
 done
+rm -f "$@"

@@ -143,6 +143,11 @@ pub struct ServeArgs {
     /// v2.30.2; 2.45: v2.45.1).
     #[arg(long, value_name = "RELEASE", default_value = "2.45")]
     pub dex_version: crate::provider::config::Release,
+
+    /// Add N groups (`group-0001`, …) to every user's `groups` claim: the tokens of a user in
+    /// many groups, for testing cookie and header limits.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=5000))]
+    pub groups: u16,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -316,6 +321,11 @@ pub struct CheckArgs {
     /// Do not read the route behind URL from the cluster.
     #[arg(long)]
     pub no_route: bool,
+
+    /// A browser's HAR of a login (Chrome, Firefox, Safari, Playwright; `-` reads stdin): its hops
+    /// become rows from the browser's vantage. Without a config file, only the HAR is read.
+    #[arg(long, value_name = "FILE")]
+    pub har: Option<String>,
 
     #[command(flatten)]
     pub print: PrintArgs,

@@ -32,6 +32,7 @@ pub static PROFILE: Profile = Profile {
     dex_call: DexCall::Rewrite,
     proxies_dex: false,
     path_prefix: None,
+    login_path: "auth/login",
     return_path: ReturnPath::UnderBase("/applications"),
     // util/dex/config.go: three more types than Devtron's
     // argo-cd util/dex/config.go: argo-cd, argo-cd-cli (and argo-cd-pkce in newer releases) first.

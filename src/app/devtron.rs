@@ -37,6 +37,7 @@ pub static PROFILE: Profile = Profile {
     dex_call: DexCall::PublicUrl,
     proxies_dex: true,
     path_prefix: Some("/orchestrator"),
+    login_path: "auth/login",
     // dashboard Login.tsx: origin + "/orchestrator" + "/dashboard" + continue
     return_path: ReturnPath::Fixed("/orchestrator/dashboard/"),
     // needsRedirectURI in the authenticator

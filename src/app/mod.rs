@@ -122,6 +122,9 @@ pub struct Profile {
     pub proxies_dex: bool,
     /// The base URL's path must be exactly this for the app to serve Dex (Devtron's ingress).
     pub path_prefix: Option<&'static str>,
+    /// The login the browser opens, under the base URL (`auth/login`): where a HAR's login
+    /// starts.
+    pub login_path: &'static str,
     pub return_path: ReturnPath,
     /// Connector types whose `redirectURI` the app overwrites with issuer + `/callback`.
     pub overwrites_redirect_uri: &'static [&'static str],
@@ -165,6 +168,16 @@ impl App {
     pub const ARGOCD: App = App(&argocd::PROFILE);
     /// Every registered app, in detection order.
     pub const ALL: &'static [App] = &[App::DEVTRON, App::ARGOCD];
+
+    /// The app whose login page `path` is, and its base path (`/orchestrator`, or empty).
+    pub fn by_login_path(path: &str) -> Option<(App, &'static str)> {
+        let path = path.trim_end_matches('/');
+        App::ALL.iter().find_map(|a| {
+            let p = a.profile();
+            let base = p.path_prefix.unwrap_or("");
+            (path == format!("{base}/{}", p.login_path)).then_some((*a, base))
+        })
+    }
 
     pub const fn new(profile: &'static Profile) -> App {
         App(profile)
@@ -373,6 +386,7 @@ mod tests {
         dex_call: DexCall::Rewrite,
         proxies_dex: false,
         path_prefix: Some("/third"),
+        login_path: "auth/login",
         return_path: ReturnPath::Fixed("/third/home"),
         overwrites_redirect_uri: &["oidc"],
         own_clients: &["third"],

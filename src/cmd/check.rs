@@ -34,6 +34,13 @@ pub async fn check(args: &CheckArgs) -> Result<(String, i32), RunError> {
 
 /// The check's diagnosis, its mode (`offline` or `live`) and its exit code.
 pub async fn diagnosis_of(args: &CheckArgs) -> Result<(Diagnosis, &'static str, i32), RunError> {
+    let har = read_har(args)?;
+    // A HAR alone: the browser's own view, no config and no cluster.
+    if let (Some((source, trace)), None) = (&har, &args.file) {
+        let d = diagnosis::from_har(source.clone(), trace);
+        let code = exit_code(&d, args.fail_on);
+        return Ok((d, "har", code));
+    }
     let access = connect(args).await;
     let loaded = load(args, &access).await?;
     let mut d = diagnosis::diagnose(&loaded.setup, &options(args, &loaded));
@@ -58,8 +65,36 @@ pub async fn diagnosis_of(args: &CheckArgs) -> Result<(Diagnosis, &'static str, 
             .collect();
         crate::route::add_to(&mut d, &objects, from.join(", "));
     }
+    if let Some((_, trace)) = har {
+        diagnosis::add_har(&mut d, trace.checks());
+    }
     let code = exit_code(&d, args.fail_on);
     Ok((d, mode, code))
+}
+
+/// The HAR of `--har`, read and reduced to its exchanges and logins, with the name it was
+/// given.
+fn read_har(args: &CheckArgs) -> Result<Option<(String, crate::har::Trace)>, RunError> {
+    let Some(input) = args.har.as_deref() else {
+        return Ok(None);
+    };
+    let bad = |error| RunError::Har {
+        input: input.to_string(),
+        error,
+    };
+    let trace = if input == "-" {
+        crate::har::read_trace(std::io::stdin().lock())
+    } else {
+        let f = std::fs::File::open(input).map_err(|e| bad(crate::har::HarError::Io(e)))?;
+        crate::har::read_trace(f)
+    }
+    .map_err(bad)?;
+    let source = if input == "-" {
+        "HAR from stdin".to_string()
+    } else {
+        format!("HAR {input}")
+    };
+    Ok(Some((source, trace)))
 }
 
 /// The route objects of `--objects` dumps, if any were given.

@@ -82,6 +82,7 @@ async fn stand_in(rx: tokio::sync::watch::Receiver<bool>) -> Result<(String, Str
                 }],
                 connectors: vec![config::mock_connector()],
                 release: Default::default(),
+                extra_groups: 0,
             },
             &rx,
         )
@@ -101,6 +102,7 @@ async fn stand_in(rx: tokio::sync::watch::Receiver<bool>) -> Result<(String, Str
                     .connectors[0],
             )?],
             release: Default::default(),
+            extra_groups: 0,
         };
         let provider = Provider::new(config).await?;
         let mut stop = rx.clone();

@@ -91,6 +91,7 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
         clients,
         connectors,
         release: args.dex_version,
+        extra_groups: usize::from(args.groups),
     })
 }
 

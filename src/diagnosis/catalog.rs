@@ -27,6 +27,8 @@ pub enum Vantage {
     Idp,
     /// The cluster's own objects: the route behind URL.
     Cluster,
+    /// The user's browser, as its HAR recorded a login.
+    Browser,
 }
 
 impl Vantage {
@@ -40,6 +42,7 @@ impl Vantage {
             Vantage::App => "app",
             Vantage::Idp => "idp",
             Vantage::Cluster => "cluster",
+            Vantage::Browser => "browser",
         }
     }
     pub fn label(self) -> &'static str {
@@ -51,6 +54,7 @@ impl Vantage {
             Vantage::App => "app",
             Vantage::Idp => "upstream IdP",
             Vantage::Cluster => "cluster",
+            Vantage::Browser => "browser's HAR",
         }
     }
 }
@@ -121,6 +125,21 @@ pub enum CheckId {
     DexReplicas,
     PodsConfig,
     PodsNotRun,
+    HarTrace,
+    HarLogin,
+    HarProvider,
+    HarUpstream,
+    HarSignin,
+    HarUpstreamCallback,
+    HarCallback,
+    HarState,
+    HarCallbackHost,
+    HarSession,
+    HarCookies,
+    HarLoop,
+    HarSlow,
+    HarClock,
+    HarDisagrees,
 }
 
 /// One check's fixed facts.
@@ -679,6 +698,126 @@ pub const CATALOG: &[Spec] = &[
         "pods.not_run",
         "probes from inside the pods",
         V::AppPod,
+        None,
+        false,
+    ),
+    spec(
+        C::HarTrace,
+        "har.trace",
+        "the browser's HAR read",
+        V::Browser,
+        None,
+        false,
+    ),
+    spec(
+        C::HarLogin,
+        "har.login",
+        "browser → app login (HAR)",
+        V::Browser,
+        Some(52),
+        true,
+    ),
+    spec(
+        C::HarProvider,
+        "har.provider",
+        "browser → Dex authorize (HAR)",
+        V::Browser,
+        Some(62),
+        true,
+    ),
+    spec(
+        C::HarUpstream,
+        "har.upstream",
+        "browser → upstream IdP authorize (HAR)",
+        V::Browser,
+        Some(72),
+        true,
+    ),
+    spec(
+        C::HarSignin,
+        "har.signin",
+        "sign-in at the upstream IdP (HAR)",
+        V::Browser,
+        Some(74),
+        true,
+    ),
+    spec(
+        C::HarUpstreamCallback,
+        "har.upstream_callback",
+        "browser → Dex callback (HAR)",
+        V::Browser,
+        Some(200),
+        true,
+    ),
+    spec(
+        C::HarState,
+        "har.state",
+        "state returned unchanged (HAR)",
+        V::Browser,
+        Some(205),
+        true,
+    ),
+    spec(
+        C::HarCallbackHost,
+        "har.callback_host",
+        "callback on the login's host (HAR)",
+        V::Browser,
+        Some(206),
+        true,
+    ),
+    spec(
+        C::HarCallback,
+        "har.callback",
+        "browser → app callback (HAR)",
+        V::Browser,
+        Some(210),
+        true,
+    ),
+    spec(
+        C::HarCookies,
+        "har.cookies",
+        "cookies the browser keeps (HAR)",
+        V::Browser,
+        Some(214),
+        true,
+    ),
+    spec(
+        C::HarSession,
+        "har.session",
+        "session cookie set and sent back (HAR)",
+        V::Browser,
+        Some(216),
+        true,
+    ),
+    spec(
+        C::HarLoop,
+        "har.loop",
+        "the login ends (HAR)",
+        V::Browser,
+        Some(230),
+        true,
+    ),
+    spec(
+        C::HarSlow,
+        "har.slow",
+        "no slow hop (HAR)",
+        V::Browser,
+        None,
+        false,
+    ),
+    spec(
+        C::HarClock,
+        "har.clock",
+        "servers' clocks agree (HAR)",
+        V::Browser,
+        None,
+        false,
+    ),
+    spec(
+        C::HarDisagrees,
+        "har.disagrees",
+        "prediction and the browser's HAR agree",
+        V::Browser,
         None,
         false,
     ),

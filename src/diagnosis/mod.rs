@@ -6,6 +6,7 @@ mod clock;
 mod config;
 mod connector_legs;
 mod direct;
+mod har;
 mod idp_rules;
 mod observed;
 mod paths;
@@ -19,6 +20,7 @@ mod what_if;
 pub use catalog::{CheckId, Id, Vantage};
 pub use check::Check;
 pub use connector_legs::{BrowserPage, browser_pages, pod_probes};
+pub use har::{add_har, from_har};
 
 pub use observed::{
     apply_observations, conclude, drift, drift_not_checked, merge, note_pods_not_run,

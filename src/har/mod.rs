@@ -2,7 +2,43 @@
 //! records it): read one entry at a time (`stream`), and made shareable (`sanitize`). The HAR
 //! is the browser's own view of a login, a source of evidence beside the probes.
 
+mod after;
+pub mod entry;
+pub mod login;
+pub mod rows;
 pub mod sanitize;
 pub mod stream;
 
-pub use stream::{HarError, Seen, transform};
+pub use stream::{HarError, Seen, read, transform};
+
+/// A HAR as the diagnosis reads it: its exchanges in the order the browser made them, and the
+/// logins among them.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    pub exchanges: Vec<entry::Exchange>,
+    pub logins: Vec<login::Login>,
+}
+
+/// Reads a HAR (streamed: the memory it costs is what each entry reduces to).
+pub fn read_trace<R: std::io::Read>(r: R) -> Result<Trace, HarError> {
+    let mut xs = Vec::new();
+    let mut i = 0;
+    read(r, &mut |v| {
+        xs.extend(entry::read(i, v));
+        i += 1;
+    })?;
+    // Entries are in the order requests started; a HAR merged from several is sorted again.
+    xs.sort_by_key(|x| x.started_ms.unwrap_or(i64::MAX));
+    let logins = login::logins(&xs);
+    Ok(Trace {
+        exchanges: xs,
+        logins,
+    })
+}
+
+impl Trace {
+    /// The rows from the browser's vantage.
+    pub fn checks(&self) -> Vec<crate::diagnosis::Check> {
+        rows::checks(&self.exchanges, &self.logins)
+    }
+}

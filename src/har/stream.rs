@@ -55,10 +55,25 @@ pub fn transform<R: Read, W: Write>(
     w: &mut W,
     each: &mut dyn FnMut(&mut Value),
 ) -> Result<Seen, HarError> {
+    pass(r, w, each, true)
+}
+
+/// Reads the HAR from `r` and hands each entry to `each`; nothing is written.
+pub fn read<R: Read>(r: R, each: &mut dyn FnMut(&mut Value)) -> Result<Seen, HarError> {
+    pass(r, &mut std::io::sink(), each, false)
+}
+
+fn pass<R: Read, W: Write>(
+    r: R,
+    w: &mut W,
+    each: &mut dyn FnMut(&mut Value),
+    copy: bool,
+) -> Result<Seen, HarError> {
     let mut de =
         serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, r));
     let mut out = Out {
         w,
+        copy,
         each,
         seen: Seen::default(),
         error: None,
@@ -82,6 +97,8 @@ pub fn transform<R: Read, W: Write>(
 
 struct Out<'a, W: Write> {
     w: &'a mut W,
+    /// Whether the HAR is written back (`transform`) or only read (`read`).
+    copy: bool,
     each: &'a mut dyn FnMut(&mut Value),
     seen: Seen,
     /// A write error, kept so the parse can stop with it.
@@ -91,6 +108,9 @@ struct Out<'a, W: Write> {
 
 impl<W: Write> Out<'_, W> {
     fn raw(&mut self, s: &[u8]) -> Result<(), String> {
+        if !self.copy {
+            return Ok(());
+        }
         self.w.write_all(s).map_err(|e| {
             let m = e.to_string();
             self.error = Some(e);
@@ -98,6 +118,9 @@ impl<W: Write> Out<'_, W> {
         })
     }
     fn value(&mut self, v: &Value) -> Result<(), String> {
+        if !self.copy {
+            return Ok(());
+        }
         let bytes = serde_json::to_vec(v).map_err(|e| e.to_string())?;
         self.raw(&bytes)
     }
@@ -157,9 +180,12 @@ impl<'de, W: Write> Visitor<'de> for Obj<'_, '_, W> {
                     out.entries_found = true;
                     m.next_value_seed(EntriesSeed(&mut *out))?;
                 }
-                _ => {
+                _ if out.copy => {
                     let v: Value = m.next_value()?;
                     out.value(&v).map_err(de::Error::custom)?;
+                }
+                _ => {
+                    m.next_value::<de::IgnoredAny>()?;
                 }
             }
         }

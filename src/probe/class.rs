@@ -105,6 +105,15 @@ pub enum Class {
     Route,
     /// An IP allow-list in front of URL that leaves out where the app pod's requests come from.
     AllowList,
+    // What only the browser's own trace shows.
+    /// A cookie the browser drops or refuses: over 4,096 bytes, `Secure` from an http page,
+    /// `SameSite=None` without `Secure`.
+    Cookie,
+    /// A token too long for the app's cookie chunks (Argo CD's `max number of cookies`).
+    CookieChunks,
+    /// The `state` a callback brought back is not the one its login sent, or the callback is on
+    /// another host than the login (its state cookie is not sent there).
+    State,
     // dexcheck's own findings.
     /// The file and the cluster's live copy disagree.
     Drift,
@@ -168,6 +177,9 @@ impl Class {
         Class::InvalidRedirect,
         Class::Route,
         Class::AllowList,
+        Class::Cookie,
+        Class::CookieChunks,
+        Class::State,
         Class::Drift,
         Class::PredictionDiffers,
         Class::Other,
@@ -257,6 +269,9 @@ impl Class {
             Class::InvalidRedirect => "invalid_redirect",
             Class::Route => "route",
             Class::AllowList => "allow_list",
+            Class::Cookie => "cookie",
+            Class::CookieChunks => "cookie_chunks",
+            Class::State => "state",
             Class::Drift => "drift",
             Class::PredictionDiffers => "prediction_differs",
             Class::Other => "other",

@@ -71,6 +71,9 @@ pub struct Config {
     pub connectors: Vec<Connector>,
     /// The Dex release whose answers it gives where releases differ (`--dex-version`).
     pub release: Release,
+    /// Groups added to every user's `groups` claim (`--groups N`), for tokens of the size a
+    /// user in many groups gets.
+    pub extra_groups: usize,
 }
 
 /// The Dex releases whose client-visible answers the provider can give.

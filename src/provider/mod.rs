@@ -603,7 +603,10 @@ async fn approval(State(p): P, Query(q): Query<HashMap<String, String>>) -> Resp
 }
 
 /// Issues the code and sends the browser back to the client's redirect URI.
-fn approved(p: &Provider, req: AuthRequest, identity: Identity) -> Response {
+fn approved(p: &Provider, req: AuthRequest, mut identity: Identity) -> Response {
+    identity
+        .groups
+        .extend((1..=p.config.extra_groups).map(|i| format!("group-{i:04}")));
     let code = new_id();
     let to = with_query(&req.redirect_uri, &[("code", &code), ("state", &req.state)]);
     p.lock().codes.insert(
@@ -977,6 +980,7 @@ pub async fn start_control(target_issuer: &str) -> Result<(String, ControlGuard)
         )],
         connectors: vec![config::mock_connector()],
         release: Default::default(),
+        extra_groups: 0,
     };
     // The control never signs: a fixed public key, so no run generates an RSA key.
     let provider = Provider::with_keys(config, Keys::public_only()).await?;

@@ -1,0 +1,100 @@
+//! The browser's HAR as a source of evidence beside the probes: alone (no config), or added to
+//! a diagnosis, where its rows replace the predictions for the browser it observed and a
+//! prediction it contradicts becomes a finding of its own (`har.disagrees`).
+
+use super::{Check, CheckId, Diagnosis, observed, verdict};
+use crate::app::{App, Install};
+use crate::plan::predict::{Outcome, Status};
+use crate::probe::class::Class;
+
+/// What a HAR's login shows about the app: which app, and its URL (the login's origin and base
+/// path).
+pub fn app_of(trace: &crate::har::Trace) -> Option<(App, String)> {
+    trace.exchanges.iter().find_map(|x| {
+        let u = url::Url::parse(&x.url).ok()?;
+        let (app, base) = App::by_login_path(u.path())?;
+        Some((app, format!("{}{base}", u.origin().ascii_serialization())))
+    })
+}
+
+/// A diagnosis of a HAR alone.
+pub fn from_har(source: String, trace: &crate::har::Trace) -> Diagnosis {
+    let (app, url) = match app_of(trace) {
+        Some((a, u)) => (a, Some(u)),
+        None => (App::DEVTRON, None),
+    };
+    let checks = trace.checks();
+    Diagnosis {
+        app,
+        install: Install::new(app, None),
+        source,
+        input: "browser HAR",
+        url,
+        url_source: "from the HAR's login request",
+        endpoints: None,
+        browser_origin: None,
+        callback: None,
+        oidc: None,
+        connectors: Vec::new(),
+        verdict: verdict(&checks),
+        checks,
+        candidates: Vec::new(),
+        live: None,
+        cluster: None,
+        route: None,
+    }
+}
+
+/// The browser rows a HAR row observes in place of their prediction.
+const OBSERVES: &[(CheckId, CheckId)] = &[
+    (CheckId::HarLogin, CheckId::BrowserReturnUrl),
+    (CheckId::HarProvider, CheckId::BrowserDexAuth),
+];
+
+/// Adds a HAR's rows to `d`.
+pub fn add_har(d: &mut Diagnosis, rows: Vec<Check>) {
+    let mut findings = Vec::new();
+    for (har, predicted) in OBSERVES {
+        let Some(h) = rows.iter().find(|c| c.id == *har && c.observed) else {
+            continue;
+        };
+        if !matches!(h.status, Status::Pass | Status::Fail) {
+            continue;
+        }
+        let Some(i) = d.checks.iter().position(|c| c.id == *predicted) else {
+            continue;
+        };
+        let p = &d.checks[i];
+        if (p.status == Status::Fail) != (h.status == Status::Fail) {
+            findings.push(disagrees(p, h));
+        }
+        if !p.observed {
+            d.checks.remove(i);
+        }
+    }
+    observed::merge(d, rows.into_iter().chain(findings).collect());
+    d.verdict = verdict(&d.checks);
+}
+
+fn disagrees(p: &Check, h: &Check) -> Check {
+    let said = |c: &Check| format!("{} ({})", c.status.as_str(), c.message);
+    let how = if p.observed { "observed" } else { "predicted" };
+    let note = format!(
+        "dexcheck {how} {} {}; the browser's HAR shows {} {}: the browser's own view stands, so look for what differs between this check and the user's browser (the URL opened, a proxy, an older config)",
+        p.id,
+        said(p),
+        h.id,
+        said(h)
+    );
+    let mut c = Check::new(
+        CheckId::HarDisagrees,
+        Outcome {
+            status: Status::Warn,
+            class: Some(Class::PredictionDiffers),
+            go_error: None,
+            note,
+        },
+    );
+    c.observed = true;
+    c
+}

@@ -368,6 +368,30 @@ fn har_sanitize_against_jq() {
         ),
         _ => println!("har: the sanitize run failed"),
     }
+    // The analysis: `check --har` reads every entry and reports the logins; jq lists each
+    // entry's URL and status (the least an analysis reads).
+    let mut ours = Command::new(BIN);
+    ours.args(["check", "-o", "json", "--har"]).arg(&path);
+    let mut jq = Command::new("jq");
+    jq.args(["-c", ".log.entries[] | [.request.url, .response.status]"])
+        .arg(&path);
+    match (timed_rss(ours), timed_rss(jq)) {
+        (Some((t, rss)), Some((jt, jrss))) => println!(
+            "check --har on a {mb:.0} MB HAR: {:.0} MB/s, peak RSS {} MiB; jq listing its entries: {:.0} MB/s, peak RSS {} MiB; speed ratio {:.2} (goal ≥ 1), memory ratio {:.3} (goal well under 1)",
+            mb / t,
+            rss / 1024,
+            mb / jt,
+            jrss / 1024,
+            jt / t,
+            rss as f64 / jrss as f64
+        ),
+        (Some((t, rss)), None) => println!(
+            "check --har on a {mb:.0} MB HAR: {:.0} MB/s, peak RSS {} MiB (jq not found)",
+            mb / t,
+            rss / 1024
+        ),
+        _ => println!("har: the check --har run failed"),
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -200,3 +200,155 @@ fn what_is_not_a_har_is_refused_without_quoting_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/login.har"));
 }
+
+/// `dexcheck check --har FILE -o json` on a HAR alone.
+fn check_har(args: &[&str]) -> (Value, i32) {
+    let o = cargo_bin_cmd!("dexcheck")
+        .args(["check", "-o", "json"])
+        .args(args)
+        .output()
+        .expect("run");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {} {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    (v, o.status.code().unwrap_or(-1))
+}
+
+fn row<'a>(v: &'a Value, id: &str) -> &'a Value {
+    v["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == id))
+        .unwrap_or(&Value::Null)
+}
+
+/// The HARs Chromium recorded in the lab (`tests/har_lab.rs`, kept sanitized in
+/// `fixtures/har/`): each one's verdict names the hop the browser met its failure at, in the
+/// class `check` uses for it, and the exit code follows.
+#[test]
+fn each_recorded_login_is_read_to_the_hop_the_browser_failed_at() {
+    let cases = [
+        ("working-login", None, None),
+        ("chunked-token", None, None),
+        (
+            "invalid-redirect-url",
+            Some("har.login"),
+            Some("http_status(400)"),
+        ),
+        (
+            "connection-refused",
+            Some("har.login"),
+            Some("http_status(500)"),
+        ),
+        (
+            "idp-refuses-callback",
+            Some("har.upstream"),
+            Some("idp_redirect_uri"),
+        ),
+        ("cookie-limit", Some("har.callback"), Some("cookie_chunks")),
+        ("one-cookie-loop", Some("har.cookies"), Some("cookie")),
+    ];
+    for (name, blocking, class) in cases {
+        let path = format!("fixtures/har/{name}.har");
+        let (v, code) = check_har(&["--har", &path]);
+        assert_eq!(v["mode"], "har");
+        assert_eq!(
+            v["verdict"]["blocking_check"].as_str(),
+            blocking,
+            "{name}: {v:#}"
+        );
+        assert_eq!(code, if blocking.is_some() { 1 } else { 0 }, "{name}");
+        if let (Some(b), Some(class)) = (blocking, class) {
+            assert_eq!(row(&v, b)["class"], class, "{name}: {v:#}");
+            assert_eq!(row(&v, b)["vantage"], "browser");
+        }
+    }
+}
+
+/// What the sanitized copies still show: the session cookie's chunks by size, the state
+/// compared, the seed's own words at the login hop, and nothing secret in any output.
+#[test]
+fn a_sanitized_har_still_reads_sizes_state_and_the_apps_words() {
+    let (v, _) = check_har(&["--har", "fixtures/har/chunked-token.har"]);
+    let session = row(&v, "har.session");
+    assert_eq!(session["status"], "pass", "{session:#}");
+    let m = session["message"].as_str().unwrap_or_default();
+    assert!(m.contains("argocd.token set in 2 chunks"), "{m}");
+    assert_eq!(row(&v, "har.state")["status"], "pass");
+    assert!(
+        row(&v, "har.trace")["message"]
+            .as_str()
+            .is_some_and(|t| t.contains("cookie values redacted, sizes kept"))
+    );
+    let (v, _) = check_har(&["--har", "fixtures/har/connection-refused.har"]);
+    let login = row(&v, "har.login");
+    assert!(
+        login["error"].as_str().is_some_and(|e| e.starts_with(
+            "Failed to query provider \"http://localhost:8082/orchestrator/api/dex\""
+        )),
+        "{login:#}"
+    );
+    assert!(
+        login["remedy"]
+            .as_str()
+            .is_some_and(|r| r.contains("port-forward"))
+    );
+    let text = serde_json::to_string(&v).unwrap_or_default();
+    assert!(
+        !text.contains("REDACTED("),
+        "a redaction marker leaked into the report"
+    );
+}
+
+/// With a config, the HAR's rows replace the predictions for the browser they observed, and a
+/// prediction the browser contradicts is a finding: here the config predicts the return URL
+/// passes (the browser opens URL itself), the recorded browser met Devtron's refusal.
+#[test]
+fn with_a_config_the_browsers_view_replaces_the_prediction_and_a_contradiction_is_named() {
+    let dir = std::env::temp_dir().join(format!("dexcheck-har-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cfg = dir.join("sso.yaml");
+    std::fs::write(
+        &cfg,
+        "# URL: http://localhost:8082/orchestrator\nid: mock\nname: Mock\ntype: mockCallback\n",
+    )
+    .expect("write");
+    let cfg = cfg.display().to_string();
+    let (v, code) = check_har(&[
+        &cfg,
+        "--offline",
+        "--har",
+        "fixtures/har/invalid-redirect-url.har",
+    ]);
+    assert_eq!(code, 1);
+    assert!(row(&v, "browser.return_url").is_null(), "{v:#}");
+    assert_eq!(row(&v, "har.login")["status"], "fail");
+    let d = row(&v, "har.disagrees");
+    assert_eq!(d["status"], "warn", "{v:#}");
+    assert!(
+        d["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("predicted browser.return_url pass")),
+        "{d:#}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_har_that_is_not_one_is_refused_naming_the_file() {
+    let o = cargo_bin_cmd!("dexcheck")
+        .args(["check", "--har", "Cargo.toml"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Cargo.toml"), "{err}");
+    let o = cargo_bin_cmd!("dexcheck")
+        .args(["check", "-", "--har", "-"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2));
+}

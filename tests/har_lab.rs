@@ -95,8 +95,16 @@ fn install(test: &str, i: &Install) -> Option<Running> {
     })
 }
 
-/// Chromium in the workstation opens `start` and signs in; returns what it ended on and the HAR.
-fn browse(r: &Running, start: &str, stop: &str) -> (Value, std::path::PathBuf) {
+/// Chromium in the workstation opens `start` and signs in, for at most `secs`; returns what it
+/// ended on and the HAR. With `DEXCHECK_KEEP_HARS=DIR`, the HAR's sanitized copy is kept there
+/// as `NAME.har` (how `fixtures/har/` was recorded).
+fn browse(
+    r: &Running,
+    name: &str,
+    start: &str,
+    stop: &str,
+    secs: u32,
+) -> (Value, std::path::PathBuf) {
     let har = r.lab.dir.join("login.har");
     let out = r
         .lab
@@ -105,8 +113,13 @@ fn browse(r: &Running, start: &str, stop: &str) -> (Value, std::path::PathBuf) {
         .arg(&har)
         .env("PASSWORD", PASSWORD)
         .env("CHROMIUM", CHROMIUM)
+        .env("SECONDS", secs.to_string())
         .output()
         .expect("node");
+    if let Some(dir) = std::env::var_os("DEXCHECK_KEEP_HARS") {
+        let kept = std::path::Path::new(&dir).join(format!("{name}.har"));
+        std::fs::copy(sanitize(&har), kept).expect("keep the HAR");
+    }
     let line = String::from_utf8_lossy(&out.stdout);
     let seen: Value = serde_json::from_str(line.trim())
         .unwrap_or_else(|e| panic!("{e}: {line} {}", String::from_utf8_lossy(&out.stderr)));
@@ -226,7 +239,7 @@ fn a_working_login_reads_hop_by_hop_and_its_sanitized_copy_keeps_no_secret() {
     };
     let dashboard = format!("{url}/dashboard");
     let start = format!("{url}/auth/login?return_url={dashboard}");
-    let (seen, har) = browse(&r, &start, &dashboard);
+    let (seen, har) = browse(&r, "working-login", &start, &dashboard, 20);
     assert!(
         seen["url"]
             .as_str()
@@ -320,7 +333,13 @@ fn the_seeds_invalid_redirect_url_is_named_at_the_login_hop() {
     };
     let browser = "http://localhost:8082/orchestrator";
     let start = format!("{browser}/auth/login?return_url={browser}/dashboard");
-    let (seen, har) = browse(&r, &start, &format!("{browser}/dashboard"));
+    let (seen, har) = browse(
+        &r,
+        "invalid-redirect-url",
+        &start,
+        &format!("{browser}/dashboard"),
+        20,
+    );
     assert_eq!(seen["status"], 400, "{seen:#}");
     let report = check_har(&har);
     assert_eq!(
@@ -352,7 +371,13 @@ fn the_seeds_connection_refused_is_the_apps_500_at_the_login_hop() {
         return;
     };
     let start = format!("{url}/auth/login?return_url={url}/dashboard");
-    let (seen, har) = browse(&r, &start, &format!("{url}/dashboard"));
+    let (seen, har) = browse(
+        &r,
+        "connection-refused",
+        &start,
+        &format!("{url}/dashboard"),
+        20,
+    );
     assert_eq!(seen["status"], 500, "{seen:#}");
     let report = check_har(&har);
     let login = row(&report, "har.login");
@@ -386,7 +411,13 @@ fn an_idp_that_refuses_dexs_callback_is_named() {
         return;
     };
     let start = format!("{url}/auth/login?return_url={url}/dashboard");
-    let (_, har) = browse(&r, &start, &format!("{url}/dashboard"));
+    let (_, har) = browse(
+        &r,
+        "idp-refuses-callback",
+        &start,
+        &format!("{url}/dashboard"),
+        20,
+    );
     let report = check_har(&har);
     assert_eq!(
         report["verdict"]["blocking_check"], "har.upstream",
@@ -415,7 +446,7 @@ fn large_tokens_are_read_across_chunks_and_the_cookie_limit_is_named() {
     };
     let dashboard = format!("{url}/dashboard");
     let start = format!("{url}/auth/login?return_url={dashboard}");
-    let (seen, har) = browse(&r, &start, &dashboard);
+    let (seen, har) = browse(&r, "chunked-token", &start, &dashboard, 20);
     let chunks = seen["cookies"]
         .as_array()
         .map(|a| {
@@ -444,7 +475,7 @@ fn large_tokens_are_read_across_chunks_and_the_cookie_limit_is_named() {
     let Some(r) = install("har_lab_cookie_limit", &i) else {
         return;
     };
-    let (seen, har) = browse(&r, &start, &dashboard);
+    let (seen, har) = browse(&r, "cookie-limit", &start, &dashboard, 20);
     assert_eq!(seen["status"], 500, "{seen:#}");
     let report = check_har(&har);
     assert_eq!(
@@ -459,4 +490,90 @@ fn large_tokens_are_read_across_chunks_and_the_cookie_limit_is_named() {
             .is_some_and(|e| e.contains("max number of cookies is 10")),
         "{cb:#}"
     );
+}
+
+/// Argo Workflows' way: one `authorization` cookie, no chunks. A token over 4,096 bytes is
+/// dropped by the real browser, which comes back without it and is sent to log in again: the
+/// cookie and the loop are named.
+#[test]
+fn a_single_cookie_over_4096_bytes_is_dropped_and_the_login_loops() {
+    let Some(_) = login_peer("har_lab_one_cookie") else {
+        return;
+    };
+    let lab = Lab::start_bare().expect("lab");
+    let (app_url, dex) = ("http://localhost:2746", "http://localhost:5556/dex");
+    lab.forward_to(2746, &format!("{}:2746", support::lab::POD_ADDR))
+        .expect("forward");
+    lab.forward_to(5556, &format!("{}:5556", support::lab::DEX_SERVICE_ADDR))
+        .expect("forward");
+    let dex_callback = format!("{dex}/callback");
+    let mut idp = lab.in_pod("node");
+    idp.args(["tests/js/signin_idp.mjs", IDP_ISSUER, IDP_ADDR, "9000"])
+        .args(["lab-client", IDP_SECRET, &dex_callback, PASSWORD]);
+    let (_idp, _) = procs::start(idp, "ready");
+    let sso_secret = "LAB-SECRET-workflows-sso-7d2";
+    let cfg = lab.dir.join("dex.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "issuer: {dex}\nstaticClients:\n- id: argo-workflows-sso\n  name: Argo Workflows\n  secret: {sso_secret}\n  redirectURIs: [{app_url}/oauth2/callback]\nconnectors:\n- type: oidc\n  id: lab\n  name: Lab IdP\n  config:\n    issuer: {IDP_ISSUER}\n    clientID: lab-client\n    clientSecret: {IDP_SECRET}\n    redirectURI: {dex_callback}\n"
+        ),
+    )
+    .expect("write");
+    let mut d = lab.in_pod(BIN);
+    d.args([
+        "serve",
+        "--listen",
+        "0.0.0.0:5556",
+        "--groups",
+        "400",
+        "--config",
+    ])
+    .arg(&cfg);
+    let (_dex, _) = procs::start(d, "listening");
+    let mut app = lab.in_pod("node");
+    app.args([
+        "tests/js/one_cookie_app.mjs",
+        "0.0.0.0",
+        "2746",
+        app_url,
+        dex,
+    ])
+    .args([
+        "http://argocd-dex-server.devtroncd:5556/dex",
+        "argo-workflows-sso",
+        sso_secret,
+    ]);
+    let (_app, _) = procs::start(app, "ready");
+    let r = Running {
+        lab,
+        _children: Vec::new(),
+    };
+    let (seen, har) = browse(
+        &r,
+        "one-cookie-loop",
+        &format!("{app_url}/workflows"),
+        "http://never.lab.test/",
+        8,
+    );
+    assert!(
+        !seen["cookies"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|c| c["name"] == "authorization")),
+        "the browser kept the oversized cookie: {seen:#}"
+    );
+    let report = check_har(&har);
+    assert_eq!(
+        report["verdict"]["blocking_check"], "har.cookies",
+        "{report:#}"
+    );
+    let cookies = row(&report, "har.cookies");
+    assert_eq!(cookies["class"], "cookie", "{cookies:#}");
+    assert!(
+        cookies["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("authorization is") && m.contains("drops it")),
+        "{cookies:#}"
+    );
+    assert_eq!(row(&report, "har.loop")["status"], "fail", "{report:#}");
 }

@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
         date: None,
         body: data.to_vec(),
         final_url: "http://dex.example.com/dex/.well-known/openid-configuration".into(),
+        peer: None,
     };
     let issuer = "http://dex.example.com/dex";
     if let Ok(findings) = discovery_answer(&r, issuer, &r.final_url) {

@@ -78,6 +78,11 @@ fn read_har(args: &CheckArgs) -> Result<Option<(String, crate::har::Trace)>, Run
     let Some(input) = args.har.as_deref() else {
         return Ok(None);
     };
+    if input == "-" && args.file.as_deref() == Some("-") {
+        return Err(RunError::Usage(
+            "--har - and the config - both read stdin: give one of them as a file".into(),
+        ));
+    }
     let bad = |error| RunError::Har {
         input: input.to_string(),
         error,

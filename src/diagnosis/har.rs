@@ -17,11 +17,18 @@ pub fn app_of(trace: &crate::har::Trace) -> Option<(App, String)> {
     })
 }
 
+/// The origin a HAR's first login started on, for an app no profile knows.
+fn origin_of_login(trace: &crate::har::Trace) -> Option<String> {
+    let l = trace.logins.first()?;
+    let x = &trace.exchanges[l.start.unwrap_or(l.provider.at)];
+    Some(crate::har::login::origin(&x.url))
+}
+
 /// A diagnosis of a HAR alone.
 pub fn from_har(source: String, trace: &crate::har::Trace) -> Diagnosis {
     let (app, url) = match app_of(trace) {
         Some((a, u)) => (a, Some(u)),
-        None => (App::DEVTRON, None),
+        None => (App::DEVTRON, origin_of_login(trace)),
     };
     let checks = trace.checks();
     Diagnosis {

@@ -3,16 +3,14 @@
 //! together show (the `state` returned, the callback's host, the cookies kept and sent back).
 
 use super::entry::{Exchange, SetCookie};
-use super::login::{Login, endpoint, origin, param};
+use super::login::{Login, origin, param};
 use super::rows::{COOKIE_MAX, Export, NO_COOKIES, answered, callback_error, hop};
 use crate::diagnosis::{Check, CheckId};
 use crate::plan::predict::{Outcome, Status};
 use crate::probe::class::Class;
 
 fn seen(id: CheckId, x: &Exchange, outcome: Outcome) -> Check {
-    let mut c = Check::observed(id, &endpoint(&x.url), outcome);
-    c.duration_ms = Some(x.time_ms.max(0.0) as u64);
-    c
+    super::rows::seen(id, x, outcome)
 }
 
 fn unknown(id: CheckId, note: impl Into<String>) -> Check {
@@ -311,17 +309,13 @@ fn session_row(xs: &[Exchange], l: &Login, export: Export) -> Check {
         .iter()
         .filter(|c| landing.sent.iter().any(|s| s.name == c.name))
         .collect();
-    if kept.len() == set.len() || !landing.has_cookie_headers && landing.sent.is_empty() {
-        let mut c = seen(
+    // The export recorded cookies (checked above): a request without them sent none.
+    if kept.len() == set.len() {
+        return seen(
             CheckId::HarSession,
             landing,
             Outcome::pass(format!("{chunks}; sent back with {}", hop(landing))),
         );
-        if !landing.has_cookie_headers {
-            c.status = Status::Unknown;
-            c.message = format!("{chunks}; the next request's cookies were not recorded");
-        }
-        return c;
     }
     let lost: Vec<&str> = set
         .iter()
@@ -348,13 +342,23 @@ fn chunk_note(set: &[&SetCookie]) -> String {
             .collect::<Vec<_>>()
             .join(" + ")
     };
-    if let Some(first) = set.iter().find(|c| c.chunks.is_some()) {
-        let n = first.chunks.unwrap_or(1);
+    // A chunked cookie: its first chunk says `N:` (unless redacted), the others are `name-1`, ….
+    let is_chunk_of = |c: &SetCookie, name: &str| {
+        c.name
+            .strip_prefix(name)
+            .and_then(|r| r.strip_prefix('-'))
+            .is_some_and(|i| i.parse::<usize>().is_ok())
+    };
+    let first = set
+        .iter()
+        .find(|c| c.chunks.is_some() || set.iter().any(|o| is_chunk_of(o, &c.name)));
+    if let Some(first) = first {
         let parts: Vec<&SetCookie> = set
             .iter()
             .copied()
-            .filter(|c| c.name == first.name || c.name.starts_with(&format!("{}-", first.name)))
+            .filter(|c| c.name == first.name || is_chunk_of(c, &first.name))
             .collect();
+        let n = first.chunks.unwrap_or(parts.len());
         let total: usize = parts.iter().map(|c| c.value_len).sum();
         let missing = n.saturating_sub(parts.len());
         let tail = if missing > 0 {

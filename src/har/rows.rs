@@ -60,7 +60,18 @@ pub fn checks(xs: &[Exchange], logins: &[Login]) -> Vec<Check> {
         .collect();
     let mut out = vec![trace_row(xs, logins, export)];
     let last_start = starts.last().copied();
-    match logins.last() {
+    // In a loop, the browser gives up in the middle of a login (too many redirects): the last
+    // login whose callback answered is the one that shows why.
+    let shown = if relogins(xs, logins, &starts) >= 2 {
+        logins
+            .iter()
+            .rev()
+            .find(|l| l.callback.is_some_and(|c| xs[c].status > 0))
+            .or(logins.last())
+    } else {
+        logins.last()
+    };
+    match shown {
         // The last login attempt never reached a provider: its start is the whole story.
         Some(l) if last_start.is_some_and(|s| s > l.provider.at) => {
             out.extend(last_start.map(|s| start_row(&xs[s], None)));
@@ -113,10 +124,13 @@ fn trace_row(xs: &[Exchange], logins: &[Login], export: Export) -> Check {
     c
 }
 
-/// An observed row about hop `x`.
-fn seen(id: CheckId, x: &Exchange, outcome: Outcome) -> Check {
+/// An observed row about hop `x` (an empty error is none: the message says it).
+pub fn seen(id: CheckId, x: &Exchange, outcome: Outcome) -> Check {
     let mut c = Check::observed(id, &endpoint(&x.url), outcome);
     c.duration_ms = Some(x.time_ms.max(0.0) as u64);
+    if c.error.as_deref() == Some("") {
+        c.error = None;
+    }
     c
 }
 
@@ -344,15 +358,23 @@ pub fn callback_error(id: CheckId, x: &Exchange, who: &str) -> Option<Check> {
 }
 
 /// The login loops: the app's callback succeeded and the browser was sent to log in again.
+/// How many logins succeeded at the app's callback and were followed by another login (or the
+/// app's login page).
+fn relogins(xs: &[Exchange], logins: &[Login], starts: &[usize]) -> usize {
+    logins
+        .iter()
+        .filter_map(|l| l.callback)
+        .filter(|&c| redirects(&xs[c]))
+        .filter(|&c| starts.iter().any(|&s| s > c) || logins.iter().any(|m| m.provider.at > c))
+        .count()
+}
+
 fn loop_row(xs: &[Exchange], logins: &[Login], starts: &[usize]) -> Option<Check> {
     let done: Vec<&Login> = logins
         .iter()
         .filter(|l| l.callback.is_some_and(|c| redirects(&xs[c])))
         .collect();
-    let again = done
-        .iter()
-        .filter(|l| l.callback.is_some_and(|c| starts.iter().any(|&s| s > c)))
-        .count();
+    let again = relogins(xs, logins, starts);
     let downgrade = xs.iter().find(|x| {
         redirects(x) && x.url.starts_with("https://") && redirect_target(x).starts_with("http://")
     });

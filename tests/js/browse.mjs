@@ -1,8 +1,9 @@
 // The lab's browser: Debian's Chromium, headless, driven by playwright-core (no browser
 // download), recording a HAR of one login with cookies and bodies, as DevTools' "Export HAR (with
-// sensitive data)" would. It opens START, signs in at any page with a password field (LOGIN and
-// PASSWORD from the environment), and stops when the page reaches a URL starting with STOP, when
-// the browser has made MAX navigations (a login that loops), or after SECONDS.
+// sensitive data)" would. It opens START, signs in at each page with a password field (LOGIN and
+// PASSWORD from the environment; at most SIGNINS times), and stops when the page reaches a URL
+// starting with STOP, when the browser has made MAX navigations (a login that loops), or after
+// SECONDS.
 // Usage: node browse.mjs START STOP HAR_PATH  → prints one JSON line: {url, status, navigations,
 // cookies: [{name, size}], text}.
 import { chromium } from 'playwright-core';
@@ -12,6 +13,7 @@ const login = process.env.LOGIN ?? 'alice';
 const password = process.env.PASSWORD ?? '';
 const max = Number(process.env.MAX ?? 12);
 const seconds = Number(process.env.SECONDS ?? 20);
+const signins = Number(process.env.SIGNINS ?? 3);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -40,7 +42,7 @@ page.on('response', (r) => {
   if (r.request().isNavigationRequest() && r.frame() === page.mainFrame()) last = r.status();
 });
 const deadline = Date.now() + seconds * 1000;
-let signedIn = false;
+let signedIn = 0;
 try {
   await page.goto(start, { waitUntil: 'load', timeout: seconds * 1000 });
 } catch (e) {
@@ -48,14 +50,14 @@ try {
 }
 while (Date.now() < deadline && navigations < max) {
   if (page.url().startsWith(stop)) break;
-  const field = await page.$('input[type=password]');
-  if (field && !signedIn) {
-    signedIn = true;
+  const field = await page.$('input[type=password]').catch(() => null);
+  if (field && signedIn < signins) {
+    signedIn += 1;
     await page.fill('input[name=login]', login).catch(() => {});
-    await field.fill(password);
+    await field.fill(password).catch(() => {});
     await Promise.all([
       page.waitForNavigation({ timeout: 5000 }).catch(() => {}),
-      page.click('button[type=submit]'),
+      page.click('button[type=submit]').catch(() => {}),
     ]);
     continue;
   }

@@ -352,3 +352,130 @@ fn a_har_that_is_not_one_is_refused_naming_the_file() {
         .expect("run");
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// The recorded working login, changed the way a real trace would differ, then read.
+fn working_login_changed(name: &str, change: impl Fn(&mut Vec<Value>)) -> Value {
+    let text = std::fs::read_to_string("fixtures/har/working-login.har").expect("fixture");
+    let mut har: Value = serde_json::from_str(&text).expect("json");
+    if let Some(entries) = har["log"]["entries"].as_array_mut() {
+        change(entries);
+    }
+    let path = std::env::temp_dir().join(format!("dexcheck-har-{name}-{}.har", std::process::id()));
+    std::fs::write(&path, har.to_string()).expect("write");
+    let (v, _) = check_har(&["--har", &path.display().to_string()]);
+    let _ = std::fs::remove_file(&path);
+    v
+}
+
+fn url_of(e: &Value) -> String {
+    e["request"]["url"].as_str().unwrap_or_default().to_string()
+}
+
+fn set_header(e: &mut Value, side: &str, name: &str, f: impl Fn(&str) -> String) {
+    for h in e[side]["headers"].as_array_mut().into_iter().flatten() {
+        if h["name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        {
+            let v = f(h["value"].as_str().unwrap_or_default());
+            h["value"] = Value::String(v);
+        }
+    }
+}
+
+/// What only the hops together show, each from one change to a real trace.
+#[test]
+fn what_the_hops_show_together_is_named() {
+    let is_app_callback = |e: &Value| url_of(e).contains("/orchestrator/auth/callback");
+    // Another state at the app's callback than its authorize sent.
+    let v = working_login_changed("state", |es| {
+        for e in es.iter_mut().filter(|e| is_app_callback(e)) {
+            let u = url_of(e).replace("state=", "state=other");
+            e["request"]["url"] = Value::String(u);
+        }
+    });
+    assert_eq!(row(&v, "har.state")["class"], "state", "{v:#}");
+    // The login started on another host than its callback's.
+    let v = working_login_changed("host", |es| {
+        for e in es.iter_mut().filter(|e| url_of(e).contains("/auth/login")) {
+            let u = url_of(e).replace("localhost:8080", "127.0.0.1:8080");
+            e["request"]["url"] = Value::String(u);
+        }
+    });
+    let host = row(&v, "har.callback_host");
+    assert_eq!(host["status"], "fail", "{v:#}");
+    assert!(
+        host["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("started on http://127.0.0.1:8080"))
+    );
+    // A Secure session cookie from an http page; SameSite=None without Secure.
+    for (attr, words) in [
+        ("Secure", "marked Secure but set by an http page"),
+        ("SameSite=None", "SameSite=None without Secure"),
+    ] {
+        let v = working_login_changed("cookie", |es| {
+            for e in es.iter_mut().filter(|e| is_app_callback(e)) {
+                set_header(e, "response", "set-cookie", |c| {
+                    format!("{}; {attr}", c.replace("SameSite=lax", ""))
+                });
+            }
+        });
+        let c = row(&v, "har.cookies");
+        assert_eq!(c["class"], "cookie", "{v:#}");
+        assert!(
+            c["message"].as_str().is_some_and(|m| m.contains(words)),
+            "{c:#}"
+        );
+    }
+    // The trace ends at the IdP's sign-in form.
+    let v = working_login_changed("signin", |es| {
+        let at = es
+            .iter()
+            .position(|e| e["request"]["method"] == "POST")
+            .unwrap_or(es.len());
+        es.truncate(at);
+    });
+    let s = row(&v, "har.signin");
+    assert_eq!(s["status"], "unknown", "{v:#}");
+    assert!(
+        s["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("the HAR ends at the IdP's sign-in"))
+    );
+    assert!(row(&v, "har.callback").is_null());
+    // The IdP's clock five minutes ahead; a hop that took nine seconds.
+    let v = working_login_changed("clock", |es| {
+        for e in es.iter_mut().filter(|e| url_of(e).contains("idp.lab.test")) {
+            set_header(e, "response", "date", |d| {
+                chrono::DateTime::parse_from_rfc2822(d)
+                    .map(|t| (t + chrono::Duration::seconds(300)).to_rfc2822())
+                    .unwrap_or_default()
+            });
+        }
+        if let Some(e) = es
+            .iter_mut()
+            .find(|e| url_of(e).contains("/api/dex/callback"))
+        {
+            e["time"] = json!(9000.0);
+        }
+    });
+    let clock = row(&v, "har.clock");
+    assert_eq!(
+        (clock["status"].as_str(), clock["class"].as_str()),
+        (Some("warn"), Some("clock_skew")),
+        "{clock:#}"
+    );
+    assert!(
+        clock["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("idp.lab.test:9000 is 300 s ahead"))
+    );
+    let slow = row(&v, "har.slow");
+    assert!(
+        slow["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("took 9.0 s")),
+        "{slow:#}"
+    );
+}

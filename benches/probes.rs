@@ -334,6 +334,27 @@ fn big_har(path: &std::path::Path, mb: usize) -> std::io::Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
+/// Prints `what`'s throughput and peak RSS on an `mb` MB file beside jq's, as ratios.
+fn beside_jq(what: &str, jq_does: &str, mb: f64, ours: Command, jq: Command) {
+    match (timed_rss(ours), timed_rss(jq)) {
+        (Some((t, rss)), Some((jt, jrss))) => println!(
+            "{what} on a {mb:.0} MB HAR: {:.0} MB/s, peak RSS {} MiB; {jq_does}: {:.0} MB/s, peak RSS {} MiB; speed ratio {:.2} (goal ≥ 1), memory ratio {:.3} (goal well under 1)",
+            mb / t,
+            rss / 1024,
+            mb / jt,
+            jrss / 1024,
+            jt / t,
+            rss as f64 / jrss as f64
+        ),
+        (Some((t, rss)), None) => println!(
+            "{what} on a {mb:.0} MB HAR: {:.0} MB/s, peak RSS {} MiB (jq not found)",
+            mb / t,
+            rss / 1024
+        ),
+        _ => println!("har: the {what} run failed"),
+    }
+}
+
 fn har_sanitize_against_jq() {
     let dir = std::env::temp_dir().join(format!("dexcheck-har-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
@@ -351,23 +372,7 @@ fn har_sanitize_against_jq() {
         r#".log.entries |= map(.request.url |= sub("code=[^&]*"; "code=REDACTED"))"#,
     ])
     .arg(&path);
-    match (timed_rss(ours), timed_rss(jq)) {
-        (Some((t, rss)), Some((jt, jrss))) => println!(
-            "har sanitize on a {mb:.0} MB HAR: {:.0} MB/s, peak RSS {} MiB; jq on the same file: {:.0} MB/s, peak RSS {} MiB; speed ratio {:.2} (goal ≥ 1), memory ratio {:.3} (goal well under 1)",
-            mb / t,
-            rss / 1024,
-            mb / jt,
-            jrss / 1024,
-            jt / t,
-            rss as f64 / jrss as f64
-        ),
-        (Some((t, rss)), None) => println!(
-            "har sanitize on a {mb:.0} MB HAR: {:.0} MB/s, peak RSS {} MiB (jq not found)",
-            mb / t,
-            rss / 1024
-        ),
-        _ => println!("har: the sanitize run failed"),
-    }
+    beside_jq("har sanitize", "jq on the same file", mb, ours, jq);
     // The analysis: `check --har` reads every entry and reports the logins; jq lists each
     // entry's URL and status (the least an analysis reads).
     let mut ours = Command::new(BIN);
@@ -375,23 +380,7 @@ fn har_sanitize_against_jq() {
     let mut jq = Command::new("jq");
     jq.args(["-c", ".log.entries[] | [.request.url, .response.status]"])
         .arg(&path);
-    match (timed_rss(ours), timed_rss(jq)) {
-        (Some((t, rss)), Some((jt, jrss))) => println!(
-            "check --har on a {mb:.0} MB HAR: {:.0} MB/s, peak RSS {} MiB; jq listing its entries: {:.0} MB/s, peak RSS {} MiB; speed ratio {:.2} (goal ≥ 1), memory ratio {:.3} (goal well under 1)",
-            mb / t,
-            rss / 1024,
-            mb / jt,
-            jrss / 1024,
-            jt / t,
-            rss as f64 / jrss as f64
-        ),
-        (Some((t, rss)), None) => println!(
-            "check --har on a {mb:.0} MB HAR: {:.0} MB/s, peak RSS {} MiB (jq not found)",
-            mb / t,
-            rss / 1024
-        ),
-        _ => println!("har: the check --har run failed"),
-    }
+    beside_jq("check --har", "jq listing its entries", mb, ours, jq);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

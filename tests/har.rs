@@ -479,3 +479,35 @@ fn what_the_hops_show_together_is_named() {
         "{slow:#}"
     );
 }
+
+/// A login that succeeds at the app's callback and starts again, three times over (the app's
+/// session cookie never comes back): the loop is named, and the rows still show the login.
+#[test]
+fn a_login_that_starts_again_after_its_callback_is_a_loop() {
+    let v = working_login_changed("loop", |es| {
+        let one = es.clone();
+        for k in 1..3 {
+            for e in &one {
+                let mut e = e.clone();
+                let t = e["startedDateTime"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&t) {
+                    let later = t + chrono::Duration::seconds(60 * k);
+                    e["startedDateTime"] = json!(later.to_rfc3339());
+                }
+                es.push(e);
+            }
+        }
+    });
+    assert_eq!(row(&v, "har.loop")["status"], "fail", "{v:#}");
+    assert_eq!(row(&v, "har.loop")["class"], "redirect_loop");
+    assert_eq!(row(&v, "har.callback")["status"], "pass", "{v:#}");
+    assert!(
+        row(&v, "har.trace")["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("3 logins")),
+        "{v:#}"
+    );
+}

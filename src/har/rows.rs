@@ -58,7 +58,7 @@ pub fn checks(xs: &[Exchange], logins: &[Login]) -> Vec<Check> {
                 .is_ok_and(|u| crate::app::App::by_login_path(u.path()).is_some())
         })
         .collect();
-    let mut out = vec![trace_row(xs, logins, export)];
+    let mut out = vec![trace_row(xs, logins, export, !starts.is_empty())];
     let last_start = starts.last().copied();
     // In a loop, the browser gives up in the middle of a login (too many redirects): the last
     // login whose callback answered is the one that shows why.
@@ -71,13 +71,13 @@ pub fn checks(xs: &[Exchange], logins: &[Login]) -> Vec<Check> {
     } else {
         logins.last()
     };
-    match shown {
+    match (shown, logins.last()) {
         // The last login attempt never reached a provider: its start is the whole story.
-        Some(l) if last_start.is_some_and(|s| s > l.provider.at) => {
+        (_, Some(last)) if last_start.is_some_and(|s| s > last.provider.at) => {
             out.extend(last_start.map(|s| start_row(&xs[s], None)));
         }
-        None => out.extend(last_start.map(|s| start_row(&xs[s], None))),
-        Some(l) => out.extend(login_rows(xs, l, export)),
+        (Some(l), _) => out.extend(login_rows(xs, l, export)),
+        (None, _) => out.extend(last_start.map(|s| start_row(&xs[s], None))),
     }
     out.extend(loop_row(xs, logins, &starts));
     out.extend(slow_row(xs));
@@ -85,7 +85,7 @@ pub fn checks(xs: &[Exchange], logins: &[Login]) -> Vec<Check> {
     out
 }
 
-fn trace_row(xs: &[Exchange], logins: &[Login], export: Export) -> Check {
+fn trace_row(xs: &[Exchange], logins: &[Login], export: Export, any_start: bool) -> Check {
     let reached = logins.iter().filter(|l| l.callback.is_some()).count();
     // An app's callback that redirected set its session cookie: with no Set-Cookie anywhere,
     // the export left the cookies out. Before that hop, no cookie may have been set at all.
@@ -101,12 +101,16 @@ fn trace_row(xs: &[Exchange], logins: &[Login], export: Export) -> Check {
             "no Cookie or Set-Cookie header (none set before the HAR ends, or the export left them out)".to_string()
         }
     };
-    let note = format!(
-        "{} entries; {} (reaching the app's callback: {reached}); {kept}",
-        xs.len(),
+    let mut note = format!(
+        "{}; {} (reaching the app's callback: {reached}); {kept}",
+        crate::report::count(xs.len(), "entry", "entries"),
         crate::report::count(logins.len(), "login", "logins"),
     );
-    let status = if stripped || xs.is_empty() {
+    let none = logins.is_empty() && !any_start;
+    if none {
+        note.push_str("; no login in it: no OAuth authorization request (client_id, redirect_uri, response_type) and no app's login page. Record from the app's login button to the page after, with \"Preserve log\" on");
+    }
+    let status = if stripped || none {
         Status::Warn
     } else {
         Status::Pass

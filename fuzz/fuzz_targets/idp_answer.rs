@@ -42,6 +42,7 @@ fuzz_target!(|data: &[u8]| {
         date: None,
         body: page.as_bytes().to_vec(),
         final_url: "https://idp.example.com/authorize".into(),
+        peer: None,
     };
     let (a, t) = read_answers("https://idp.example.com/authorize", r, status(1), token.as_bytes(), &u);
     assert!(!a.note.is_empty());

@@ -511,3 +511,28 @@ fn a_login_that_starts_again_after_its_callback_is_a_loop() {
         "{v:#}"
     );
 }
+
+/// An error page that echoes a token: the row quotes the page with the token redacted, and no
+/// output carries it.
+#[test]
+fn a_page_that_echoes_a_token_is_quoted_without_it() {
+    let v = working_login_changed("echo", |es| {
+        for e in es
+            .iter_mut()
+            .filter(|e| url_of(e).contains("/orchestrator/auth/callback"))
+        {
+            e["response"]["status"] = json!(500);
+            e["response"]["content"] = json!({"size": 80, "mimeType": "text/plain",
+                "text": format!("invalid session token: {ID_TOKEN}")});
+        }
+    });
+    let cb = row(&v, "har.callback");
+    assert_eq!(cb["status"], "fail", "{v:#}");
+    assert!(
+        cb["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("invalid session token: REDACTED(")),
+        "{cb:#}"
+    );
+    assert!(!v.to_string().contains(&ID_TOKEN[..40]));
+}

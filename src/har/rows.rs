@@ -193,10 +193,11 @@ fn oauth_error(text: &str) -> Option<(String, String)> {
 }
 
 /// The words of an error answer: an OAuth error where the page prints one, the app's sentence
-/// where the page has one, else the first line of its page as text.
+/// where the page has one, else the first line of its page as text. A page that echoes a token
+/// shows it redacted.
 fn words(x: &Exchange) -> Option<String> {
     let page = x.page.as_deref()?;
-    let text = crate::knowledge::idp::page_text(page);
+    let text = super::sanitize::jwts(&crate::knowledge::idp::page_text(page));
     if let Some((code, desc)) = oauth_error(&text) {
         return Some(if desc.is_empty() {
             code

@@ -343,3 +343,42 @@ fn an_ingress_host_that_reaches_the_app_is_a_what_if_with_its_objects() {
         "{needs}"
     );
 }
+
+/// A login's HAR measures what the header budget could only bound: the callback's cookies
+/// against the Ingress's proxy-buffer-size. The recorded working login fits ingress-nginx's
+/// default 4k; the one with 400 groups (two cookie chunks) does not, and nginx would answer 502.
+#[test]
+fn a_hars_callback_measures_the_header_budget() {
+    let run = |har: &str| {
+        let out = cargo_bin_cmd!("dexcheck")
+            .args(["check", CONFIG, "--offline", "-o", "json"])
+            .args(["--objects", OBJECTS, "--har", har])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null)
+    };
+    let v = run("fixtures/har/working-login.har");
+    let budget = row(&v, "route.header_budget");
+    assert_eq!(budget["status"], "pass", "{budget:#}");
+    assert!(
+        budget["message"].as_str().is_some_and(|m| m.contains("set")
+            && m.contains("from the HAR")
+            && m.contains("it fits")),
+        "{budget:#}"
+    );
+    let v = run("fixtures/har/chunked-token.har");
+    let budget = row(&v, "route.header_budget");
+    assert_eq!(budget["status"], "fail", "{budget:#}");
+    assert!(
+        budget["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nginx answers 502 at the callback")),
+        "{budget:#}"
+    );
+    assert!(
+        budget["remedy"]
+            .as_str()
+            .is_some_and(|r| r.contains("proxy-buffer-size: \"16k\"")),
+        "{budget:#}"
+    );
+}

@@ -66,7 +66,7 @@ pub async fn diagnosis_of(args: &CheckArgs) -> Result<(Diagnosis, &'static str, 
         crate::route::add_to(&mut d, &objects, from.join(", "));
     }
     if let Some((_, trace)) = har {
-        diagnosis::add_har(&mut d, trace.checks());
+        diagnosis::add_har(&mut d, &trace);
     }
     let code = exit_code(&d, args.fail_on);
     Ok((d, mode, code))

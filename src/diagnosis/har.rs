@@ -58,8 +58,18 @@ const OBSERVES: &[(CheckId, CheckId)] = &[
     (CheckId::HarProvider, CheckId::BrowserDexAuth),
 ];
 
-/// Adds a HAR's rows to `d`.
-pub fn add_har(d: &mut Diagnosis, rows: Vec<Check>) {
+/// Adds a HAR's rows to `d`, and holds the route's header budget against the size its login's
+/// callback measured.
+pub fn add_har(d: &mut Diagnosis, trace: &crate::har::Trace) {
+    let rows = trace.checks();
+    if let Some(bytes) = trace.callback_set_cookie_bytes()
+        && let Some(row) = d
+            .checks
+            .iter_mut()
+            .find(|c| c.id == CheckId::RouteHeaderBudget)
+    {
+        crate::route::edge::budget_measured(row, bytes, "from the HAR");
+    }
     let mut findings = Vec::new();
     for (har, predicted) in OBSERVES {
         let Some(h) = rows.iter().find(|c| c.id == *har && c.observed) else {

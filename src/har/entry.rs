@@ -196,7 +196,8 @@ pub fn parse_set_cookie(line: &str) -> Option<SetCookie> {
     let mut parts = line.split(';');
     let (name, value) = parts.next()?.trim().split_once('=')?;
     let mut c = value_facts(name.trim(), value.trim());
-    c.line_len = line.trim().len();
+    // The line as the browser got it: a redacted value counts as the bytes it stood for.
+    c.line_len = line.trim().len() - value.trim().len() + c.value_len;
     for attr in parts {
         let (k, v) = attr.trim().split_once('=').unwrap_or((attr.trim(), ""));
         match k.to_ascii_lowercase().as_str() {
@@ -302,6 +303,7 @@ mod tests {
         assert_eq!(c.same_site.as_deref(), Some("lax"));
         let r = parse_set_cookie("argocd.token=REDACTED(4093); path=/").unwrap();
         assert_eq!((r.value_len, r.redacted, r.chunks), (4093, true, None));
+        assert_eq!(r.line_len, "argocd.token=; path=/".len() + 4093);
         let gone = parse_set_cookie("oauthstate=; Max-Age=0").unwrap();
         assert!(gone.removes);
     }

@@ -41,4 +41,15 @@ impl Trace {
     pub fn checks(&self) -> Vec<crate::diagnosis::Check> {
         rows::checks(&self.exchanges, &self.logins)
     }
+
+    /// The bytes of `Set-Cookie` headers (`Set-Cookie: ` and the line end included) the app's
+    /// callback answered with, at the last login whose callback set any.
+    pub fn callback_set_cookie_bytes(&self) -> Option<u64> {
+        self.logins.iter().rev().find_map(|l| {
+            let x = &self.exchanges[l.callback?];
+            let set = x.set.iter().filter(|c| !c.removes);
+            let bytes: usize = set.map(|c| "Set-Cookie: ".len() + c.line_len + 2).sum();
+            (bytes > 0).then_some(bytes as u64)
+        })
+    }
 }

@@ -137,12 +137,58 @@ pub fn header_budget_row(
     );
     // The status line and the other headers take about 600 bytes.
     let room = format!("{:.1} KB", bytes.saturating_sub(600) as f64 / 1024.0);
-    let outcome = if bytes <= 4096 {
+    let outcome = if bytes <= HEADER_ROOM_MIN {
         Outcome::unknown(format!(
             "{note}: a token over about {room} (many groups) fills it, and nginx answers 502 (upstream sent too big header) at the callback; the token's size shows only at a login (a HAR of it, or the app's Set-Cookie). To make room: {KEY}: \"16k\""
         ))
     } else {
         Outcome::pass(format!("{note}: room for a token of about {room}"))
     };
-    Some(Check::new(CheckId::RouteHeaderBudget, outcome))
+    let mut c = Check::new(CheckId::RouteHeaderBudget, outcome);
+    // The buffer in bytes, for a login's measured answer to be held against (`check --har`).
+    c.expected = Some(bytes.to_string());
+    Some(c)
+}
+
+/// A buffer this small leaves the verdict to the token's size.
+const HEADER_ROOM_MIN: u64 = 4096;
+/// The status line and the other headers of the callback's answer, about.
+pub const OTHER_HEADERS: u64 = 600;
+
+/// The header budget held against what a login's callback answer measured (its `Set-Cookie`
+/// headers, from a HAR): it fits, or nginx answers 502 at the callback.
+pub fn budget_measured(row: &mut Check, set_cookie_bytes: u64, from: &str) {
+    let Some(buffer) = row.expected.as_deref().and_then(|b| b.parse::<u64>().ok()) else {
+        return;
+    };
+    let need = set_cookie_bytes + OTHER_HEADERS;
+    row.actual = Some(need.to_string());
+    row.observed = true;
+    if let Some((head, _)) = row.message.split_once("the ID token") {
+        row.message = format!("{head}the ID token");
+    }
+    let measured = format!(
+        "the login's callback set {set_cookie_bytes} bytes of cookies ({from}), about {need} bytes of headers with the rest"
+    );
+    if need <= buffer {
+        row.status = Status::Pass;
+        row.class = None;
+        row.remedy = None;
+        row.message = format!(
+            "{}; {measured}: it fits, {} bytes left",
+            row.message,
+            buffer - need
+        );
+    } else {
+        row.status = Status::Fail;
+        row.class = Some(Class::Route);
+        row.message = format!(
+            "{}; {measured}: over the buffer, so nginx answers 502 at the callback (upstream sent too big header)",
+            row.message
+        );
+        row.remedy = Some(format!(
+            "Give the Ingress room for the token: nginx.ingress.kubernetes.io/proxy-buffer-size: \"{}k\" (or fewer groups in the token)",
+            (need / 1024 + 1).next_power_of_two().max(8)
+        ));
+    }
 }

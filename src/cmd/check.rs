@@ -94,10 +94,11 @@ fn read_har(args: &CheckArgs) -> Result<Option<(String, crate::har::Trace)>, Run
         crate::har::read_trace(f)
     }
     .map_err(bad)?;
+    // The file's own name: the GitHub annotations point at it.
     let source = if input == "-" {
-        "HAR from stdin".to_string()
+        "<stdin>".to_string()
     } else {
-        format!("HAR {input}")
+        input.to_string()
     };
     Ok(Some((source, trace)))
 }

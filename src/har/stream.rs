@@ -212,11 +212,14 @@ impl<'de, W: Write> Visitor<'de> for Entries<'_, '_, W> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<(), A::Error> {
         let out = self.0;
         out.raw(b"[").map_err(de::Error::custom)?;
+        // Per array: a log with `entries` twice (JSON allows a repeated key) writes two lists.
+        let mut first = true;
         while let Some(mut v) = s.next_element::<Value>()? {
             (out.each)(&mut v);
-            if out.seen.entries > 0 {
+            if !first {
                 out.raw(b",").map_err(de::Error::custom)?;
             }
+            first = false;
             out.value(&v).map_err(de::Error::custom)?;
             out.seen.entries += 1;
         }
@@ -246,6 +249,15 @@ mod tests {
             transform(&b"{\"log\":{}}"[..], &mut std::io::sink(), &mut |_| {}),
             Err(HarError::NotHar(_))
         ));
+        // A repeated `entries` key (found by the fuzzer): each list is written as valid JSON.
+        let twice = r#"{"log":{"entries":[{"a":1}],"entries":[{"a":2},{"a":3}]}}"#;
+        let mut out = Vec::new();
+        transform(twice.as_bytes(), &mut out, &mut |_| {}).unwrap();
+        assert!(
+            serde_json::from_slice::<Value>(&out).is_ok(),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
         assert!(matches!(
             transform(
                 &b"{\"log\":{\"entries\":[{\"a\":\"secret"[..],

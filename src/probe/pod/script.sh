@@ -131,6 +131,8 @@ one() {
   err=""; [ -s "$f.err" ] && err=$(tr '\t\r\n' '   ' <"$f.err" 2>/dev/null); clip err 300
   printf 'R\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$rc" "$code" "$secs" "$addr" "$issuer" "$size" "$ctype" "$err" "$body" "$kids" "$doc" >"$f.line"
   if [ -f "$f.warn" ]; then cat "$f.warn" >>"$f.line"; fi
+  # A token endpoint's answer goes at once; the other files go with the one rm at the end.
+  if [ "$mode" = post ]; then rm -f "$f.body"; fi
 }
 # `rootca`: the CA certificates (PEM) come on stdin as `P ` lines, before any probe starts; they
 # go to a file only this user can read, and verify that probe alone.

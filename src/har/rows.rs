@@ -370,7 +370,11 @@ fn relogins(xs: &[Exchange], logins: &[Login], starts: &[usize]) -> usize {
         .iter()
         .filter_map(|l| l.callback)
         .filter(|&c| redirects(&xs[c]))
-        .filter(|&c| starts.iter().any(|&s| s > c) || logins.iter().any(|m| m.provider.at > c))
+        // Both lists are in the browser's order: only their last can come after.
+        .filter(|&c| {
+            starts.last().is_some_and(|&s| s > c)
+                || logins.last().is_some_and(|m| m.provider.at > c)
+        })
         .count()
 }
 

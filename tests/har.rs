@@ -255,6 +255,12 @@ fn each_recorded_login_is_read_to_the_hop_the_browser_failed_at() {
         let path = format!("fixtures/har/{name}.har");
         let (v, code) = check_har(&["--har", &path]);
         assert_eq!(v["mode"], "har");
+        if blocking.is_none() {
+            assert_eq!(
+                v["verdict"]["summary"], "no failure in the browser's HAR",
+                "{name}"
+            );
+        }
         assert_eq!(
             v["verdict"]["blocking_check"].as_str(),
             blocking,

@@ -31,6 +31,11 @@ pub fn from_har(source: String, trace: &crate::har::Trace) -> Diagnosis {
         None => (App::DEVTRON, origin_of_login(trace)),
     };
     let checks = trace.checks();
+    let mut verdict = verdict(&checks);
+    // Nothing here is a prediction: the browser saw it.
+    if let Some(rest) = verdict.summary.strip_prefix("no failure predicted") {
+        verdict.summary = format!("no failure in the browser's HAR{rest}");
+    }
     Diagnosis {
         app,
         install: Install::new(app, None),
@@ -43,7 +48,7 @@ pub fn from_har(source: String, trace: &crate::har::Trace) -> Diagnosis {
         callback: None,
         oidc: None,
         connectors: Vec::new(),
-        verdict: verdict(&checks),
+        verdict,
         checks,
         candidates: Vec::new(),
         live: None,

@@ -307,7 +307,7 @@ fn session_row(xs: &[Exchange], l: &Login, export: Export) -> Check {
     };
     let kept: Vec<&&SetCookie> = set
         .iter()
-        .filter(|c| landing.sent.iter().any(|s| s.name == c.name))
+        .filter(|c| landing.sent.contains(&c.name))
         .collect();
     // The export recorded cookies (checked above): a request without them sent none.
     if kept.len() == set.len() {
@@ -319,7 +319,7 @@ fn session_row(xs: &[Exchange], l: &Login, export: Export) -> Check {
     }
     let lost: Vec<&str> = set
         .iter()
-        .filter(|c| !landing.sent.iter().any(|s| s.name == c.name))
+        .filter(|c| !landing.sent.contains(&c.name))
         .map(|c| c.name.as_str())
         .collect();
     let note = format!(

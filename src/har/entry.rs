@@ -1,18 +1,10 @@
 //! One HAR entry reduced to what a login's diagnosis reads: the request line, the answer's
-//! status, `Location` and `Date`, the cookies each way (names, sizes, attributes; a value only as
-//! far as Argo CD's chunk count `N:` at its start), the text of an error answer, and the names of
-//! a form's fields. A value that could be a secret is never kept whole, except the request URL,
+//! status, `Location` and `Date`, the cookies each way (the names sent; the names, sizes and
+//! attributes set, a value only as far as Argo CD's chunk count `N:` at its start), the text of
+//! an error answer, and the names of a form's fields. A value that could be a secret is never kept whole, except the request URL,
 //! whose `state`, `nonce` and `code` are compared between hops and never printed.
 
 use serde_json::Value;
-
-/// A cookie the browser sent (`Cookie`) with a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sent {
-    pub name: String,
-    /// Bytes of the value (from `REDACTED(N)` for a sanitized value).
-    pub len: usize,
-}
 
 /// A cookie an answer set (`Set-Cookie`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -42,8 +34,6 @@ impl SetCookie {
 /// One request and its answer, as the diagnosis reads them.
 #[derive(Debug, Clone, Default)]
 pub struct Exchange {
-    /// The entry's position in the HAR.
-    pub index: usize,
     /// `startedDateTime`, in milliseconds since the Unix epoch.
     pub started_ms: Option<i64>,
     /// `time`: the whole exchange, in milliseconds.
@@ -57,7 +47,8 @@ pub struct Exchange {
     pub location: Option<String>,
     /// The answer's `Date` header, as seconds since the Unix epoch.
     pub date_s: Option<i64>,
-    pub sent: Vec<Sent>,
+    /// The names of the cookies the browser sent (`Cookie`).
+    pub sent: Vec<String>,
     pub set: Vec<SetCookie>,
     /// Whether the entry carries any `Cookie` or `Set-Cookie` at all (a sanitized export has
     /// none).
@@ -100,7 +91,7 @@ fn header<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
 }
 
 /// Reads one entry; `None` when it has no request URL.
-pub fn read(index: usize, e: &Value) -> Option<Exchange> {
+pub fn read(e: &Value) -> Option<Exchange> {
     let req = &e["request"];
     let resp = &e["response"];
     let url = s(req, &["url"]);
@@ -116,7 +107,6 @@ pub fn read(index: usize, e: &Value) -> Option<Exchange> {
     let (sent, sent_headers) = sent_cookies(req);
     let (set, set_headers) = set_cookies(resp);
     Some(Exchange {
-        index,
         started_ms: chrono::DateTime::parse_from_rfc3339(s(e, &["startedDateTime"]))
             .ok()
             .map(|d| d.timestamp_millis()),
@@ -140,28 +130,21 @@ pub fn read(index: usize, e: &Value) -> Option<Exchange> {
     })
 }
 
-/// The cookies a request sent: its `Cookie` header, else its `cookies` list.
-fn sent_cookies(req: &Value) -> (Vec<Sent>, bool) {
-    let len = |v: &str| redacted_len(v).unwrap_or(v.len());
+/// The names of the cookies a request sent: its `Cookie` header, else its `cookies` list.
+fn sent_cookies(req: &Value) -> (Vec<String>, bool) {
     if let Some(h) = header(&req["headers"], "cookie") {
         let list = h
             .split(';')
             .filter_map(|p| p.trim().split_once('='))
-            .map(|(n, v)| Sent {
-                name: n.to_string(),
-                len: len(v),
-            })
+            .map(|(n, _)| n.to_string())
             .collect();
         return (list, true);
     }
-    let list: Vec<Sent> = req["cookies"]
+    let list: Vec<String> = req["cookies"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|c| Sent {
-            name: s(c, &["name"]).to_string(),
-            len: len(s(c, &["value"])),
-        })
+        .map(|c| s(c, &["name"]).to_string())
         .collect();
     let any = !list.is_empty();
     (list, any)

@@ -22,11 +22,7 @@ pub struct Trace {
 /// Reads a HAR (streamed: the memory it costs is what each entry reduces to).
 pub fn read_trace<R: std::io::Read>(r: R) -> Result<Trace, HarError> {
     let mut xs = Vec::new();
-    let mut i = 0;
-    read(r, &mut |v| {
-        xs.extend(entry::read(i, v));
-        i += 1;
-    })?;
+    read(r, &mut |v| xs.extend(entry::read(v)))?;
     // Entries are in the order requests started; a HAR merged from several is sorted again.
     xs.sort_by_key(|x| x.started_ms.unwrap_or(i64::MAX));
     let logins = login::logins(&xs);

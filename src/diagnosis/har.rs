@@ -108,7 +108,7 @@ fn disagrees(p: &Check, h: &Check) -> Check {
         h.id,
         said(h)
     );
-    let mut c = Check::new(
+    crate::har::rows::noted(
         CheckId::HarDisagrees,
         Outcome {
             status: Status::Warn,
@@ -116,7 +116,5 @@ fn disagrees(p: &Check, h: &Check) -> Check {
             go_error: None,
             note,
         },
-    );
-    c.observed = true;
-    c
+    )
 }

@@ -4,19 +4,16 @@
 
 use super::entry::{Exchange, SetCookie};
 use super::login::{Login, origin, param};
-use super::rows::{COOKIE_MAX, Export, NO_COOKIES, answered, callback_error, hop};
+use super::rows::{
+    COOKIE_MAX, Export, NO_COOKIES, answered, callback_error, hop, hop_row, noted, redirect_target,
+    seen,
+};
 use crate::diagnosis::{Check, CheckId};
 use crate::plan::predict::{Outcome, Status};
 use crate::probe::class::Class;
 
-fn seen(id: CheckId, x: &Exchange, outcome: Outcome) -> Check {
-    super::rows::seen(id, x, outcome)
-}
-
 fn unknown(id: CheckId, note: impl Into<String>) -> Check {
-    let mut c = Check::new(id, Outcome::unknown(note));
-    c.observed = true;
-    c
+    noted(id, Outcome::unknown(note))
 }
 
 /// The upstream IdP's authorization, the user's sign-in there, and its callback to Dex.
@@ -26,15 +23,9 @@ pub fn upstream_rows(xs: &[Exchange], l: &Login) -> Vec<Check> {
     };
     let x = &xs[u.at];
     let what = format!("the IdP's authorize for Dex's client {}", u.client_id);
-    let mut out = vec![if answered(x) {
-        seen(
-            CheckId::HarUpstream,
-            x,
-            Outcome::pass(format!("{what}: {}", x.status)),
-        )
-    } else {
-        super::rows::failed_row(CheckId::HarUpstream, x, &what)
-    }];
+    let mut out = vec![hop_row(CheckId::HarUpstream, x, &what, || {
+        x.status.to_string()
+    })];
     let Some(cb) = l.upstream_callback else {
         if answered(x) {
             let host = origin(&u.endpoint);
@@ -53,16 +44,9 @@ pub fn upstream_rows(xs: &[Exchange], l: &Login) -> Vec<Check> {
     let what = "Dex's callback from the IdP";
     out.push(
         callback_error(CheckId::HarUpstreamCallback, y, "the IdP").unwrap_or_else(|| {
-            if answered(y) {
-                let next = super::rows::redirect_target(y);
-                seen(
-                    CheckId::HarUpstreamCallback,
-                    y,
-                    Outcome::pass(format!("{what}: {} to {next}", y.status)),
-                )
-            } else {
-                super::rows::failed_row(CheckId::HarUpstreamCallback, y, what)
-            }
+            hop_row(CheckId::HarUpstreamCallback, y, what, || {
+                format!("{} to {}", y.status, redirect_target(y))
+            })
         }),
     );
     out
@@ -89,9 +73,7 @@ fn signin_row(xs: &[Exchange], l: &Login) -> Check {
             "no password form posted (a session at the IdP, or another sign-in method)"
         }
     );
-    let mut c = Check::new(CheckId::HarSignin, Outcome::pass(note));
-    c.observed = true;
-    c
+    noted(CheckId::HarSignin, Outcome::pass(note))
 }
 
 /// The app's callback, the `state` each callback returned, the callback's host, the cookies.
@@ -105,22 +87,15 @@ pub fn callback_rows(xs: &[Exchange], l: &Login, export: Export) -> Vec<Check> {
     let x = &xs[cb];
     let what = "the app's callback";
     let row = callback_error(CheckId::HarCallback, x, "Dex").unwrap_or_else(|| {
-        if answered(x) {
+        hop_row(CheckId::HarCallback, x, what, || {
             let names: Vec<&str> = x.set.iter().map(|c| c.name.as_str()).collect();
             let set = if names.is_empty() {
                 String::new()
             } else {
                 format!(", setting {}", names.join(", "))
             };
-            let next = super::rows::redirect_target(x);
-            seen(
-                CheckId::HarCallback,
-                x,
-                Outcome::pass(format!("{what}: {} to {next}{set}", x.status)),
-            )
-        } else {
-            super::rows::failed_row(CheckId::HarCallback, x, what)
-        }
+            format!("{} to {}{set}", x.status, redirect_target(x))
+        })
     });
     let ok = row.status == Status::Pass;
     out.push(row);
@@ -164,14 +139,12 @@ fn state_row(xs: &[Exchange], l: &Login) -> Option<Check> {
         }
     }
     (checked > 0).then(|| {
-        let mut c = Check::new(
+        noted(
             CheckId::HarState,
             Outcome::pass(format!(
                 "{checked} of {checked} callbacks brought back their authorize's state unchanged (values not shown)"
             )),
-        );
-        c.observed = true;
-        c
+        )
     })
 }
 
@@ -182,14 +155,12 @@ fn host_row(xs: &[Exchange], l: &Login) -> Option<Check> {
     let began = origin(&start.url);
     let back = origin(&l.provider.redirect_uri);
     if began == back {
-        let mut c = Check::new(
+        return Some(noted(
             CheckId::HarCallbackHost,
             Outcome::pass(format!(
                 "the login started on {began} and its callback is there too"
             )),
-        );
-        c.observed = true;
-        return Some(c);
+        ));
     }
     let note = format!(
         "the login started on {began}, but its redirect_uri sends the callback to {back}: cookies the login set on {began} (its state) are not sent to {back}, so the callback fails (argo-workflows#11268, concourse#2768)"
@@ -236,9 +207,7 @@ fn cookies_row(xs: &[Exchange], l: &Login, export: Export) -> Check {
         ),
         None => "no cookie set during the login".into(),
     };
-    let mut c = Check::new(CheckId::HarCookies, Outcome::pass(note));
-    c.observed = true;
-    c
+    noted(CheckId::HarCookies, Outcome::pass(note))
 }
 
 /// Why the browser drops or refuses a cookie, if it does.
@@ -305,23 +274,19 @@ fn session_row(xs: &[Exchange], l: &Login, export: Export) -> Check {
             format!("{chunks}; the HAR ends before the browser's next request to the app"),
         );
     };
-    let kept: Vec<&&SetCookie> = set
-        .iter()
-        .filter(|c| landing.sent.contains(&c.name))
-        .collect();
     // The export recorded cookies (checked above): a request without them sent none.
-    if kept.len() == set.len() {
+    let lost: Vec<&str> = set
+        .iter()
+        .filter(|c| !landing.sent.contains(&c.name))
+        .map(|c| c.name.as_str())
+        .collect();
+    if lost.is_empty() {
         return seen(
             CheckId::HarSession,
             landing,
             Outcome::pass(format!("{chunks}; sent back with {}", hop(landing))),
         );
     }
-    let lost: Vec<&str> = set
-        .iter()
-        .filter(|c| !landing.sent.contains(&c.name))
-        .map(|c| c.name.as_str())
-        .collect();
     let note = format!(
         "{chunks}; the browser did not send {} back with {}: it dropped or refused it",
         lost.join(", "),

@@ -115,7 +115,7 @@ fn trace_row(xs: &[Exchange], logins: &[Login], export: Export, any_start: bool)
     } else {
         Status::Pass
     };
-    let mut c = Check::new(
+    noted(
         CheckId::HarTrace,
         Outcome {
             status,
@@ -123,9 +123,24 @@ fn trace_row(xs: &[Exchange], logins: &[Login], export: Export, any_start: bool)
             go_error: None,
             note,
         },
-    );
+    )
+}
+
+/// An observed row about the trace or the login as a whole (no one hop).
+pub fn noted(id: CheckId, outcome: Outcome) -> Check {
+    let mut c = Check::new(id, outcome);
     c.observed = true;
     c
+}
+
+/// The row of a hop the login goes on from when it answered: `{what}: {next}`, else its
+/// failure row.
+pub fn hop_row(id: CheckId, x: &Exchange, what: &str, next: impl FnOnce() -> String) -> Check {
+    if answered(x) {
+        seen(id, x, Outcome::pass(format!("{what}: {}", next())))
+    } else {
+        failed_row(id, x, what)
+    }
 }
 
 /// An observed row about hop `x` (an empty error is none: the message says it).
@@ -328,19 +343,13 @@ fn login_rows(xs: &[Exchange], l: &Login, export: Export) -> Vec<Check> {
 fn provider_row(xs: &[Exchange], l: &Login) -> Check {
     let x = &xs[l.provider.at];
     let what = format!("Dex's authorize for client {}", l.provider.client_id);
-    if !answered(x) {
-        return failed_row(CheckId::HarProvider, x, &what);
-    }
-    let next = if redirects(x) {
-        format!("{} to {}", x.status, redirect_target(x))
-    } else {
-        format!("{}, its login page", x.status)
-    };
-    seen(
-        CheckId::HarProvider,
-        x,
-        Outcome::pass(format!("{what}: {next}")),
-    )
+    hop_row(CheckId::HarProvider, x, &what, || {
+        if redirects(x) {
+            format!("{} to {}", x.status, redirect_target(x))
+        } else {
+            format!("{}, its login page", x.status)
+        }
+    })
 }
 
 /// An answer the login goes on from: a redirect or a page that is no error and no refusal.
@@ -362,7 +371,6 @@ pub fn callback_error(id: CheckId, x: &Exchange, who: &str) -> Option<Check> {
     Some(seen(id, x, Outcome::fail(class, words, note)))
 }
 
-/// The login loops: the app's callback succeeded and the browser was sent to log in again.
 /// How many logins succeeded at the app's callback and were followed by another login (or the
 /// app's login page).
 fn relogins(xs: &[Exchange], logins: &[Login], starts: &[usize]) -> usize {
@@ -378,17 +386,19 @@ fn relogins(xs: &[Exchange], logins: &[Login], starts: &[usize]) -> usize {
         .count()
 }
 
+/// The login loops: the app's callback succeeded and the browser was sent to log in again; or a
+/// redirect leaves https for http.
 fn loop_row(xs: &[Exchange], logins: &[Login], starts: &[usize]) -> Option<Check> {
-    let done: Vec<&Login> = logins
-        .iter()
-        .filter(|l| l.callback.is_some_and(|c| redirects(&xs[c])))
-        .collect();
     let again = relogins(xs, logins, starts);
     let downgrade = xs.iter().find(|x| {
         redirects(x) && x.url.starts_with("https://") && redirect_target(x).starts_with("http://")
     });
     if again >= 2 {
-        let x = &xs[done.last()?.callback?];
+        let last_done = logins
+            .iter()
+            .rev()
+            .find_map(|l| l.callback.filter(|&c| redirects(&xs[c])))?;
+        let x = &xs[last_done];
         let note = format!(
             "the login loops: the app's callback answered {again} times and each time the browser was sent to log in again (a session cookie the browser did not keep or send back)"
         );
@@ -455,8 +465,7 @@ fn clock_row(xs: &[Exchange]) -> Option<Check> {
         max.0,
         min.0
     );
-    let mut c = Check::new(CheckId::HarClock, Outcome::pass(note));
-    c.observed = true;
+    let mut c = noted(CheckId::HarClock, Outcome::pass(note));
     if apart > SKEW_S {
         c.status = Status::Warn;
         c.class = Some(Class::ClockSkew);

@@ -135,8 +135,10 @@ pub fn header_budget_row(
     let note = format!(
         "proxy-buffer-size {value} ({whence}) holds the app's answer to the login callback, whose Set-Cookie carries the ID token"
     );
-    // The status line and the other headers take about 600 bytes.
-    let room = format!("{:.1} KB", bytes.saturating_sub(600) as f64 / 1024.0);
+    let room = format!(
+        "{:.1} KB",
+        bytes.saturating_sub(OTHER_HEADERS) as f64 / 1024.0
+    );
     let outcome = if bytes <= HEADER_ROOM_MIN {
         Outcome::unknown(format!(
             "{note}: a token over about {room} (many groups) fills it, and nginx answers 502 (upstream sent too big header) at the callback; the token's size shows only at a login (a HAR of it, or the app's Set-Cookie). To make room: {KEY}: \"16k\""

@@ -387,7 +387,6 @@ fn fronting_service(o: &Objects, served: &Served) -> Option<String> {
     Some(format!("{name}.{ns}.svc.cluster.local"))
 }
 
-/// How pods resolve URL's host: CoreDNS's rules for it.
 /// How pods resolve URL's host: CoreDNS's rules for it, and the addresses this machine and the
 /// app pod resolved it to when they differ.
 fn dns_row(o: &Objects, t: &Target, served: &Served, observed: &[Check]) -> Option<Check> {

@@ -132,9 +132,7 @@ pub fn header_budget_row(
         .or(from_cm)
         .unwrap_or_else(|| ("4k".into(), "ingress-nginx's default".into()));
     let bytes = size(&value)?;
-    let note = format!(
-        "proxy-buffer-size {value} ({whence}) holds the app's answer to the login callback, whose Set-Cookie carries the ID token"
-    );
+    let note = format!("proxy-buffer-size {value} ({whence}) {HOLDS}");
     let room = format!(
         "{:.1} KB",
         bytes.saturating_sub(OTHER_HEADERS) as f64 / 1024.0
@@ -152,6 +150,9 @@ pub fn header_budget_row(
     Some(c)
 }
 
+/// The end of the header budget's finding about its buffer, where a measurement takes over.
+const HOLDS: &str =
+    "holds the app's answer to the login callback, whose Set-Cookie carries the ID token";
 /// A buffer this small leaves the verdict to the token's size.
 const HEADER_ROOM_MIN: u64 = 4096;
 /// The status line and the other headers of the callback's answer, about.
@@ -166,8 +167,9 @@ pub fn budget_measured(row: &mut Check, set_cookie_bytes: u64, from: &str) {
     let need = set_cookie_bytes + OTHER_HEADERS;
     row.actual = Some(need.to_string());
     row.observed = true;
-    if let Some((head, _)) = row.message.split_once("the ID token") {
-        row.message = format!("{head}the ID token");
+    // The finding about the buffer stays; what it guessed about the token goes.
+    if let Some((head, _)) = row.message.split_once(HOLDS) {
+        row.message = format!("{head}{HOLDS}");
     }
     let measured = format!(
         "the login's callback set {set_cookie_bytes} bytes of cookies ({from}), about {need} bytes of headers with the rest"

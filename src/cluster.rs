@@ -211,6 +211,13 @@ async fn read_store(
                 .await?
                 .map(|c| serde_json::to_string(&c))
         }
+        crate::app::ConfigStore::Deployment(name) => {
+            let api: Api<k8s_openapi::api::apps::v1::Deployment> =
+                Api::namespaced(client.clone(), &ns);
+            get_opt(&api, name, "deployments", &ns)
+                .await?
+                .map(|d| serde_json::to_string(&d))
+        }
     };
     let Some(text) = text else { return Ok(None) };
     let text = text.map_err(|e| ClusterError::Api(e.to_string()))?;

@@ -164,10 +164,12 @@ fn context(text: &str) -> Ctx {
 /// app printed it, read from the profiles (the log's exact head, the issuer's path, a rewrite to
 /// the app's Dex service).
 fn query_provider(c: &mut Ctx, text: &str, i: usize) {
-    let head = App::ALL
-        .iter()
-        .copied()
-        .find(|a| text[i..].starts_with(a.profile().query_provider_head));
+    let head = App::ALL.iter().copied().find(|a| {
+        a.profile()
+            .discovery_error
+            .head()
+            .is_some_and(|h| text[i..].starts_with(h))
+    });
     c.head_of = head.filter(|a| a.profile().head_label.is_some());
     // The head is ASCII, so its end is a char boundary; what follows may not be a space.
     let after = &text[i + "failed to query provider".len()..];

@@ -2,8 +2,8 @@
 //! in-cluster `argocd-dex-server:5556` (reference/argocd.md).
 
 use super::{
-    ARGOCD_DEX_SERVER, ConfigStore, DexCall, Install, IssuerRule, Profile, ReturnPath, Seen,
-    Workload,
+    ARGOCD_DEX_SERVER, ConfigStore, DexCall, DiscoveryError, Install, IssuerRule, Profile,
+    RedirectUri, ReturnPath, Seen, Workload,
 };
 use crate::plan::predict::HostKind;
 
@@ -28,12 +28,16 @@ pub static PROFILE: Profile = Profile {
     dex_version: (2, 45, 1),
     // argocd-server's --dex-server default; Dex serves TLS by default since Argo CD 2.5
     internal_dex: |_| "https://argocd-dex-server:5556".to_string(),
+    dex_path: "api/dex",
+    callback_path: "auth/callback",
+    embeds_dex: true,
     issuer: IssuerRule::Concat,
     dex_call: DexCall::Rewrite,
     proxies_dex: false,
     path_prefix: None,
     login_path: "auth/login",
-    return_path: ReturnPath::UnderBase("/applications"),
+    return_path: Some(ReturnPath::UnderBase("/applications")),
+    redirect_uri: RedirectUri::FromBase,
     // util/dex/config.go: three more types than Devtron's
     // argo-cd util/dex/config.go: argo-cd, argo-cd-cli (and argo-cd-pkce in newer releases) first.
     own_clients: &["argo-cd", "argo-cd-cli", "argo-cd-pkce"],
@@ -51,7 +55,7 @@ pub static PROFILE: Profile = Profile {
         "oauth",
     ],
     // Argo CD ≥ 3.1 lower-cases it
-    query_provider_head: "failed to query provider",
+    discovery_error: DiscoveryError::QueryProvider("failed to query provider"),
     head_label: Some("Argo CD ≥ 3.1"),
     url_setting: "url",
     url_where: "argocd-cm",

@@ -2,8 +2,8 @@
 //! that same public URL from inside its pod (reference/devtron.md).
 
 use super::{
-    ARGOCD_DEX_SERVER, ConfigStore, DexAddress, DexCall, Install, IssuerRule, Profile, ReturnPath,
-    Seen, Workload,
+    ARGOCD_DEX_SERVER, ConfigStore, DexAddress, DexCall, DiscoveryError, Install, IssuerRule,
+    Profile, RedirectUri, ReturnPath, Seen, Workload,
 };
 use crate::plan::predict::HostKind;
 
@@ -33,13 +33,17 @@ pub static PROFILE: Profile = Profile {
     // charts/devtron: the argocd-dex-server image, Dex v2.30.2
     dex_version: (2, 30, 2),
     internal_dex: |ns| format!("http://argocd-dex-server.{ns}:5556"),
+    dex_path: "api/dex",
+    callback_path: "auth/callback",
+    embeds_dex: true,
     issuer: IssuerRule::PathJoin,
     dex_call: DexCall::PublicUrl,
     proxies_dex: true,
     path_prefix: Some("/orchestrator"),
     login_path: "auth/login",
     // dashboard Login.tsx: origin + "/orchestrator" + "/dashboard" + continue
-    return_path: ReturnPath::Fixed("/orchestrator/dashboard/"),
+    return_path: Some(ReturnPath::Fixed("/orchestrator/dashboard/")),
+    redirect_uri: RedirectUri::FromBase,
     // needsRedirectURI in the authenticator
     // devtron-labs/authenticator client/k8sClient.go GenerateDexConfigYAML: the DEX_CLIENT_ID client (argo-cd) first.
     own_clients: &["argo-cd"],
@@ -53,7 +57,7 @@ pub static PROFILE: Profile = Profile {
         "bitbucket-cloud",
         "openshift",
     ],
-    query_provider_head: "Failed to query provider",
+    discovery_error: DiscoveryError::QueryProvider("Failed to query provider"),
     head_label: None,
     url_setting: "URL",
     url_where: "Global Configurations → SSO",

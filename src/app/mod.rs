@@ -1,11 +1,16 @@
 //! App profiles: everything that differs between the applications that embed Dex, as data.
 //!
-//! Each app is one file with one [`Profile`] value (`devtron.rs`, `argocd.rs`); the rest of
-//! dexcheck reads the profile and never asks which app it is. A third app is one new file here
-//! plus its entry in [`App::ALL`] (`tests::third_app` shows one that is never registered).
+//! Each app is one file with one [`Profile`] value (`devtron.rs`, `argocd.rs`,
+//! `argo_workflows.rs`, `concourse.rs`, `kargo.rs`); the rest of dexcheck reads the profile and
+//! never asks which app it is. Another app is one new file here plus its entry in [`App::ALL`]
+//! (`tests::third_app` shows one that is never registered); an app whose config is an input form
+//! of its own also needs that form read in `setup/`.
 
+pub mod argo_workflows;
 pub mod argocd;
+pub mod concourse;
 pub mod devtron;
+pub mod kargo;
 
 use std::fmt;
 
@@ -20,8 +25,44 @@ use crate::plan::predict::{HostKind, host_kind};
 pub enum IssuerRule {
     /// `u.Path = path.Join(u.Path, "api/dex")` on Go's parsed URL (Devtron).
     PathJoin,
-    /// The plain string `URL + "/api/dex"` (Argo CD).
+    /// The plain string `URL + "/api/dex"` (Argo CD, Kargo, argo-server's callback).
     Concat,
+    /// Go's `URL.ResolveReference` with an absolute path: the base URL's path is dropped
+    /// (Concourse: `EXTERNAL_URL` → `/sky/issuer`).
+    Root,
+}
+
+/// How the app words a failed discovery of its issuer (Dex's or an IdP's), from its pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiscoveryError {
+    /// A log line `HEAD "ISSUER": Get "URL": error` (Devtron, Argo CD).
+    QueryProvider(&'static str),
+    /// The server returns the error and exits: cobra prints `Error: <error>` (argo-server).
+    Exit,
+    /// A log line with this head and the error; the server keeps running and fails each
+    /// login (Kargo's API server).
+    Logged(&'static str),
+}
+
+impl DiscoveryError {
+    /// The head `explain` recognises a log line by, where the app prints one.
+    pub fn head(self) -> Option<&'static str> {
+        match self {
+            DiscoveryError::QueryProvider(h) => Some(h),
+            DiscoveryError::Exit | DiscoveryError::Logged(_) => None,
+        }
+    }
+}
+
+/// Where the `redirect_uri` the app sends comes from, where it has no return-URL rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectUri {
+    /// The base URL's callback, which the app registers itself with its own Dex: a browser at
+    /// another origin is sent to the base URL's host (Concourse, Kargo).
+    FromBase,
+    /// The configured redirect URL, else built from the request's scheme and `Host`; the
+    /// provider must have it registered (argo-server).
+    FromRequest,
 }
 
 /// How the app's server reaches Dex for discovery, token and keys.
@@ -65,21 +106,25 @@ pub const ARGOCD_DEX_SERVER: Workload = Workload {
 pub enum ConfigStore {
     /// A Secret with `url` and `dex.config` (Devtron's `devtron-secret`).
     Secret(&'static str),
-    /// A ConfigMap with `url` and `dex.config` (Argo CD's `argocd-cm`).
+    /// A ConfigMap (Argo CD's `argocd-cm`, Argo Workflows' `workflow-controller-configmap`,
+    /// Kargo's `kargo-api`).
     ConfigMap(&'static str),
+    /// A Deployment whose container environment holds the config (Concourse's web node).
+    Deployment(&'static str),
 }
 
 impl ConfigStore {
     pub fn name(self) -> &'static str {
         match self {
-            ConfigStore::Secret(n) | ConfigStore::ConfigMap(n) => n,
+            ConfigStore::Secret(n) | ConfigStore::ConfigMap(n) | ConfigStore::Deployment(n) => n,
         }
     }
-    /// `secret` or `configmap`, as kubectl names the kind.
+    /// `secret`, `configmap` or `deployment`, as kubectl names the kind.
     pub fn kind(self) -> &'static str {
         match self {
             ConfigStore::Secret(_) => "secret",
             ConfigStore::ConfigMap(_) => "configmap",
+            ConfigStore::Deployment(_) => "deployment",
         }
     }
 }
@@ -117,6 +162,13 @@ pub struct Profile {
     /// The in-cluster Dex address (scheme and authority) for a namespace.
     pub internal_dex: fn(namespace: &str) -> String,
     pub issuer: IssuerRule,
+    /// Where the app serves its Dex under the base URL, by `issuer` (`api/dex`).
+    pub dex_path: &'static str,
+    /// The app's own OIDC callback under the base URL, by `issuer` (`auth/callback`).
+    pub callback_path: &'static str,
+    /// The app has a Dex of its own; without one it is only a relying party whose config names
+    /// an issuer (argo-server).
+    pub embeds_dex: bool,
     pub dex_call: DexCall,
     /// The app's server proxies the issuer path to Dex itself (a row of its own).
     pub proxies_dex: bool,
@@ -125,14 +177,17 @@ pub struct Profile {
     /// The login the browser opens, under the base URL (`auth/login`): where a HAR's login
     /// starts.
     pub login_path: &'static str,
-    pub return_path: ReturnPath,
+    /// The login's return-URL rule, where the app has one (Devtron, Argo CD).
+    pub return_path: Option<ReturnPath>,
+    /// Where the app's `redirect_uri` comes from, for apps without a return-URL rule.
+    pub redirect_uri: RedirectUri,
     /// Connector types whose `redirectURI` the app overwrites with issuer + `/callback`.
     pub overwrites_redirect_uri: &'static [&'static str],
     /// The static clients the app puts first in Dex's `staticClients` (a `dex.config` entry
     /// with one of these ids replaces the app's: Dex keeps the last client of an id).
     pub own_clients: &'static [&'static str],
-    /// How the app's log starts a failed discovery (`Failed to query provider`).
-    pub query_provider_head: &'static str,
+    /// How the app words a failed discovery (`Failed to query provider`).
+    pub discovery_error: DiscoveryError,
     /// Who prints that head, when the head alone tells (`Argo CD ≥ 3.1`).
     pub head_label: Option<&'static str>,
     /// The name of the base URL setting in the app's words (`URL`, `url`).
@@ -166,8 +221,17 @@ pub struct App(&'static Profile);
 impl App {
     pub const DEVTRON: App = App(&devtron::PROFILE);
     pub const ARGOCD: App = App(&argocd::PROFILE);
+    pub const ARGO_WORKFLOWS: App = App(&argo_workflows::PROFILE);
+    pub const CONCOURSE: App = App(&concourse::PROFILE);
+    pub const KARGO: App = App(&kargo::PROFILE);
     /// Every registered app, in detection order.
-    pub const ALL: &'static [App] = &[App::DEVTRON, App::ARGOCD];
+    pub const ALL: &'static [App] = &[
+        App::DEVTRON,
+        App::ARGOCD,
+        App::ARGO_WORKFLOWS,
+        App::CONCOURSE,
+        App::KARGO,
+    ];
 
     /// The app whose login page `path` is, and its base path (`/orchestrator`, or empty).
     pub fn by_login_path(path: &str) -> Option<(App, &'static str)> {
@@ -304,15 +368,16 @@ impl Install {
             self.app.0.path_prefix.unwrap_or("")
         )
     }
-    /// The return URL the app's login page sends for a browser at `origin`.
-    pub fn return_url_for(&self, origin: &str, base: Option<&GoUrl>) -> String {
-        match self.app.0.return_path {
+    /// The return URL the app's login page sends for a browser at `origin`, where the app has
+    /// a return-URL rule.
+    pub fn return_url_for(&self, origin: &str, base: Option<&GoUrl>) -> Option<String> {
+        Some(match self.app.0.return_path? {
             ReturnPath::Fixed(p) => format!("{origin}{p}"),
             ReturnPath::UnderBase(suffix) => {
                 let path = base.map(|b| b.path.trim_end_matches('/')).unwrap_or("");
                 format!("{origin}{path}{suffix}")
             }
-        }
+        })
     }
     /// Whether the base URL's path is where the app serves Dex.
     pub fn path_ok(&self, base: Option<&GoUrl>) -> bool {
@@ -323,13 +388,14 @@ impl Install {
     }
     /// The issuer for a base URL.
     pub fn issuer(&self, base: &str, parsed: &GoUrl) -> String {
-        self.under_base(base, parsed, "api/dex")
+        self.under_base(base, parsed, self.app.0.dex_path)
     }
-    /// `URL/auth/callback`, by the app's own rule.
+    /// The app's own callback (`URL/auth/callback`), by the app's own rule.
     pub fn app_callback(&self, base: &str, parsed: &GoUrl) -> String {
-        self.under_base(base, parsed, "auth/callback")
+        self.under_base(base, parsed, self.app.0.callback_path)
     }
     fn under_base(&self, base: &str, parsed: &GoUrl, rel: &str) -> String {
+        let rel = rel.trim_start_matches('/');
         match self.app.0.issuer {
             IssuerRule::PathJoin => {
                 let mut u = parsed.clone();
@@ -337,16 +403,33 @@ impl Install {
                 u.to_go_string()
             }
             IssuerRule::Concat => format!("{base}/{rel}"),
+            IssuerRule::Root => {
+                let mut u = parsed.clone();
+                u.path = format!("/{rel}");
+                u.raw_path.clear();
+                u.raw_query.clear();
+                u.force_query = false;
+                u.fragment.clear();
+                u.to_go_string()
+            }
         }
     }
-    /// The app's log line for a failed discovery: `Failed to query provider "ISSUER": Get "URL": err`.
+    /// The app's words for a failed discovery, from the pod: `Failed to query provider
+    /// "ISSUER": Get "URL": err` (Devtron, Argo CD), `Error: Get "URL": err` (argo-server).
     /// HTTP status and go-oidc errors stand without the `Get` part.
     pub fn query_provider_error(&self, issuer: &str, get: &str, err: &str) -> String {
-        let head = self.app.0.query_provider_head;
         if err.starts_with("oidc:") || err.starts_with(|c: char| c.is_ascii_digit()) {
-            format!("{head} {issuer:?}: {err}")
+            self.discovery_failed(issuer, err)
         } else {
-            format!("{head} {issuer:?}: Get {get:?}: {err}")
+            self.discovery_failed(issuer, &format!("Get {get:?}: {err}"))
+        }
+    }
+    /// [`Install::query_provider_error`] for an error that already names its request.
+    pub fn discovery_failed(&self, issuer: &str, err: &str) -> String {
+        match self.app.0.discovery_error {
+            DiscoveryError::QueryProvider(head) => format!("{head} {issuer:?}: {err}"),
+            DiscoveryError::Exit => format!("Error: {err}"),
+            DiscoveryError::Logged(head) => format!("{head}: {err}"),
         }
     }
     /// The what-if candidates beyond the configured URL.
@@ -382,16 +465,20 @@ mod tests {
         },
         dex_version: (2, 45, 1),
         internal_dex: |ns| format!("http://third-dex.{ns}:5556"),
+        dex_path: "api/dex",
+        callback_path: "auth/callback",
+        embeds_dex: true,
         issuer: IssuerRule::Concat,
         dex_call: DexCall::Rewrite,
         proxies_dex: false,
         path_prefix: Some("/third"),
         login_path: "auth/login",
-        return_path: ReturnPath::Fixed("/third/home"),
+        return_path: Some(ReturnPath::Fixed("/third/home")),
+        redirect_uri: RedirectUri::FromBase,
         overwrites_redirect_uri: &["oidc"],
         own_clients: &["third"],
         listen_port: 8080,
-        query_provider_head: "third: failed to query provider",
+        discovery_error: DiscoveryError::QueryProvider("third: failed to query provider"),
         head_label: None,
         url_setting: "baseURL",
         url_where: "third-cm",

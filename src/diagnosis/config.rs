@@ -293,6 +293,9 @@ fn connector_callback(
                 setup.app, c.kind
             ),
         },
+        (Some(r), false) if super::connector_legs::placeholder(r) => Outcome::unknown(format!(
+            "redirectURI {r:?} is a placeholder: it must be {expected}"
+        )),
         (r, false) => callback_mismatch(setup, c, t, expected, r.unwrap_or("")),
     };
     let rem = Some(format!(

@@ -14,7 +14,14 @@ use crate::setup::{Direct, DirectOidc, RefIn};
 
 /// The checks of a config whose `oidc.config` Argo CD reads.
 pub(super) fn checks(p: &Plan, d: &DirectOidc) -> Vec<Check> {
-    let mut out = config::checks(p.setup, p.install, p.base.as_ref());
+    // An app whose redirect URI comes from the request needs no URL of its own.
+    let own_url = p.setup.url.is_some()
+        || p.install.profile().redirect_uri == crate::app::RedirectUri::FromBase;
+    let mut out = if own_url {
+        config::checks(p.setup, p.install, p.base.as_ref())
+    } else {
+        Vec::new()
+    };
     out.push(mode(p, d));
     out.extend(super::secret_refs::row(
         p.setup,
@@ -26,13 +33,37 @@ pub(super) fn checks(p: &Plan, d: &DirectOidc) -> Vec<Check> {
     let issuer = d.issuer.as_deref().unwrap_or("");
     out.extend(idp_rules::issuer_form(issuer, "oidc"));
     out.extend(reach(p, issuer));
-    out.extend(client(d));
+    out.extend(client(d, p.install));
     out
 }
 
+/// The app's name for its direct OIDC config in a row's title.
+fn reads(install: &crate::app::Install) -> String {
+    let p = install.profile();
+    format!("{} reads its OIDC settings", p.server_name)
+}
+
 /// `oidc.config` that Argo CD cannot read: with a `dex.config` it logs in through Dex; without,
-/// its SSO is off.
-pub(super) fn refused(error: &str, dex_used: bool) -> Check {
+/// its SSO is off. An app that exits on a config it cannot read (argo-server) is down.
+pub(super) fn refused(error: &str, dex_used: bool, install: &crate::app::Install) -> Check {
+    let p = install.profile();
+    if p.discovery_error == crate::app::DiscoveryError::Exit {
+        let outcome = Outcome::fail(
+            Class::ConnectorField,
+            format!("Error: {error}"),
+            format!(
+                "{} exits at start-up with this error (the pod restarts in CrashLoopBackOff): SSO, the UI and the API are down",
+                p.server_name
+            ),
+        );
+        return Check::new(CheckId::OidcConfig, outcome)
+            .title(reads(install))
+            .remedy(Some(format!(
+                "Fix the sso config in {} (issuer, clientId and clientSecret as Secret name and key; only the keys argo-server knows), then {}",
+                p.url_where,
+                install.restart()
+            )));
+    }
     let logged = format!("invalid oidc config: {error}");
     let outcome = if dex_used {
         Outcome {
@@ -54,6 +85,28 @@ pub(super) fn refused(error: &str, dex_used: bool) -> Check {
 }
 
 fn mode(p: &Plan, d: &DirectOidc) -> Check {
+    let profile = p.install.profile();
+    if p.setup.input_kind != crate::setup::InputKind::ArgocdCm {
+        let alias = d
+            .issuer_alias
+            .as_deref()
+            .map(|a| format!("; issuerAlias {a}: the discovery's issuer is not compared, and tokens must carry {a}"))
+            .unwrap_or_default();
+        let keys = if d.secret_keys.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", d.secret_keys.join(", "))
+        };
+        return Check::new(
+            CheckId::OidcConfig,
+            Outcome::pass(format!(
+                "{} signs in with OIDC straight to {}{alias}{keys}",
+                profile.server_name,
+                d.issuer.as_deref().unwrap_or("(no issuer)")
+            )),
+        )
+        .title(reads(p.install));
+    }
     let mut ignored = if p.setup.connectors.is_empty() {
         String::new()
     } else {
@@ -100,7 +153,9 @@ fn reach(p: &Plan, issuer: &str) -> Vec<Check> {
     let pod_row = Check::new(CheckId::PodIdpDiscovery, pod)
         .url(&discovery)
         .remedy(Some(format!(
-            "Give oidc.config an issuer that the argocd-server pod reaches and the browser reaches under the same name (an ingress host both resolve), or run the IdP so that it names one issuer for both sides (Keycloak: hostname with hostname-backchannel-dynamic); then {}",
+            "Give {} an issuer that the {} pod reaches and the browser reaches under the same name (an ingress host both resolve), or run the IdP so that it names one issuer for both sides (Keycloak: hostname with hostname-backchannel-dynamic); then {}",
+            if p.setup.input_kind == crate::setup::InputKind::ArgocdCm { "oidc.config" } else { "the OIDC settings" },
+            p.install.profile().server_name,
             p.install.restart()
         )));
     let browser = GoUrl::parse(issuer)
@@ -123,7 +178,10 @@ fn reach(p: &Plan, issuer: &str) -> Vec<Check> {
 }
 
 /// The client Argo CD is to the IdP: an id, and a secret or PKCE.
-fn client(d: &DirectOidc) -> Option<Check> {
+fn client(d: &DirectOidc, install: &crate::app::Install) -> Option<Check> {
+    if !d.secret_keys.is_empty() {
+        return None; // read from Secrets at start-up: argo-server refuses to start without them
+    }
     let mut problems = Vec::new();
     if d.client_id.as_deref().is_none_or(|c| c.trim().is_empty()) {
         problems.push((
@@ -145,7 +203,10 @@ fn client(d: &DirectOidc) -> Option<Check> {
         go_error: None,
         note,
     };
-    Some(Check::new(CheckId::IdpConnector, outcome).title("Argo CD's OIDC client".into()))
+    Some(
+        Check::new(CheckId::IdpConnector, outcome)
+            .title(format!("{}'s OIDC client", install.profile().name)),
+    )
 }
 
 /// `url` with `/auth/callback` appended as Argo CD appends it (`appendURLPath`: the URL's path
@@ -162,6 +223,19 @@ pub fn callback_of(url: &str) -> String {
 
 /// The callback to register at the IdP: `URL/auth/callback` (and each `additionalUrls` one).
 pub(super) fn callback(p: &Plan, d: &DirectOidc) -> Option<Callback> {
+    if p.setup.input_kind != crate::setup::InputKind::ArgocdCm {
+        let base = p.setup.url.as_deref();
+        let url = d.redirect_url.clone().or_else(|| {
+            base.map(|b| {
+                p.install
+                    .app_callback(b, &GoUrl::parse(b).unwrap_or_default())
+            })
+        })?;
+        return Some(Callback {
+            url,
+            register_at: idp::register_at(d.issuer.as_deref().unwrap_or(""), "oidc"),
+        });
+    }
     let base = p.setup.url.as_deref()?;
     let all: Vec<String> = std::iter::once(base)
         .chain(p.setup.additional_urls.iter().map(String::as_str))

@@ -324,18 +324,49 @@ pub fn add_route(d: &mut Diagnosis, rows: Vec<Check>, summary: crate::route::Sum
 /// The checks of the mode Argo CD or Devtron logs in with: direct OIDC, SSO off (an
 /// `oidc.config` Argo CD cannot read and no `dex.config`), or Dex.
 fn mode_checks(plan: &paths::Plan, direct: Option<&crate::setup::DirectOidc>) -> Vec<Check> {
+    let mut checks = mode_rows(plan, direct);
+    checks.extend(app_settings(plan.setup));
+    checks
+}
+
+/// What the app makes of its own settings (a connector it drops, SSO it leaves off), one row.
+fn app_settings(setup: &Setup) -> Option<Check> {
+    use crate::plan::predict::Outcome;
+    let first = setup.app_notes.first()?;
+    let fail = setup.app_notes.iter().any(|n| n.fail);
+    let note = setup
+        .app_notes
+        .iter()
+        .map(|n| n.text.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let outcome = Outcome {
+        status: if fail { Status::Fail } else { Status::Warn },
+        class: Some(crate::probe::class::Class::ConnectorField),
+        go_error: first.error.clone(),
+        note,
+    };
+    Some(Check::new(CheckId::AppSettings, outcome))
+}
+
+fn mode_rows(plan: &paths::Plan, direct: Option<&crate::setup::DirectOidc>) -> Vec<Check> {
     let setup = plan.setup;
     match (direct, &setup.direct) {
         (Some(d), _) => direct::checks(plan, d),
         (None, Some(crate::setup::Direct::Refused(e))) if setup.connectors.is_empty() => {
-            let mut c = config::checks(setup, plan.install, plan.base.as_ref());
-            c.push(direct::refused(e, false));
+            let from_request =
+                plan.install.profile().redirect_uri == crate::app::RedirectUri::FromRequest;
+            let mut c = match setup.url {
+                None if from_request => Vec::new(),
+                _ => config::checks(setup, plan.install, plan.base.as_ref()),
+            };
+            c.push(direct::refused(e, false, plan.install));
             c
         }
         (None, refused) => {
             let mut c = dex_checks(plan);
             if let Some(crate::setup::Direct::Refused(e)) = refused {
-                c.push(direct::refused(e, true));
+                c.push(direct::refused(e, true, plan.install));
             }
             c
         }

@@ -2,14 +2,14 @@
 //! browser → Dex's authorization endpoint.
 
 use super::{BrowserOrigin, Check, CheckId, Options, normalise_return_url, origin_of};
-use crate::app::{DexCall, Install};
+use crate::app::{DexCall, Install, RedirectUri};
 use crate::knowledge::remedy;
 use crate::plan::endpoints::Endpoints;
 use crate::plan::gourl::GoUrl;
 use crate::plan::predict::{self, Outcome, Status};
 use crate::plan::redirect::{self, INVALID_REDIRECT};
 use crate::probe::class::Class;
-use crate::setup::Setup;
+use crate::setup::{Registration, Setup};
 
 /// What every row is predicted from.
 pub(super) struct Plan<'a> {
@@ -123,15 +123,19 @@ fn return_url(p: &Plan) -> Option<(String, String)> {
             Some((v, note.unwrap_or("given with --return-url").to_string()))
         }
         (None, Some(o)) => Some((
-            p.install.return_url_for(&o.origin, p.base.as_ref()),
+            p.install.return_url_for(&o.origin, p.base.as_ref())?,
             format!("what the login page sends for a browser at {}", o.origin),
         )),
         (None, None) => None,
     }
 }
 
-/// The app's return-URL rule on the login's `return_url`, naming the sub-rule that decided.
+/// The app's return-URL rule on the login's `return_url`, naming the sub-rule that decided; for
+/// an app without one, the `redirect_uri` it sends for this browser.
 pub(super) fn return_url_row(p: &Plan) -> Check {
+    if p.install.profile().return_path.is_none() {
+        return redirect_uri_row(p);
+    }
     let allowed: Vec<&str> = p
         .setup
         .url
@@ -205,5 +209,137 @@ pub(super) fn dex_auth(p: &Plan) -> Check {
     let rem = remedy::workstation(p.install, &outcome, &auth);
     Check::new(CheckId::BrowserDexAuth, outcome)
         .url(&auth.to_go_string())
+        .remedy(rem)
+}
+
+/// The `redirect_uri` an app without a return-URL rule sends for a browser at `origin`, and what
+/// its provider makes of it: registered clients from `regs` (none known: unknown).
+pub(super) fn redirect_for(
+    install: &Install,
+    origin: &str,
+    base: &str,
+    configured: Option<&str>,
+    regs: &[Registration],
+) -> (String, Outcome) {
+    let p = install.profile();
+    let base_origin = origin_of(base).unwrap_or_default();
+    match p.redirect_uri {
+        RedirectUri::FromBase => {
+            let uri = install.app_callback(base, &GoUrl::parse(base).unwrap_or_default());
+            if origin == base_origin {
+                return (
+                    uri.clone(),
+                    Outcome::pass(format!(
+                        "{} sends the browser to {base_origin} and back to {uri}, which it registers with its Dex itself",
+                        p.name
+                    )),
+                );
+            }
+            let here = install.app_callback(origin, &GoUrl::parse(origin).unwrap_or_default());
+            let outcome = Outcome::fail(
+                Class::UnregisteredRedirectUri,
+                unregistered(p.dex_version, &here),
+                format!(
+                    "{} sends the browser to its {} {base_origin}, not to {origin} where the browser is: that address is another server, or none; taken by hand to {origin}, the login ends at Dex's refusal, as only {uri} is registered",
+                    p.name, p.url_setting
+                ),
+            );
+            (uri, outcome)
+        }
+        RedirectUri::FromRequest => from_request(install, origin, base, configured, regs),
+    }
+}
+
+/// argo-server's `redirectUrl` (else the request's scheme and Host), Kargo's
+/// `origin + basePath + /login`: the browser must come back to where it started, and the
+/// provider must list the URI.
+fn from_request(
+    install: &Install,
+    origin: &str,
+    base: &str,
+    configured: Option<&str>,
+    regs: &[Registration],
+) -> (String, Outcome) {
+    let p = install.profile();
+    let path = GoUrl::parse(base).map(|b| b.path).unwrap_or_default();
+    let here = format!("{origin}{}", path.trim_end_matches('/'));
+    let uri = configured
+        .map(str::to_string)
+        .unwrap_or_else(|| install.app_callback(&here, &GoUrl::parse(&here).unwrap_or_default()));
+    let back = origin_of(&uri).unwrap_or_default();
+    if back != origin {
+        return (
+            uri.clone(),
+            Outcome::fail(
+                Class::State,
+                "failed to get cookie",
+                format!(
+                    "{} sends redirect_uri {uri}: the provider returns the browser to {back}, and the state cookie {} set at {origin} is not sent there; the callback answers 400",
+                    p.name, p.server_name
+                ),
+            ),
+        );
+    }
+    let from = regs.first().map(|r| r.from.as_str()).unwrap_or("");
+    let outcome = match regs.iter().find(|r| r.accepts(&uri)) {
+        Some(r) => Outcome::pass(format!(
+            "{uri} is registered for client {:?} ({from})",
+            r.client
+        )),
+        None if regs.is_empty() => Outcome::unknown(format!(
+            "{} sends redirect_uri {uri}: the provider must list it for {}'s client (the provider's clients are not in this input)",
+            p.name, p.name
+        )),
+        None => {
+            let listed: Vec<String> = regs
+                .iter()
+                .map(|r| format!("{} [{}]", r.client, r.redirect_uris.join(", ")))
+                .collect();
+            Outcome::fail(
+                Class::UnregisteredRedirectUri,
+                unregistered(p.dex_version, &uri),
+                format!(
+                    "{} sends redirect_uri {uri}, which no client lists in {from}: {}",
+                    p.name,
+                    listed.join("; ")
+                ),
+            )
+        }
+    };
+    (uri, outcome)
+}
+
+/// Dex's refusal of a redirect URI in a release's words (server/oauth2.go; 2.45 drops the URI).
+fn unregistered(dex: (u16, u16, u16), uri: &str) -> String {
+    if dex >= (2, 45, 0) {
+        "Unregistered redirect_uri.".into()
+    } else {
+        format!("Unregistered redirect_uri ({uri:?}).")
+    }
+}
+
+/// The row of [`redirect_for`] for the browser's origin.
+fn redirect_uri_row(p: &Plan) -> Check {
+    let (Some(origin), Some(base)) = (p.origin.as_ref(), p.setup.url.as_deref()) else {
+        let why = match p.install.profile().redirect_uri {
+            RedirectUri::FromRequest => {
+                "the redirect_uri is built from the browser's address: give --browser-url (or the app's redirect URL) to check it"
+            }
+            RedirectUri::FromBase => "no URL to build the redirect_uri from",
+        };
+        return Check::new(CheckId::BrowserRedirectUri, Outcome::unknown(why));
+    };
+    let configured = super::direct::active(p.setup).and_then(|d| d.redirect_url.as_deref());
+    let (uri, outcome) = redirect_for(
+        p.install,
+        &origin.origin,
+        base,
+        configured,
+        &p.setup.registrations,
+    );
+    let rem = (outcome.status == Status::Fail)
+        .then(|| remedy::redirect_uri(p.install, &origin.origin, &uri));
+    Check::new(CheckId::BrowserRedirectUri, outcome)
+        .url(&uri)
         .remedy(rem)
 }

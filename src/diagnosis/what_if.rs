@@ -114,8 +114,21 @@ fn candidate(
         (None, _) => origin_of(url),
     };
     let ret = match browser_origin {
+        Some(o) if install.profile().return_path.is_none() => {
+            let (uri, out) = super::paths::redirect_for(install, &o, url, None, &[]);
+            match out.status {
+                Status::Fail => cell(
+                    Status::Fail,
+                    format!("redirect_uri goes to {}", origin_of(&uri).unwrap_or(uri)),
+                ),
+                s => cell(s, format!("redirect_uri {uri}")),
+            }
+        }
         Some(o) => {
-            let v = redirect::check(&install.return_url_for(&o, Some(&parsed)), &[url]);
+            let r = install
+                .return_url_for(&o, Some(&parsed))
+                .unwrap_or_default();
+            let v = redirect::check(&r, &[url]);
             if v.valid {
                 cell(Status::Pass, format!("ok ({o})"))
             } else {

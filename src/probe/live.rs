@@ -302,11 +302,11 @@ async fn direct_oidc(
     let Some(t) = t else {
         return (Vec::new(), None);
     };
-    let head = t.pods.app.profile().query_provider_head;
+    let words = crate::app::Install::new(t.pods.app, None);
     let here = workstation::direct_idp(
         settings,
         &t.issuer,
-        head,
+        &words,
         t.client.as_ref(),
         &t.extra_callbacks,
     );

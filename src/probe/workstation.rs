@@ -840,14 +840,17 @@ async fn probe_upstream(
 pub async fn direct_idp(
     s: &Settings,
     issuer: &str,
-    head: &str,
+    app: &crate::app::Install,
     client: Option<&super::idp::Upstream>,
     extra_callbacks: &[String],
 ) -> Vec<Check> {
     use super::idp::{self, IdpEndpoints};
     let (mut c, doc) = probe_idp(s, "oidc.config", issuer).await;
     if let Some(e) = c.error.take() {
-        c.error = Some(e.replacen("failed to get provider:", &format!("{head} {issuer:?}:"), 1));
+        c.error = Some(match e.strip_prefix("failed to get provider: ") {
+            Some(go) => app.discovery_failed(issuer, go),
+            None => e,
+        });
     }
     let mut out = vec![c];
     if let (Some(doc), Some(u)) = (doc, client) {

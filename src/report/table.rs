@@ -91,7 +91,7 @@ fn header(out: &mut String, report: &Report, style: Style) {
     if let Some(o) = &d.oidc {
         let _ = writeln!(
             *out,
-            "OIDC     {}  (oidc.config: {} talks to the IdP itself, no Dex{})",
+            "OIDC     {}  ({} talks to the IdP itself, no Dex{})",
             o.issuer,
             d.app.name(),
             o.client_id

@@ -27,6 +27,13 @@ pub struct DirectOidc {
     /// Values that are Secret references (`$key` from argocd-secret, `$name:key` from the
     /// Secret `name`), and what became of each.
     pub references: Vec<Reference>,
+    /// The redirect URL the app sends, when configured (argo-server's `redirectUrl`).
+    pub redirect_url: Option<String>,
+    /// argo-server's `issuerAlias`: the discovery's issuer is not compared, tokens carry this.
+    pub issuer_alias: Option<String>,
+    /// Client credentials the app reads from Secrets at start-up, described
+    /// (`clientId from Secret argo-workflows-sso key client-id`).
+    pub secret_keys: Vec<String>,
 }
 
 /// What Argo CD makes of `oidc.config`.
@@ -220,8 +227,7 @@ fn decode(m: &Map<String, Value>) -> Result<DirectOidc, String> {
             .get("enablePKCEAuthentication")
             .copied()
             .unwrap_or(false),
-        insecure_skip_verify: false,
-        references: Vec::new(),
+        ..Default::default()
     })
 }
 

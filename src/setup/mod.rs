@@ -1,6 +1,7 @@
 //! Inputs → one typed [`Setup`], whatever the form: the Devtron SSO YAML of the seed, a Dex config
 //! (`connectors:`), a `devtron-secret` Secret or an `argocd-cm` ConfigMap (multi-document, stdin).
 
+mod apps;
 mod direct;
 mod parse;
 pub mod references;
@@ -31,6 +32,14 @@ pub enum InputKind {
     DevtronSecret,
     /// ConfigMap `argocd-cm` with `url` and `dex.config`.
     ArgocdCm,
+    /// Argo Workflows' `sso` config: `workflow-controller-configmap`, Helm `server.sso`, or a
+    /// docs fragment.
+    WorkflowsSso,
+    /// Concourse's web node settings: an env file, a Deployment's env, a Compose service, Helm
+    /// values.
+    ConcourseEnv,
+    /// Kargo's Helm values (`api.oidc`) or its `kargo-api` ConfigMap.
+    KargoValues,
 }
 
 impl InputKind {
@@ -40,6 +49,9 @@ impl InputKind {
             InputKind::DexConfig => "Dex config",
             InputKind::DevtronSecret => "Secret devtron-secret",
             InputKind::ArgocdCm => "ConfigMap argocd-cm",
+            InputKind::WorkflowsSso => "Argo Workflows sso config",
+            InputKind::ConcourseEnv => "Concourse web settings",
+            InputKind::KargoValues => "Kargo API settings",
         }
     }
 }
@@ -154,6 +166,10 @@ pub enum UrlSource {
     UrlKey,
     Comment,
     DexIssuer,
+    /// The app's own setting (`CONCOURSE_EXTERNAL_URL`, `redirectUrl`, `api.host`).
+    Setting,
+    /// The app's default, as the setting is unset (Concourse's `http://127.0.0.1:8080`).
+    AppDefault,
     Missing,
 }
 
@@ -164,6 +180,8 @@ impl UrlSource {
             UrlSource::UrlKey => "from the url key",
             UrlSource::Comment => "from the # URL: comment",
             UrlSource::DexIssuer => "derived from the Dex issuer",
+            UrlSource::Setting => "from the app's own setting",
+            UrlSource::AppDefault => "the app's default, as its setting is unset",
             UrlSource::Missing => "missing",
         }
     }
@@ -189,8 +207,67 @@ pub struct Setup {
     pub references: Vec<Reference>,
     /// The ids of the Dex config's own `staticClients`, in order.
     pub static_clients: Vec<String>,
+    /// The clients the provider has registered for the app, where the input shows them (the
+    /// Kargo chart's own; Argo CD's `staticClients` beside Argo Workflows' config).
+    pub registrations: Vec<Registration>,
+    /// What the app itself makes of its settings, beyond Dex's rules (a connector it drops,
+    /// SSO it leaves off).
+    pub app_notes: Vec<AppNote>,
     /// The input's text, to read again once the references' Secrets are known.
     text: RawText,
+}
+
+/// A client registered at the provider the app signs in with: its id and allowed redirects.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub client: String,
+    pub redirect_uris: Vec<String>,
+    /// A public client: with no redirect URIs, Dex allows any loopback one.
+    pub public: bool,
+    /// Where the input shows it.
+    pub from: String,
+}
+
+impl Registration {
+    /// Whether Dex accepts `uri` for this client (server/oauth2.go `validateRedirectURI`): one
+    /// of its redirect URIs exactly; for a public client with none, any `http` loopback.
+    pub fn accepts(&self, uri: &str) -> bool {
+        if !self.public || !self.redirect_uris.is_empty() {
+            return self.redirect_uris.iter().any(|r| r == uri);
+        }
+        let Some(rest) = uri.strip_prefix("http://") else {
+            return false;
+        };
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+    }
+}
+
+/// One thing the app makes of its own settings.
+#[derive(Debug, Clone)]
+pub struct AppNote {
+    pub fail: bool,
+    pub text: String,
+    /// The app's own words, where it prints some.
+    pub error: Option<String>,
+}
+
+impl AppNote {
+    pub fn fail(text: impl Into<String>, error: Option<String>) -> AppNote {
+        AppNote {
+            fail: true,
+            text: text.into(),
+            error,
+        }
+    }
+    pub fn warn(text: impl Into<String>) -> AppNote {
+        AppNote {
+            fail: false,
+            text: text.into(),
+            error: None,
+        }
+    }
 }
 
 /// The input as read: it may hold secrets, so it never prints itself.

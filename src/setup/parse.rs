@@ -89,12 +89,12 @@ pub fn load_with(
             input: source.to_string(),
         });
     }
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| InputError::Yaml {
-        input: source.to_string(),
-        message: yaml_message(&e),
-    })?;
+    let docs = documents(source, text)?;
     let (kind, obj) = recognise(source, &docs)?;
-    let mut found = read(source, kind, obj, values)?;
+    let mut found = match super::apps::app_of(kind) {
+        Some(_) => super::apps::read(source, kind, obj, &docs, Found::default())?,
+        None => read(source, kind, obj, values)?,
+    };
     if let Some(flag) = url_flag {
         found.url = Some(flag.to_string());
         found.url_source = UrlSource::Flag;
@@ -106,7 +106,7 @@ pub fn load_with(
     }
     let app = app.unwrap_or(match kind {
         InputKind::ArgocdCm => App::ARGOCD,
-        _ => App::DEVTRON,
+        other => super::apps::app_of(other).unwrap_or(App::DEVTRON),
     });
     let namespace = obj
         .get("metadata")
@@ -125,8 +125,32 @@ pub fn load_with(
         direct: found.direct,
         references: found.references,
         static_clients: found.static_clients,
+        registrations: found.registrations,
+        app_notes: found.app_notes,
         namespace,
         text: text.into(),
+    })
+}
+
+/// The input's YAML documents; an env file (`KEY=value` lines) is one mapping. A Helm template
+/// is refused with what to do instead.
+fn documents(source: &str, text: &str) -> Result<Vec<Value>, InputError> {
+    let parsed = serde_saphyr::from_multiple::<Value>(text);
+    let scalar_only = matches!(&parsed, Ok(d) if !d.iter().any(|v| v.is_object() || v.is_array()));
+    if (parsed.is_err() || scalar_only)
+        && let Some(env) = super::apps::env_file(text)
+    {
+        return Ok(vec![env]);
+    }
+    if text.contains("{{") && (parsed.is_err() || scalar_only) {
+        return Err(InputError::Unrecognised {
+            input: source.to_string(),
+            message: "a Helm template, not a config: render it first (helm template … | dexcheck check -), or give the values file".into(),
+        });
+    }
+    parsed.map_err(|e| InputError::Yaml {
+        input: source.to_string(),
+        message: yaml_message(&e),
     })
 }
 
@@ -140,11 +164,15 @@ fn recognise<'a>(
     for doc in docs {
         collect(doc, &mut candidates);
     }
+    // Argo Workflows' config wins over an argocd-cm beside it: Argo CD's Dex is its provider.
     candidates.sort_by_key(|(k, _)| match k {
         InputKind::DevtronSecret => 0,
-        InputKind::ArgocdCm => 1,
-        InputKind::DexConfig => 2,
-        InputKind::DevtronSso => 3,
+        InputKind::WorkflowsSso => 1,
+        InputKind::ArgocdCm => 2,
+        InputKind::KargoValues => 3,
+        InputKind::ConcourseEnv => 4,
+        InputKind::DexConfig => 5,
+        InputKind::DevtronSso => 6,
     });
     if let Some(first) = candidates.first() {
         return Ok(*first);
@@ -158,20 +186,60 @@ fn recognise<'a>(
         input: source.to_string(),
         message: format!(
             "{what}; expected a Devtron SSO connector (name, id, config), a Dex config \
-             (connectors:), a Secret devtron-secret or a ConfigMap argocd-cm"
+             (connectors:), a Secret devtron-secret, a ConfigMap argocd-cm, Argo Workflows' sso \
+             (workflow-controller-configmap or Helm server.sso), Concourse's web settings \
+             (CONCOURSE_* in an env file, a Deployment, a Compose file or Helm values) or Kargo's \
+             api.oidc values"
         ),
     })
 }
 
 /// What one recognised document says.
-struct Found {
-    direct: Option<super::Direct>,
-    url: Option<String>,
-    url_source: UrlSource,
-    additional_urls: Vec<String>,
-    connectors: Vec<Connector>,
-    references: Vec<Reference>,
-    static_clients: Vec<String>,
+pub(super) struct Found {
+    pub direct: Option<super::Direct>,
+    pub url: Option<String>,
+    pub url_source: UrlSource,
+    pub additional_urls: Vec<String>,
+    pub connectors: Vec<Connector>,
+    pub references: Vec<Reference>,
+    pub static_clients: Vec<String>,
+    pub registrations: Vec<super::Registration>,
+    pub app_notes: Vec<super::AppNote>,
+}
+
+impl Default for Found {
+    fn default() -> Found {
+        Found {
+            direct: None,
+            url: None,
+            url_source: UrlSource::Missing,
+            additional_urls: Vec::new(),
+            connectors: Vec::new(),
+            references: Vec::new(),
+            static_clients: Vec::new(),
+            registrations: Vec::new(),
+            app_notes: Vec::new(),
+        }
+    }
+}
+
+/// One connector entry (`type`, `id`, `name`, `config`), read as Dex reads it.
+pub(super) fn connector_from(
+    source: &str,
+    prefix: &str,
+    obj: &Map<String, Value>,
+) -> Result<Connector, InputError> {
+    connector(source, prefix, obj, None)
+}
+
+/// The `connectors:` of a Dex config held somewhere else (a chart's values).
+pub(super) fn dex_connectors_of(
+    source: &str,
+    prefix: &str,
+    obj: &Map<String, Value>,
+) -> Result<Vec<Connector>, InputError> {
+    let (mut url, mut url_source) = (Some(String::new()), UrlSource::Missing);
+    dex_config(source, prefix, obj, &mut url, &mut url_source)
 }
 
 fn read(
@@ -180,15 +248,7 @@ fn read(
     obj: &Map<String, Value>,
     values: Option<&SecretValues>,
 ) -> Result<Found, InputError> {
-    let mut found = Found {
-        references: Vec::new(),
-        static_clients: Vec::new(),
-        direct: None,
-        url: None,
-        url_source: UrlSource::Missing,
-        additional_urls: Vec::new(),
-        connectors: Vec::new(),
-    };
+    let mut found = Found::default();
     if matches!(kind, InputKind::DevtronSecret | InputKind::ArgocdCm) {
         return manifest(source, kind, obj, found, values);
     }
@@ -326,6 +386,10 @@ fn static_client_ids(obj: &Map<String, Value>) -> Vec<String> {
 
 fn collect<'a>(doc: &'a Value, out: &mut Vec<(InputKind, &'a Map<String, Value>)>) {
     let Value::Object(obj) = doc else { return };
+    if let Some(kind) = super::apps::kind_of(obj) {
+        out.push((kind, obj));
+        return;
+    }
     match obj.get("kind").and_then(Value::as_str) {
         Some("List") => {
             if let Some(Value::Array(items)) = obj.get("items") {

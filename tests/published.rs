@@ -11,6 +11,8 @@ use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 
 const DIR: &str = "fixtures/published";
+/// The other apps' published examples (Argo Workflows, Concourse, Kargo), one folder each.
+const APPS: &str = "fixtures/apps";
 
 /// One row of the table: the file, the extra arguments, the verdict, and why.
 struct Row {
@@ -21,7 +23,11 @@ struct Row {
 }
 
 fn rows() -> Vec<Row> {
-    let text = std::fs::read_to_string(format!("{DIR}/expected.tsv")).unwrap();
+    rows_in(DIR)
+}
+
+fn rows_in(dir: &str) -> Vec<Row> {
+    let text = std::fs::read_to_string(format!("{dir}/expected.tsv")).unwrap();
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
@@ -47,9 +53,24 @@ fn schema() -> jsonschema::Validator {
 /// What dexcheck said: `ok` (exit 0), `fail:<blocking check>` (exit 1) or `input:<message>`;
 /// every report must be valid for the schema.
 fn verdict(row: &Row) -> String {
-    let out = cargo_bin_cmd!("dexcheck")
-        .arg("check")
-        .arg(format!("{DIR}/{}", row.file))
+    verdict_in(DIR, row)
+}
+
+/// [`verdict`] for a row of `dir`; `a+b` runs both files as one input on stdin.
+fn verdict_in(dir: &str, row: &Row) -> String {
+    let mut cmd = cargo_bin_cmd!("dexcheck");
+    cmd.arg("check");
+    if row.file.contains('+') {
+        let both: Vec<String> = row
+            .file
+            .split('+')
+            .map(|f| std::fs::read_to_string(format!("{dir}/{f}")).unwrap())
+            .collect();
+        cmd.arg("-").write_stdin(both.join("\n---\n"));
+    } else {
+        cmd.arg(format!("{dir}/{}", row.file));
+    }
+    let out = cmd
         .args(["--offline", "-o", "json"])
         .args(&row.args)
         .output()
@@ -77,11 +98,22 @@ fn agrees(expected: &str, got: &str) -> bool {
 
 #[test]
 fn every_published_example_gets_its_expected_verdict() {
-    let rows = rows();
+    score(DIR);
+}
+
+/// Argo Workflows', Concourse's and Kargo's docs snippets and chart values, as Dex's and the
+/// two first apps' are.
+#[test]
+fn every_published_app_example_gets_its_expected_verdict() {
+    score(APPS);
+}
+
+fn score(dir: &str) {
+    let rows = rows_in(dir);
     let mut wrong = Vec::new();
     let (mut false_fail, mut false_input, mut false_pass) = (0, 0, 0);
     for row in &rows {
-        let got = verdict(row);
+        let got = verdict_in(dir, row);
         if agrees(&row.verdict, &got) {
             continue;
         }
@@ -120,6 +152,30 @@ fn every_example_is_in_the_table_with_its_source() {
         assert!(listed.contains(&name), "{name} has no row in expected.tsv");
     }
     assert!(files >= 50, "only {files} examples");
+}
+
+/// Every file of the apps' corpus has a row (alone, or first of a pair) and names its source.
+#[test]
+fn every_app_example_is_in_the_table_with_its_source() {
+    let listed: BTreeSet<String> = rows_in(APPS)
+        .into_iter()
+        .flat_map(|r| r.file.split('+').map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    let mut files = 0;
+    for app in ["argo-workflows", "concourse", "kargo"] {
+        for entry in std::fs::read_dir(format!("{APPS}/{app}")).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.ends_with(".md") {
+                continue;
+            }
+            files += 1;
+            let path = format!("{app}/{name}");
+            let text = std::fs::read_to_string(format!("{APPS}/{path}")).unwrap();
+            assert!(text.starts_with("# source: "), "{path} names no source");
+            assert!(listed.contains(&path), "{path} has no row in expected.tsv");
+        }
+    }
+    assert!(files >= 51, "only {files} examples");
 }
 
 /// Devtron's own SSO screen samples are never reported broken.

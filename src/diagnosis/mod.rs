@@ -351,6 +351,9 @@ fn app_settings(setup: &Setup) -> Option<Check> {
 
 fn mode_rows(plan: &paths::Plan, direct: Option<&crate::setup::DirectOidc>) -> Vec<Check> {
     let setup = plan.setup;
+    if setup.no_sso {
+        return config::checks(setup, plan.install, plan.base.as_ref());
+    }
     match (direct, &setup.direct) {
         (Some(d), _) => direct::checks(plan, d),
         (None, Some(crate::setup::Direct::Refused(e))) if setup.connectors.is_empty() => {

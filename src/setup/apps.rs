@@ -365,11 +365,12 @@ fn env_value(e: &Value) -> Option<String> {
     ))
 }
 
-/// Concourse's `CONCOURSE_*` settings, from whichever shape the document has.
-fn concourse_env(obj: &Map<String, Value>) -> Option<Map<String, Value>> {
+/// Concourse's `CONCOURSE_*` settings, from whichever shape the document has: every web node's
+/// (several in a Compose file), the first the one read.
+fn concourse_envs(obj: &Map<String, Value>) -> Vec<Map<String, Value>> {
     let is_ours = |m: &Map<String, Value>| m.keys().any(|k| k.starts_with("CONCOURSE_"));
     if is_ours(obj) {
-        return Some(obj.clone());
+        return vec![obj.clone()];
     }
     let whole = Value::Object(obj.clone());
     let from_containers = |containers: &Value| -> Option<Map<String, Value>> {
@@ -386,17 +387,23 @@ fn concourse_env(obj: &Map<String, Value>) -> Option<Map<String, Value>> {
     if obj.contains_key("apiVersion") {
         return get(&whole, &["spec", "template", "spec", "containers"])
             .or_else(|| get(&whole, &["spec", "containers"]))
-            .and_then(from_containers);
+            .and_then(from_containers)
+            .into_iter()
+            .collect();
     }
     if let Some(Value::Object(services)) = obj.get("services") {
         return compose(services);
     }
-    concourse::helm(&whole)
+    concourse::helm(&whole).into_iter().collect()
 }
 
-/// The Compose service that is the web node: the one with an external URL or auth settings,
-/// preferring `command: web`.
-fn compose(services: &Map<String, Value>) -> Option<Map<String, Value>> {
+fn concourse_env(obj: &Map<String, Value>) -> Option<Map<String, Value>> {
+    concourse_envs(obj).into_iter().next()
+}
+
+/// The Compose services that are web nodes: those with an external URL or auth settings,
+/// `command: web` first.
+fn compose(services: &Map<String, Value>) -> Vec<Map<String, Value>> {
     let env_of = |s: &Value| -> Option<Map<String, Value>> {
         match s.get("environment")? {
             Value::Object(m) => Some(m.clone()),
@@ -410,14 +417,14 @@ fn compose(services: &Map<String, Value>) -> Option<Map<String, Value>> {
             _ => None,
         }
     };
-    let web = |s: &&Value| {
+    let web = |s: &Value| {
         s.get("command")
             .and_then(Value::as_str)
             .is_some_and(|c| c.split_whitespace().next() == Some("web"))
     };
     let mut envs: Vec<(bool, Map<String, Value>)> = services
         .values()
-        .filter_map(|s| Some((web(&s), env_of(s)?)))
+        .filter_map(|s| Some((web(s), env_of(s)?)))
         .filter(|(_, m)| {
             m.keys().any(|k| {
                 k == "CONCOURSE_EXTERNAL_URL"
@@ -428,7 +435,7 @@ fn compose(services: &Map<String, Value>) -> Option<Map<String, Value>> {
         })
         .collect();
     envs.sort_by_key(|(web, _)| !*web);
-    envs.into_iter().next().map(|(_, m)| m)
+    envs.into_iter().map(|(_, m)| m).collect()
 }
 
 mod concourse {
@@ -527,9 +534,11 @@ mod concourse {
         obj: &Map<String, Value>,
         mut found: Found,
     ) -> Result<Found, InputError> {
-        let Some(env) = concourse_env(obj) else {
+        let nodes = concourse_envs(obj);
+        let Some(env) = nodes.first().cloned() else {
             return Ok(found);
         };
+        found.app_notes.extend(nodes_disagree(&nodes));
         let var = |k: &str| text(env.get(&format!("CONCOURSE_{k}")));
         match var("EXTERNAL_URL") {
             Some(u) => {
@@ -594,6 +603,39 @@ mod concourse {
             }));
         }
         Ok(found)
+    }
+
+    /// Web nodes share one Dex store and each rewrites its clients and connectors at boot
+    /// (skymarshal/dexserver `replaceClients`, `replaceConnectors`): settings that differ between
+    /// nodes mean the last one to boot wins for all.
+    fn nodes_disagree(nodes: &[Map<String, Value>]) -> Option<AppNote> {
+        let first = nodes.first()?;
+        let keys: Vec<&String> = nodes
+            .iter()
+            .flat_map(|n| n.keys())
+            .filter(|k| {
+                *k == "CONCOURSE_EXTERNAL_URL"
+                    || CONNECTORS
+                        .iter()
+                        .any(|c| k.starts_with(&format!("CONCOURSE_{}_", c.0)))
+            })
+            .collect();
+        let differ: std::collections::BTreeSet<&str> = keys
+            .into_iter()
+            .filter(|k| nodes.iter().any(|n| n.get(*k) != first.get(*k)))
+            .map(String::as_str)
+            .collect();
+        if differ.is_empty() {
+            return None;
+        }
+        Some(AppNote::fail(
+            format!(
+                "the {} web nodes differ in {}: they share one Dex store and each rewrites its clients and connectors when it boots, so the last node to start decides for all (logins fail at Dex's Unregistered redirect_uri or the IdP's callback check)",
+                nodes.len(),
+                differ.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+            None,
+        ))
     }
 
     /// One connector as `Serialize` writes it for Dex (id = type, redirectURI = issuer +
@@ -748,8 +790,18 @@ mod kargo {
             found.registrations = chart_clients(&api, &base);
             return Ok(found);
         }
+        let Some(issuer) = text(oidc(&["issuerURL"]).as_ref()) else {
+            found.no_sso = true;
+            if truthy(oidc(&["enabled"]).as_ref()) == Some(true) {
+                found.app_notes.push(AppNote::fail(
+                    "api.oidc.enabled is true with neither api.oidc.dex.enabled nor api.oidc.issuerURL: the API server stops at start-up",
+                    Some("required key OIDC_ISSUER_URL missing value".into()),
+                ));
+            }
+            return Ok(found);
+        };
         let d = DirectOidc {
-            issuer: text(oidc(&["issuerURL"]).as_ref()),
+            issuer: Some(issuer),
             client_id: text(oidc(&["clientID"]).as_ref()),
             cli_client_id: text(oidc(&["cliClientID"]).as_ref()),
             // The UI is a public client with PKCE (oidc-login.tsx).

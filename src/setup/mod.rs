@@ -213,6 +213,9 @@ pub struct Setup {
     /// What the app itself makes of its settings, beyond Dex's rules (a connector it drops,
     /// SSO it leaves off).
     pub app_notes: Vec<AppNote>,
+    /// The input sets no way to log in (Kargo values without Dex or an issuer): only the URL's
+    /// form and the app's own settings are checked.
+    pub no_sso: bool,
     /// The input's text, to read again once the references' Secrets are known.
     text: RawText,
 }

@@ -127,6 +127,7 @@ pub fn load_with(
         static_clients: found.static_clients,
         registrations: found.registrations,
         app_notes: found.app_notes,
+        no_sso: found.no_sso,
         namespace,
         text: text.into(),
     })
@@ -205,6 +206,7 @@ pub(super) struct Found {
     pub static_clients: Vec<String>,
     pub registrations: Vec<super::Registration>,
     pub app_notes: Vec<super::AppNote>,
+    pub no_sso: bool,
 }
 
 impl Default for Found {
@@ -219,6 +221,7 @@ impl Default for Found {
             static_clients: Vec::new(),
             registrations: Vec::new(),
             app_notes: Vec::new(),
+            no_sso: false,
         }
     }
 }

@@ -264,7 +264,15 @@ pub fn diagnose(setup: &Setup, opts: &Options) -> Diagnosis {
         opts,
         install: &install,
         base: setup.url.as_deref().and_then(|u| GoUrl::parse(u).ok()),
-        eps: endpoints::derive(&install, &url_text, &internal).ok(),
+        eps: endpoints::derive(&install, &url_text, &internal)
+            .ok()
+            .map(|mut e| {
+                // A client the input registers for the app (Kargo's `<api.host>`) is its login.
+                if let Some(r) = setup.registrations.first() {
+                    e.client_id = r.client.clone();
+                }
+                e
+            }),
         origin: paths::browser_origin(setup, opts),
     };
     let direct = direct::active(setup);

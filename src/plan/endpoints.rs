@@ -20,6 +20,10 @@ pub struct Endpoints {
     pub connector_callback: String,
     /// Dex inside the cluster, with the issuer's path.
     pub internal_discovery: String,
+    /// The client the app's login is at Dex (`argo-cd`, `concourse-web`): what the live probes
+    /// of Dex's authorization and token endpoints send.
+    #[serde(skip)]
+    pub client_id: String,
 }
 
 /// Derives the endpoints. Devtron: `u.Path = path.Join(u.Path, "api/dex")` on Go's parsed URL;
@@ -55,6 +59,12 @@ pub fn derive(install: &Install, base: &str, internal_dex: &str) -> Result<Endpo
         app_callback,
         internal_discovery,
         issuer,
+        client_id: install
+            .profile()
+            .own_clients
+            .first()
+            .unwrap_or(&"argo-cd")
+            .to_string(),
     })
 }
 

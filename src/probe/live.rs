@@ -247,14 +247,17 @@ fn direct_targets(plan: &Plan<'_>, d: &Diagnosis) -> Option<DirectTargets> {
         _ => return None,
     };
     let args = plan.args;
-    let client = plan
-        .setup
-        .url
-        .as_deref()
-        .filter(|_| !args.no_idp)
-        .map(|url| {
-            idp::Upstream::from_direct(direct, diagnosis::argo_callback(url), !args.no_secret_probe)
-        });
+    // Argo CD's oidc.config: URL/auth/callback; another app's: the callback its diagnosis names.
+    // A client whose id is in a Secret (argo-server) is not probed at the IdP.
+    let argo = plan.setup.input_kind == crate::setup::InputKind::ArgocdCm;
+    let callback = match (argo, plan.setup.url.as_deref()) {
+        (true, Some(url)) => Some(diagnosis::argo_callback(url)),
+        (true, None) => None,
+        (false, _) => d.callback.as_ref().map(|c| c.url.clone()),
+    };
+    let client = callback
+        .filter(|_| !args.no_idp && (argo || direct.client_id.is_some()))
+        .map(|cb| idp::Upstream::from_direct(direct, cb, !args.no_secret_probe));
     Some(DirectTargets {
         client,
         extra_callbacks: plan

@@ -12,9 +12,6 @@ use crate::diagnosis::{Check, CheckId};
 use crate::plan::endpoints::Endpoints;
 use crate::plan::predict::{Outcome, Status};
 
-/// The client Devtron and Argo CD register in their generated Dex config.
-pub const APP_CLIENT_ID: &str = "argo-cd";
-
 /// What to probe.
 #[derive(Debug, Clone, Default)]
 pub struct Target {
@@ -326,8 +323,8 @@ async fn probe_dex(s: &Settings, e: &Endpoints, dex_pods: &crate::cluster::DexLi
     let (f, keys, token, auth) = tokio::join!(
         fetch(s, &discovery),
         probe_keys(s, &e.keys),
-        probe_token(s, &e.token, &e.app_callback),
-        probe_auth(s, &e.authorization, &e.app_callback, &e.issuer),
+        probe_token(s, &e.token, &e.app_callback, &e.client_id),
+        probe_auth(s, &e.authorization, &e.app_callback, &e.issuer, &e.client_id),
     );
     let mut out = Vec::new();
     let disc = check_discovery(&f, &e.issuer, "Dex");
@@ -381,11 +378,11 @@ async fn probe_dex(s: &Settings, e: &Endpoints, dex_pods: &crate::cluster::DexLi
         None => keys,
     };
     let token = match named("token_endpoint", &e.token) {
-        Some(u) => probe_token(s, &u, &e.app_callback).await,
+        Some(u) => probe_token(s, &u, &e.app_callback, &e.client_id).await,
         None => token,
     };
     let auth = match named("authorization_endpoint", &e.authorization) {
-        Some(u) => probe_auth(s, &u, &e.app_callback, &issuer).await,
+        Some(u) => probe_auth(s, &u, &e.app_callback, &issuer, &e.client_id).await,
         None => auth,
     };
     out.push(keys);
@@ -660,14 +657,14 @@ async fn probe_keys(s: &Settings, url: &str) -> Check {
     from_fetch(CheckId::BrowserKeys, &f, outcome)
 }
 
-async fn probe_token(s: &Settings, url: &str, callback: &str) -> Check {
+async fn probe_token(s: &Settings, url: &str, callback: &str, client: &str) -> Check {
     let req = Request {
         url: url.to_string(),
         form: Some(vec![
             ("grant_type".into(), "authorization_code".into()),
             ("code".into(), "dexcheck-probe-not-a-code".into()),
             ("redirect_uri".into(), callback.into()),
-            ("client_id".into(), APP_CLIENT_ID.into()),
+            ("client_id".into(), client.into()),
         ]),
         follow: Follow::None,
         basic: None,
@@ -701,13 +698,13 @@ async fn probe_token(s: &Settings, url: &str, callback: &str) -> Check {
     from_fetch(CheckId::BrowserToken, &f, outcome)
 }
 
-fn auth_url(endpoint: &str, callback: &str) -> String {
+fn auth_url(endpoint: &str, callback: &str, client: &str) -> String {
     let mut u = match url::Url::parse(endpoint) {
         Ok(u) => u,
         Err(_) => return endpoint.to_string(),
     };
     u.query_pairs_mut()
-        .append_pair("client_id", APP_CLIENT_ID)
+        .append_pair("client_id", client)
         .append_pair("redirect_uri", callback)
         .append_pair("response_type", "code")
         .append_pair("scope", "openid profile email groups")
@@ -715,8 +712,14 @@ fn auth_url(endpoint: &str, callback: &str) -> String {
     u.to_string()
 }
 
-async fn probe_auth(s: &Settings, endpoint: &str, callback: &str, issuer: &str) -> Check {
-    let first = auth_url(endpoint, callback);
+async fn probe_auth(
+    s: &Settings,
+    endpoint: &str,
+    callback: &str,
+    issuer: &str,
+    client: &str,
+) -> Check {
+    let first = auth_url(endpoint, callback, client);
     let mut f = fetch(
         s,
         &Request {
@@ -752,7 +755,7 @@ async fn probe_auth(s: &Settings, endpoint: &str, callback: &str, issuer: &str) 
         .await;
         elapsed += f.elapsed;
     }
-    let outcome = auth_outcome(&f, callback);
+    let outcome = auth_outcome(&f, callback, client);
     let mut o = from_fetch(CheckId::BrowserDexAuth, &f, outcome);
     o.url = Some(first);
     o.duration_ms = Some(elapsed.as_millis() as u64);
@@ -763,7 +766,7 @@ async fn probe_auth(s: &Settings, endpoint: &str, callback: &str, issuer: &str) 
 
 /// What Dex's authorization endpoint said to the app's client: its refusals in its words, or
 /// the login page, or the redirect onward to the connector's IdP.
-fn auth_outcome(f: &Fetched, callback: &str) -> Outcome {
+fn auth_outcome(f: &Fetched, callback: &str, client: &str) -> Outcome {
     match &f.result {
         Err(e) => fail(e.clone(), &f.url),
         Ok(r) => {
@@ -774,7 +777,7 @@ fn auth_outcome(f: &Fetched, callback: &str) -> Outcome {
                     Class::UnregisteredRedirectUri,
                     words,
                     format!(
-                        "Dex does not accept {callback} for client {APP_CLIENT_ID}: its staticClients redirectURIs must list exactly this URL (the app writes it from URL; restart Dex or the app after changing URL)"
+                        "Dex does not accept {callback} for client {client}: its staticClients redirectURIs must list exactly this URL (the app writes it from URL; restart Dex or the app after changing URL)"
                     ),
                 )
             } else if let Some((Class::InvalidClientId, words)) = refused {
@@ -782,7 +785,7 @@ fn auth_outcome(f: &Fetched, callback: &str) -> Outcome {
                     Class::InvalidClientId,
                     words,
                     format!(
-                        "Dex has no client {APP_CLIENT_ID}: the app's generated Dex config is missing (the app did not write dex.config, or this is another Dex)"
+                        "Dex has no client {client}: the app's generated Dex config is missing (the app did not write dex.config, or this is another Dex)"
                     ),
                 )
             } else if (300..400).contains(&r.status) {
@@ -797,7 +800,7 @@ fn auth_outcome(f: &Fetched, callback: &str) -> Outcome {
                 ))
             } else if (200..300).contains(&r.status) {
                 Outcome::pass(format!(
-                    "Dex showed its login page ({}) for client {APP_CLIENT_ID}",
+                    "Dex showed its login page ({}) for client {client}",
                     r.status_line()
                 ))
             } else {

@@ -324,7 +324,13 @@ async fn probe_dex(s: &Settings, e: &Endpoints, dex_pods: &crate::cluster::DexLi
         fetch(s, &discovery),
         probe_keys(s, &e.keys),
         probe_token(s, &e.token, &e.app_callback, &e.client_id),
-        probe_auth(s, &e.authorization, &e.app_callback, &e.issuer, &e.client_id),
+        probe_auth(
+            s,
+            &e.authorization,
+            &e.app_callback,
+            &e.issuer,
+            &e.client_id
+        ),
     );
     let mut out = Vec::new();
     let disc = check_discovery(&f, &e.issuer, "Dex");

@@ -231,6 +231,17 @@ async fn route(mut req: Request<Incoming>, state: Arc<State>) -> Resp {
             (&Method::GET, ["apis", "networking.k8s.io", "v1", "ingresses"]) => {
                 object_list(&state, "ingresses", None, "")
             }
+            (&Method::GET, ["apis", "apps", "v1", "namespaces", ns, "deployments", name]) => {
+                let key = ("deployments".to_string(), ns.to_string(), name.to_string());
+                match state.objects.lock().ok().and_then(|m| m.get(&key).cloned()) {
+                    Some(o) => json_resp(StatusCode::OK, &o),
+                    None => status(
+                        StatusCode::NOT_FOUND,
+                        "NotFound",
+                        format!("deployments.apps \"{name}\" not found"),
+                    ),
+                }
+            }
             (
                 &Method::GET,
                 [

@@ -120,6 +120,164 @@ pub(crate) const BY_PROGRAM: &[ByProgram] = &[
             )
         },
     },
+    ByProgram {
+        // sso.go: oidc.NewProvider from argo-server's pod at start-up, no rewrite, no timeout;
+        // the error goes out through cobra's `Error: …` and the server exits (CrashLoopBackOff).
+        program: "argo-server",
+        id: "argo_issuer_unreachable",
+        rank: 25,
+        patterns: &[
+            &["dial tcp"],
+            &["no such host"],
+            &["x509:"],
+            &["tls:"],
+            &["i/o timeout"],
+        ],
+        path: Path::AppConfig,
+        explain: |t, c| {
+            let tls = t.contains("x509") || t.contains("tls:");
+            (
+                format!(
+                    "argo-server stopped at start-up: its pod could not fetch the SSO issuer's discovery ({})",
+                    if tls { "TLS" } else { "the network" }
+                ),
+                s(&[
+                    "sso.issuer is a URL only the workstation reaches (a kubectl port-forward, localhost, a NodePort): inside argo-server's pod that address is the pod itself or nothing",
+                    "the issuer's public host (Argo CD's URL/api/dex) does not resolve, or does not route back in (hairpin), from inside the cluster",
+                    "the issuer's certificate is not trusted by argo-server: sso.rootCA (v4.0 and later) or insecureSkipVerify",
+                ]),
+                format!(
+                    "Give sso.issuer a name argo-server's pod reaches and the browser reaches too: an ingress host both resolve (CoreDNS rewrite of it to the ingress controller's Service), the same string as the issuer's own discovery says; then kubectl -n {ns} rollout restart deployment argo-server. Check it from the pod: kubectl -n {ns} exec deploy/argo-server -- wget -qO- ISSUER/.well-known/openid-configuration",
+                    ns = argo_ns(c)
+                ),
+            )
+        },
+    },
+    ByProgram {
+        // Concourse's web node opens every Dex connector at boot (skymarshal/dexserver, Dex
+        // server.go OpenConnector); the oidc connector discovers its issuer then, and the web
+        // node exits through cmd/concourse/main.go (`error: …`).
+        program: "concourse",
+        id: "concourse_connector_at_boot",
+        rank: 10,
+        patterns: &[&["failed to open connector"]],
+        path: Path::DexUpstream,
+        explain: |t, c| {
+            let ns = c.ns.as_deref().unwrap_or("concourse");
+            let tls = t.contains("x509") || t.contains("tls:");
+            (
+                "Concourse's web node exits at boot: its Dex could not open the connector (the oidc connector fetches CONCOURSE_OIDC_ISSUER's discovery from the web pod then)".into(),
+                s(&[
+                    if tls {
+                        "the IdP's certificate is not trusted by the web node: CONCOURSE_OIDC_CA_CERT (Helm concourse.web.auth.oidc.useCaCert) or CONCOURSE_OIDC_SKIP_SSL_VALIDATION"
+                    } else {
+                        "the web pod cannot resolve or reach CONCOURSE_OIDC_ISSUER (cluster DNS, egress, a proxy)"
+                    },
+                    "CONCOURSE_OIDC_ISSUER is not the IdP's exact issuer (go-oidc compares it with the discovery's issuer, trailing slash included)",
+                    "CONCOURSE_OIDC_ISSUER_URL was set instead: that is Concourse's own ID-token issuer, not the SSO upstream",
+                ]),
+                format!(
+                    "Make CONCOURSE_OIDC_ISSUER reachable from the web pod (check: kubectl -n {ns} exec deploy/concourse-web -- wget -qO- ISSUER/.well-known/openid-configuration), then kubectl -n {ns} rollout restart deployment concourse-web"
+                ),
+            )
+        },
+    },
+    ByProgram {
+        // Dex refuses a redirect_uri Concourse did not register: Concourse registers only
+        // EXTERNAL_URL/sky/callback (skymarshal/dexserver) and sends the browser to EXTERNAL_URL.
+        program: "concourse",
+        id: "concourse_not_at_external_url",
+        rank: 20,
+        patterns: &[&["unregistered redirect_uri"]],
+        path: Path::IdpCallback,
+        explain: |_, c| {
+            let ns = c.ns.as_deref().unwrap_or("concourse");
+            (
+                "Dex in Concourse's web node refused the redirect_uri: the browser is not at CONCOURSE_EXTERNAL_URL, the only address Concourse registers (EXTERNAL_URL/sky/callback)".into(),
+                s(&[
+                    "the browser came through a port-forward or host other than CONCOURSE_EXTERNAL_URL (unset, it is http://127.0.0.1:8080), and the address was edited by hand to follow the login",
+                    "web nodes boot with different CONCOURSE_EXTERNAL_URL values: they share one Dex store and the last to boot rewrites concourse-web's redirect URI for all",
+                ]),
+                format!(
+                    "Set CONCOURSE_EXTERNAL_URL (Helm concourse.web.externalUrl) to the address users open, the same on every web node, then kubectl -n {ns} rollout restart deployment concourse-web; behind a port-forward, forward the external URL's own port: kubectl -n {ns} port-forward svc/concourse-web 8080:8080 with EXTERNAL_URL http://127.0.0.1:8080"
+                ),
+            )
+        },
+    },
+    ByProgram {
+        // skymarshal/skyserver: the state at /sky/callback, by release: a cookie
+        // (skymarshal_state, ≤ 8.0) or an HMAC-signed token (8.1 and later).
+        program: "concourse",
+        id: "concourse_state",
+        rank: 30,
+        patterns: &[
+            &["failed-to-verify-state"],
+            &["invalid state token"],
+            &["unexpected state token"],
+            &["failed-to-fetch-cookie-state"],
+        ],
+        path: Path::IdpCallback,
+        explain: |t, _| {
+            let first = if t.contains("signature mismatch") {
+                "web nodes sign the state with different keys: CONCOURSE_SESSION_SIGNING_KEY unset (each node makes its own) or, on 8.1.0–8.2.1, per-node database credentials"
+            } else if t.contains("cookie") {
+                "the browser opened Concourse under another host than CONCOURSE_EXTERNAL_URL (127.0.0.1 against localhost, another port): the state cookie (skymarshal_state, 8.0 and earlier) belongs to the other host, so the callback finds none"
+            } else {
+                "the callback reached another web node than the login started on, and the nodes do not share CONCOURSE_SESSION_SIGNING_KEY"
+            };
+            (
+                "Concourse's /sky/callback refused the login's state (400 invalid state token)".into(),
+                s(&[
+                    first,
+                    "the login took longer than the state's hour, or the browser opened the callback under another host than CONCOURSE_EXTERNAL_URL",
+                ]),
+                "Give every web node the same CONCOURSE_SESSION_SIGNING_KEY (the Helm chart's secrets.sessionSigningKey), open Concourse at CONCOURSE_EXTERNAL_URL, and log in again".into(),
+            )
+        },
+    },
+    ByProgram {
+        // pkg/server/auth_middleware.go getKeySet: the API server fetches the issuer's discovery
+        // from its pod; since #3456 it logs the error and fails each authenticated request (500).
+        program: "kargo",
+        id: "kargo_issuer_unreachable",
+        rank: 10,
+        patterns: &[
+            &["error making discovery request"],
+            &["error getting keys from openid connect provider"],
+        ],
+        path: Path::AppSession,
+        explain: |_, c| {
+            let ns = c.ns.as_deref().unwrap_or("kargo");
+            (
+                "Kargo's API server could not fetch the OIDC issuer's discovery from its pod: it keeps running and every signed-in request fails (500 internal server error)".into(),
+                s(&[
+                    "OIDC_ISSUER_URL (Helm api.oidc.issuerURL) is a URL only browsers reach: a port-forward, localhost, or a public name the cluster's DNS does not resolve",
+                    "with Kargo's Dex: DEX_SERVER_ADDRESS (https://kargo-dex-server.NS.svc) does not answer, or its CA (DEX_CA_CERT_PATH) does not match",
+                ]),
+                format!(
+                    "Use an issuer the kargo-api pod reaches under the same name as the browser (an ingress host both resolve), then kubectl -n {ns} rollout restart deployment kargo-api; check from the pod: kubectl -n {ns} exec deploy/kargo-api -- wget -qO- ISSUER/.well-known/openid-configuration"
+                ),
+            )
+        },
+    },
+    ByProgram {
+        // kargo#3599: the CLI's token carries its own client id as audience.
+        program: "kargo",
+        id: "kargo_audience",
+        rank: 20,
+        patterns: &[&["expected audience"]],
+        path: Path::AppSession,
+        explain: |_, _| {
+            (
+                "Kargo's API server refused a token whose audience is not the client it expects".into(),
+                s(&[
+                    "the token was issued to the CLI client (<api.host>-cli) or the UI client (<api.host>) and the API server checks the other: OIDC_CLIENT_ID and OIDC_CLI_CLIENT_ID must name the clients the IdP issues to",
+                    "api.host changed after Dex's clients were written, so the client ids (which are the host) no longer match",
+                ]),
+                "Set api.oidc.clientID and api.oidc.cliClientID (or, with Kargo's Dex, api.host) so the API server expects the clients the IdP issues tokens to; then restart kargo-api".into(),
+            )
+        },
+    },
 ];
 
 #[cfg(test)]

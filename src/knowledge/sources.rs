@@ -78,9 +78,11 @@ pub const PROGRAMS: &[Program] = &[
         id: "argo-server",
         name: "argo-server (Argo Workflows)",
         component: Component::App,
-        app: None,
+        app: Some("argo-workflows"),
         evidence: &[
             &["argo-server"],
+            // cobra's exit line for go-oidc's discovery failure at start-up (sso.go, main.go)
+            &["error: get \"", "/.well-known/openid-configuration"],
             &["workflow-controller-configmap"],
             &["argo-workflows"],
             &["argo workflows"],
@@ -120,15 +122,27 @@ pub const PROGRAMS: &[Program] = &[
         id: "concourse",
         name: "Concourse (web)",
         component: Component::App,
-        app: None,
-        evidence: &[&["sky/issuer"], &["/sky/"], &["concourse"]],
+        app: Some("concourse"),
+        evidence: &[
+            &["sky/issuer"],
+            &["/sky/"],
+            &["concourse"],
+            &["skymarshal"],
+            &["atc.sky."],
+            // cmd/concourse/main.go: `error: %s` before Dex's own words
+            &["error: server: failed to open connector"],
+        ],
     },
     Program {
         id: "kargo",
         name: "Kargo (api)",
         component: Component::App,
-        app: None,
-        evidence: &[&["kargo"]],
+        app: Some("kargo"),
+        evidence: &[
+            &["kargo"],
+            // pkg/server/auth_middleware.go getKeySet
+            &["error making discovery request to openid connect identity provider"],
+        ],
     },
     Program {
         id: "ingress-nginx",

@@ -176,6 +176,15 @@ pub(crate) fn unregistered_redirect(t: &str, i: &Install) -> (String, Vec<String
             ]),
             "Run the Dex image the Argo CD release ships (or upgrade Argo CD so that it registers the CLI's callback), then restart argocd-dex-server".into(),
         )
+    } else if uri.ends_with("/sky/callback") {
+        // Concourse registers only CONCOURSE_EXTERNAL_URL/sky/callback (skymarshal/dexserver).
+        (
+            owned(&[
+                "Concourse's login client (concourse-web) lists only CONCOURSE_EXTERNAL_URL/sky/callback: the browser is at another address (a port-forward on another port, another host; unset, the external URL is http://127.0.0.1:8080) and the address was edited to follow the login",
+                "web nodes boot with different CONCOURSE_EXTERNAL_URL values: they share one Dex store and the last to boot rewrites concourse-web's redirect URI for all",
+            ]),
+            "Set CONCOURSE_EXTERNAL_URL (Helm concourse.web.externalUrl) to the address users open, the same on every web node, and restart the web nodes: kubectl -n concourse rollout restart deployment concourse-web; behind a port-forward, forward the external URL's own port".into(),
+        )
     } else if uri.ends_with("/device/callback") {
         (
             owned(&[

@@ -51,7 +51,7 @@ pub static PROFILE: Profile = Profile {
     discovery_error: DiscoveryError::Exit,
     head_label: None,
     url_setting: "redirectUrl",
-    url_where: "workflow-controller-configmap sso.redirectUrl (Helm server.sso.redirectUrl)",
+    url_where: "workflow-controller-configmap sso; Helm server.sso.redirectUrl",
     example_url: "https://argo-workflows.example.com",
     restart,
     candidates,

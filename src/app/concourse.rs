@@ -67,7 +67,7 @@ pub static PROFILE: Profile = Profile {
     ),
     head_label: None,
     url_setting: "CONCOURSE_EXTERNAL_URL",
-    url_where: "the web node's CONCOURSE_EXTERNAL_URL (Helm concourse.web.externalUrl)",
+    url_where: "the web node's environment; Helm concourse.web.externalUrl",
     example_url: "https://ci.example.com",
     restart,
     candidates,

@@ -56,7 +56,7 @@ pub static PROFILE: Profile = Profile {
     ),
     head_label: None,
     url_setting: "api.host",
-    url_where: "the Helm values api.host, api.basePath and api.tls (kargo.api.baseURL)",
+    url_where: "Helm values api.host, api.basePath, api.tls",
     example_url: "https://kargo.example.com",
     restart,
     candidates,

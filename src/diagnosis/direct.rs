@@ -59,8 +59,10 @@ pub(super) fn refused(error: &str, dex_used: bool, install: &crate::app::Install
         return Check::new(CheckId::OidcConfig, outcome)
             .title(reads(install))
             .remedy(Some(format!(
-                "Fix the sso config in {} (issuer, clientId and clientSecret as Secret name and key; only the keys argo-server knows), then {}",
-                p.url_where,
+                "Fix the OIDC settings in {} {} (an issuer, the client's id and secret, and only the keys {} knows), then {}",
+                p.config.kind(),
+                p.config.name(),
+                p.server_name,
                 install.restart()
             )));
     }

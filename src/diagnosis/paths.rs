@@ -338,7 +338,7 @@ fn redirect_uri_row(p: &Plan) -> Check {
         &p.setup.registrations,
     );
     let rem = (outcome.status == Status::Fail)
-        .then(|| remedy::redirect_uri(p.install, &origin.origin, &uri));
+        .then(|| remedy::redirect_uri(p.install, &origin.origin, &uri, base));
     Check::new(CheckId::BrowserRedirectUri, outcome)
         .url(&uri)
         .remedy(rem)

@@ -96,24 +96,29 @@ pub fn app_protocol_tcp(i: &Install) -> String {
 /// For an app without a return-URL rule, when the `redirect_uri` it sends for a browser at
 /// `origin` fails: the app's URL setting made the browser's origin, or the browser sent to the
 /// configured URL, and the URI registered where the provider keeps its clients.
-pub(crate) fn redirect_uri(install: &Install, origin: &str, uri: &str) -> String {
+pub(crate) fn redirect_uri(install: &Install, origin: &str, uri: &str, base: &str) -> String {
     let p = install.profile();
-    let same_port = p.container_port.map(|port| {
-        format!(
-            "; or open it through a port-forward on the same port: {}",
-            install.port_forward(port)
-        )
-    });
+    // A loopback URL is served by a port-forward on its own port.
+    let same_port = GoUrl::parse(base)
+        .ok()
+        .filter(|b| host_kind(b.hostname()) == HostKind::Loopback)
+        .and_then(|b| b.effective_port())
+        .map(|port| {
+            format!(
+                "; or open {base} itself, forwarding its port: {}",
+                install.port_forward(port)
+            )
+        });
     match p.redirect_uri {
         crate::app::RedirectUri::FromBase => format!(
-            "Set {} to the address the browser uses ({origin}) in {}, then {}{}",
+            "Set {} ({}) to the address the browser uses, {origin}, then {}{}",
             p.url_setting,
             p.url_where,
             install.restart(),
             same_port.unwrap_or_default()
         ),
         crate::app::RedirectUri::FromRequest => format!(
-            "Register {uri} for {}'s client at the provider (Dex: that client's redirectURIs), or set {} in {} to an address the browser opens and the provider lists; then {}",
+            "Register {uri} for {}'s client at the provider (Dex: that client's redirectURIs), or set {} ({}) to an address the browser opens and the provider lists; then {}",
             p.name,
             p.url_setting,
             p.url_where,

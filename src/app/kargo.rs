@@ -47,7 +47,8 @@ pub static PROFILE: Profile = Profile {
     path_prefix: None,
     login_path: "login",
     return_path: None,
-    redirect_uri: RedirectUri::FromBase,
+    // oidc-login.tsx: window.location.origin + basePath + /login
+    redirect_uri: RedirectUri::FromRequest,
     // The chart writes Dex's config as given: no redirectURI is overwritten.
     overwrites_redirect_uri: &[],
     own_clients: &[],

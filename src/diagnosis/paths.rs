@@ -320,7 +320,14 @@ fn unregistered(dex: (u16, u16, u16), uri: &str) -> String {
 
 /// The row of [`redirect_for`] for the browser's origin.
 fn redirect_uri_row(p: &Plan) -> Check {
-    let (Some(origin), Some(base)) = (p.origin.as_ref(), p.setup.url.as_deref()) else {
+    // A callback built from the request needs no URL of the app's own: the browser's is it.
+    let from_request = p.install.profile().redirect_uri == RedirectUri::FromRequest;
+    let base = p
+        .setup
+        .url
+        .as_deref()
+        .or_else(|| p.origin.as_ref().map(|o| o.origin.as_str()).filter(|_| from_request));
+    let (Some(origin), Some(base)) = (p.origin.as_ref(), base) else {
         let why = match p.install.profile().redirect_uri {
             RedirectUri::FromRequest => {
                 "the redirect_uri is built from the browser's address: give --browser-url (or the app's redirect URL) to check it"

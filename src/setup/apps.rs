@@ -206,6 +206,7 @@ mod workflows {
             found.url_source = UrlSource::Setting;
         }
         auth_modes(docs, obj, &mut found);
+        found.app_notes.extend(super::pairing::check(docs, &sso));
         let issuer = match &found.direct {
             Some(super::super::Direct::Active(d)) => d.issuer.clone(),
             _ => None,
@@ -302,6 +303,128 @@ mod workflows {
             }
         }
         Some(modes)
+    }
+}
+
+/// Argo Workflows against Argo CD's Dex, from what the input holds of both sides: argo-server's
+/// client id is one of Dex's `staticClients`, and the secret it reads is the one Dex has for that
+/// client (`secret`, or `secretEnv` through the Dex Deployment's env). Values are compared by
+/// SHA-256 digest and never kept or shown.
+mod pairing {
+    use super::*;
+    use base64::Engine;
+    use sha2::Digest;
+
+    pub(super) fn check(docs: &[Value], sso: &Map<String, Value>) -> Vec<AppNote> {
+        let selector = |field: &str| {
+            let sel = sso.get(field)?;
+            Some((text(sel.get("name"))?, text(sel.get("key"))?))
+        };
+        let clients = static_clients(docs);
+        let ours_ns = docs.iter().find_map(|d| {
+            (get(d, &["metadata", "name"]).and_then(Value::as_str)
+                == Some("workflow-controller-configmap"))
+            .then(|| text(get(d, &["metadata", "namespace"])))
+            .flatten()
+        });
+        let theirs_ns = docs.iter().find_map(|d| {
+            (get(d, &["metadata", "name"]).and_then(Value::as_str) == Some("argocd-cm"))
+                .then(|| text(get(d, &["metadata", "namespace"])))
+                .flatten()
+        });
+        let ours_value = |(n, k): (String, String)| secret_value(docs, ours_ns.as_deref(), &n, &k);
+        let Some(id) = selector("clientId").and_then(ours_value) else {
+            return Vec::new();
+        };
+        if clients.is_empty() {
+            return Vec::new();
+        }
+        let Some(client) = clients
+            .iter()
+            .find(|c| text(c.get("id")).as_deref() == Some(id.as_str()))
+        else {
+            let ids: Vec<String> = clients.iter().filter_map(|c| text(c.get("id"))).collect();
+            return vec![AppNote::fail(
+                format!(
+                    "argo-server's client id {id:?} (from its Secret) is not among Argo CD's staticClients ({}): Dex refuses the login",
+                    ids.join(", ")
+                ),
+                Some("Invalid client_id.".into()),
+            )];
+        };
+        let ours = selector("clientSecret").and_then(ours_value);
+        let theirs = text(client.get("secret")).or_else(|| {
+            let env = text(client.get("secretEnv"))?;
+            let (n, k) = dex_env_ref(docs, &env)?;
+            secret_value(docs, theirs_ns.as_deref(), &n, &k)
+        });
+        match (ours, theirs) {
+            (Some(a), Some(b)) if digest(&a) != digest(&b) => vec![AppNote::fail(
+                format!(
+                    "the client secret argo-server reads differs from the one Argo CD's Dex has for client {id:?} (compared by digest): the code exchange fails and argo-server logs \"failed to get oauth2Token by using code from the oauth2 server\" (401)"
+                ),
+                Some("invalid_client".into()),
+            )],
+            _ => Vec::new(),
+        }
+    }
+
+    fn digest(v: &str) -> [u8; 32] {
+        sha2::Sha256::digest(v.as_bytes()).into()
+    }
+
+    fn static_clients(docs: &[Value]) -> Vec<Value> {
+        docs.iter()
+            .filter_map(|d| {
+                let data = (d.get("kind").and_then(Value::as_str) == Some("ConfigMap"))
+                    .then(|| d.get("data"))
+                    .flatten()?;
+                Some(yaml_or_text(data.get("dex.config")?.as_str()?))
+            })
+            .flat_map(|dex| {
+                dex.get("staticClients")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// The Secret and key the Dex Deployment's env `name` comes from.
+    fn dex_env_ref(docs: &[Value], name: &str) -> Option<(String, String)> {
+        docs.iter()
+            .filter(|d| d.get("kind").and_then(Value::as_str) == Some("Deployment"))
+            .filter_map(|d| get(d, &["spec", "template", "spec", "containers"])?.as_array())
+            .flatten()
+            .filter_map(|c| c.get("env")?.as_array())
+            .flatten()
+            .find(|e| text(e.get("name")).as_deref() == Some(name))
+            .and_then(|e| {
+                let r = get(e, &["valueFrom", "secretKeyRef"])?;
+                Some((text(r.get("name"))?, text(r.get("key"))?))
+            })
+    }
+
+    /// A Secret's value from the input (`stringData`, else base64 `data`): the one in `ns` when
+    /// the input names namespaces (the same Secret name lives in both apps' namespaces).
+    fn secret_value(docs: &[Value], ns: Option<&str>, name: &str, key: &str) -> Option<String> {
+        let named: Vec<&Value> = docs
+            .iter()
+            .filter(|d| {
+                d.get("kind").and_then(Value::as_str) == Some("Secret")
+                    && text(get(d, &["metadata", "name"])).as_deref() == Some(name)
+            })
+            .collect();
+        let in_ns = |d: &&&Value| text(get(d, &["metadata", "namespace"])).as_deref() == ns;
+        let s = *named.iter().find(in_ns).or(named.first())?;
+        if let Some(v) = text(get(s, &["stringData", key])) {
+            return Some(v);
+        }
+        let raw = text(get(s, &["data", key]))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(raw.trim())
+            .ok()?;
+        String::from_utf8(bytes).ok()
     }
 }
 

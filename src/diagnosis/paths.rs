@@ -322,11 +322,12 @@ fn unregistered(dex: (u16, u16, u16), uri: &str) -> String {
 fn redirect_uri_row(p: &Plan) -> Check {
     // A callback built from the request needs no URL of the app's own: the browser's is it.
     let from_request = p.install.profile().redirect_uri == RedirectUri::FromRequest;
-    let base = p
-        .setup
-        .url
-        .as_deref()
-        .or_else(|| p.origin.as_ref().map(|o| o.origin.as_str()).filter(|_| from_request));
+    let base = p.setup.url.as_deref().or_else(|| {
+        p.origin
+            .as_ref()
+            .map(|o| o.origin.as_str())
+            .filter(|_| from_request)
+    });
     let (Some(origin), Some(base)) = (p.origin.as_ref(), base) else {
         let why = match p.install.profile().redirect_uri {
             RedirectUri::FromRequest => {

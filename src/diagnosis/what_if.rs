@@ -96,6 +96,36 @@ fn auto_candidates(
         .collect()
 }
 
+/// The return-URL rule for a browser at `o` (or, for an app without one, where its
+/// `redirect_uri` sends the browser), as a what-if cell.
+fn return_cell(install: &Install, o: &str, parsed: &GoUrl, url: &str) -> Cell {
+    if install.profile().return_path.is_none() {
+        let (uri, out) = super::paths::redirect_for(install, o, url, None, &[]);
+        return match out.status {
+            Status::Fail => cell(
+                Status::Fail,
+                format!("redirect_uri goes to {}", origin_of(&uri).unwrap_or(uri)),
+            ),
+            s => cell(s, format!("redirect_uri {uri}")),
+        };
+    }
+    let r = install.return_url_for(o, Some(parsed)).unwrap_or_default();
+    let v = redirect::check(&r, &[url]);
+    if v.valid {
+        cell(Status::Pass, format!("ok ({o})"))
+    } else {
+        cell(
+            Status::Fail,
+            format!(
+                "{} {} ≠ {}",
+                v.rule.id().replace('_', " "),
+                v.actual,
+                v.expected
+            ),
+        )
+    }
+}
+
 fn candidate(
     install: &Install,
     opts: &Options,
@@ -114,41 +144,16 @@ fn candidate(
         (None, _) => origin_of(url),
     };
     let ret = match browser_origin {
-        Some(o) if install.profile().return_path.is_none() => {
-            let (uri, out) = super::paths::redirect_for(install, &o, url, None, &[]);
-            match out.status {
-                Status::Fail => cell(
-                    Status::Fail,
-                    format!("redirect_uri goes to {}", origin_of(&uri).unwrap_or(uri)),
-                ),
-                s => cell(s, format!("redirect_uri {uri}")),
-            }
-        }
-        Some(o) => {
-            let r = install
-                .return_url_for(&o, Some(&parsed))
-                .unwrap_or_default();
-            let v = redirect::check(&r, &[url]);
-            if v.valid {
-                cell(Status::Pass, format!("ok ({o})"))
-            } else {
-                cell(
-                    Status::Fail,
-                    format!(
-                        "{} {} ≠ {}",
-                        v.rule.id().replace('_', " "),
-                        v.actual,
-                        v.expected
-                    ),
-                )
-            }
-        }
+        Some(o) => return_cell(install, &o, &parsed, url),
         None => cell(Status::Skip, "no browser origin"),
     };
     let first_fail = if pod.status == Status::Fail {
         Some(short(&pod))
     } else if ret.status == Status::Fail {
-        Some("Invalid redirect URL".into())
+        Some(match install.profile().return_path {
+            Some(_) => "Invalid redirect URL".into(),
+            None => "Unregistered redirect_uri".into(),
+        })
     } else if browser.status == Status::Fail {
         Some(format!("browser: {}", short(&browser)))
     } else {

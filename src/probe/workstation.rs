@@ -324,13 +324,7 @@ async fn probe_dex(s: &Settings, e: &Endpoints, dex_pods: &crate::cluster::DexLi
         fetch(s, &discovery),
         probe_keys(s, &e.keys),
         probe_token(s, &e.token, &e.app_callback, &e.client_id),
-        probe_auth(
-            s,
-            &e.authorization,
-            &e.app_callback,
-            &e.issuer,
-            &e.client_id
-        ),
+        probe_auth(s, &e.authorization, &e.issuer, e),
     );
     let mut out = Vec::new();
     let disc = check_discovery(&f, &e.issuer, "Dex");
@@ -388,7 +382,7 @@ async fn probe_dex(s: &Settings, e: &Endpoints, dex_pods: &crate::cluster::DexLi
         None => token,
     };
     let auth = match named("authorization_endpoint", &e.authorization) {
-        Some(u) => probe_auth(s, &u, &e.app_callback, &issuer, &e.client_id).await,
+        Some(u) => probe_auth(s, &u, &issuer, e).await,
         None => auth,
     };
     out.push(keys);
@@ -718,13 +712,9 @@ fn auth_url(endpoint: &str, callback: &str, client: &str) -> String {
     u.to_string()
 }
 
-async fn probe_auth(
-    s: &Settings,
-    endpoint: &str,
-    callback: &str,
-    issuer: &str,
-    client: &str,
-) -> Check {
+/// Dex's authorization endpoint asked as the app's login asks it (its client and callback).
+async fn probe_auth(s: &Settings, endpoint: &str, issuer: &str, e: &Endpoints) -> Check {
+    let (callback, client) = (e.app_callback.as_str(), e.client_id.as_str());
     let first = auth_url(endpoint, callback, client);
     let mut f = fetch(
         s,

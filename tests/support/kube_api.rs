@@ -232,15 +232,7 @@ async fn route(mut req: Request<Incoming>, state: Arc<State>) -> Resp {
                 object_list(&state, "ingresses", None, "")
             }
             (&Method::GET, ["apis", "apps", "v1", "namespaces", ns, "deployments", name]) => {
-                let key = ("deployments".to_string(), ns.to_string(), name.to_string());
-                match state.objects.lock().ok().and_then(|m| m.get(&key).cloned()) {
-                    Some(o) => json_resp(StatusCode::OK, &o),
-                    None => status(
-                        StatusCode::NOT_FOUND,
-                        "NotFound",
-                        format!("deployments.apps \"{name}\" not found"),
-                    ),
-                }
+                deployment(&state, ns, name)
             }
             (
                 &Method::GET,
@@ -339,6 +331,19 @@ async fn route(mut req: Request<Incoming>, state: Arc<State>) -> Resp {
             }
         }
         _ => not_found(),
+    }
+}
+
+/// A stored Deployment (Concourse's web node keeps its settings in its env).
+fn deployment(state: &State, ns: &str, name: &str) -> Resp {
+    let key = ("deployments".to_string(), ns.to_string(), name.to_string());
+    match state.objects.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        Some(o) => json_resp(StatusCode::OK, &o),
+        None => status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("deployments.apps \"{name}\" not found"),
+        ),
     }
 }
 

@@ -261,6 +261,33 @@ fn put_configmap(lab: &Lab, ns: &str, name: &str, data: Value) {
     );
 }
 
+/// The issuer on the workstation's port-forward: the app's pod meets connection refused, in the
+/// app's words (`head`, then the discovery URL); the browser reaches it.
+fn only_the_browser_reaches(r: &Value, code: i32, head: &str) {
+    let pod = check("pod.idp_discovery", r);
+    assert_eq!(pod["status"], "fail", "{pod:#}");
+    assert_eq!(pod["observed"], true, "{pod:#}");
+    assert_eq!(pod["class"], "refused", "{pod:#}");
+    let err = pod["error"].as_str().unwrap();
+    assert!(
+        err.starts_with(&format!(
+            "{head}/.well-known/openid-configuration\": dial tcp "
+        )) && err.ends_with("connect: connection refused"),
+        "{err}"
+    );
+    assert_eq!(check("browser.idp_discovery", r)["status"], "pass", "{r:#}");
+    assert_eq!(code, 1);
+}
+
+/// An issuer under a name both sides resolve: the app's pod and the browser both reach it.
+fn both_reach(r: &Value) {
+    for id in ["pod.idp_discovery", "browser.idp_discovery"] {
+        let c = check(id, r);
+        assert_eq!(c["status"], "pass", "{c:#}");
+        assert_eq!(c["observed"], true, "{c:#}");
+    }
+}
+
 fn workflows_sso(issuer: &str) -> Value {
     json!({"sso": format!(
         "issuer: {issuer}\nclientId:\n  name: argo-workflows-sso\n  key: client-id\nclientSecret:\n  name: argo-workflows-sso\n  key: client-secret\nredirectUrl: https://argo-workflows.lab.test/oauth2/callback\n"
@@ -292,23 +319,7 @@ fn argo_servers_pod_meets_argo_cds_public_dex_url_as_argo_server_does() {
         workflows_sso(&issuer),
     );
     let (r, code) = lab_check(&lab, "argo-workflows", "argo");
-    let pod = check("pod.idp_discovery", &r);
-    assert_eq!(pod["status"], "fail", "{pod:#}");
-    assert_eq!(pod["observed"], true, "{pod:#}");
-    assert_eq!(pod["class"], "refused", "{pod:#}");
-    let err = pod["error"].as_str().unwrap();
-    assert!(
-        err.starts_with(&format!(
-            "Error: Get \"{issuer}/.well-known/openid-configuration\": dial tcp "
-        )) && err.ends_with("connect: connection refused"),
-        "{err}"
-    );
-    assert_eq!(
-        check("browser.idp_discovery", &r)["status"],
-        "pass",
-        "{r:#}"
-    );
-    assert_eq!(code, 1);
+    only_the_browser_reaches(&r, code, &format!("Error: Get \"{issuer}"));
 
     // A host both resolve (the lab's ingress name): argo-server starts, the browser follows.
     let url = format!("http://{INGRESS_HOST}");
@@ -320,12 +331,7 @@ fn argo_servers_pod_meets_argo_cds_public_dex_url_as_argo_server_does() {
         "workflow-controller-configmap",
         workflows_sso(&issuer),
     );
-    let (r, _) = lab_check(&lab, "argo-workflows", "argo");
-    for id in ["pod.idp_discovery", "browser.idp_discovery"] {
-        let c = check(id, &r);
-        assert_eq!(c["status"], "pass", "{c:#}");
-        assert_eq!(c["observed"], true, "{c:#}");
-    }
+    both_reach(&lab_check(&lab, "argo-workflows", "argo").0);
 }
 
 /// Kargo with an external IdP: its API server fetches the issuer's discovery from its pod (and
@@ -358,30 +364,17 @@ fn kargos_api_pod_cannot_reach_an_external_idp() {
     set_issuer(&issuer);
     let (r, code) = lab_check(&lab, "kargo", "kargo");
     assert_eq!(r["app"], "kargo", "{r:#}");
-    let pod = check("pod.idp_discovery", &r);
-    assert_eq!(pod["status"], "fail", "{pod:#}");
-    assert_eq!(pod["class"], "refused", "{pod:#}");
-    let err = pod["error"].as_str().unwrap();
-    assert!(
-        err.starts_with(&format!(
-            "error making discovery request to OpenID Connect identity provider: Get \"{issuer}/.well-known/openid-configuration\": dial tcp "
-        )),
-        "{err}"
+    only_the_browser_reaches(
+        &r,
+        code,
+        &format!(
+            "error making discovery request to OpenID Connect identity provider: Get \"{issuer}"
+        ),
     );
-    assert_eq!(
-        check("browser.idp_discovery", &r)["status"],
-        "pass",
-        "{r:#}"
-    );
-    assert_eq!(code, 1);
 
     let issuer = format!("http://{INGRESS_HOST}/realms/kargo");
     set_issuer(&issuer);
-    let (r, _) = lab_check(&lab, "kargo", "kargo");
-    for id in ["pod.idp_discovery", "browser.idp_discovery"] {
-        let c = check(id, &r);
-        assert_eq!(c["status"], "pass", "{c:#}");
-    }
+    both_reach(&lab_check(&lab, "kargo", "kargo").0);
 }
 
 /// Concourse in the lab cluster, its settings read from the web Deployment's env: its own calls

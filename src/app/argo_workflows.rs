@@ -58,11 +58,7 @@ pub static PROFILE: Profile = Profile {
 };
 
 fn restart(i: &Install) -> String {
-    format!(
-        "{} rollout restart deployment {}",
-        i.kubectl(),
-        PROFILE.server.deployment
-    )
+    i.rollout_restart(&[PROFILE.server.deployment])
 }
 
 /// argo-server's usual port-forward (docs/quick-start.md), the in-cluster Service, an ingress

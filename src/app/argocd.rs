@@ -65,12 +65,7 @@ pub static PROFILE: Profile = Profile {
 };
 
 fn restart(i: &Install) -> String {
-    format!(
-        "{} rollout restart deployment {} {}",
-        i.kubectl(),
-        PROFILE.server.deployment,
-        PROFILE.dex.deployment
-    )
+    i.rollout_restart(&[PROFILE.server.deployment, PROFILE.dex.deployment])
 }
 
 /// The usual port-forward, the in-cluster service, and an ingress host.

@@ -74,11 +74,7 @@ pub static PROFILE: Profile = Profile {
 };
 
 fn restart(i: &Install) -> String {
-    format!(
-        "{} rollout restart deployment {}",
-        i.kubectl(),
-        PROFILE.server.deployment
-    )
+    i.rollout_restart(&[PROFILE.server.deployment])
 }
 
 /// The chart NOTES' port-forward (`8080:8080`, which matches the default external URL), an

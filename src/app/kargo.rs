@@ -64,12 +64,7 @@ pub static PROFILE: Profile = Profile {
 };
 
 fn restart(i: &Install) -> String {
-    format!(
-        "{} rollout restart deployment {} {}",
-        i.kubectl(),
-        PROFILE.server.deployment,
-        PROFILE.dex.deployment
-    )
+    i.rollout_restart(&[PROFILE.server.deployment, PROFILE.dex.deployment])
 }
 
 /// A port-forward to the API Service, an ingress host.

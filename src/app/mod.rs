@@ -344,6 +344,15 @@ impl Install {
     pub fn restart(&self) -> String {
         (self.app.0.restart)(self)
     }
+    /// `kubectl -n NS rollout restart deployment A B`: the restart of apps whose workloads are
+    /// Deployments.
+    pub fn rollout_restart(&self, deployments: &[&str]) -> String {
+        format!(
+            "{} rollout restart deployment {}",
+            self.kubectl(),
+            deployments.join(" ")
+        )
+    }
     /// The server Service's in-cluster name, `svc.ns.svc.cluster.local`.
     pub fn server_fqdn(&self) -> String {
         format!(

@@ -198,40 +198,66 @@ async fn read_store(
     let p = install.profile();
     let ns = install.namespace.clone();
     let store = p.config;
-    let text = match store {
-        crate::app::ConfigStore::Secret(name) => {
-            let api: Api<Secret> = Api::namespaced(client.clone(), &ns);
-            get_opt(&api, name, "secrets", &ns)
-                .await?
-                .map(|s| serde_json::to_string(&s))
-        }
-        crate::app::ConfigStore::ConfigMap(name) => {
-            let api: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
-            get_opt(&api, name, "configmaps", &ns)
-                .await?
-                .map(|c| serde_json::to_string(&c))
-        }
-        crate::app::ConfigStore::Deployment(name) => {
-            let api: Api<k8s_openapi::api::apps::v1::Deployment> =
-                Api::namespaced(client.clone(), &ns);
-            get_opt(&api, name, "deployments", &ns)
-                .await?
-                .map(|d| serde_json::to_string(&d))
-        }
+    let text = store_json(client, store, &ns).await?;
+    let Some(mut text) = text else {
+        return Ok(None);
     };
-    let Some(text) = text else { return Ok(None) };
-    let text = text.map_err(|e| ClusterError::Api(e.to_string()))?;
+    let mut source = format!("{} {ns}/{} (live)", store.kind(), store.name());
+    // The provider's config beside it, best effort: without it those checks stay unknown.
+    if let Some(prov) = p.provider
+        && let Ok(Some(other)) = store_json(client, prov.config, prov.namespace).await
+    {
+        text.push_str("\n---\n");
+        text.push_str(&other);
+        source.push_str(&format!(
+            ", with {} {}/{}",
+            prov.config.kind(),
+            prov.namespace,
+            prov.config.name()
+        ));
+    }
     let internal_dex = match p.dex_address {
         Some(a) => dex_address(client, &ns, a).await,
         None => None,
     };
     Ok(Some(LiveConfig {
         app: install.app,
-        source: format!("{} {ns}/{} (live)", store.kind(), store.name()),
+        source,
         namespace: ns,
         text,
         internal_dex,
     }))
+}
+
+/// One config store as JSON text (`None` when it does not exist), read by name.
+async fn store_json(
+    client: &kube::Client,
+    store: crate::app::ConfigStore,
+    ns: &str,
+) -> Result<Option<String>, ClusterError> {
+    let text = match store {
+        crate::app::ConfigStore::Secret(name) => {
+            let api: Api<Secret> = Api::namespaced(client.clone(), ns);
+            get_opt(&api, name, "secrets", ns)
+                .await?
+                .map(|s| serde_json::to_string(&s))
+        }
+        crate::app::ConfigStore::ConfigMap(name) => {
+            let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+            get_opt(&api, name, "configmaps", ns)
+                .await?
+                .map(|c| serde_json::to_string(&c))
+        }
+        crate::app::ConfigStore::Deployment(name) => {
+            let api: Api<k8s_openapi::api::apps::v1::Deployment> =
+                Api::namespaced(client.clone(), ns);
+            get_opt(&api, name, "deployments", ns)
+                .await?
+                .map(|d| serde_json::to_string(&d))
+        }
+    };
+    text.transpose()
+        .map_err(|e| ClusterError::Api(e.to_string()))
 }
 
 /// `HOST:PORT` from the ConfigMap keys that name Dex's in-cluster address (Devtron's

@@ -332,6 +332,31 @@ fn argo_servers_pod_meets_argo_cds_public_dex_url_as_argo_server_does() {
         workflows_sso(&issuer),
     );
     both_reach(&lab_check(&lab, "argo-workflows", "argo").0);
+
+    // Argo CD's argocd-cm, read beside argo-server's config, lists another redirect URI for the
+    // client: the live check names it in Dex's words.
+    let dex = "connectors:\n- type: mockCallback\n  id: mock\n  name: Example\nstaticClients:\n- id: argo-workflows-sso\n  name: Argo Workflows\n  redirectURIs: [http://localhost:2746/oauth2/callback]\n  secretEnv: ARGO_WORKFLOWS_SSO_CLIENT_SECRET\n";
+    put_configmap(
+        &lab,
+        "argocd",
+        "argocd-cm",
+        json!({"url": url, "dex.config": dex}),
+    );
+    let (r, code) = lab_check(&lab, "argo-workflows", "argo");
+    assert_eq!(
+        r["source"],
+        "configmap argo/workflow-controller-configmap (live), with configmap argocd/argocd-cm"
+    );
+    let row = check("browser.redirect_uri", &r);
+    assert_eq!(row["status"], "fail", "{row:#}");
+    assert_eq!(row["error"], "Unregistered redirect_uri.", "{row:#}");
+    assert!(
+        row["message"]
+            .as_str()
+            .unwrap()
+            .contains("http://localhost:2746/oauth2/callback")
+    );
+    assert_eq!(code, 1);
 }
 
 /// Kargo with an external IdP: its API server fetches the issuer's discovery from its pod (and

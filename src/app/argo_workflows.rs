@@ -7,7 +7,7 @@
 
 use super::{
     ARGOCD_DEX_SERVER, ConfigStore, DexCall, DiscoveryError, Install, IssuerRule, Profile,
-    RedirectUri, Seen, Workload,
+    Provider, RedirectUri, Seen, Workload,
 };
 use crate::plan::predict::HostKind;
 
@@ -19,6 +19,11 @@ pub static PROFILE: Profile = Profile {
     // workflow/common/common.go: ConfigMapName; the server's --configmap default
     config: ConfigStore::ConfigMap("workflow-controller-configmap"),
     dex_address: None,
+    // Argo CD's argocd-cm, where the staticClients argo-server must be among live
+    provider: Some(Provider {
+        namespace: "argocd",
+        config: ConfigStore::ConfigMap("argocd-cm"),
+    }),
     // manifests/base/argo-server: Deployment and Service argo-server, label app=argo-server, 2746
     server: Workload {
         selector: "app=argo-server",

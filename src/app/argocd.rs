@@ -13,6 +13,7 @@ pub static PROFILE: Profile = Profile {
     default_namespace: "argocd",
     config: ConfigStore::ConfigMap("argocd-cm"),
     dex_address: None,
+    provider: None,
     server: Workload {
         selector: "app.kubernetes.io/name=argocd-server",
         deployment: "argocd-server",

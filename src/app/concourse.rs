@@ -25,6 +25,7 @@ pub static PROFILE: Profile = Profile {
     default_namespace: "concourse",
     config: ConfigStore::Deployment("concourse-web"),
     dex_address: None,
+    provider: None,
     server: WEB,
     // bind-port 8080: a port-forward to it on local 8080 matches the default external URL
     container_port: Some(8080),

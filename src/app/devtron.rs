@@ -18,6 +18,7 @@ pub static PROFILE: Profile = Profile {
         host_key: "DEX_HOST",
         port_key: "DEX_PORT",
     }),
+    provider: None,
     server: Workload {
         selector: "app=devtron",
         deployment: "devtron",

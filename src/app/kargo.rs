@@ -17,6 +17,7 @@ pub static PROFILE: Profile = Profile {
     // charts/kargo templates/api/configmap.yaml: the API server's environment
     config: ConfigStore::ConfigMap("kargo-api"),
     dex_address: None,
+    provider: None,
     server: Workload {
         selector: "app.kubernetes.io/component=api",
         deployment: "kargo-api",

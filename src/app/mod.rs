@@ -129,6 +129,15 @@ impl ConfigStore {
     }
 }
 
+/// The install of the provider an app usually signs in with, in its own namespace (Argo CD's Dex
+/// for argo-server): its config is read beside the app's, best effort, for the checks that need
+/// both sides (the app's redirect URI among the provider's clients).
+#[derive(Debug, Clone, Copy)]
+pub struct Provider {
+    pub namespace: &'static str,
+    pub config: ConfigStore,
+}
+
 /// A ConfigMap key pair naming the in-cluster Dex address (Devtron's `devtron-cm`).
 #[derive(Debug, Clone, Copy)]
 pub struct DexAddress {
@@ -148,6 +157,8 @@ pub struct Profile {
     pub config: ConfigStore,
     /// Where the in-cluster Dex address is configured, if anywhere.
     pub dex_address: Option<DexAddress>,
+    /// The provider's install whose config is read beside the app's, live.
+    pub provider: Option<Provider>,
     /// The app's server (its pods are the app-pod vantage).
     pub server: Workload,
     /// The server container's own port, when a port-forward to it serves browser and pod alike.
@@ -458,6 +469,7 @@ mod tests {
         default_namespace: "third",
         config: ConfigStore::ConfigMap("third-cm"),
         dex_address: None,
+        provider: None,
         server: Workload {
             selector: "app=third",
             deployment: "third-server",

@@ -480,3 +480,58 @@ fn concourse_read_from_its_web_deployment() {
     assert_eq!(row["status"], "fail", "{row:#}");
     assert_eq!(row["error"], "Unregistered redirect_uri.", "{row:#}");
 }
+
+/// Kargo's UI runs OIDC in the browser: the external IdP must let the page's origin read its
+/// discovery. panva's oidc-provider does; the bundled reference provider (like a Dex without
+/// `allowedOrigins`) does not, and the row fails in the browser console's words.
+#[test]
+fn kargos_page_needs_the_idp_to_allow_its_origin() {
+    if !support::procs::node_or_skip("kargos_page_needs_the_idp_to_allow_its_origin") {
+        return;
+    }
+    let page = "http://127.0.0.1:7777";
+    let values = |issuer: &str| {
+        format!(
+            "api:\n  host: 127.0.0.1:7777\n  tls:\n    enabled: false\n  oidc:\n    enabled: true\n    issuerURL: {issuer}\n    clientID: kargo-ui\n"
+        )
+    };
+    let mut up = std::process::Command::new("node");
+    up.args([
+        "tests/js/upstream.mjs",
+        &support::procs::free_port().to_string(),
+        "kargo-ui",
+        "unused-secret",
+        &format!("{page}/login"),
+    ]);
+    let (_upstream, lines) = support::procs::start(up, "ready");
+    let issuer = lines
+        .last()
+        .unwrap()
+        .trim_start_matches("ready ")
+        .to_string();
+    let (r, _) = run_on(&values(&issuer), "values.yaml", &["--no-pods", "--no-idp"]);
+    let c = check("browser.idp_cors", &r);
+    assert_ne!(c["status"], "fail", "{c:#}");
+    assert_eq!(c["observed"], true, "{c:#}");
+
+    let port = support::procs::free_port();
+    let issuer = format!("http://127.0.0.1:{port}/dex");
+    let mut serve = std::process::Command::new(BIN);
+    serve.args(["serve", "--issuer", &issuer]);
+    let (_serve, _) = support::procs::start(serve, "Ctrl-C");
+    let (r, code) = run_on(&values(&issuer), "values.yaml", &["--no-pods", "--no-idp"]);
+    let c = check("browser.idp_cors", &r);
+    assert_eq!(c["status"], "fail", "{c:#}");
+    assert_eq!(c["class"], "cors", "{c:#}");
+    assert_eq!(
+        c["error"],
+        format!(
+            "Access to fetch at '{issuer}/.well-known/openid-configuration' from origin '{page}' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."
+        )
+    );
+    assert!(
+        c["remedy"].as_str().unwrap().contains("web origin"),
+        "{c:#}"
+    );
+    assert_eq!(code, 1);
+}

@@ -43,6 +43,7 @@ pub static PROFILE: Profile = Profile {
     dex_path: "",
     callback_path: "oauth2/callback",
     embeds_dex: false,
+    browser_runs_oidc: false,
     // oidc.NewProvider(ctx, c.Issuer): the public issuer, from the pod, no rewrite
     dex_call: DexCall::PublicUrl,
     proxies_dex: false,

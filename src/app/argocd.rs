@@ -32,6 +32,7 @@ pub static PROFILE: Profile = Profile {
     dex_path: "api/dex",
     callback_path: "auth/callback",
     embeds_dex: true,
+    browser_runs_oidc: false,
     issuer: IssuerRule::Concat,
     dex_call: DexCall::Rewrite,
     proxies_dex: false,

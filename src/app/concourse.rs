@@ -41,6 +41,7 @@ pub static PROFILE: Profile = Profile {
     dex_path: "/sky/issuer",
     callback_path: "/sky/callback",
     embeds_dex: true,
+    browser_runs_oidc: false,
     dex_call: DexCall::Rewrite,
     proxies_dex: false,
     path_prefix: None,

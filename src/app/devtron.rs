@@ -37,6 +37,7 @@ pub static PROFILE: Profile = Profile {
     dex_path: "api/dex",
     callback_path: "auth/callback",
     embeds_dex: true,
+    browser_runs_oidc: false,
     issuer: IssuerRule::PathJoin,
     dex_call: DexCall::PublicUrl,
     proxies_dex: true,

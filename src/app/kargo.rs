@@ -42,6 +42,8 @@ pub static PROFILE: Profile = Profile {
     dex_path: "dex",
     callback_path: "login",
     embeds_dex: true,
+    // oidc-login.tsx: oauth4webapi fetch from the page
+    browser_runs_oidc: true,
     // getKeySet: DexProxyConfig.ServerAddr + issuerURL.Path
     dex_call: DexCall::Rewrite,
     proxies_dex: false,

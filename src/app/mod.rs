@@ -180,6 +180,9 @@ pub struct Profile {
     /// The app has a Dex of its own; without one it is only a relying party whose config names
     /// an issuer (argo-server).
     pub embeds_dex: bool,
+    /// The app's page runs the OIDC exchange itself (Kargo's UI): the IdP must allow its origin
+    /// (CORS) for discovery and the token endpoint.
+    pub browser_runs_oidc: bool,
     pub dex_call: DexCall,
     /// The app's server proxies the issuer path to Dex itself (a row of its own).
     pub proxies_dex: bool,
@@ -489,6 +492,7 @@ mod tests {
         dex_path: "api/dex",
         callback_path: "auth/callback",
         embeds_dex: true,
+        browser_runs_oidc: false,
         issuer: IssuerRule::Concat,
         dex_call: DexCall::Rewrite,
         proxies_dex: false,

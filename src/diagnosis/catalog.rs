@@ -83,6 +83,7 @@ pub enum CheckId {
     PodInternalDex,
     BrowserReturnUrl,
     BrowserRedirectUri,
+    BrowserIdpCors,
     BrowserDexAuth,
     IdpCallback,
     DexpodConnectorHost,
@@ -420,6 +421,14 @@ pub const CATALOG: &[Spec] = &[
         "redirect_uri for this browser",
         V::App,
         Some(53),
+        true,
+    ),
+    spec(
+        C::BrowserIdpCors,
+        "browser.idp_cors",
+        "browser page → IdP (CORS)",
+        V::Workstation,
+        Some(54),
         true,
     ),
     spec(

@@ -33,8 +33,36 @@ pub(super) fn checks(p: &Plan, d: &DirectOidc) -> Vec<Check> {
     let issuer = d.issuer.as_deref().unwrap_or("");
     out.extend(idp_rules::issuer_form(issuer, "oidc"));
     out.extend(reach(p, issuer));
+    out.extend(page_cors(p, issuer));
     out.extend(client(d, p.install));
     out
+}
+
+/// An app whose page runs OIDC itself (Kargo's UI) reads the IdP's answers from the browser:
+/// the IdP must allow the page's origin. Only a live check sees its headers.
+fn page_cors(p: &Plan, issuer: &str) -> Option<Check> {
+    let profile = p.install.profile();
+    if !profile.browser_runs_oidc || issuer.is_empty() {
+        return None;
+    }
+    let origin = p
+        .origin
+        .as_ref()
+        .map(|o| o.origin.as_str())
+        .unwrap_or("the app's origin");
+    Some(
+        Check::new(
+            CheckId::BrowserIdpCors,
+            Outcome::unknown(format!(
+                "{}'s page fetches the IdP's discovery and token endpoint itself: the IdP must allow {origin} (Access-Control-Allow-Origin); needs a live check",
+                profile.name
+            )),
+        )
+        .url(issuer)
+        .remedy(Some(format!(
+            "Allow {origin} as a web origin of the client at the IdP (Keycloak: the client's Web origins; Okta: Security → API → Trusted Origins, CORS; Entra ID: a Single-page application redirect URI)"
+        ))),
+    )
 }
 
 /// The app's name for its direct OIDC config in a row's title.

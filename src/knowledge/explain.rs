@@ -1177,14 +1177,27 @@ pub(crate) const MESSAGES: &[Message] = &[
         patterns: &[&["blocked by cors policy"]],
         path: Path::BrowserApp,
         app: Some("browser"),
-        explain: |_, _| {
+        explain: |t, _| {
+            // The blocked URL says whose answer it was: Dex's (under /dex) or an IdP's that a
+            // page calls itself (Kargo's UI with an external issuer).
+            let url = t.split('\'').nth(1).unwrap_or("");
+            if url.contains("/dex/") || url.contains("/dex?") || url.ends_with("/dex") {
+                return simple(
+                    "the browser blocked a script's call to Dex: Dex sent no CORS headers for that origin",
+                    &[
+                        "a single-page app calls Dex's token or userinfo endpoint from another origin",
+                        "web.allowedOrigins is not set in Dex's config",
+                    ],
+                    "Add the app's origin to Dex's web.allowedOrigins (and Authorization to web.allowedHeaders for userinfo)",
+                );
+            }
             simple(
-                "the browser blocked a script's call to Dex: Dex sent no CORS headers for that origin",
+                "the browser blocked the app page's own call to the IdP: the IdP sent no CORS headers for the page's origin",
                 &[
-                    "a single-page app calls Dex's token or userinfo endpoint from another origin",
-                    "web.allowedOrigins is not set in Dex's config",
+                    "the app's page runs OIDC itself (Kargo's UI fetches the IdP's discovery and token endpoint) and the IdP's client allows no web origin for the page's address",
+                    "the page is opened at another address (host, port, http against https) than the one allowed",
                 ],
-                "Add the app's origin to Dex's web.allowedOrigins (and Authorization to web.allowedHeaders for userinfo)",
+                "Allow the page's origin at the IdP (Keycloak: the client's Web origins; Okta: Trusted Origins with CORS; Entra ID: a Single-page application redirect URI), or open the app at the allowed address; dexcheck check shows it as browser.idp_cors",
             )
         },
     },

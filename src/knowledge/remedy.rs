@@ -348,6 +348,10 @@ fn answer(i: &Install, class: Class, seen: &Seen, base: Option<&(String, u16)>) 
             o_url,
             p.path_prefix.unwrap_or("/api/dex")
         ),
+        Class::Cors => format!(
+            "Allow the page's origin as a web origin of {}'s client at the IdP (Keycloak: the client's Web origins; Okta: Trusted Origins with CORS; Entra ID: a Single-page application redirect URI)",
+            p.name
+        ),
         Class::RedirectLoop => "The redirects go round: typically TLS terminated at the ingress while the backend redirects to https (set X-Forwarded-Proto, or the app's insecure/plain-HTTP mode behind the ingress)".into(),
         Class::UnregisteredRedirectUri | Class::InvalidClientId => format!(
             "Dex runs a config generated for another {setting}: check {setting} in {}, save the SSO config again, then restart Dex and {}: {}",

@@ -188,6 +188,9 @@ pub const PROGRAMS: &[Program] = &[
             &["redirected you too many times"],
             &["net::err_"],
             &["blocked by cors policy"],
+            // Chromium's console: `Access to fetch at '…' from origin '…' has been blocked …`
+            &["access to fetch at", "from origin"],
+            &["access to xmlhttprequest at", "from origin"],
         ],
     },
     Program {

@@ -73,6 +73,9 @@ pub enum Class {
     IdpResponseType,
     /// Another OAuth 2.0 error from the IdP.
     IdpError,
+    /// The IdP does not allow the app's origin to read its answers from the browser (CORS): an
+    /// app whose page runs OIDC itself (Kargo's UI) cannot sign in.
+    Cors,
     /// The answer proves neither acceptance nor refusal.
     Inconclusive,
     /// The issuer is not in the form its IdP family publishes.
@@ -162,6 +165,7 @@ impl Class {
         Class::IdpScope,
         Class::IdpResponseType,
         Class::IdpError,
+        Class::Cors,
         Class::Inconclusive,
         Class::IssuerForm,
         Class::ConnectorField,
@@ -254,6 +258,7 @@ impl Class {
             Class::IdpScope => "idp_scope",
             Class::IdpResponseType => "idp_response_type",
             Class::IdpError => "idp_error",
+            Class::Cors => "cors",
             Class::Inconclusive => "inconclusive",
             Class::IssuerForm => "issuer_form",
             Class::ConnectorField => "connector_field",

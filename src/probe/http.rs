@@ -90,6 +90,8 @@ pub struct Request {
     pub follow: Follow,
     /// HTTP Basic credentials, already escaped as the client would (`client_secret_basic`).
     pub basic: Option<(String, crate::secret::Secret)>,
+    /// The `Origin` a browser page sends with its own requests (CORS).
+    pub origin: Option<String>,
 }
 
 impl Request {
@@ -99,6 +101,7 @@ impl Request {
             form: None,
             follow: Follow::All,
             basic: None,
+            origin: None,
         }
     }
 }
@@ -114,6 +117,8 @@ pub struct Response {
     pub final_url: String,
     /// The address the answer came from (the last connection's peer).
     pub peer: Option<std::net::IpAddr>,
+    /// `Access-Control-Allow-Origin`: which page origins may read the answer.
+    pub allow_origin: Option<String>,
 }
 
 impl Response {
@@ -231,6 +236,9 @@ async fn run(
     };
     if let Some((user, password)) = &req.basic {
         builder = builder.basic_auth(user, Some(password.expose()));
+    }
+    if let Some(origin) = &req.origin {
+        builder = builder.header("origin", origin);
     }
     let sent = builder
         .header("accept", "application/json, text/html;q=0.5, */*;q=0.1")
@@ -390,6 +398,7 @@ async fn response(
     let content_type = header("content-type");
     let location = header("location");
     let date = header("date");
+    let allow_origin = header("access-control-allow-origin");
     let final_url = resp.url().to_string();
     let peer = resp.remote_addr().map(|a| a.ip());
     let mut body: Vec<u8> = Vec::new();
@@ -421,6 +430,7 @@ async fn response(
         body,
         final_url,
         peer,
+        allow_origin,
     })
 }
 

@@ -377,6 +377,7 @@ fn no_follow(url: &str) -> Request {
         form: None,
         follow: Follow::None,
         basic: None,
+        origin: None,
     }
 }
 
@@ -840,6 +841,7 @@ pub fn token_request(u: &Upstream, e: &IdpEndpoints, style: AuthStyle) -> Reques
         form: Some(form),
         follow: Follow::None,
         basic,
+        origin: None,
     }
 }
 

@@ -235,6 +235,8 @@ struct DirectTargets {
     client: Option<idp::Upstream>,
     /// The callbacks of `additionalUrls`, each tried at the authorization endpoint too.
     extra_callbacks: Vec<String>,
+    /// The app's page origin and client, where the page runs OIDC itself (CORS).
+    page: Option<(String, String)>,
 }
 
 fn direct_targets(plan: &Plan<'_>, d: &Diagnosis) -> Option<DirectTargets> {
@@ -258,7 +260,18 @@ fn direct_targets(plan: &Plan<'_>, d: &Diagnosis) -> Option<DirectTargets> {
     let client = callback
         .filter(|_| !args.no_idp && (argo || direct.client_id.is_some()))
         .map(|cb| idp::Upstream::from_direct(direct, cb, !args.no_secret_probe));
+    let page = d
+        .browser_origin
+        .as_ref()
+        .filter(|_| plan.setup.app.profile().browser_runs_oidc)
+        .map(|o| {
+            (
+                o.origin.clone(),
+                direct.client_id.clone().unwrap_or_default(),
+            )
+        });
     Some(DirectTargets {
+        page,
         client,
         extra_callbacks: plan
             .setup
@@ -306,13 +319,20 @@ async fn direct_oidc(
         return (Vec::new(), None);
     };
     let words = crate::app::Install::new(t.pods.app, None);
-    let here = workstation::direct_idp(
-        settings,
-        &t.issuer,
-        &words,
-        t.client.as_ref(),
-        &t.extra_callbacks,
-    );
+    let here = async {
+        let mut out = workstation::direct_idp(
+            settings,
+            &t.issuer,
+            &words,
+            t.client.as_ref(),
+            &t.extra_callbacks,
+        )
+        .await;
+        if let Some((origin, client)) = &t.page {
+            out.push(super::cors::check(settings, &t.issuer, client, origin).await);
+        }
+        out
+    };
     let pods = async {
         match client {
             Some(c) => Some(pod::direct_idp(c, &t.pods, &t.issuer, &t.tls).await.map(

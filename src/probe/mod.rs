@@ -1,6 +1,7 @@
 //! Live observations: bounded, classified network probes.
 
 pub mod class;
+pub mod cors;
 pub mod http;
 pub mod idp;
 pub mod ldap;

@@ -668,6 +668,7 @@ async fn probe_token(s: &Settings, url: &str, callback: &str, client: &str) -> C
         ]),
         follow: Follow::None,
         basic: None,
+        origin: None,
     };
     let f = fetch(s, &req).await;
     let outcome = match &f.result {
@@ -723,6 +724,7 @@ async fn probe_auth(s: &Settings, endpoint: &str, issuer: &str, e: &Endpoints) -
             form: None,
             follow: Follow::None,
             basic: None,
+            origin: None,
         },
     )
     .await;
@@ -746,6 +748,7 @@ async fn probe_auth(s: &Settings, endpoint: &str, issuer: &str, e: &Endpoints) -
                 form: None,
                 follow: Follow::None,
                 basic: None,
+                origin: None,
             },
         )
         .await;

@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
         body: data.to_vec(),
         final_url: "http://dex.example.com/dex/.well-known/openid-configuration".into(),
         peer: None,
+        allow_origin: None,
     };
     let issuer = "http://dex.example.com/dex";
     if let Ok(findings) = discovery_answer(&r, issuer, &r.final_url) {

@@ -43,6 +43,7 @@ fuzz_target!(|data: &[u8]| {
         body: page.as_bytes().to_vec(),
         final_url: "https://idp.example.com/authorize".into(),
         peer: None,
+        allow_origin: None,
     };
     let (a, t) = read_answers("https://idp.example.com/authorize", r, status(1), token.as_bytes(), &u);
     assert!(!a.note.is_empty());

@@ -233,6 +233,13 @@ pub fn app_to_dex(p: &Profile, discovery: &GoUrl, internal: &GoUrl) -> Outcome {
         DexCall::PublicUrl => app_pod(p, discovery),
         DexCall::Rewrite => {
             let host = internal.hostname();
+            if host_kind(host) == HostKind::Loopback {
+                // Concourse: Dex runs in the web node, reached over the pod's own loopback.
+                return Outcome::pass(format!(
+                    "{} sends its own calls to its Dex over the pod's loopback ({}), so the public URL need not be reachable from the pod",
+                    p.name, internal.host
+                ));
+            }
             Outcome::pass(format!(
                 "{} rewrites server→Dex calls to {}, so the public URL need not be reachable from the pod; assumes the {host} Service answers",
                 p.name, internal.host

@@ -76,6 +76,12 @@ fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |v, k| v.get(*k))
 }
 
+/// [`get`] starting from a document's mapping.
+fn at<'a>(obj: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    get(obj.get(*first)?, rest)
+}
+
 fn text(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.clone()),
@@ -112,7 +118,6 @@ enum SsoAt {
 }
 
 fn workflows_sso(obj: &Map<String, Value>) -> Option<SsoAt> {
-    let whole = Value::Object(obj.clone());
     if obj.get("kind").and_then(Value::as_str) == Some("ConfigMap") {
         let data = obj.get("data")?;
         if let Some(s) = data.get("sso").and_then(Value::as_str) {
@@ -126,7 +131,11 @@ fn workflows_sso(obj: &Map<String, Value>) -> Option<SsoAt> {
     if obj.contains_key("apiVersion") {
         return None;
     }
-    if let Some(s) = get(&whole, &["server", "sso"]).filter(|s| s.is_object()) {
+    if let Some(s) = obj
+        .get("server")
+        .and_then(|v| v.get("sso"))
+        .filter(|s| s.is_object())
+    {
         return Some(SsoAt::Helm(s.clone()));
     }
     let s = obj.get("sso").filter(|s| s.is_object())?;
@@ -257,7 +266,7 @@ mod workflows {
     /// `--auth-mode` from an argo-server Deployment (or `server.authModes` in Helm values) in
     /// the input: SSO is read only when one of them is `sso` (argoserver.go).
     fn auth_modes(docs: &[Value], obj: &Map<String, Value>, found: &mut Found) {
-        let helm = get(&Value::Object(obj.clone()), &["server", "authModes"])
+        let helm = at(obj, &["server", "authModes"])
             .and_then(Value::as_array)
             .map(|a| {
                 a.iter()
@@ -495,7 +504,10 @@ fn concourse_envs(obj: &Map<String, Value>) -> Vec<Map<String, Value>> {
     if is_ours(obj) {
         return vec![obj.clone()];
     }
-    let whole = Value::Object(obj.clone());
+    // Only a chart's values can hold a web node's settings without a CONCOURSE_ key.
+    let helm_shaped = obj.contains_key("concourse")
+        || obj.contains_key("externalUrl")
+        || obj.contains_key("auth");
     let from_containers = |containers: &Value| -> Option<Map<String, Value>> {
         containers.as_array()?.iter().find_map(|c| {
             let m: Map<String, Value> = c
@@ -508,8 +520,8 @@ fn concourse_envs(obj: &Map<String, Value>) -> Vec<Map<String, Value>> {
         })
     };
     if obj.contains_key("apiVersion") {
-        return get(&whole, &["spec", "template", "spec", "containers"])
-            .or_else(|| get(&whole, &["spec", "containers"]))
+        return at(obj, &["spec", "template", "spec", "containers"])
+            .or_else(|| at(obj, &["spec", "containers"]))
             .and_then(from_containers)
             .into_iter()
             .collect();
@@ -517,7 +529,12 @@ fn concourse_envs(obj: &Map<String, Value>) -> Vec<Map<String, Value>> {
     if let Some(Value::Object(services)) = obj.get("services") {
         return compose(services);
     }
-    concourse::helm(&whole).into_iter().collect()
+    if !helm_shaped {
+        return Vec::new();
+    }
+    concourse::helm(&Value::Object(obj.clone()))
+        .into_iter()
+        .collect()
 }
 
 fn concourse_env(obj: &Map<String, Value>) -> Option<Map<String, Value>> {
@@ -792,6 +809,22 @@ mod concourse {
                     config.insert(field.to_string(), v);
                 }
             }
+        }
+        if prefix == "OIDC" {
+            // oidc_flags.go: user-name-key defaults to `username` (a claim Dex then requires),
+            // groups and userinfo are on unless disabled.
+            config
+                .entry("userNameKey")
+                .or_insert_with(|| Value::String("username".into()));
+            let off = |flag: &str| var(&format!("OIDC_{flag}")).as_deref() == Some("true");
+            config.insert(
+                "insecureEnableGroups".into(),
+                Value::Bool(!off("DISABLE_GROUPS")),
+            );
+            config.insert(
+                "getUserInfo".into(),
+                Value::Bool(!off("DISABLE_GET_USER_INFO")),
+            );
         }
         let name = var(&format!("{prefix}_DISPLAY_NAME")).unwrap_or_else(|| prefix.to_string());
         let mut obj = Map::new();

@@ -215,12 +215,15 @@ mod workflows {
             found.url_source = UrlSource::Setting;
         }
         auth_modes(docs, obj, &mut found);
-        found.app_notes.extend(super::pairing::check(docs, &sso));
         let issuer = match &found.direct {
             Some(super::super::Direct::Active(d)) => d.issuer.clone(),
             _ => None,
         };
-        found.registrations = super::registrations(docs, issuer.as_deref());
+        let clients = super::provider_clients(docs, issuer.as_deref());
+        found
+            .app_notes
+            .extend(super::pairing::check(docs, &sso, &clients));
+        found.registrations = super::registrations(&clients);
         Ok(found)
     }
 
@@ -324,12 +327,16 @@ mod pairing {
     use base64::Engine;
     use sha2::Digest;
 
-    pub(super) fn check(docs: &[Value], sso: &Map<String, Value>) -> Vec<AppNote> {
+    /// `clients`: the provider's `staticClients` entries ([`provider_clients`]).
+    pub(super) fn check(
+        docs: &[Value],
+        sso: &Map<String, Value>,
+        clients: &[Value],
+    ) -> Vec<AppNote> {
         let selector = |field: &str| {
             let sel = sso.get(field)?;
             Some((text(sel.get("name"))?, text(sel.get("key"))?))
         };
-        let clients = static_clients(docs);
         let ours_ns = docs.iter().find_map(|d| {
             (get(d, &["metadata", "name"]).and_then(Value::as_str)
                 == Some("workflow-controller-configmap"))
@@ -382,23 +389,6 @@ mod pairing {
         sha2::Sha256::digest(v.as_bytes()).into()
     }
 
-    fn static_clients(docs: &[Value]) -> Vec<Value> {
-        docs.iter()
-            .filter_map(|d| {
-                let data = (d.get("kind").and_then(Value::as_str) == Some("ConfigMap"))
-                    .then(|| d.get("data"))
-                    .flatten()?;
-                Some(yaml_or_text(data.get("dex.config")?.as_str()?))
-            })
-            .flat_map(|dex| {
-                dex.get("staticClients")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .collect()
-    }
-
     /// The Secret and key the Dex Deployment's env `name` comes from.
     fn dex_env_ref(docs: &[Value], name: &str) -> Option<(String, String)> {
         docs.iter()
@@ -437,39 +427,40 @@ mod pairing {
     }
 }
 
-/// The static clients of an Argo CD `dex.config` in the input (`argocd-cm` or the Argo CD
-/// chart's `server.config` / `configs.cm`): where Argo Workflows' redirect URL must be listed.
-/// An Argo CD whose `url` + `/api/dex` is not `issuer` is another provider and is left out.
-fn registrations(docs: &[Value], issuer: Option<&str>) -> Vec<Registration> {
+/// The `staticClients` entries of an Argo CD `dex.config` in the input (`argocd-cm` or the Argo
+/// CD chart's `server.config` / `configs.cm`): where Argo Workflows' client and redirect URL must
+/// be. An Argo CD whose `url` + `/api/dex` is not `issuer` is another provider and is left out.
+fn provider_clients(docs: &[Value], issuer: Option<&str>) -> Vec<Value> {
     let same = |url: Option<String>| match (url, issuer) {
         (Some(u), Some(i)) => {
             format!("{}/api/dex", u.trim_end_matches('/')) == i.trim_end_matches('/')
         }
         _ => true,
     };
-    let dex_texts = docs.iter().filter_map(|d| {
-        let data = (d.get("kind").and_then(Value::as_str) == Some("ConfigMap"))
-            .then(|| d.get("data"))
-            .flatten()
-            .or_else(|| get(d, &["server", "config"]))
-            .or_else(|| get(d, &["configs", "cm"]))?;
-        let dex = data.get("dex.config").and_then(Value::as_str)?;
-        same(text(data.get("url"))).then_some(dex)
-    });
-    let mut out = Vec::new();
-    for t in dex_texts {
-        let dex = yaml_or_text(t);
-        for c in dex
-            .get("staticClients")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(id) = text(c.get("id")) else {
-                continue;
-            };
-            out.push(Registration {
-                client: id,
+    docs.iter()
+        .filter_map(|d| {
+            let data = (d.get("kind").and_then(Value::as_str) == Some("ConfigMap"))
+                .then(|| d.get("data"))
+                .flatten()
+                .or_else(|| get(d, &["server", "config"]))
+                .or_else(|| get(d, &["configs", "cm"]))?;
+            let dex = data.get("dex.config").and_then(Value::as_str)?;
+            same(text(data.get("url"))).then(|| yaml_or_text(dex))
+        })
+        .flat_map(|dex| match dex.get("staticClients") {
+            Some(Value::Array(a)) => a.clone(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// The provider's clients as Dex registers them (entries without an id left out).
+fn registrations(clients: &[Value]) -> Vec<Registration> {
+    clients
+        .iter()
+        .filter_map(|c| {
+            Some(Registration {
+                client: text(c.get("id"))?,
                 redirect_uris: c
                     .get("redirectURIs")
                     .and_then(Value::as_array)
@@ -477,10 +468,9 @@ fn registrations(docs: &[Value], issuer: Option<&str>) -> Vec<Registration> {
                     .unwrap_or_default(),
                 public: truthy(c.get("public")) == Some(true),
                 from: "Argo CD's dex.config staticClients".into(),
-            });
-        }
-    }
-    out
+            })
+        })
+        .collect()
 }
 
 /// A value in an app's environment: text, or a reference the cluster resolves.

@@ -14,14 +14,7 @@ use crate::setup::{Direct, DirectOidc, RefIn};
 
 /// The checks of a config whose `oidc.config` Argo CD reads.
 pub(super) fn checks(p: &Plan, d: &DirectOidc) -> Vec<Check> {
-    // An app whose redirect URI comes from the request needs no URL of its own.
-    let own_url = p.setup.url.is_some()
-        || p.install.profile().redirect_uri == crate::app::RedirectUri::FromBase;
-    let mut out = if own_url {
-        config::checks(p.setup, p.install, p.base.as_ref())
-    } else {
-        Vec::new()
-    };
+    let mut out = url_checks(p);
     out.push(mode(p, d));
     out.extend(super::secret_refs::row(
         p.setup,
@@ -63,6 +56,22 @@ fn page_cors(p: &Plan, issuer: &str) -> Option<Check> {
             "Allow {origin} as a web origin of the client at the IdP (Keycloak: the client's Web origins; Okta: Security → API → Trusted Origins, CORS; Entra ID: a Single-page application redirect URI)"
         ))),
     )
+}
+
+/// The URL's checks, unless the app has no URL of its own: a relying party whose redirect URI
+/// comes from the request (argo-server without `redirectUrl`) needs none.
+pub(super) fn url_checks(p: &Plan) -> Vec<Check> {
+    let from_request = p.install.profile().redirect_uri == crate::app::RedirectUri::FromRequest;
+    if p.setup.url.is_none() && from_request {
+        return Vec::new();
+    }
+    config::checks(p.setup, p.install, p.base.as_ref())
+}
+
+/// Argo CD's `oidc.config` (not another app's relying-party settings): its rows keep Argo CD's
+/// words and its callbacks (`URL/auth/callback` and each `additionalUrls` one).
+fn argo_oidc_config(p: &Plan) -> bool {
+    p.setup.input_kind == crate::setup::InputKind::ArgocdCm
 }
 
 /// The app's name for its direct OIDC config in a row's title.
@@ -116,7 +125,7 @@ pub(super) fn refused(error: &str, dex_used: bool, install: &crate::app::Install
 
 fn mode(p: &Plan, d: &DirectOidc) -> Check {
     let profile = p.install.profile();
-    if p.setup.input_kind != crate::setup::InputKind::ArgocdCm {
+    if !argo_oidc_config(p) {
         let alias = d
             .issuer_alias
             .as_deref()
@@ -184,7 +193,7 @@ fn reach(p: &Plan, issuer: &str) -> Vec<Check> {
         .url(&discovery)
         .remedy(Some(format!(
             "Give {} an issuer that the {} pod reaches and the browser reaches under the same name (an ingress host both resolve), or run the IdP so that it names one issuer for both sides (Keycloak: hostname with hostname-backchannel-dynamic); then {}",
-            if p.setup.input_kind == crate::setup::InputKind::ArgocdCm { "oidc.config" } else { "the OIDC settings" },
+            if argo_oidc_config(p) { "oidc.config" } else { "the OIDC settings" },
             p.install.profile().server_name,
             p.install.restart()
         )));
@@ -253,7 +262,7 @@ pub fn callback_of(url: &str) -> String {
 
 /// The callback to register at the IdP: `URL/auth/callback` (and each `additionalUrls` one).
 pub(super) fn callback(p: &Plan, d: &DirectOidc) -> Option<Callback> {
-    if p.setup.input_kind != crate::setup::InputKind::ArgocdCm {
+    if !argo_oidc_config(p) {
         let base = p.setup.url.as_deref();
         let url = d.redirect_url.clone().or_else(|| {
             base.map(|b| {

@@ -365,12 +365,7 @@ fn mode_rows(plan: &paths::Plan, direct: Option<&crate::setup::DirectOidc>) -> V
     match (direct, &setup.direct) {
         (Some(d), _) => direct::checks(plan, d),
         (None, Some(crate::setup::Direct::Refused(e))) if setup.connectors.is_empty() => {
-            let from_request =
-                plan.install.profile().redirect_uri == crate::app::RedirectUri::FromRequest;
-            let mut c = match setup.url {
-                None if from_request => Vec::new(),
-                _ => config::checks(setup, plan.install, plan.base.as_ref()),
-            };
+            let mut c = direct::url_checks(plan);
             c.push(direct::refused(e, false, plan.install));
             c
         }

@@ -232,7 +232,7 @@ async fn route(mut req: Request<Incoming>, state: Arc<State>) -> Resp {
                 object_list(&state, "ingresses", None, "")
             }
             (&Method::GET, ["apis", "apps", "v1", "namespaces", ns, "deployments", name]) => {
-                deployment(&state, ns, name)
+                stored(&state, "deployments", ns, name, "deployments.apps")
             }
             (
                 &Method::GET,
@@ -320,29 +320,22 @@ async fn route(mut req: Request<Incoming>, state: Arc<State>) -> Resp {
             exec(req, state, ns, name).await
         }
         (&Method::GET, [kind @ ("secrets" | "configmaps"), name]) => {
-            let key = (kind.to_string(), ns.clone(), name.to_string());
-            match state.objects.lock().ok().and_then(|m| m.get(&key).cloned()) {
-                Some(o) => json_resp(StatusCode::OK, &o),
-                None => status(
-                    StatusCode::NOT_FOUND,
-                    "NotFound",
-                    format!("{} \"{name}\" not found", kind.trim_end_matches('s')),
-                ),
-            }
+            stored(&state, kind, &ns, name, kind.trim_end_matches('s'))
         }
         _ => not_found(),
     }
 }
 
-/// A stored Deployment (Concourse's web node keeps its settings in its env).
-fn deployment(state: &State, ns: &str, name: &str) -> Resp {
-    let key = ("deployments".to_string(), ns.to_string(), name.to_string());
+/// One stored object, or the API server's NotFound naming it as `what` (`secret`,
+/// `deployments.apps`).
+fn stored(state: &State, kind: &str, ns: &str, name: &str, what: &str) -> Resp {
+    let key = (kind.to_string(), ns.to_string(), name.to_string());
     match state.objects.lock().ok().and_then(|m| m.get(&key).cloned()) {
         Some(o) => json_resp(StatusCode::OK, &o),
         None => status(
             StatusCode::NOT_FOUND,
             "NotFound",
-            format!("deployments.apps \"{name}\" not found"),
+            format!("{what} \"{name}\" not found"),
         ),
     }
 }

@@ -3,6 +3,7 @@
 //! start-up is its SSO issuer's discovery, not a Devtron path. Entries here are tried before the
 //! general tables, and only for their program.
 
+use crate::app::{App, Install};
 use crate::explain::{Ctx, Path};
 use crate::knowledge::explain::{Patterns, s};
 
@@ -17,9 +18,15 @@ pub(crate) struct ByProgram {
     pub explain: fn(&str, &Ctx) -> (String, Vec<String>, String),
 }
 
-/// Argo Workflows' namespace in commands: the one named, else the quick-start's `argo`.
-fn argo_ns(c: &Ctx) -> &str {
-    c.ns.as_deref().unwrap_or("argo")
+/// An app in the namespace named, else its profile's default (Argo Workflows' quick-start
+/// `argo`): where a fix's commands come from.
+fn install(c: &Ctx, app: App) -> Install {
+    Install::new(app, c.ns.as_deref())
+}
+
+/// Argo Workflows' namespace in commands.
+fn argo_ns(c: &Ctx) -> String {
+    install(c, App::ARGO_WORKFLOWS).namespace
 }
 
 pub(crate) const BY_PROGRAM: &[ByProgram] = &[
@@ -51,8 +58,9 @@ pub(crate) const BY_PROGRAM: &[ByProgram] = &[
                     "the sso block is indented under another key, so the field is not where argo-server looks",
                 ]),
                 format!(
-                    "kubectl -n {ns} get configmap workflow-controller-configmap -o yaml (it must hold sso: with issuer, clientId and clientSecret as Secret key references); create or fix it, then kubectl -n {ns} rollout restart deployment argo-server",
-                    ns = argo_ns(c)
+                    "kubectl -n {ns} get configmap workflow-controller-configmap -o yaml (it must hold sso: with issuer, clientId and clientSecret as Secret key references); create or fix it, then {restart}",
+                    ns = argo_ns(c),
+                    restart = install(c, App::ARGO_WORKFLOWS).restart()
                 ),
             )
         },
@@ -72,8 +80,9 @@ pub(crate) const BY_PROGRAM: &[ByProgram] = &[
                     "argo-server runs in another namespace than the ConfigMap (--namespace, or a namespaced install)",
                 ]),
                 format!(
-                    "kubectl -n {ns} get configmap; create workflow-controller-configmap with the sso block (or point --configmap at the one that exists), then kubectl -n {ns} rollout restart deployment argo-server",
-                    ns = argo_ns(c)
+                    "kubectl -n {ns} get configmap; create workflow-controller-configmap with the sso block (or point --configmap at the one that exists), then {restart}",
+                    ns = argo_ns(c),
+                    restart = install(c, App::ARGO_WORKFLOWS).restart()
                 ),
             )
         },
@@ -147,8 +156,9 @@ pub(crate) const BY_PROGRAM: &[ByProgram] = &[
                     "the issuer's certificate is not trusted by argo-server: sso.rootCA (v4.0 and later) or insecureSkipVerify",
                 ]),
                 format!(
-                    "Give sso.issuer a name argo-server's pod reaches and the browser reaches too: an ingress host both resolve (CoreDNS rewrite of it to the ingress controller's Service), the same string as the issuer's own discovery says; then kubectl -n {ns} rollout restart deployment argo-server. Check it from the pod: kubectl -n {ns} exec deploy/argo-server -- wget -qO- ISSUER/.well-known/openid-configuration",
-                    ns = argo_ns(c)
+                    "Give sso.issuer a name argo-server's pod reaches and the browser reaches too: an ingress host both resolve (CoreDNS rewrite of it to the ingress controller's Service), the same string as the issuer's own discovery says; then {restart}. Check it from the pod: kubectl -n {ns} exec deploy/argo-server -- wget -qO- ISSUER/.well-known/openid-configuration",
+                    ns = argo_ns(c),
+                    restart = install(c, App::ARGO_WORKFLOWS).restart()
                 ),
             )
         },
@@ -163,7 +173,8 @@ pub(crate) const BY_PROGRAM: &[ByProgram] = &[
         patterns: &[&["failed to open connector"]],
         path: Path::DexUpstream,
         explain: |t, c| {
-            let ns = c.ns.as_deref().unwrap_or("concourse");
+            let i = install(c, App::CONCOURSE);
+            let (k, web) = (i.kubectl(), i.profile().server.deployment);
             let tls = t.contains("x509") || t.contains("tls:");
             (
                 "Concourse's web node exits at boot: its Dex could not open the connector (the oidc connector fetches CONCOURSE_OIDC_ISSUER's discovery from the web pod then)".into(),
@@ -177,7 +188,8 @@ pub(crate) const BY_PROGRAM: &[ByProgram] = &[
                     "CONCOURSE_OIDC_ISSUER_URL was set instead: that is Concourse's own ID-token issuer, not the SSO upstream",
                 ]),
                 format!(
-                    "Make CONCOURSE_OIDC_ISSUER reachable from the web pod (check: kubectl -n {ns} exec deploy/concourse-web -- wget -qO- ISSUER/.well-known/openid-configuration), then kubectl -n {ns} rollout restart deployment concourse-web"
+                    "Make CONCOURSE_OIDC_ISSUER reachable from the web pod (check: {k} exec deploy/{web} -- wget -qO- ISSUER/.well-known/openid-configuration), then {}",
+                    i.rollout_restart(&[web])
                 ),
             )
         },
@@ -191,7 +203,7 @@ pub(crate) const BY_PROGRAM: &[ByProgram] = &[
         patterns: &[&["unregistered redirect_uri"]],
         path: Path::IdpCallback,
         explain: |_, c| {
-            let ns = c.ns.as_deref().unwrap_or("concourse");
+            let i = install(c, App::CONCOURSE);
             (
                 "Dex in Concourse's web node refused the redirect_uri: the browser is not at CONCOURSE_EXTERNAL_URL, the only address Concourse registers (EXTERNAL_URL/sky/callback)".into(),
                 s(&[
@@ -199,7 +211,9 @@ pub(crate) const BY_PROGRAM: &[ByProgram] = &[
                     "web nodes boot with different CONCOURSE_EXTERNAL_URL values: they share one Dex store and the last to boot rewrites concourse-web's redirect URI for all",
                 ]),
                 format!(
-                    "Set CONCOURSE_EXTERNAL_URL (Helm concourse.web.externalUrl) to the address users open, the same on every web node, then kubectl -n {ns} rollout restart deployment concourse-web; behind a port-forward, forward the external URL's own port: kubectl -n {ns} port-forward svc/concourse-web 8080:8080 with EXTERNAL_URL http://127.0.0.1:8080"
+                    "Set CONCOURSE_EXTERNAL_URL (Helm concourse.web.externalUrl) to the address users open, the same on every web node, then {}; behind a port-forward, forward the external URL's own port: {} with EXTERNAL_URL http://127.0.0.1:8080",
+                    i.rollout_restart(&[i.profile().server.deployment]),
+                    i.port_forward(8080)
                 ),
             )
         },
@@ -247,7 +261,8 @@ pub(crate) const BY_PROGRAM: &[ByProgram] = &[
         ],
         path: Path::AppSession,
         explain: |_, c| {
-            let ns = c.ns.as_deref().unwrap_or("kargo");
+            let i = install(c, App::KARGO);
+            let (k, api) = (i.kubectl(), i.profile().server.deployment);
             (
                 "Kargo's API server could not fetch the OIDC issuer's discovery from its pod: it keeps running and every signed-in request fails (500 internal server error)".into(),
                 s(&[
@@ -255,7 +270,8 @@ pub(crate) const BY_PROGRAM: &[ByProgram] = &[
                     "with Kargo's Dex: DEX_SERVER_ADDRESS (https://kargo-dex-server.NS.svc) does not answer, or its CA (DEX_CA_CERT_PATH) does not match",
                 ]),
                 format!(
-                    "Use an issuer the kargo-api pod reaches under the same name as the browser (an ingress host both resolve), then kubectl -n {ns} rollout restart deployment kargo-api; check from the pod: kubectl -n {ns} exec deploy/kargo-api -- wget -qO- ISSUER/.well-known/openid-configuration"
+                    "Use an issuer the {api} pod reaches under the same name as the browser (an ingress host both resolve), then {}; check from the pod: {k} exec deploy/{api} -- wget -qO- ISSUER/.well-known/openid-configuration",
+                    i.rollout_restart(&[api])
                 ),
             )
         },

@@ -309,13 +309,9 @@ fn from_request(
     (uri, outcome)
 }
 
-/// Dex's refusal of a redirect URI in a release's words (server/oauth2.go; 2.45 drops the URI).
+/// Dex's refusal of a redirect URI in the words of the release the app ships.
 fn unregistered(dex: (u16, u16, u16), uri: &str) -> String {
-    if dex >= (2, 45, 0) {
-        "Unregistered redirect_uri.".into()
-    } else {
-        format!("Unregistered redirect_uri ({uri:?}).")
-    }
+    crate::knowledge::dex_pages::refusal_words(dex, "Unregistered redirect_uri", uri)
 }
 
 /// The row of [`redirect_for`] for the browser's origin.

@@ -17,6 +17,16 @@ const REFUSALS: &[(&str, Class)] = &[
     ("Invalid client_id", Class::InvalidClientId),
 ];
 
+/// A refusal on Dex's authorization page in a release's words: releases before 2.45 quote the
+/// value (`Unregistered redirect_uri ("URL").`), 2.45 and later do not (`server/oauth2.go`).
+pub fn refusal_words(release: (u16, u16, u16), what: &str, value: &str) -> String {
+    if release < (2, 45, 0) {
+        format!("{what} ({value:?}).")
+    } else {
+        format!("{what}.")
+    }
+}
+
 /// The text of an HTML page with Go's `html/template` escapes undone (`&#34;` for `"`, …).
 pub fn decode_entities(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

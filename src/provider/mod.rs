@@ -230,10 +230,11 @@ impl Provider {
     /// A refusal on the authorization page in the release's words: v2.30 quotes the value
     /// (`Invalid client_id ("x").`), later releases do not (`server/oauth2.go`).
     fn refusal(&self, what: &str, value: &str) -> String {
-        match self.config.release {
-            config::Release::V2_30 => format!("{what} ({value:?})."),
-            config::Release::V2_45 => format!("{what}."),
-        }
+        let release = match self.config.release {
+            config::Release::V2_30 => (2, 30, 2),
+            config::Release::V2_45 => (2, 45, 1),
+        };
+        crate::knowledge::dex_pages::refusal_words(release, what, value)
     }
 
     /// The signed-in user of a mock connector `conn_id`, if it is one.

@@ -365,7 +365,11 @@ mod pairing {
                     "argo-server's client id {id:?} (from its Secret) is not among Argo CD's staticClients ({}): Dex refuses the login",
                     ids.join(", ")
                 ),
-                Some("Invalid client_id.".into()),
+                Some(crate::knowledge::dex_pages::refusal_words(
+                    App::ARGO_WORKFLOWS.profile().dex_version,
+                    "Invalid client_id",
+                    &id,
+                )),
             )];
         };
         let ours = selector("clientSecret").and_then(ours_value);

@@ -319,18 +319,27 @@ async fn direct_oidc(
         return (Vec::new(), None);
     };
     let words = crate::app::Install::new(t.pods.app, None);
+    // The page's CORS check reads discovery on its own, beside the other probes.
     let here = async {
-        let mut out = workstation::direct_idp(
-            settings,
-            &t.issuer,
-            &words,
-            t.client.as_ref(),
-            &t.extra_callbacks,
-        )
-        .await;
-        if let Some((origin, client)) = &t.page {
-            out.push(super::cors::check(settings, &t.issuer, client, origin).await);
-        }
+        let cors = async {
+            match &t.page {
+                Some((origin, client)) => {
+                    Some(super::cors::check(settings, &t.issuer, client, origin).await)
+                }
+                None => None,
+            }
+        };
+        let (mut out, cors) = tokio::join!(
+            workstation::direct_idp(
+                settings,
+                &t.issuer,
+                &words,
+                t.client.as_ref(),
+                &t.extra_callbacks,
+            ),
+            cors
+        );
+        out.extend(cors);
         out
     };
     let pods = async {

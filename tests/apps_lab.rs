@@ -534,4 +534,17 @@ fn kargos_page_needs_the_idp_to_allow_its_origin() {
         "{c:#}"
     );
     assert_eq!(code, 1);
+
+    // An IdP nobody answers for: nothing to judge CORS by, the discovery row says why.
+    let gone = format!(
+        "http://127.0.0.1:{}/realms/gone",
+        support::procs::free_port()
+    );
+    let (r, _) = run_on(&values(&gone), "values.yaml", &["--no-pods", "--no-idp"]);
+    assert_eq!(check("browser.idp_cors", &r)["status"], "skip", "{r:#}");
+    assert_eq!(
+        check("browser.idp_discovery", &r)["status"],
+        "fail",
+        "{r:#}"
+    );
 }

@@ -42,7 +42,6 @@ pub static PROFILE: Profile = Profile {
     issuer: IssuerRule::Concat,
     dex_path: "",
     callback_path: "oauth2/callback",
-    embeds_dex: false,
     browser_runs_oidc: false,
     // oidc.NewProvider(ctx, c.Issuer): the public issuer, from the pod, no rewrite
     dex_call: DexCall::PublicUrl,

@@ -31,7 +31,6 @@ pub static PROFILE: Profile = Profile {
     internal_dex: |_| "https://argocd-dex-server:5556".to_string(),
     dex_path: "api/dex",
     callback_path: "auth/callback",
-    embeds_dex: true,
     browser_runs_oidc: false,
     issuer: IssuerRule::Concat,
     dex_call: DexCall::Rewrite,

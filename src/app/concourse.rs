@@ -40,7 +40,6 @@ pub static PROFILE: Profile = Profile {
     issuer: IssuerRule::Root,
     dex_path: "/sky/issuer",
     callback_path: "/sky/callback",
-    embeds_dex: true,
     browser_runs_oidc: false,
     dex_call: DexCall::Rewrite,
     proxies_dex: false,

@@ -36,7 +36,6 @@ pub static PROFILE: Profile = Profile {
     internal_dex: |ns| format!("http://argocd-dex-server.{ns}:5556"),
     dex_path: "api/dex",
     callback_path: "auth/callback",
-    embeds_dex: true,
     browser_runs_oidc: false,
     issuer: IssuerRule::PathJoin,
     dex_call: DexCall::PublicUrl,

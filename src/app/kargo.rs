@@ -41,7 +41,6 @@ pub static PROFILE: Profile = Profile {
     issuer: IssuerRule::Concat,
     dex_path: "dex",
     callback_path: "login",
-    embeds_dex: true,
     // oidc-login.tsx: oauth4webapi fetch from the page
     browser_runs_oidc: true,
     // getKeySet: DexProxyConfig.ServerAddr + issuerURL.Path

@@ -177,9 +177,6 @@ pub struct Profile {
     pub dex_path: &'static str,
     /// The app's own OIDC callback under the base URL, by `issuer` (`auth/callback`).
     pub callback_path: &'static str,
-    /// The app has a Dex of its own; without one it is only a relying party whose config names
-    /// an issuer (argo-server).
-    pub embeds_dex: bool,
     /// The app's page runs the OIDC exchange itself (Kargo's UI): the IdP must allow its origin
     /// (CORS) for discovery and the token endpoint.
     pub browser_runs_oidc: bool,
@@ -491,7 +488,6 @@ mod tests {
         internal_dex: |ns| format!("http://third-dex.{ns}:5556"),
         dex_path: "api/dex",
         callback_path: "auth/callback",
-        embeds_dex: true,
         browser_runs_oidc: false,
         issuer: IssuerRule::Concat,
         dex_call: DexCall::Rewrite,

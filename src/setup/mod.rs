@@ -159,7 +159,7 @@ impl Connector {
 }
 
 /// Where the base URL came from, for the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UrlSource {
     Flag,
@@ -170,6 +170,7 @@ pub enum UrlSource {
     Setting,
     /// The app's default, as the setting is unset (Concourse's `http://127.0.0.1:8080`).
     AppDefault,
+    #[default]
     Missing,
 }
 

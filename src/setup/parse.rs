@@ -196,6 +196,7 @@ fn recognise<'a>(
 }
 
 /// What one recognised document says.
+#[derive(Default)]
 pub(super) struct Found {
     pub direct: Option<super::Direct>,
     pub url: Option<String>,
@@ -209,22 +210,6 @@ pub(super) struct Found {
     pub no_sso: bool,
 }
 
-impl Default for Found {
-    fn default() -> Found {
-        Found {
-            direct: None,
-            url: None,
-            url_source: UrlSource::Missing,
-            additional_urls: Vec::new(),
-            connectors: Vec::new(),
-            references: Vec::new(),
-            static_clients: Vec::new(),
-            registrations: Vec::new(),
-            app_notes: Vec::new(),
-            no_sso: false,
-        }
-    }
-}
 
 /// One connector entry (`type`, `id`, `name`, `config`), read as Dex reads it.
 pub(super) fn connector_from(

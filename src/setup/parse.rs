@@ -210,7 +210,6 @@ pub(super) struct Found {
     pub no_sso: bool,
 }
 
-
 /// One connector entry (`type`, `id`, `name`, `config`), read as Dex reads it.
 pub(super) fn connector_from(
     source: &str,
